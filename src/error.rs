@@ -1,0 +1,179 @@
+//! Error types: one crate [`Error`], plus [`ConfigError`] and [`SamplingError`] for the
+//! checks that happen before any data is touched.
+
+use std::path::PathBuf;
+
+/// Convenience alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O error that is not tied to a file the crate knows the name of.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// An I/O error while reading or writing a named file.
+    #[error("I/O error on {path}: {source}")]
+    File {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// A corpus line that could not be read, for example invalid UTF-8 in strict mode.
+    #[error("{path}:{line}: {message}")]
+    Corpus {
+        /// The corpus file.
+        path: PathBuf,
+        /// One-based line number.
+        line: u64,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// A file that exists but whose contents are not what the crate expects (a bad header,
+    /// the wrong element type, a truncated array).
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// An array had a different shape from the one required.
+    #[error("shape mismatch for {what}: expected {expected:?}, found {found:?}")]
+    ShapeMismatch {
+        /// Which argument or matrix.
+        what: &'static str,
+        /// The required shape (`usize::MAX` marks a free dimension).
+        expected: Vec<usize>,
+        /// The shape that was given.
+        found: Vec<usize>,
+    },
+
+    /// An index (usually a word id) outside its table.
+    #[error("{what} index {index} is out of range (length {len})")]
+    IndexOutOfRange {
+        /// Which table.
+        what: &'static str,
+        /// The bad index.
+        index: usize,
+        /// The table length.
+        len: usize,
+    },
+
+    /// The vocabulary came out empty (for example every word is below `min_count`).
+    #[error("the vocabulary is empty: {0}")]
+    EmptyVocabulary(String),
+
+    /// A configuration value was rejected.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// A negative sampler could not be built.
+    #[error(transparent)]
+    Sampling(#[from] SamplingError),
+
+    /// Training produced a non-finite loss or parameter.
+    #[error(
+        "training diverged in epoch {epoch} after {words} words at learning rate {learning_rate}: {what}"
+    )]
+    Diverged {
+        /// Zero-based epoch.
+        epoch: usize,
+        /// Words processed so far (all threads).
+        words: u64,
+        /// Learning rate in force.
+        learning_rate: f32,
+        /// What was found non-finite.
+        what: String,
+    },
+}
+
+/// A rejected configuration value. Each variant names the field and the value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An integer field that must be at least `min`.
+    #[error("`{field}` must be at least {min}, got {value}")]
+    TooSmall {
+        /// Field name.
+        field: &'static str,
+        /// Smallest accepted value.
+        min: u64,
+        /// The value given.
+        value: u64,
+    },
+    /// An integer field that must be at most `max`.
+    #[error("`{field}` must be at most {max}, got {value}")]
+    TooLarge {
+        /// Field name.
+        field: &'static str,
+        /// Largest accepted value.
+        max: u64,
+        /// The value given.
+        value: u64,
+    },
+    /// A float field that is NaN or infinite.
+    #[error("`{field}` must be finite, got {value}")]
+    NotFinite {
+        /// Field name.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A float field outside its accepted range.
+    #[error("`{field}` must lie in {range}, got {value}")]
+    OutOfRange {
+        /// Field name.
+        field: &'static str,
+        /// The accepted range, in words.
+        range: &'static str,
+        /// The value given.
+        value: f64,
+    },
+}
+
+/// Why a negative sampler could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SamplingError {
+    /// No weights at all.
+    #[error("cannot sample from an empty distribution")]
+    Empty,
+    /// A weight below zero.
+    #[error("weight {index} is negative: {value}")]
+    Negative {
+        /// Position of the weight.
+        index: usize,
+        /// The weight.
+        value: f64,
+    },
+    /// A weight that is NaN or infinite.
+    #[error("weight {index} is not finite: {value}")]
+    NotFinite {
+        /// Position of the weight.
+        index: usize,
+        /// The weight.
+        value: f64,
+    },
+    /// Every weight is zero.
+    #[error("all {n} weights are zero")]
+    AllZero {
+        /// Number of weights.
+        n: usize,
+    },
+    /// The exponent applied to counts is not finite or not positive.
+    #[error("power must be finite and >= 0, got {0}")]
+    BadPower(f64),
+    /// More entries than the sampler can index.
+    #[error("too many weights: {0} (at most 2^32 - 2)")]
+    TooMany(usize),
+    /// The weights sum to infinity.
+    #[error("the weights sum to a non-finite value")]
+    Overflow,
+}
