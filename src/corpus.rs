@@ -1,0 +1,1217 @@
+//! Streaming a text corpus: UTF-8 text, one sentence per line, optionally gzip- or
+//! xz-compressed, split into lowercased word tokens.
+//!
+//! Nothing here holds the whole corpus in memory: [`SentenceStream`] reads one line at a
+//! time into a reused buffer, and [`for_each_token`] hands out tokens from a reused
+//! scratch string, so after warm-up reading a corpus allocates nothing per line.
+//!
+//! ```
+//! use bilinear_skipgram::{CorpusOptions, SentenceStream};
+//!
+//! let text = "Петрол и НЕФТ, януари!\n\n2005 г.\n";
+//! let mut stream = SentenceStream::from_reader(text.as_bytes(), "memory", CorpusOptions::default());
+//! let mut sentences = Vec::new();
+//! loop {
+//!     let mut sentence = Vec::new();
+//!     if !stream.next_sentence(|token| sentence.push(token.to_owned()))? {
+//!         break;
+//!     }
+//!     sentences.push(sentence);
+//! }
+//! assert_eq!(sentences, [vec!["петрол", "и", "нефт", "януари"], vec!["2005", "г"]]);
+//! # Ok::<(), bilinear_skipgram::Error>(())
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
+use crate::error::{Error, Result};
+
+/// Token emitted before the first word of every sentence when [`CorpusOptions::markers`] is on.
+pub const START_MARKER: &str = "<START>";
+
+/// Token emitted after the last word of every sentence when [`CorpusOptions::markers`] is on.
+pub const END_MARKER: &str = "<END>";
+
+/// Capacity of the buffered readers placed over files and decompressors.
+const READ_BUFFER_BYTES: usize = 1 << 16;
+
+/// The first bytes of a gzip member.
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// The first bytes of an xz stream.
+const XZ_MAGIC: &[u8] = &[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+
+/// What to do with bytes that are not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Utf8Policy {
+    /// Invalid UTF-8 is an [`Error::Corpus`] naming the file, the one-based line and the
+    /// byte offset within the line.
+    #[default]
+    Strict,
+    /// Invalid sequences are replaced by U+FFFD (which separates tokens) and the number of
+    /// invalid bytes is counted in [`SentenceStream::replaced_bytes`].
+    Lossy,
+}
+
+/// How a corpus is read and tokenised.
+///
+/// The fields are public for reading; build a value with [`CorpusOptions::default`] and the
+/// `with_*` setters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CorpusOptions {
+    /// Lowercase every token (Unicode-aware). Default `true`.
+    pub lowercase: bool,
+    /// Surround every non-empty sentence with [`START_MARKER`] and [`END_MARKER`].
+    /// Default `false`.
+    pub markers: bool,
+    /// Handling of invalid UTF-8. Default [`Utf8Policy::Strict`].
+    pub utf8: Utf8Policy,
+}
+
+impl Default for CorpusOptions {
+    fn default() -> Self {
+        Self {
+            lowercase: true,
+            markers: false,
+            utf8: Utf8Policy::Strict,
+        }
+    }
+}
+
+impl CorpusOptions {
+    /// Sets whether tokens are lowercased.
+    ///
+    /// ```
+    /// use bilinear_skipgram::CorpusOptions;
+    ///
+    /// let options = CorpusOptions::default().with_lowercase(false);
+    /// assert!(!options.lowercase);
+    /// ```
+    #[must_use]
+    pub fn with_lowercase(mut self, lowercase: bool) -> Self {
+        self.lowercase = lowercase;
+        self
+    }
+
+    /// Sets whether sentences are surrounded by [`START_MARKER`] and [`END_MARKER`].
+    ///
+    /// ```
+    /// use bilinear_skipgram::CorpusOptions;
+    ///
+    /// let options = CorpusOptions::default().with_markers(true);
+    /// assert!(options.markers);
+    /// ```
+    #[must_use]
+    pub fn with_markers(mut self, markers: bool) -> Self {
+        self.markers = markers;
+        self
+    }
+
+    /// Sets the handling of invalid UTF-8.
+    ///
+    /// ```
+    /// use bilinear_skipgram::{CorpusOptions, Utf8Policy};
+    ///
+    /// let options = CorpusOptions::default().with_utf8(Utf8Policy::Lossy);
+    /// assert_eq!(options.utf8, Utf8Policy::Lossy);
+    /// ```
+    #[must_use]
+    pub fn with_utf8(mut self, utf8: Utf8Policy) -> Self {
+        self.utf8 = utf8;
+        self
+    }
+}
+
+/// Whether `c` can be part of a word: a Unicode letter or digit, or a combining mark
+/// (General_Category M*), so that scripts such as Devanagari or Thai are not split at
+/// vowel signs.
+///
+/// Common Latin and Cyrillic blocks take a fast path (the general tables are a binary
+/// search); a test checks it against the general definition.
+#[inline]
+fn is_word_char(c: char) -> bool {
+    match u32::from(c) {
+        0..=0x7f => c.is_ascii_alphanumeric(),
+        // Latin-1 letters and Latin Extended-A/B: all letters but × and ÷.
+        0xc0..=0x24f => c != '\u{d7}' && c != '\u{f7}',
+        // Cyrillic: letters and combining marks, except the thousands sign ҂.
+        0x400..=0x4ff => c != '\u{482}',
+        _ => is_word_char_general(c),
+    }
+}
+
+/// The definition of a word character: a letter, a digit or a combining mark.
+fn is_word_char_general(c: char) -> bool {
+    c.is_alphanumeric() || c.general_category_group() == GeneralCategoryGroup::Mark
+}
+
+/// Apostrophes and hyphens, kept inside a token only between two word characters.
+#[inline]
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '-' | '\u{2010}')
+}
+
+/// Appends `c` to the token being built, lowercased if asked. Returns whether the character
+/// was a capital sigma, which becomes final sigma if it ends a word.
+#[inline]
+fn push_word_char(token: &mut String, c: char, lowercase: bool) -> bool {
+    if !lowercase {
+        token.push(c);
+        false
+    } else if c.is_ascii() {
+        token.push(c.to_ascii_lowercase());
+        false
+    } else if c == 'Σ' {
+        token.push('σ');
+        true
+    } else if ('\u{430}'..='\u{45f}').contains(&c) {
+        // Lowercase Cyrillic (а-я, ѐ-џ): the common case in Bulgarian or Russian text.
+        token.push(c);
+        false
+    } else {
+        token.extend(c.to_lowercase());
+        false
+    }
+}
+
+/// Hands the finished token to `f` and clears it. A lowercased capital sigma at the end of a
+/// word (after a letter) becomes final sigma, as `str::to_lowercase` would make it.
+#[inline]
+fn finish_token(token: &mut String, ends_with_capital_sigma: bool, f: &mut impl FnMut(&str)) {
+    if ends_with_capital_sigma {
+        let stem_len = token.len() - 'σ'.len_utf8();
+        if token[..stem_len]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphabetic)
+        {
+            token.truncate(stem_len);
+            token.push('ς');
+        }
+    }
+    f(token);
+    token.clear();
+}
+
+/// Splits `line` into tokens and calls `f` for each, in order.
+///
+/// A token is a maximal run of word characters: Unicode letters and digits
+/// ([`char::is_alphanumeric`]) and combining marks (General_Category M*). An apostrophe
+/// (`'` or `’`) or hyphen (`-` or `‐`, U+2010) stays in a token only when it has a word
+/// character on both sides, so "don't" and "well-known" are single tokens while
+/// "'quoted'" gives "quoted" and "a--b" gives "a" and "b". Every other character
+/// (punctuation, symbols, whitespace, U+FFFD) separates tokens. Scripts written without
+/// spaces (Chinese, Japanese, Thai) are not segmented: a run of such letters is one token.
+///
+/// With `lowercase`, each character is lowercased with [`char::to_lowercase`] (so "İ"
+/// becomes "i̇"), except that a capital sigma ending a word becomes final sigma "ς".
+///
+/// `buffer` is scratch space, reused between calls so that tokenising allocates nothing
+/// once it has grown to the longest token; its content on entry is ignored and it is left
+/// empty.
+///
+/// ```
+/// use bilinear_skipgram::for_each_token;
+///
+/// let mut buffer = String::new();
+/// let mut tokens = Vec::new();
+/// for_each_token("Don't PANIC — it's well-known!", true, &mut buffer, |t| tokens.push(t.to_owned()));
+/// assert_eq!(tokens, ["don't", "panic", "it's", "well-known"]);
+/// ```
+pub fn for_each_token(line: &str, lowercase: bool, buffer: &mut String, mut f: impl FnMut(&str)) {
+    buffer.clear();
+    let mut ends_with_capital_sigma = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_word_char(c) {
+            ends_with_capital_sigma = push_word_char(buffer, c, lowercase);
+        } else if is_joiner(c)
+            && !buffer.is_empty()
+            && chars.peek().is_some_and(|&next| is_word_char(next))
+        {
+            // A non-empty buffer means the previous character was a word character: any
+            // other character either ends the token or is a joiner followed by a word
+            // character.
+            buffer.push(c);
+            ends_with_capital_sigma = false;
+        } else if !buffer.is_empty() {
+            finish_token(buffer, ends_with_capital_sigma, &mut f);
+            ends_with_capital_sigma = false;
+        }
+    }
+    if !buffer.is_empty() {
+        finish_token(buffer, ends_with_capital_sigma, &mut f);
+    }
+}
+
+/// A list of corpus files read in order with the same [`CorpusOptions`].
+///
+/// ```no_run
+/// use bilinear_skipgram::{Corpus, CorpusOptions};
+///
+/// let corpus = Corpus::new(["news.2005.bg.gz", "news.2006.bg.xz"], CorpusOptions::default());
+/// let mut stream = corpus.sentences()?;
+/// let mut n_tokens = 0_u64;
+/// while stream.next_sentence(|_token| n_tokens += 1)? {}
+/// println!("{n_tokens} tokens");
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corpus {
+    paths: Vec<PathBuf>,
+    options: CorpusOptions,
+}
+
+impl Corpus {
+    /// A corpus made of the files `paths`, read in that order. Nothing is opened yet.
+    pub fn new<P: Into<PathBuf>>(
+        paths: impl IntoIterator<Item = P>,
+        options: CorpusOptions,
+    ) -> Self {
+        Self {
+            paths: paths.into_iter().map(Into::into).collect(),
+            options,
+        }
+    }
+
+    /// The corpus files, in reading order.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    /// The reading and tokenising options.
+    pub fn options(&self) -> &CorpusOptions {
+        &self.options
+    }
+
+    /// A stream over the sentences of all the files, in order.
+    ///
+    /// Every path is checked up front (so a typo fails before a long pass starts), but the
+    /// files are opened lazily, one at a time, as the stream reaches them. Each file may be
+    /// plain, gzip or xz: the format is recognised by its first bytes, not its name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::File`] naming the path if a file does not exist, cannot be inspected, or is
+    /// a directory.
+    pub fn sentences(&self) -> Result<SentenceStream> {
+        for path in &self.paths {
+            let metadata = std::fs::metadata(path).map_err(|source| Error::File {
+                path: path.clone(),
+                source,
+            })?;
+            if metadata.is_dir() {
+                return Err(Error::File {
+                    path: path.clone(),
+                    source: io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "is a directory, not a corpus file",
+                    ),
+                });
+            }
+        }
+        Ok(SentenceStream::with_pending(
+            self.paths.iter().cloned().map(Pending::Path).collect(),
+            self.options.clone(),
+        ))
+    }
+}
+
+/// A source not yet opened.
+enum Pending {
+    /// A file to open.
+    Path(PathBuf),
+    /// A reader given by the caller, with the name used in messages.
+    Reader {
+        reader: Box<dyn Read + Send>,
+        name: PathBuf,
+    },
+}
+
+/// The format of the source being read, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    Plain,
+    Gzip,
+    Xz,
+}
+
+impl Compression {
+    fn sniff(magic: &[u8]) -> Self {
+        if magic.starts_with(XZ_MAGIC) {
+            Self::Xz
+        } else if magic.starts_with(GZIP_MAGIC) {
+            Self::Gzip
+        } else {
+            Self::Plain
+        }
+    }
+}
+
+/// Reads the first bytes of `raw` to recognise its format and returns a buffered reader
+/// over the decompressed text.
+fn open_decoded(raw: Box<dyn Read + Send>) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
+    let mut raw = BufReader::with_capacity(READ_BUFFER_BYTES, raw);
+    let mut magic = [0_u8; XZ_MAGIC.len()];
+    let mut n_magic = 0;
+    while n_magic < magic.len() {
+        match raw.read(&mut magic[n_magic..]) {
+            Ok(0) => break,
+            Ok(n) => n_magic += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let magic = &magic[..n_magic];
+    let compression = Compression::sniff(magic);
+    let whole = Cursor::new(magic.to_vec()).chain(raw);
+    let reader: Box<dyn BufRead + Send> = match compression {
+        Compression::Plain => Box::new(whole),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            READ_BUFFER_BYTES,
+            flate2::bufread::MultiGzDecoder::new(whole),
+        )),
+        Compression::Xz => {
+            // Same as `XzDecoder::new_multi_decoder`, without its `unwrap` on decoder setup.
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                u64::MAX,
+                liblzma::stream::CONCATENATED,
+            )
+            .map_err(io::Error::other)?;
+            Box::new(BufReader::with_capacity(
+                READ_BUFFER_BYTES,
+                liblzma::bufread::XzDecoder::new_stream(whole, stream),
+            ))
+        }
+    };
+    Ok((reader, compression))
+}
+
+/// Tokenises one line, surrounding it with markers if asked. Returns whether the line had
+/// any token.
+fn emit_sentence(
+    text: &str,
+    options: &CorpusOptions,
+    buffer: &mut String,
+    f: &mut impl FnMut(&str),
+) -> bool {
+    let mut any = false;
+    for_each_token(text, options.lowercase, buffer, |token| {
+        if !any {
+            any = true;
+            if options.markers {
+                f(START_MARKER);
+            }
+        }
+        f(token);
+    });
+    if any && options.markers {
+        f(END_MARKER);
+    }
+    any
+}
+
+/// Decodes `bytes` into `out`, replacing each maximal invalid sequence by U+FFFD. Returns
+/// the number of invalid bytes.
+fn decode_lossy(bytes: &[u8], out: &mut String) -> u64 {
+    out.clear();
+    let mut n_invalid = 0_u64;
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        let invalid = chunk.invalid();
+        if !invalid.is_empty() {
+            n_invalid += invalid.len() as u64;
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    n_invalid
+}
+
+/// Sentences of a corpus, read one line at a time.
+///
+/// Made by [`Corpus::sentences`] or [`SentenceStream::from_reader`]. Lines of any length
+/// are read in full into a reused buffer; a trailing `"\n"` or `"\r\n"` is removed. Lines
+/// with no token are skipped.
+///
+/// After an error the stream can still be used: an invalid UTF-8 line (strict mode) is
+/// skipped, while a read or decompression error, or a file that cannot be opened, abandons
+/// the rest of that file and the stream goes on with the next one.
+pub struct SentenceStream {
+    options: CorpusOptions,
+    pending: VecDeque<Pending>,
+    source: Option<Box<dyn BufRead + Send>>,
+    compression: Compression,
+    path: Option<PathBuf>,
+    line: u64,
+    bytes_read: u64,
+    replaced_bytes: u64,
+    line_bytes: Vec<u8>,
+    line_text: String,
+    token: String,
+}
+
+impl fmt::Debug for SentenceStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentenceStream")
+            .field("options", &self.options)
+            .field("current_path", &self.path)
+            .field("current_line", &self.line)
+            .field("n_pending_sources", &self.pending.len())
+            .field("bytes_read", &self.bytes_read)
+            .field("replaced_bytes", &self.replaced_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SentenceStream {
+    fn with_pending(pending: VecDeque<Pending>, options: CorpusOptions) -> Self {
+        Self {
+            options,
+            pending,
+            source: None,
+            compression: Compression::Plain,
+            path: None,
+            line: 0,
+            bytes_read: 0,
+            replaced_bytes: 0,
+            line_bytes: Vec::new(),
+            line_text: String::new(),
+            token: String::new(),
+        }
+    }
+
+    /// A stream over text read from `reader`, which may be plain, gzip or xz (recognised by
+    /// its first bytes). `name` stands for the source in errors and in
+    /// [`current_path`](Self::current_path). Nothing is read until the first
+    /// [`next_sentence`](Self::next_sentence).
+    ///
+    /// ```
+    /// use bilinear_skipgram::{CorpusOptions, SentenceStream};
+    ///
+    /// let options = CorpusOptions::default().with_markers(true);
+    /// let mut stream = SentenceStream::from_reader(&b"Hello, world\r\n"[..], "greeting", options);
+    /// let mut tokens = Vec::new();
+    /// assert!(stream.next_sentence(|t| tokens.push(t.to_owned()))?);
+    /// assert_eq!(tokens, ["<START>", "hello", "world", "<END>"]);
+    /// assert!(!stream.next_sentence(|_| {})?);
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    pub fn from_reader(
+        reader: impl Read + Send + 'static,
+        name: impl Into<PathBuf>,
+        options: CorpusOptions,
+    ) -> Self {
+        let pending = Pending::Reader {
+            reader: Box::new(reader),
+            name: name.into(),
+        };
+        Self::with_pending(VecDeque::from([pending]), options)
+    }
+
+    /// Reads the next line that has at least one token and calls `f` for each token in
+    /// order, with [`START_MARKER`] first and [`END_MARKER`] last when markers are on.
+    /// Returns `Ok(true)` if a sentence was read and `Ok(false)` at the end of the last
+    /// source.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::File`] naming the path if a file cannot be opened or its first bytes
+    ///   cannot be read.
+    /// - [`Error::Corpus`] naming the path and one-based line for invalid UTF-8 in strict
+    ///   mode (with the byte offset within the line) and for read or decompression errors
+    ///   (for example a truncated gzip or xz file).
+    ///
+    /// If an error is returned, `f` has not been called for that line.
+    pub fn next_sentence(&mut self, mut f: impl FnMut(&str)) -> Result<bool> {
+        loop {
+            let Some(source) = self.source.as_mut() else {
+                match self.pending.pop_front() {
+                    None => return Ok(false),
+                    Some(pending) => {
+                        self.open(pending)?;
+                        continue;
+                    }
+                }
+            };
+            self.line_bytes.clear();
+            let n_bytes = match source.read_until(b'\n', &mut self.line_bytes) {
+                Ok(n_bytes) => n_bytes,
+                Err(error) => {
+                    self.source = None;
+                    return Err(self.read_error(&error));
+                }
+            };
+            if n_bytes == 0 {
+                self.source = None;
+                continue;
+            }
+            self.line += 1;
+            self.bytes_read += n_bytes as u64;
+            if self.line_bytes.last() == Some(&b'\n') {
+                self.line_bytes.pop();
+                if self.line_bytes.last() == Some(&b'\r') {
+                    self.line_bytes.pop();
+                }
+            }
+            let text = match self.options.utf8 {
+                Utf8Policy::Strict => match std::str::from_utf8(&self.line_bytes) {
+                    Ok(text) => text,
+                    Err(error) => {
+                        return Err(Error::Corpus {
+                            path: self.path.clone().unwrap_or_default(),
+                            line: self.line,
+                            message: format!(
+                                "invalid UTF-8 at byte offset {} of the line (0-based); \
+                                 use Utf8Policy::Lossy to replace invalid bytes",
+                                error.valid_up_to()
+                            ),
+                        });
+                    }
+                },
+                Utf8Policy::Lossy => {
+                    self.replaced_bytes += decode_lossy(&self.line_bytes, &mut self.line_text);
+                    self.line_text.as_str()
+                }
+            };
+            if emit_sentence(text, &self.options, &mut self.token, &mut f) {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Opens a pending source and makes it current.
+    fn open(&mut self, pending: Pending) -> Result<()> {
+        let (raw, name): (Box<dyn Read + Send>, PathBuf) = match pending {
+            Pending::Path(path) => match File::open(&path) {
+                Ok(file) => (Box::new(file), path),
+                Err(source) => {
+                    self.path = Some(path.clone());
+                    self.line = 0;
+                    return Err(Error::File { path, source });
+                }
+            },
+            Pending::Reader { reader, name } => (reader, name),
+        };
+        self.path = Some(name);
+        self.line = 0;
+        match open_decoded(raw) {
+            Ok((reader, compression)) => {
+                self.source = Some(reader);
+                self.compression = compression;
+                Ok(())
+            }
+            Err(source) => Err(Error::File {
+                path: self.path.clone().unwrap_or_default(),
+                source,
+            }),
+        }
+    }
+
+    /// The error for a failed read of the line after the current one.
+    fn read_error(&self, error: &io::Error) -> Error {
+        let what = match self.compression {
+            Compression::Plain => "read error",
+            Compression::Gzip => "gzip decompression error",
+            Compression::Xz => "xz decompression error",
+        };
+        Error::Corpus {
+            path: self.path.clone().unwrap_or_default(),
+            line: self.line + 1,
+            message: format!("{what}: {error}"),
+        }
+    }
+
+    /// Number of invalid UTF-8 bytes replaced so far (all sources), in
+    /// [`Utf8Policy::Lossy`] mode. Always 0 in strict mode.
+    pub fn replaced_bytes(&self) -> u64 {
+        self.replaced_bytes
+    }
+
+    /// The source being read (or the last one read, once the stream is exhausted);
+    /// `None` before anything was opened.
+    pub fn current_path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// One-based number, within [`current_path`](Self::current_path), of the last line
+    /// read (including lines skipped for having no token); 0 before the first line of a
+    /// source.
+    pub fn current_line(&self) -> u64 {
+        self.line
+    }
+
+    /// Uncompressed bytes consumed so far across all sources, line endings included.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn tokens(line: &str) -> Vec<String> {
+        let mut buffer = String::new();
+        let mut out = Vec::new();
+        for_each_token(line, true, &mut buffer, |t| out.push(t.to_owned()));
+        out
+    }
+
+    fn read_all(stream: &mut SentenceStream) -> Result<Vec<Vec<String>>> {
+        let mut sentences = Vec::new();
+        loop {
+            let mut sentence = Vec::new();
+            if !stream.next_sentence(|t| sentence.push(t.to_owned()))? {
+                return Ok(sentences);
+            }
+            sentences.push(sentence);
+        }
+    }
+
+    fn read_path(path: &Path, options: CorpusOptions) -> Result<Vec<Vec<String>>> {
+        read_all(&mut Corpus::new([path], options).sentences()?)
+    }
+
+    fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn xz(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// Deterministic pseudo-random bytes (xorshift64).
+    fn garbage(n: usize, mut state: u64) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect()
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    const SAMPLE: &str = "Петрол и НЕФТ, януари!\n\nThe well-known café — don't stop.\n2005 г.\n";
+
+    fn sample_sentences() -> Vec<Vec<String>> {
+        vec![
+            strings(&["петрол", "и", "нефт", "януари"]),
+            strings(&["the", "well-known", "café", "don't", "stop"]),
+            strings(&["2005", "г"]),
+        ]
+    }
+
+    // ---- tokeniser ----
+
+    #[test]
+    fn bulgarian_is_lowercased_and_split_on_punctuation() {
+        assert_eq!(
+            tokens("Петрол и НЕФТ, януари!"),
+            ["петрол", "и", "нефт", "януари"]
+        );
+    }
+
+    #[test]
+    fn mixed_scripts() {
+        assert_eq!(
+            tokens("BMW и Mercedes-Benz; Καλημέρα ΚΌΣΜΕ; 東京 Tokyo; مرحبا بالعالم"),
+            [
+                "bmw",
+                "и",
+                "mercedes-benz",
+                "καλημέρα",
+                "κόσμε",
+                "東京",
+                "tokyo",
+                "مرحبا",
+                "بالعالم"
+            ]
+        );
+    }
+
+    #[test]
+    fn digits_are_tokens() {
+        assert_eq!(tokens("2005 г."), ["2005", "г"]);
+        assert_eq!(tokens("3.14, 42%, x2"), ["3", "14", "42", "x2"]);
+        // Non-ASCII digits are alphanumeric too.
+        assert_eq!(tokens("٣٤ ५"), ["٣٤", "५"]);
+    }
+
+    #[test]
+    fn apostrophes_and_hyphens_join_only_between_word_characters() {
+        assert_eq!(tokens("don't"), ["don't"]);
+        assert_eq!(tokens("don’t"), ["don’t"]);
+        assert_eq!(tokens("well-known"), ["well-known"]);
+        assert_eq!(tokens("well‐known"), ["well‐known"]);
+        assert_eq!(tokens("о'кей"), ["о'кей"]);
+        assert_eq!(tokens("'quoted'"), ["quoted"]);
+        assert_eq!(tokens("‘quoted’"), ["quoted"]);
+        assert_eq!(tokens("a--b"), ["a", "b"]);
+        assert_eq!(tokens("end-"), ["end"]);
+        assert_eq!(tokens("-start"), ["start"]);
+        assert_eq!(tokens("a - b"), ["a", "b"]);
+        assert_eq!(tokens("rock'n'roll"), ["rock'n'roll"]);
+        assert_eq!(tokens("a'-b"), ["a", "b"]);
+        assert_eq!(tokens("'"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn combining_marks_stay_inside_words() {
+        // Devanagari vowel signs and virama are marks (Mc/Mn).
+        assert_eq!(tokens("हिन्दी भाषा"), ["हिन्दी", "भाषा"]);
+        // Thai tone mark.
+        assert_eq!(tokens("น้ำ"), ["น้ำ"]);
+        // Decomposed é: e + U+0301.
+        assert_eq!(tokens("Cafe\u{301} noir"), ["cafe\u{301}", "noir"]);
+    }
+
+    #[test]
+    fn uppercase_non_ascii_is_lowercased() {
+        assert_eq!(tokens("ÀÉÎÕÜ ÆØÅ ŁÓDŹ"), ["àéîõü", "æøå", "łódź"]);
+        // İ lowercases to two chars (i + combining dot above); no panic.
+        assert_eq!(tokens("İSTANBUL"), ["i\u{307}stanbul"]);
+        assert_eq!(tokens("ΣΊΣΥΦΟΣ"), ["σίσυφος"]);
+        assert_eq!(tokens("Σ"), ["σ"]);
+        assert_eq!(tokens("ẞ"), ["ß"]);
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_definitions() {
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            assert_eq!(
+                is_word_char(c),
+                is_word_char_general(c),
+                "{c:?} U+{:04X}",
+                u32::from(c)
+            );
+        }
+        for code in 0x400..=0x4ff {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let mut fast = String::new();
+            push_word_char(&mut fast, c, true);
+            if c != 'Σ' {
+                assert_eq!(fast, c.to_lowercase().collect::<String>(), "U+{code:04X}");
+            }
+        }
+    }
+
+    #[test]
+    fn lowercase_off_keeps_case() {
+        let mut buffer = String::from("stale content");
+        let mut out = Vec::new();
+        for_each_token("НЕФТ Don't", false, &mut buffer, |t| {
+            out.push(t.to_owned())
+        });
+        assert_eq!(out, ["НЕФТ", "Don't"]);
+        assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn separators_only_gives_no_tokens() {
+        assert!(tokens("  \t ,.;!? — «» \u{fffd} 😀 ").is_empty());
+        assert!(tokens("").is_empty());
+    }
+
+    // ---- streams ----
+
+    #[test]
+    fn stream_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<SentenceStream>();
+    }
+
+    #[test]
+    fn in_memory_reader() {
+        let mut stream =
+            SentenceStream::from_reader(SAMPLE.as_bytes(), "mem", CorpusOptions::default());
+        assert_eq!(read_all(&mut stream).unwrap(), sample_sentences());
+        assert_eq!(stream.bytes_read(), SAMPLE.len() as u64);
+        assert_eq!(stream.current_line(), 4);
+        assert_eq!(stream.current_path(), Some(Path::new("mem")));
+        assert_eq!(stream.replaced_bytes(), 0);
+    }
+
+    #[test]
+    fn empty_file_has_no_sentences() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(dir.path(), "empty.txt", b"");
+        assert!(
+            read_path(&path, CorpusOptions::default())
+                .unwrap()
+                .is_empty()
+        );
+        let blank = write_file(dir.path(), "blank.txt", b"\n \n, .\r\n");
+        let options = CorpusOptions::default().with_markers(true);
+        assert!(read_path(&blank, options).unwrap().is_empty());
+    }
+
+    #[test]
+    fn file_with_one_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(dir.path(), "one.txt", b"Word");
+        assert_eq!(
+            read_path(&path, CorpusOptions::default()).unwrap(),
+            [["word"]]
+        );
+    }
+
+    #[test]
+    fn very_long_line_is_read_in_full() {
+        let n_tokens = 100_000;
+        let mut line = String::new();
+        for i in 0..n_tokens {
+            line.push_str(&format!("w{i} "));
+        }
+        line.push('\n');
+        let mut stream = SentenceStream::from_reader(
+            std::io::Cursor::new(line.into_bytes()),
+            "long",
+            CorpusOptions::default(),
+        );
+        let mut count = 0;
+        let mut last = String::new();
+        assert!(
+            stream
+                .next_sentence(|t| {
+                    count += 1;
+                    last = t.to_owned();
+                })
+                .unwrap()
+        );
+        assert_eq!(count, n_tokens);
+        assert_eq!(last, format!("w{}", n_tokens - 1));
+        assert!(!stream.next_sentence(|_| {}).unwrap());
+    }
+
+    #[test]
+    fn invalid_utf8_strict_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(dir.path(), "bad.txt", b"one\ntwo\nthr\xffee\nfour\n");
+        let mut stream = Corpus::new([&path], CorpusOptions::default())
+            .sentences()
+            .unwrap();
+        let mut seen = Vec::new();
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        let error = stream
+            .next_sentence(|t| seen.push(t.to_owned()))
+            .unwrap_err();
+        assert!(matches!(error, Error::Corpus { line: 3, .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("bad.txt"), "{message}");
+        assert!(message.contains(":3:"), "{message}");
+        assert!(message.contains("byte offset 3"), "{message}");
+        // The bad line is skipped and reading can go on.
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert_eq!(seen, ["one", "two", "four"]);
+        assert!(!stream.next_sentence(|_| {}).unwrap());
+    }
+
+    #[test]
+    fn invalid_utf8_lossy_counts_bad_bytes() {
+        // 0xff (1 byte), a truncated 3-byte sequence 0xe2 0x82 (2 bytes, one U+FFFD), and
+        // two lone continuation bytes 0x80 0x80 (2 bytes, two U+FFFD).
+        let bytes = b"good\xffbad caf\xe2\x82 x\x80\x80y\n\xc3\xa9t\xc3\xa9\n";
+        let options = CorpusOptions::default().with_utf8(Utf8Policy::Lossy);
+        let mut stream = SentenceStream::from_reader(&bytes[..], "lossy", options);
+        assert_eq!(
+            read_all(&mut stream).unwrap(),
+            [
+                strings(&["good", "bad", "caf", "x", "y"]),
+                strings(&["été"])
+            ]
+        );
+        assert_eq!(stream.replaced_bytes(), 5);
+    }
+
+    #[test]
+    fn binary_garbage_in_lossy_mode_does_not_panic() {
+        for seed in 1_u64..=8 {
+            let bytes = garbage(200_000, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15_u64));
+            let options = CorpusOptions::default()
+                .with_utf8(Utf8Policy::Lossy)
+                .with_markers(true);
+            let mut stream = SentenceStream::from_reader(
+                std::io::Cursor::new(bytes.clone()),
+                "garbage",
+                options,
+            );
+            let mut n_tokens = 0_u64;
+            loop {
+                match stream.next_sentence(|_| n_tokens += 1) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    // Random bytes may start with a compression magic number.
+                    Err(Error::Corpus { .. }) => break,
+                    Err(other) => panic!("unexpected error {other:?}"),
+                }
+            }
+            assert!(stream.replaced_bytes() > 0);
+            assert!(stream.bytes_read() <= bytes.len() as u64);
+        }
+    }
+
+    #[test]
+    fn gzip_and_xz_match_plain_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = write_file(dir.path(), "plain.txt", SAMPLE.as_bytes());
+        let gz = write_file(dir.path(), "corpus.gz", &gzip(SAMPLE.as_bytes()));
+        let xz_path = write_file(dir.path(), "corpus.xz", &xz(SAMPLE.as_bytes()));
+        // Wrong extensions: detection is by content.
+        let gz_as_txt = write_file(dir.path(), "really-gzip.txt", &gzip(SAMPLE.as_bytes()));
+        let xz_as_gz = write_file(dir.path(), "really-xz.gz", &xz(SAMPLE.as_bytes()));
+        let plain_as_xz = write_file(dir.path(), "really-plain.xz", SAMPLE.as_bytes());
+        // Two gzip members concatenated, split mid-line.
+        let (head, tail) = SAMPLE.as_bytes().split_at(30);
+        let mut two_members = gzip(head);
+        two_members.extend(gzip(tail));
+        let multi_gz = write_file(dir.path(), "multi.gz", &two_members);
+        let mut two_streams = xz(head);
+        two_streams.extend(xz(tail));
+        let multi_xz = write_file(dir.path(), "multi.xz", &two_streams);
+
+        let expected = read_path(&plain, CorpusOptions::default()).unwrap();
+        assert_eq!(expected, sample_sentences());
+        for path in [
+            gz,
+            xz_path,
+            gz_as_txt,
+            xz_as_gz,
+            plain_as_xz,
+            multi_gz,
+            multi_xz,
+        ] {
+            let mut stream = Corpus::new([&path], CorpusOptions::default())
+                .sentences()
+                .unwrap();
+            assert_eq!(
+                read_all(&mut stream).unwrap(),
+                expected,
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                stream.bytes_read(),
+                SAMPLE.len() as u64,
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn compressed_from_reader() {
+        let options = CorpusOptions::default();
+        let mut stream = SentenceStream::from_reader(
+            std::io::Cursor::new(gzip(SAMPLE.as_bytes())),
+            "gz",
+            options,
+        );
+        assert_eq!(read_all(&mut stream).unwrap(), sample_sentences());
+    }
+
+    #[test]
+    fn truncated_gzip_is_a_corpus_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = "line one\n".repeat(10_000);
+        let mut compressed = gzip(body.as_bytes());
+        compressed.truncate(compressed.len() / 2);
+        let path = write_file(dir.path(), "truncated.gz", &compressed);
+        let mut stream = Corpus::new([&path], CorpusOptions::default())
+            .sentences()
+            .unwrap();
+        let result = read_all(&mut stream);
+        match result {
+            Err(Error::Corpus {
+                path: error_path,
+                line,
+                message,
+            }) => {
+                assert_eq!(error_path, path);
+                assert!(line > 1);
+                assert!(message.contains("gzip"), "{message}");
+            }
+            other => panic!("expected a corpus error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn corrupt_xz_is_a_corpus_error() {
+        let mut compressed = xz("some text\n".repeat(100).as_bytes());
+        let middle = compressed.len() / 2;
+        compressed[middle] ^= 0xff;
+        let mut stream = SentenceStream::from_reader(
+            std::io::Cursor::new(compressed),
+            "bad.xz",
+            CorpusOptions::default(),
+        );
+        let error = read_all(&mut stream).unwrap_err();
+        assert!(matches!(error, Error::Corpus { .. }), "{error:?}");
+        assert!(error.to_string().contains("bad.xz"), "{error}");
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let text = b"Alpha beta\r\ngamma\r\n\r\ndelta";
+        let mut stream = SentenceStream::from_reader(&text[..], "crlf", CorpusOptions::default());
+        assert_eq!(
+            read_all(&mut stream).unwrap(),
+            [
+                strings(&["alpha", "beta"]),
+                strings(&["gamma"]),
+                strings(&["delta"])
+            ]
+        );
+        assert_eq!(stream.current_line(), 4);
+    }
+
+    #[test]
+    fn markers_surround_each_sentence() {
+        let options = CorpusOptions::default().with_markers(true);
+        let mut stream = SentenceStream::from_reader(&b"A b\n...\nC\n"[..], "m", options);
+        assert_eq!(
+            read_all(&mut stream).unwrap(),
+            [
+                strings(&[START_MARKER, "a", "b", END_MARKER]),
+                strings(&[START_MARKER, "c", END_MARKER])
+            ]
+        );
+    }
+
+    #[test]
+    fn several_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_file(dir.path(), "1.txt", b"one two\nthree\n");
+        let second = write_file(dir.path(), "2.gz", &gzip(b"four\n"));
+        let third = write_file(dir.path(), "3.txt", b"\nfive six");
+        let corpus = Corpus::new([&first, &second, &third], CorpusOptions::default());
+        assert_eq!(
+            corpus.paths(),
+            [first.clone(), second.clone(), third.clone()]
+        );
+        assert_eq!(corpus.options(), &CorpusOptions::default());
+        let mut stream = corpus.sentences().unwrap();
+        assert_eq!(stream.current_path(), None);
+        let mut seen = Vec::new();
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert_eq!(
+            (stream.current_path(), stream.current_line()),
+            (Some(first.as_path()), 1)
+        );
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert_eq!(
+            (stream.current_path(), stream.current_line()),
+            (Some(second.as_path()), 1)
+        );
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert_eq!(
+            (stream.current_path(), stream.current_line()),
+            (Some(third.as_path()), 2)
+        );
+        assert!(!stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert_eq!(seen, ["one", "two", "three", "four", "five", "six"]);
+        assert_eq!(stream.bytes_read(), 14 + 5 + 9);
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let present = write_file(dir.path(), "present.txt", b"x\n");
+        let missing = dir.path().join("missing.txt");
+        let error = Corpus::new([&present, &missing], CorpusOptions::default())
+            .sentences()
+            .unwrap_err();
+        match &error {
+            Error::File { path, source } => {
+                assert_eq!(path, &missing);
+                assert_eq!(source.kind(), io::ErrorKind::NotFound);
+            }
+            other => panic!("expected Error::File, got {other:?}"),
+        }
+        assert!(error.to_string().contains("missing.txt"), "{error}");
+    }
+
+    #[test]
+    fn file_removed_after_check_is_a_file_error_and_stream_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = write_file(dir.path(), "gone.txt", b"lost\n");
+        let kept = write_file(dir.path(), "kept.txt", b"kept\n");
+        let mut stream = Corpus::new([&gone, &kept], CorpusOptions::default())
+            .sentences()
+            .unwrap();
+        std::fs::remove_file(&gone).unwrap();
+        let error = stream.next_sentence(|_| {}).unwrap_err();
+        assert!(
+            matches!(&error, Error::File { path, .. } if path == &gone),
+            "{error:?}"
+        );
+        let mut seen = Vec::new();
+        assert!(stream.next_sentence(|t| seen.push(t.to_owned())).unwrap());
+        assert_eq!(seen, ["kept"]);
+    }
+
+    #[test]
+    fn directory_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Corpus::new([dir.path()], CorpusOptions::default())
+            .sentences()
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::File { path, .. } if path == dir.path()),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn short_reads_still_detect_compression() {
+        /// A reader returning one byte per call.
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        for bytes in [xz(SAMPLE.as_bytes()), gzip(SAMPLE.as_bytes())] {
+            let reader = Trickle(std::io::Cursor::new(bytes));
+            let mut stream =
+                SentenceStream::from_reader(reader, "trickle", CorpusOptions::default());
+            assert_eq!(read_all(&mut stream).unwrap(), sample_sentences());
+        }
+    }
+
+    #[test]
+    fn debug_output_names_the_source() {
+        let stream = SentenceStream::from_reader(&b"x"[..], "named", CorpusOptions::default());
+        let debug = format!("{stream:?}");
+        assert!(debug.contains("SentenceStream"), "{debug}");
+        assert!(debug.contains("n_pending_sources: 1"), "{debug}");
+    }
+}
