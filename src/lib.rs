@@ -2,17 +2,36 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-mod corpus;
-mod error;
+pub mod config;
+pub mod corpus;
+pub mod error;
+pub mod eval;
+mod hogwild;
+pub mod io;
+mod kernels;
 pub mod loss;
-mod model;
-mod sampling;
-mod vocab;
+pub mod model;
+pub mod sampling;
+pub mod sgd;
+pub mod vocab;
 
+pub use config::{
+    DEFAULT_INTERACTION_LEARNING_RATE, LearningRateSchedule, TrainConfig, TrainConfigBuilder,
+    WindowMode,
+};
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
 };
 pub use error::{ConfigError, Error, Result, SamplingError};
+pub use eval::{UnitVectors, top_k};
+pub use io::{
+    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, VOCAB_FILE, load_model, read_matrix, read_vocab,
+    save_model, write_atomic, write_matrix, write_vocab,
+};
 pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
+pub use sgd::{
+    NoProgress, Observer, Progress, TrainReport, Trained, course_minibatch_step, train,
+    train_course, train_model,
+};
 pub use vocab::{OovPolicy, UNK_TOKEN, Vocab, VocabBuilder};

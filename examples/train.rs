@@ -1,0 +1,201 @@
+//! Trains embeddings and prints the nearest neighbours of a few probe words.
+//!
+//! With no arguments it trains on the bundled King James Bible (`data/kjv.txt.xz`):
+//!
+//! ```text
+//! cargo run --release --example train
+//! cargo run --release --example train -- corpus.txt.xz --dim 50 --window 3 --probe january
+//! ```
+
+use std::path::PathBuf;
+
+use bilinear_skipgram::{
+    InteractionInit, OovPolicy, Progress, Result, TrainConfig, UnitVectors, VectorKind, WindowMode,
+    save_model, train,
+};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Train bilinear skip-gram embeddings.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Corpus files: UTF-8 text, one sentence per line, plain, .gz or .xz
+    /// [default: the bundled King James Bible].
+    corpus: Vec<PathBuf>,
+    /// Embedding dimension.
+    #[arg(long, default_value_t = 100)]
+    dim: usize,
+    /// Context words on each side.
+    #[arg(long, default_value_t = 5)]
+    window: usize,
+    /// Use the full window for every word (the course) instead of word2vec's random shrink.
+    #[arg(long)]
+    fixed_window: bool,
+    /// Negatives per context.
+    #[arg(long, default_value_t = 5)]
+    negatives: usize,
+    /// Passes over the corpus.
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Worker threads [default: the number of cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Smallest count of a vocabulary word.
+    #[arg(long, default_value_t = 5)]
+    min_count: u64,
+    /// Largest vocabulary (most frequent words kept).
+    #[arg(long)]
+    max_vocab: Option<usize>,
+    /// Initial learning rate of U and V.
+    #[arg(long, default_value_t = 0.025)]
+    learning_rate: f32,
+    /// Initial learning rate of W (0 freezes W).
+    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_INTERACTION_LEARNING_RATE)]
+    interaction_learning_rate: f32,
+    /// Start W with uniform entries (the course) instead of the identity.
+    #[arg(long)]
+    uniform_interaction: bool,
+    /// Subsampling threshold of frequent words (0 turns it off).
+    #[arg(long, default_value_t = 1e-3)]
+    subsample: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Surround every sentence with <START> and <END>.
+    #[arg(long)]
+    markers: bool,
+    /// Map unknown words to <UNK> instead of dropping them.
+    #[arg(long)]
+    unk: bool,
+    /// Output folder for U.npy, V.npy, W.npy and vocab.txt.
+    #[arg(long, default_value = "embeddings")]
+    out: PathBuf,
+    /// Words whose nearest neighbours are printed (repeatable).
+    #[arg(long = "probe")]
+    probes: Vec<String>,
+    /// Neighbours printed per probe word.
+    #[arg(long, default_value_t = 8)]
+    neighbours: usize,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let bundled = args.corpus.is_empty();
+    let corpus = if bundled {
+        vec![PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/kjv.txt.xz"
+        ))]
+    } else {
+        args.corpus.clone()
+    };
+    let mut builder = TrainConfig::builder()
+        .dim(args.dim)
+        .window(args.window)
+        .negatives(args.negatives)
+        .epochs(args.epochs)
+        .min_count(args.min_count)
+        .max_vocab(args.max_vocab)
+        .learning_rate(args.learning_rate)
+        .interaction_learning_rate(args.interaction_learning_rate)
+        .subsample(args.subsample)
+        .seed(args.seed)
+        .markers(args.markers)
+        .oov(if args.unk {
+            OovPolicy::Unk
+        } else {
+            OovPolicy::Drop
+        })
+        .window_mode(if args.fixed_window {
+            WindowMode::Fixed
+        } else {
+            WindowMode::Shrink
+        })
+        .interaction_init(if args.uniform_interaction {
+            InteractionInit::Uniform
+        } else {
+            InteractionInit::Identity
+        });
+    if let Some(threads) = args.threads {
+        builder = builder.threads(threads);
+    }
+    let config = builder.build()?;
+    eprintln!("training on {}", corpus_names(&corpus));
+
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut show = |p: &Progress| {
+        bar.set_length(p.words_total);
+        bar.set_position(p.words_done);
+        bar.set_message(format!(
+            "epoch {} lr {:.5} loss {:.4} {:.0} words/s",
+            p.epoch + 1,
+            p.learning_rate,
+            p.interval_loss,
+            p.words_per_second
+        ));
+    };
+    let trained = train(&config, &corpus, &mut show)?;
+    bar.finish();
+    let report = &trained.report;
+    eprintln!(
+        "{} words, {} pairs in {:.1} s ({:.0} words/s/thread); loss per epoch: {}",
+        report.words,
+        report.pairs,
+        report.seconds,
+        report.words as f64 / report.seconds / config.threads() as f64,
+        report
+            .epoch_losses
+            .iter()
+            .map(|l| format!("{l:.4}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+
+    save_model(&args.out, &trained.model, &trained.vocab)?;
+    eprintln!(
+        "wrote U.npy, V.npy, W.npy and vocab.txt ({} words, dim {}) to {}",
+        trained.vocab.len(),
+        config.dim(),
+        args.out.display()
+    );
+
+    let probes = if args.probes.is_empty() && bundled {
+        ["god", "king", "gold", "water", "jerusalem", "sheep"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        args.probes.clone()
+    };
+    for kind in [VectorKind::Focus, VectorKind::MappedContext] {
+        let vectors = UnitVectors::new(trained.model.word_vectors(kind).view());
+        println!("nearest neighbours ({} vectors):", kind.name());
+        for probe in &probes {
+            let Some(id) = trained.vocab.id(&probe.to_lowercase()) else {
+                println!("  {probe}: not in the vocabulary");
+                continue;
+            };
+            let list = vectors
+                .nearest(id as usize, args.neighbours)?
+                .into_iter()
+                .filter_map(|(i, cos)| trained.vocab.word(i).map(|w| format!("{w} {cos:.2}")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!("  {probe}: {list}");
+        }
+    }
+    Ok(())
+}
+
+fn corpus_names(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,680 @@
+//! Training configuration, checked when it is built so that no invalid configuration can
+//! exist.
+
+use crate::corpus::{CorpusOptions, Utf8Policy};
+use crate::error::ConfigError;
+use crate::model::{EmbeddingInit, InteractionInit};
+use crate::vocab::OovPolicy;
+
+/// How far a focus word looks for its contexts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WindowMode {
+    /// word2vec: for each focus word the reach is drawn uniformly from `1..=window`, so
+    /// near contexts count more.
+    #[default]
+    Shrink,
+    /// The course: always `window` words on each side.
+    Fixed,
+}
+
+/// How the learning rate changes during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LearningRateSchedule {
+    /// word2vec: decays linearly with the words processed, from the initial rate to
+    /// `1e-4` times it at the end of the last epoch.
+    #[default]
+    Linear,
+    /// The same rate throughout.
+    Constant,
+}
+
+/// A checked training configuration. Build it with [`TrainConfig::builder`].
+///
+/// # Example
+///
+/// ```
+/// use bilinear_skipgram::TrainConfig;
+///
+/// let config = TrainConfig::builder().dim(50).window(3).negatives(5).build()?;
+/// assert_eq!(config.dim(), 50);
+/// assert!(TrainConfig::builder().dim(0).build().is_err());
+/// # Ok::<(), bilinear_skipgram::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    dim: usize,
+    window: usize,
+    window_mode: WindowMode,
+    negatives: usize,
+    negative_power: f64,
+    epochs: usize,
+    learning_rate: f32,
+    interaction_learning_rate: f32,
+    schedule: LearningRateSchedule,
+    min_count: u64,
+    max_vocab: Option<usize>,
+    subsample: f64,
+    threads: usize,
+    seed: u64,
+    embedding_init: EmbeddingInit,
+    interaction_init: InteractionInit,
+    merge_interval: usize,
+    corpus: CorpusOptions,
+    oov: OovPolicy,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            dim: 100,
+            window: 5,
+            window_mode: WindowMode::Shrink,
+            negatives: 5,
+            negative_power: 0.75,
+            epochs: 5,
+            learning_rate: 0.025,
+            interaction_learning_rate: DEFAULT_INTERACTION_LEARNING_RATE,
+            schedule: LearningRateSchedule::Linear,
+            min_count: 5,
+            max_vocab: None,
+            subsample: 1e-3,
+            threads: default_threads(),
+            seed: 1,
+            embedding_init: EmbeddingInit::Word2vec,
+            interaction_init: InteractionInit::Identity,
+            merge_interval: 64,
+            corpus: CorpusOptions::default(),
+            oov: OovPolicy::Drop,
+        }
+    }
+}
+
+/// The default learning rate of `W`.
+pub const DEFAULT_INTERACTION_LEARNING_RATE: f32 = 0.0025;
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+impl TrainConfig {
+    /// A builder that starts from the defaults.
+    pub fn builder() -> TrainConfigBuilder {
+        TrainConfigBuilder {
+            config: TrainConfig::default(),
+        }
+    }
+
+    /// Embedding dimension `M`.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// Context words on each side of the focus word (the largest reach).
+    pub fn window(&self) -> usize {
+        self.window
+    }
+    /// Fixed or shrinking window.
+    pub fn window_mode(&self) -> WindowMode {
+        self.window_mode
+    }
+    /// Negatives per observed context.
+    pub fn negatives(&self) -> usize {
+        self.negatives
+    }
+    /// Exponent applied to word counts for the negative sampler.
+    pub fn negative_power(&self) -> f64 {
+        self.negative_power
+    }
+    /// Passes over the corpus.
+    pub fn epochs(&self) -> usize {
+        self.epochs
+    }
+    /// Initial learning rate of `U` and `V`.
+    pub fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+    /// Initial learning rate of `W`; 0 freezes `W`.
+    pub fn interaction_learning_rate(&self) -> f32 {
+        self.interaction_learning_rate
+    }
+    /// Learning-rate schedule (applies to both rates).
+    pub fn schedule(&self) -> LearningRateSchedule {
+        self.schedule
+    }
+    /// Smallest count of a word kept in the vocabulary.
+    pub fn min_count(&self) -> u64 {
+        self.min_count
+    }
+    /// Largest vocabulary size, if any.
+    pub fn max_vocab(&self) -> Option<usize> {
+        self.max_vocab
+    }
+    /// Subsampling threshold `t` (0 turns subsampling off).
+    pub fn subsample(&self) -> f64 {
+        self.subsample
+    }
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+    /// Seed of every random choice (initialisation, sampling, window, subsampling).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// How `U` and `V` start.
+    pub fn embedding_init(&self) -> EmbeddingInit {
+        self.embedding_init
+    }
+    /// How `W` starts.
+    pub fn interaction_init(&self) -> InteractionInit {
+        self.interaction_init
+    }
+    /// Focus words a thread processes between merges of its `W` gradient into the shared
+    /// `W`.
+    pub fn merge_interval(&self) -> usize {
+        self.merge_interval
+    }
+    /// How the corpus is read (lowercasing, sentence markers, UTF-8 policy).
+    pub fn corpus_options(&self) -> &CorpusOptions {
+        &self.corpus
+    }
+    /// What happens to words outside the vocabulary.
+    pub fn oov(&self) -> OovPolicy {
+        self.oov
+    }
+}
+
+/// Builds a [`TrainConfig`]; every value is checked by [`TrainConfigBuilder::build`].
+#[derive(Debug, Clone)]
+pub struct TrainConfigBuilder {
+    config: TrainConfig,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.config.$name = value;
+            self
+        }
+    };
+}
+
+impl TrainConfigBuilder {
+    setter!(
+        /// Embedding dimension `M`: 1 to 10 000, default 100.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().dim(50).build()?;
+        /// assert_eq!(c.dim(), 50);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        dim: usize
+    );
+    setter!(
+        /// Context words on each side: 1 to 1 000, default 5.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().window(3).build()?;
+        /// assert_eq!(c.window(), 3);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        window: usize
+    );
+    setter!(
+        /// Fixed (the course) or shrinking (word2vec, the default) window.
+        ///
+        /// ```
+        /// use bilinear_skipgram::{TrainConfig, WindowMode};
+        /// let c = TrainConfig::builder().window_mode(WindowMode::Fixed).build()?;
+        /// assert_eq!(c.window_mode(), WindowMode::Fixed);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        window_mode: WindowMode
+    );
+    setter!(
+        /// Negatives per observed context: 1 to 1 000, default 5.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().negatives(10).build()?;
+        /// assert_eq!(c.negatives(), 10);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        negatives: usize
+    );
+    setter!(
+        /// Exponent on word counts for drawing negatives: finite, 0 to 10, default 0.75.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().negative_power(1.0).build()?;
+        /// assert_eq!(c.negative_power(), 1.0);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        negative_power: f64
+    );
+    setter!(
+        /// Passes over the corpus: 1 to 10 000, default 5.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().epochs(1).build()?;
+        /// assert_eq!(c.epochs(), 1);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        epochs: usize
+    );
+    setter!(
+        /// Initial learning rate of `U` and `V`: finite, in (0, 100], default 0.025.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().learning_rate(0.05).build()?;
+        /// assert_eq!(c.learning_rate(), 0.05);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        learning_rate: f32
+    );
+    setter!(
+        /// Initial learning rate of `W`: finite, in [0, 100], default
+        /// [`DEFAULT_INTERACTION_LEARNING_RATE`]; 0 freezes `W` (with the identity
+        /// initialisation this is exactly plain skip-gram with negative sampling).
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().interaction_learning_rate(0.0).build()?;
+        /// assert_eq!(c.interaction_learning_rate(), 0.0);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        interaction_learning_rate: f32
+    );
+    setter!(
+        /// Linear decay (word2vec, the default) or a constant rate.
+        ///
+        /// ```
+        /// use bilinear_skipgram::{LearningRateSchedule, TrainConfig};
+        /// let c = TrainConfig::builder().schedule(LearningRateSchedule::Constant).build()?;
+        /// assert_eq!(c.schedule(), LearningRateSchedule::Constant);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        schedule: LearningRateSchedule
+    );
+    setter!(
+        /// Smallest count of a vocabulary word: at least 1, default 5.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().min_count(1).build()?;
+        /// assert_eq!(c.min_count(), 1);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        min_count: u64
+    );
+    setter!(
+        /// Largest vocabulary (the most frequent words are kept): `None` (the default) or
+        /// at least 1. The course keeps 20 000.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().max_vocab(Some(20_000)).build()?;
+        /// assert_eq!(c.max_vocab(), Some(20_000));
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        max_vocab: Option<usize>
+    );
+    setter!(
+        /// Subsampling threshold `t` of frequent words: finite, in [0, 1), default 1e-3;
+        /// 0 keeps every word.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().subsample(0.0).build()?;
+        /// assert_eq!(c.subsample(), 0.0);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        subsample: f64
+    );
+    setter!(
+        /// Worker threads: 1 to 1 024, default the number of cores. One thread with a
+        /// fixed seed reproduces a run bit for bit.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().threads(1).build()?;
+        /// assert_eq!(c.threads(), 1);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        threads: usize
+    );
+    setter!(
+        /// Seed of every random choice, default 1.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().seed(42).build()?;
+        /// assert_eq!(c.seed(), 42);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        seed: u64
+    );
+    setter!(
+        /// How `U` and `V` start: word2vec (the default: `U` uniform, `V` zero) or the
+        /// course (both uniform).
+        ///
+        /// ```
+        /// use bilinear_skipgram::{EmbeddingInit, TrainConfig};
+        /// let c = TrainConfig::builder().embedding_init(EmbeddingInit::Uniform).build()?;
+        /// assert_eq!(c.embedding_init(), EmbeddingInit::Uniform);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        embedding_init: EmbeddingInit
+    );
+    setter!(
+        /// How `W` starts: identity (the default) or the course's uniform entries.
+        ///
+        /// ```
+        /// use bilinear_skipgram::{InteractionInit, TrainConfig};
+        /// let c = TrainConfig::builder().interaction_init(InteractionInit::Uniform).build()?;
+        /// assert_eq!(c.interaction_init(), InteractionInit::Uniform);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        interaction_init: InteractionInit
+    );
+    setter!(
+        /// Focus words between merges of a thread's `W` gradient into the shared `W`:
+        /// 1 to 1 000 000, default 64. Larger values mean less locking and a staler `W`.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().merge_interval(16).build()?;
+        /// assert_eq!(c.merge_interval(), 16);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        merge_interval: usize
+    );
+    setter!(
+        /// What happens to words outside the vocabulary: dropped (word2vec, the default) or
+        /// mapped to `<UNK>` (the course).
+        ///
+        /// ```
+        /// use bilinear_skipgram::{OovPolicy, TrainConfig};
+        /// let c = TrainConfig::builder().oov(OovPolicy::Unk).build()?;
+        /// assert_eq!(c.oov(), OovPolicy::Unk);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        oov: OovPolicy
+    );
+
+    /// Surround every sentence with `<START>` and `<END>` (the course does), default off.
+    ///
+    /// ```
+    /// let c = bilinear_skipgram::TrainConfig::builder().markers(true).build()?;
+    /// assert!(c.corpus_options().markers);
+    /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+    /// ```
+    pub fn markers(mut self, value: bool) -> Self {
+        self.config.corpus = self.config.corpus.with_markers(value);
+        self
+    }
+
+    /// Lowercase the text (default on).
+    ///
+    /// ```
+    /// let c = bilinear_skipgram::TrainConfig::builder().lowercase(false).build()?;
+    /// assert!(!c.corpus_options().lowercase);
+    /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+    /// ```
+    pub fn lowercase(mut self, value: bool) -> Self {
+        self.config.corpus = self.config.corpus.with_lowercase(value);
+        self
+    }
+
+    /// Invalid UTF-8 in the corpus: an error naming file and line (the default) or lossy
+    /// decoding with a count of replaced bytes.
+    ///
+    /// ```
+    /// use bilinear_skipgram::{TrainConfig, Utf8Policy};
+    /// let c = TrainConfig::builder().utf8(Utf8Policy::Lossy).build()?;
+    /// assert_eq!(c.corpus_options().utf8, Utf8Policy::Lossy);
+    /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+    /// ```
+    pub fn utf8(mut self, value: Utf8Policy) -> Self {
+        self.config.corpus = self.config.corpus.with_utf8(value);
+        self
+    }
+
+    /// Checks every value and returns the configuration.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first field whose value is out of range or not finite.
+    pub fn build(self) -> Result<TrainConfig, ConfigError> {
+        let c = self.config;
+        int_range("dim", c.dim as u64, 1, 10_000)?;
+        int_range("window", c.window as u64, 1, 1_000)?;
+        int_range("negatives", c.negatives as u64, 1, 1_000)?;
+        int_range("epochs", c.epochs as u64, 1, 10_000)?;
+        int_range("min_count", c.min_count, 1, u64::MAX)?;
+        if let Some(max) = c.max_vocab {
+            int_range("max_vocab", max as u64, 1, u32::MAX as u64 - 1)?;
+        }
+        int_range("threads", c.threads as u64, 1, 1_024)?;
+        int_range("merge_interval", c.merge_interval as u64, 1, 1_000_000)?;
+        float_range(
+            "negative_power",
+            c.negative_power,
+            |x| (0.0..=10.0).contains(&x),
+            "[0, 10]",
+        )?;
+        float_range(
+            "learning_rate",
+            f64::from(c.learning_rate),
+            |x| x > 0.0 && x <= 100.0,
+            "(0, 100]",
+        )?;
+        float_range(
+            "interaction_learning_rate",
+            f64::from(c.interaction_learning_rate),
+            |x| (0.0..=100.0).contains(&x),
+            "[0, 100]",
+        )?;
+        float_range(
+            "subsample",
+            c.subsample,
+            |x| (0.0..1.0).contains(&x),
+            "[0, 1)",
+        )?;
+        Ok(c)
+    }
+}
+
+fn int_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if value < min {
+        Err(ConfigError::TooSmall { field, min, value })
+    } else if value > max {
+        Err(ConfigError::TooLarge { field, max, value })
+    } else {
+        Ok(())
+    }
+}
+
+fn float_range(
+    field: &'static str,
+    value: f64,
+    accept: impl Fn(f64) -> bool,
+    range: &'static str,
+) -> Result<(), ConfigError> {
+    if !value.is_finite() {
+        Err(ConfigError::NotFinite { field, value })
+    } else if !accept(value) {
+        Err(ConfigError::OutOfRange {
+            field,
+            range,
+            value,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(b: TrainConfigBuilder) -> ConfigError {
+        match b.build() {
+            Ok(c) => panic!("accepted {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = TrainConfig::builder().build().expect("defaults");
+        assert_eq!(c, TrainConfig::default());
+        assert_eq!(c.learning_rate(), 0.025);
+        assert_eq!(c.window_mode(), WindowMode::Shrink);
+    }
+
+    #[test]
+    fn each_integer_rule_names_field_and_value() {
+        let b = TrainConfig::builder;
+        let cases: Vec<(TrainConfigBuilder, ConfigError)> = vec![
+            (
+                b().dim(0),
+                ConfigError::TooSmall {
+                    field: "dim",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+            (
+                b().dim(10_001),
+                ConfigError::TooLarge {
+                    field: "dim",
+                    max: 10_000,
+                    value: 10_001,
+                },
+            ),
+            (
+                b().window(0),
+                ConfigError::TooSmall {
+                    field: "window",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+            (
+                b().negatives(0),
+                ConfigError::TooSmall {
+                    field: "negatives",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+            (
+                b().epochs(0),
+                ConfigError::TooSmall {
+                    field: "epochs",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+            (
+                b().min_count(0),
+                ConfigError::TooSmall {
+                    field: "min_count",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+            (
+                b().max_vocab(Some(0)),
+                ConfigError::TooSmall {
+                    field: "max_vocab",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+            (
+                b().threads(0),
+                ConfigError::TooSmall {
+                    field: "threads",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+            (
+                b().threads(5000),
+                ConfigError::TooLarge {
+                    field: "threads",
+                    max: 1024,
+                    value: 5000,
+                },
+            ),
+            (
+                b().merge_interval(0),
+                ConfigError::TooSmall {
+                    field: "merge_interval",
+                    min: 1,
+                    value: 0,
+                },
+            ),
+        ];
+        for (builder, expected) in cases {
+            assert_eq!(err(builder), expected);
+        }
+    }
+
+    #[test]
+    fn each_float_rule_names_field_and_value() {
+        let b = TrainConfig::builder;
+        assert_eq!(
+            err(b().learning_rate(f32::NAN)).to_string(),
+            "`learning_rate` must be finite, got NaN"
+        );
+        assert_eq!(
+            err(b().learning_rate(0.0)),
+            ConfigError::OutOfRange {
+                field: "learning_rate",
+                range: "(0, 100]",
+                value: 0.0
+            }
+        );
+        assert_eq!(
+            err(b().interaction_learning_rate(-1.0)),
+            ConfigError::OutOfRange {
+                field: "interaction_learning_rate",
+                range: "[0, 100]",
+                value: -1.0
+            }
+        );
+        assert_eq!(
+            err(b().interaction_learning_rate(f32::INFINITY)),
+            ConfigError::NotFinite {
+                field: "interaction_learning_rate",
+                value: f64::INFINITY
+            }
+        );
+        assert_eq!(
+            err(b().subsample(1.0)),
+            ConfigError::OutOfRange {
+                field: "subsample",
+                range: "[0, 1)",
+                value: 1.0
+            }
+        );
+        assert_eq!(
+            err(b().subsample(-0.1)).to_string(),
+            "`subsample` must lie in [0, 1), got -0.1"
+        );
+        assert_eq!(
+            err(b().negative_power(f64::NEG_INFINITY)),
+            ConfigError::NotFinite {
+                field: "negative_power",
+                value: f64::NEG_INFINITY
+            }
+        );
+        assert_eq!(
+            err(b().negative_power(-0.5)),
+            ConfigError::OutOfRange {
+                field: "negative_power",
+                range: "[0, 10]",
+                value: -0.5
+            }
+        );
+    }
+}

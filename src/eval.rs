@@ -1,0 +1,156 @@
+//! Evaluating word vectors: nearest neighbours by cosine similarity.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+use crate::error::{Error, Result};
+
+/// Word vectors scaled to unit length, for cosine queries. Zero rows stay zero.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitVectors {
+    rows: Array2<f32>,
+}
+
+impl UnitVectors {
+    /// Normalises every row of `vectors`.
+    pub fn new(vectors: ArrayView2<'_, f32>) -> Self {
+        let mut rows = vectors.to_owned();
+        for mut row in rows.axis_iter_mut(Axis(0)) {
+            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 && norm.is_finite() {
+                row.mapv_inplace(|x| x / norm);
+            }
+        }
+        UnitVectors { rows }
+    }
+
+    /// The normalised rows.
+    pub fn view(&self) -> ArrayView2<'_, f32> {
+        self.rows.view()
+    }
+
+    /// Number of vectors.
+    pub fn len(&self) -> usize {
+        self.rows.nrows()
+    }
+
+    /// Whether there are no vectors.
+    pub fn is_empty(&self) -> bool {
+        self.rows.nrows() == 0
+    }
+
+    /// Cosine similarity of every row with `query` (which need not be normalised): one
+    /// matrix–vector product.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when `query` does not have the vectors' dimension.
+    pub fn similarities(&self, query: ArrayView1<'_, f32>) -> Result<Array1<f32>> {
+        if query.len() != self.rows.ncols() {
+            return Err(Error::ShapeMismatch {
+                what: "query vector",
+                expected: vec![self.rows.ncols()],
+                found: vec![query.len()],
+            });
+        }
+        let norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let mut sims = self.rows.dot(&query);
+        if norm > 0.0 {
+            sims.mapv_inplace(|x| x / norm);
+        }
+        Ok(sims)
+    }
+
+    /// The `k` rows most similar to row `index`, the row itself excluded, best first, as
+    /// `(row, cosine)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IndexOutOfRange`] when `index` is not a row.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bilinear_skipgram::UnitVectors;
+    /// use ndarray::array;
+    ///
+    /// let vectors = UnitVectors::new(array![[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]].view());
+    /// let nearest = vectors.nearest(0, 2)?;
+    /// assert_eq!(nearest.iter().map(|&(i, _)| i).collect::<Vec<_>>(), vec![1, 2]);
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    pub fn nearest(&self, index: usize, k: usize) -> Result<Vec<(usize, f32)>> {
+        if index >= self.len() {
+            return Err(Error::IndexOutOfRange {
+                what: "word vector",
+                index,
+                len: self.len(),
+            });
+        }
+        let sims = self.rows.dot(&self.rows.row(index));
+        Ok(top_k(sims.view(), k, &[index]))
+    }
+}
+
+/// The `k` largest entries of `scores` (NaN entries and `exclude`d indices skipped), best
+/// first; ties go to the smaller index.
+pub fn top_k(scores: ArrayView1<'_, f32>, k: usize, exclude: &[usize]) -> Vec<(usize, f32)> {
+    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
+    if k == 0 {
+        return best;
+    }
+    for (i, &s) in scores.iter().enumerate() {
+        if s.is_nan() || exclude.contains(&i) {
+            continue;
+        }
+        if best.len() == k && best.last().is_some_and(|&(_, worst)| s <= worst) {
+            continue;
+        }
+        let at = best.partition_point(|&(_, b)| b >= s);
+        best.insert(at, (i, s));
+        best.truncate(k);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn top_k_orders_and_excludes() {
+        let s = array![0.1_f32, 0.9, f32::NAN, 0.5, 0.9, -1.0];
+        assert_eq!(top_k(s.view(), 3, &[]), vec![(1, 0.9), (4, 0.9), (3, 0.5)]);
+        assert_eq!(top_k(s.view(), 2, &[1]), vec![(4, 0.9), (3, 0.5)]);
+        assert_eq!(top_k(s.view(), 0, &[]), vec![]);
+        assert_eq!(top_k(s.view(), 10, &[]).len(), 5);
+    }
+
+    #[test]
+    fn nearest_matches_brute_force_cosine() {
+        let v = array![
+            [3.0_f32, 4.0],
+            [1.0, 0.0],
+            [0.0, 2.0],
+            [0.0, 0.0],
+            [-3.0, -4.0]
+        ];
+        let unit = UnitVectors::new(v.view());
+        let n = unit.nearest(0, 4).expect("row 0 exists");
+        assert_eq!(n[0].0, 2);
+        assert!((n[0].1 - 0.8).abs() < 1e-6);
+        assert_eq!(n[1].0, 1);
+        assert!((n[1].1 - 0.6).abs() < 1e-6);
+        assert_eq!(n[2], (3, 0.0));
+        assert_eq!(n[3].0, 4);
+        assert!(matches!(
+            unit.nearest(5, 1),
+            Err(Error::IndexOutOfRange { index: 5, .. })
+        ));
+        let sims = unit
+            .similarities(array![6.0_f32, 8.0].view())
+            .expect("dim 2");
+        assert!((sims[0] - 1.0).abs() < 1e-6);
+        assert!(unit.similarities(array![1.0_f32].view()).is_err());
+    }
+}

@@ -1,0 +1,898 @@
+//! Training: word2vec-style online SGD with Hogwild threads (the default), and the
+//! course's exact minibatch SGD.
+//!
+//! # The online trainer
+//!
+//! For each focus word `w` of a sentence (after subsampling), the trainer computes
+//! `h = W u_w` once. For every context `c` in the window it draws `n` negatives, scores the
+//! `n + 1` rows `s = Ṽ h` with the rows as they are, adds `Ṽᵀ g` to the window's `e`, and then
+//! applies `v_k -= α g_k h` to every row, so a row that occurs twice among the positive and
+//! the negatives receives both updates: this is exactly one SGD step on that pair's `J`.
+//! After the window it applies `u_w -= α Wᵀ e` and records `α_W e u_wᵀ` for `W`: one `W u_w`
+//! and one `W` update per focus word, not per pair.
+//!
+//! Each thread keeps a copy of `W` for computing `h`. Every
+//! [`merge_interval`](crate::TrainConfig::merge_interval) focus words it adds its recorded
+//! `W` updates to the shared `W` with one matrix product (`Eᵀ U_B`) under a lock and
+//! refreshes its copy. `U` and `V` are shared without locks (Hogwild). Progress counters and
+//! losses are per thread and reported once per chunk of the corpus (about ten thousand
+//! words), never per pair.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, Array3, ArrayView2, Axis, s};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+use crate::config::{LearningRateSchedule, TrainConfig, WindowMode};
+use crate::corpus::Corpus;
+use crate::error::{Error, Result};
+use crate::hogwild::SharedRows;
+use crate::kernels::{axpy, dot, mat_t_vec_add, mat_vec};
+use crate::loss::loss_and_gradient_batched;
+use crate::model::Model;
+use crate::sampling::NegativeSampler;
+use crate::vocab::{Vocab, VocabBuilder};
+
+/// Receives training progress.
+pub trait Observer {
+    /// Called from the thread that called the trainer, a few times per second and once at
+    /// the end.
+    fn on_progress(&mut self, progress: &Progress);
+}
+
+impl<F: FnMut(&Progress)> Observer for F {
+    fn on_progress(&mut self, progress: &Progress) {
+        self(progress)
+    }
+}
+
+/// An observer that ignores progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Observer for NoProgress {
+    fn on_progress(&mut self, _progress: &Progress) {}
+}
+
+/// A progress report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Zero-based epoch of the most recent report.
+    pub epoch: usize,
+    /// Corpus words processed so far, all threads and epochs (before subsampling).
+    pub words_done: u64,
+    /// Words to process in the whole run (`epochs × words per epoch`).
+    pub words_total: u64,
+    /// Learning rate of `U` and `V` at `words_done`.
+    pub learning_rate: f32,
+    /// Mean loss `J` per observed pair over the interval since the previous report, summed in
+    /// `f64` from the scores the updates used; `NaN` if the interval had no pair.
+    pub interval_loss: f64,
+    /// Pairs in that interval.
+    pub interval_pairs: u64,
+    /// Words per second since training started (all threads).
+    pub words_per_second: f64,
+    /// Time since training started.
+    pub elapsed: Duration,
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TrainReport {
+    /// Mean loss per observed pair in each epoch.
+    pub epoch_losses: Vec<f64>,
+    /// Corpus words processed (before subsampling), all epochs.
+    pub words: u64,
+    /// Observed (focus, context) pairs trained on.
+    pub pairs: u64,
+    /// Wall-clock training time.
+    pub seconds: f64,
+}
+
+/// A trained model with its vocabulary.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Trained {
+    /// The vocabulary; word id `i` is row `i` of `U` and `V`.
+    pub vocab: Vocab,
+    /// `U`, `V` and `W`.
+    pub model: Model,
+    /// What the run did.
+    pub report: TrainReport,
+}
+
+/// Builds the vocabulary of the corpus files, initialises a model and trains it.
+///
+/// The files are read as the configuration's corpus options say (plain, gzip or xz).
+///
+/// # Errors
+///
+/// [`Error::File`] or [`Error::Corpus`] when a file cannot be read,
+/// [`Error::EmptyVocabulary`] when no word reaches `min_count`, [`Error::Diverged`] when
+/// the loss becomes non-finite.
+pub fn train<P: AsRef<Path>>(
+    config: &TrainConfig,
+    paths: &[P],
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    let corpus = Corpus::new(
+        paths.iter().map(|p| p.as_ref().to_path_buf()),
+        config.corpus_options().clone(),
+    );
+    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
+        config.min_count(),
+        config.max_vocab(),
+        config.oov(),
+    )?;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed());
+    let mut model = Model::new(
+        vocab.len(),
+        config.dim(),
+        config.embedding_init(),
+        config.interaction_init(),
+        &mut rng,
+    );
+    let report = train_model(config, &vocab, &mut model, &corpus, observer)?;
+    Ok(Trained {
+        vocab,
+        model,
+        report,
+    })
+}
+
+/// Words per chunk handed to a worker thread.
+const CHUNK_WORDS: usize = 10_000;
+/// Shortest time between two observer calls.
+const REPORT_EVERY: Duration = Duration::from_millis(200);
+
+struct Chunk {
+    epoch: usize,
+    ids: Vec<u32>,
+    /// End offset (exclusive) of each sentence in `ids`.
+    ends: Vec<usize>,
+}
+
+struct Report {
+    epoch: usize,
+    words: u64,
+    loss: f64,
+    pairs: u64,
+}
+
+/// Trains an existing model on a corpus with the online trainer (see the
+/// [module documentation](self)).
+///
+/// `model` must have one row per vocabulary entry and the configuration's dimension. The
+/// corpus is read `epochs` times; tokens are mapped through `vocab` with its OOV policy.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration,
+/// [`Error::Sampling`] when no vocabulary word has a positive count,
+/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read, and
+/// [`Error::Diverged`] when a loss becomes non-finite.
+pub fn train_model(
+    config: &TrainConfig,
+    vocab: &Vocab,
+    model: &mut Model,
+    corpus: &Corpus,
+    observer: &mut dyn Observer,
+) -> Result<TrainReport> {
+    check_model(config, vocab, model)?;
+    let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
+    let keep = vocab.keep_probabilities(config.subsample());
+    let words_per_epoch = vocab.n_tokens();
+    let words_total = words_per_epoch.saturating_mul(config.epochs() as u64);
+    let dim = config.dim();
+    let identity_frozen =
+        config.interaction_learning_rate() == 0.0 && model.interaction() == Array2::<f32>::eye(dim);
+
+    let (focus, context, interaction) = model.parts_mut();
+    let shared_interaction = Mutex::new(interaction.to_owned());
+    let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context)) else {
+        return Err(Error::ShapeMismatch {
+            what: "model embeddings (must be contiguous and row-major)",
+            expected: vec![vocab.len(), dim],
+            found: vec![],
+        });
+    };
+    let shared = Shared {
+        focus,
+        context,
+        interaction: &shared_interaction,
+        sampler: &sampler,
+        keep: &keep,
+        config,
+        words_done: AtomicU64::new(0),
+        words_total,
+        abort: AtomicBool::new(false),
+        identity_frozen,
+    };
+
+    let threads = config.threads();
+    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(2 * threads);
+    let chunk_rx = Mutex::new(chunk_rx);
+    let (report_tx, report_rx) = sync_channel::<Report>(64 * threads);
+    let start = Instant::now();
+    let mut epoch_loss = vec![(0.0_f64, 0_u64); config.epochs()];
+    let mut totals = (0_u64, 0_u64); // words, pairs
+
+    let outcome = std::thread::scope(|scope| {
+        let shared_ref = &shared;
+        let reader =
+            scope.spawn(move || read_chunks(corpus, vocab, config.epochs(), chunk_tx, shared_ref));
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let report_tx = report_tx.clone();
+                let (shared, chunk_rx) = (&shared, &chunk_rx);
+                scope.spawn(move || run_worker(t, shared, chunk_rx, report_tx))
+            })
+            .collect();
+        drop(report_tx);
+
+        let mut last_call = Instant::now();
+        let mut interval = (0.0_f64, 0_u64);
+        let mut last_epoch = 0;
+        let mut emit = |interval: &mut (f64, u64), epoch: usize, done: u64| {
+            let elapsed = start.elapsed();
+            observer.on_progress(&Progress {
+                epoch,
+                words_done: done,
+                words_total,
+                learning_rate: learning_rate_at(config.learning_rate(), config, done, words_total),
+                interval_loss: if interval.1 > 0 {
+                    interval.0 / interval.1 as f64
+                } else {
+                    f64::NAN
+                },
+                interval_pairs: interval.1,
+                words_per_second: done as f64 / elapsed.as_secs_f64().max(1e-9),
+                elapsed,
+            });
+            *interval = (0.0, 0);
+        };
+        for report in report_rx.iter() {
+            totals.0 += report.words;
+            totals.1 += report.pairs;
+            interval.0 += report.loss;
+            interval.1 += report.pairs;
+            if let Some(e) = epoch_loss.get_mut(report.epoch) {
+                e.0 += report.loss;
+                e.1 += report.pairs;
+            }
+            last_epoch = report.epoch;
+            if last_call.elapsed() >= REPORT_EVERY {
+                emit(&mut interval, last_epoch, totals.0);
+                last_call = Instant::now();
+            }
+        }
+        emit(&mut interval, last_epoch, totals.0);
+
+        let mut first_error = None;
+        for worker in workers {
+            if let Err(e) = worker.join().unwrap_or_else(|_| Err(worker_panicked())) {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Err(e) = reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
+    });
+    outcome?;
+    let trained_interaction = shared_interaction
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    model.interaction_mut().assign(&trained_interaction);
+    Ok(TrainReport {
+        epoch_losses: epoch_loss
+            .iter()
+            .map(|&(loss, pairs)| loss / pairs.max(1) as f64)
+            .collect(),
+        words: totals.0,
+        pairs: totals.1,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn worker_panicked() -> Error {
+    Error::Io(std::io::Error::other("a training thread panicked"))
+}
+
+fn check_model(config: &TrainConfig, vocab: &Vocab, model: &Model) -> Result<()> {
+    let expected = [vocab.len(), config.dim()];
+    let found = [model.n_words(), model.dim()];
+    if expected != found {
+        return Err(Error::ShapeMismatch {
+            what: "model (vocabulary size × configured dimension)",
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// The learning rate after `done` of `total` words.
+fn learning_rate_at(initial: f32, config: &TrainConfig, done: u64, total: u64) -> f32 {
+    match config.schedule() {
+        LearningRateSchedule::Constant => initial,
+        LearningRateSchedule::Linear => {
+            let left = 1.0 - done as f64 / total.max(1) as f64;
+            (f64::from(initial) * left.max(1e-4)) as f32
+        }
+    }
+}
+
+/// What every worker shares.
+struct Shared<'a> {
+    focus: SharedRows<'a>,
+    context: SharedRows<'a>,
+    interaction: &'a Mutex<Array2<f32>>,
+    sampler: &'a NegativeSampler,
+    keep: &'a [f32],
+    config: &'a TrainConfig,
+    words_done: AtomicU64,
+    words_total: u64,
+    abort: AtomicBool,
+    /// `W` is the identity and is not trained: `h = u_w` and `Wᵀ e = e`.
+    identity_frozen: bool,
+}
+
+/// Streams the corpus `epochs` times as chunks of word ids.
+fn read_chunks(
+    corpus: &Corpus,
+    vocab: &Vocab,
+    epochs: usize,
+    chunks: SyncSender<Chunk>,
+    shared: &Shared<'_>,
+) -> Result<()> {
+    let result = (|| {
+        for epoch in 0..epochs {
+            let mut stream = corpus.sentences()?;
+            let mut chunk = Chunk {
+                epoch,
+                ids: Vec::with_capacity(CHUNK_WORDS + 64),
+                ends: Vec::new(),
+            };
+            while stream.next_sentence(|token| {
+                if let Some(id) = vocab.lookup(token) {
+                    chunk.ids.push(id);
+                }
+            })? {
+                if chunk.ends.last().copied().unwrap_or(0) != chunk.ids.len() {
+                    chunk.ends.push(chunk.ids.len());
+                }
+                if chunk.ids.len() >= CHUNK_WORDS {
+                    let full = std::mem::replace(
+                        &mut chunk,
+                        Chunk {
+                            epoch,
+                            ids: Vec::with_capacity(CHUNK_WORDS + 64),
+                            ends: Vec::new(),
+                        },
+                    );
+                    if shared.abort.load(Ordering::Relaxed) || chunks.send(full).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            if !chunk.ids.is_empty() && chunks.send(chunk).is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        shared.abort.store(true, Ordering::Relaxed);
+    }
+    result
+}
+
+fn run_worker(
+    thread: usize,
+    shared: &Shared<'_>,
+    chunks: &Mutex<Receiver<Chunk>>,
+    reports: SyncSender<Report>,
+) -> Result<()> {
+    let mut worker = Worker::new(thread, shared);
+    let result = (|| {
+        loop {
+            if shared.abort.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let next = chunks.lock().unwrap_or_else(PoisonError::into_inner).recv();
+            let Ok(chunk) = next else {
+                return Ok(());
+            };
+            let report = worker.train_chunk(&chunk)?;
+            if reports.send(report).is_err() {
+                return Ok(());
+            }
+        }
+    })();
+    let merged = worker.merge_interaction();
+    if result.is_err() {
+        shared.abort.store(true, Ordering::Relaxed);
+    }
+    result.and(merged)
+}
+
+/// One thread's state; all buffers are allocated once.
+struct Worker<'s, 'a> {
+    shared: &'s Shared<'a>,
+    rng: Xoshiro256PlusPlus,
+    dim: usize,
+    /// This thread's copy of `W`, row-major.
+    interaction: Vec<f32>,
+    focus_vector: Vec<f32>,
+    hidden: Vec<f32>,
+    window_error: Vec<f32>,
+    rows: Vec<u32>,
+    gains: Vec<f32>,
+    sentence: Vec<u32>,
+    /// `α_W e` of the focus words since the last merge, one row each.
+    merge_errors: Array2<f32>,
+    /// `u_w` of those focus words (before their update).
+    merge_focus: Array2<f32>,
+    n_pending: usize,
+}
+
+impl<'s, 'a> Worker<'s, 'a> {
+    fn new(thread: usize, shared: &'s Shared<'a>) -> Self {
+        let config = shared.config;
+        let dim = config.dim();
+        let seed = config
+            .seed()
+            .wrapping_add((thread as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let interaction = shared
+            .interaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect();
+        let pending = if config.interaction_learning_rate() > 0.0 {
+            config.merge_interval()
+        } else {
+            0
+        };
+        Worker {
+            shared,
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            dim,
+            interaction,
+            focus_vector: vec![0.0; dim],
+            hidden: vec![0.0; dim],
+            window_error: vec![0.0; dim],
+            rows: vec![0; config.negatives() + 1],
+            gains: vec![0.0; config.negatives() + 1],
+            sentence: Vec::new(),
+            merge_errors: Array2::zeros((pending, dim)),
+            merge_focus: Array2::zeros((pending, dim)),
+            n_pending: 0,
+        }
+    }
+
+    fn train_chunk(&mut self, chunk: &Chunk) -> Result<Report> {
+        let shared = self.shared;
+        let config = shared.config;
+        let base = shared.words_done.load(Ordering::Relaxed);
+        let mut loss = 0.0_f64;
+        let mut pairs = 0_u64;
+        let mut start = 0;
+        let mut local_words = 0_u64;
+        for &end in &chunk.ends {
+            let done = base + local_words;
+            let rate = learning_rate_at(config.learning_rate(), config, done, shared.words_total);
+            let interaction_rate = learning_rate_at(
+                config.interaction_learning_rate(),
+                config,
+                done,
+                shared.words_total,
+            );
+            let words = chunk.ids.get(start..end).unwrap_or(&[]);
+            local_words += words.len() as u64;
+            start = end;
+            self.subsample(words);
+            let (l, p) = self.train_sentence(rate, interaction_rate);
+            loss += l;
+            pairs += p;
+        }
+        let words_after = shared.words_done.fetch_add(local_words, Ordering::Relaxed) + local_words;
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch: chunk.epoch,
+                words: words_after,
+                learning_rate: learning_rate_at(
+                    config.learning_rate(),
+                    config,
+                    words_after,
+                    shared.words_total,
+                ),
+                what: format!("the loss over {pairs} pairs is {loss}"),
+            });
+        }
+        Ok(Report {
+            epoch: chunk.epoch,
+            words: local_words,
+            loss,
+            pairs,
+        })
+    }
+
+    fn subsample(&mut self, words: &[u32]) {
+        self.sentence.clear();
+        for &w in words {
+            let keep = self.shared.keep.get(w as usize).copied().unwrap_or(1.0);
+            if keep >= 1.0 || self.rng.random::<f32>() < keep {
+                self.sentence.push(w);
+            }
+        }
+    }
+
+    /// Trains on `self.sentence`; returns the summed loss and the number of pairs.
+    fn train_sentence(&mut self, rate: f32, interaction_rate: f32) -> (f64, u64) {
+        let shared = self.shared;
+        let config = shared.config;
+        let window = config.window();
+        let len = self.sentence.len();
+        let mut loss = 0.0_f64;
+        let mut pairs = 0_u64;
+        for i in 0..len {
+            let focus_word = self.sentence[i] as usize;
+            let reach = match config.window_mode() {
+                WindowMode::Fixed => window,
+                WindowMode::Shrink => window - self.rng.random_range(0..window),
+            };
+            let lo = i.saturating_sub(reach);
+            let hi = (i + reach + 1).min(len);
+            if hi - lo <= 1 {
+                continue;
+            }
+            shared
+                .focus
+                .with_row(focus_word, |u| self.focus_vector.copy_from_slice(u));
+            if shared.identity_frozen {
+                self.hidden.copy_from_slice(&self.focus_vector);
+            } else {
+                mat_vec(
+                    &self.interaction,
+                    self.dim,
+                    &self.focus_vector,
+                    &mut self.hidden,
+                );
+            }
+            self.window_error.fill(0.0);
+            for j in lo..hi {
+                if j == i {
+                    continue;
+                }
+                loss += self.train_pair(self.sentence[j], rate);
+                pairs += 1;
+            }
+            // u_w -= α Wᵀ e
+            shared.focus.with_row_mut(focus_word, |u| {
+                if shared.identity_frozen {
+                    axpy(-rate, &self.window_error, u);
+                } else {
+                    mat_t_vec_add(&self.interaction, self.dim, -rate, &self.window_error, u);
+                }
+            });
+            if self.merge_errors.nrows() > 0 {
+                let k = self.n_pending;
+                for (dst, &e) in self
+                    .merge_errors
+                    .row_mut(k)
+                    .iter_mut()
+                    .zip(&self.window_error)
+                {
+                    *dst = interaction_rate * e;
+                }
+                for (dst, &u) in self
+                    .merge_focus
+                    .row_mut(k)
+                    .iter_mut()
+                    .zip(&self.focus_vector)
+                {
+                    *dst = u;
+                }
+                self.n_pending += 1;
+                if self.n_pending == self.merge_errors.nrows() {
+                    // Cannot fail: the buffers have the shapes of W.
+                    let _ = self.merge_interaction();
+                }
+            }
+        }
+        (loss, pairs)
+    }
+
+    /// One observed pair: scores, loss, `e += Ṽᵀ g`, then the `V` updates.
+    #[inline]
+    fn train_pair(&mut self, context_word: u32, rate: f32) -> f64 {
+        let shared = self.shared;
+        self.rows[0] = context_word;
+        for k in 1..self.rows.len() {
+            self.rows[k] = shared.sampler.sample_index(&mut self.rng);
+        }
+        let mut loss = 0.0_f64;
+        for k in 0..self.rows.len() {
+            let row = self.rows[k] as usize;
+            let (gain, term) = shared.context.with_row(row, |v| {
+                let score = dot(v, &self.hidden);
+                let (gain, term) = gain_and_loss(score, k == 0);
+                axpy(gain, v, &mut self.window_error);
+                (gain, term)
+            });
+            self.gains[k] = gain;
+            loss += f64::from(term);
+        }
+        for k in 0..self.rows.len() {
+            let row = self.rows[k] as usize;
+            let step = -rate * self.gains[k];
+            shared
+                .context
+                .with_row_mut(row, |v| axpy(step, &self.hidden, v));
+        }
+        loss
+    }
+
+    /// Adds the pending `W` updates to the shared `W` and refreshes this thread's copy.
+    fn merge_interaction(&mut self) -> Result<()> {
+        if self.n_pending == 0 {
+            return Ok(());
+        }
+        let n = self.n_pending;
+        self.n_pending = 0;
+        let mut shared = self
+            .shared
+            .interaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // W -= Σ_k (α_W e_k) u_kᵀ
+        general_mat_mul(
+            -1.0,
+            &self.merge_errors.slice(s![..n, ..]).t(),
+            &self.merge_focus.slice(s![..n, ..]),
+            1.0,
+            &mut *shared,
+        );
+        match shared.as_slice() {
+            Some(w) => self.interaction.copy_from_slice(w),
+            None => {
+                for (dst, &x) in self.interaction.iter_mut().zip(shared.iter()) {
+                    *dst = x;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `g = σ(s) − δ` and the loss term of one score, sharing one exponential.
+#[inline]
+fn gain_and_loss(score: f32, positive: bool) -> (f32, f32) {
+    // t = e^{-|s|}; σ(s) = 1/(1+t) for s ≥ 0, t/(1+t) otherwise;
+    // softplus(x) = max(x, 0) + ln(1 + e^{-|x|}).
+    let t = (-score.abs()).exp();
+    let log_term = t.ln_1p();
+    if positive {
+        // g = σ(s) − 1 = −σ(−s); J = softplus(−s)
+        let gain = if score >= 0.0 {
+            -t / (1.0 + t)
+        } else {
+            -1.0 / (1.0 + t)
+        };
+        (gain, (-score).max(0.0) + log_term)
+    } else {
+        let gain = if score >= 0.0 {
+            1.0 / (1.0 + t)
+        } else {
+            t / (1.0 + t)
+        };
+        (gain, score.max(0.0) + log_term)
+    }
+}
+
+/// One step of the course's minibatch SGD (`stochasticGradientDescend`): the gradients of
+/// the batch's mean loss ([`loss_and_gradient_batched`]),
+/// then `U[w_k] -= α ∂J/∂u[k]` and `V[c_kj] -= α ∂J/∂Ṽ[k, j]` for every observation `k` and
+/// row `j` (rows that occur several times receive every update), and `W -= α ∂J/∂W` once.
+/// Returns the batch's mean loss.
+///
+/// `focus_ids[k]` is observation `k`'s focus word; `context_ids` is `S×(n+1)`, row `k`
+/// holding its observed context first and then its negatives.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] when `context_ids` does not have one row per focus word or the
+/// batch is empty, [`Error::IndexOutOfRange`] when an id is not a row of the model.
+pub fn course_minibatch_step(
+    model: &mut Model,
+    focus_ids: &[u32],
+    context_ids: ArrayView2<'_, u32>,
+    learning_rate: f32,
+) -> Result<f32> {
+    let n_obs = focus_ids.len();
+    let (rows, n_rows) = context_ids.dim();
+    if rows != n_obs {
+        return Err(Error::ShapeMismatch {
+            what: "context ids (one row per focus word)",
+            expected: vec![n_obs, n_rows],
+            found: vec![rows, n_rows],
+        });
+    }
+    let n_words = model.n_words();
+    for &id in focus_ids.iter().chain(context_ids.iter()) {
+        if id as usize >= n_words {
+            return Err(Error::IndexOutOfRange {
+                what: "word",
+                index: id as usize,
+                len: n_words,
+            });
+        }
+    }
+    let focus = model.focus_embeddings().select(
+        Axis(0),
+        &focus_ids.iter().map(|&i| i as usize).collect::<Vec<_>>(),
+    );
+    let dim = model.dim();
+    let context = model.context_embeddings();
+    let contexts = Array3::from_shape_fn((n_obs, n_rows, dim), |(k, j, m)| {
+        context[[context_ids[[k, j]] as usize, m]]
+    });
+    let grads =
+        loss_and_gradient_batched(focus.view(), contexts.view(), model.interaction(), None)?;
+    let (mut u, mut v, mut w) = model.parts_mut();
+    for (k, &id) in focus_ids.iter().enumerate() {
+        u.row_mut(id as usize)
+            .scaled_add(-learning_rate, &grads.focus.row(k));
+    }
+    for ((k, j), &id) in context_ids.indexed_iter() {
+        v.row_mut(id as usize)
+            .scaled_add(-learning_rate, &grads.contexts.slice(s![k, j, ..]));
+    }
+    w.scaled_add(-learning_rate, &grads.interaction);
+    Ok(grads.loss)
+}
+
+/// Trains with the course's minibatch SGD: observations (focus word, context word, `n`
+/// negatives) are generated in corpus order with the configured window, collected into
+/// batches of `batch_size` (the course uses 1000) and applied by [`course_minibatch_step`]
+/// with the configured learning rate and schedule (the course uses a constant rate of 1).
+/// Single-threaded; `W` uses the same rate as `U` and `V`, as in the course.
+///
+/// # Errors
+///
+/// As [`train_model`], and [`Error::ShapeMismatch`] for `batch_size` 0.
+pub fn train_course(
+    config: &TrainConfig,
+    vocab: &Vocab,
+    model: &mut Model,
+    corpus: &Corpus,
+    batch_size: usize,
+    observer: &mut dyn Observer,
+) -> Result<TrainReport> {
+    check_model(config, vocab, model)?;
+    if batch_size == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "batch size",
+            expected: vec![1],
+            found: vec![0],
+        });
+    }
+    let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
+    let keep = vocab.keep_probabilities(config.subsample());
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed().wrapping_add(1));
+    let n_rows = config.negatives() + 1;
+    let words_total = vocab.n_tokens().saturating_mul(config.epochs() as u64);
+    let start = Instant::now();
+    let mut focus_ids = Vec::with_capacity(batch_size);
+    let mut context_ids = Array2::<u32>::zeros((batch_size, n_rows));
+    let mut epoch_losses = Vec::with_capacity(config.epochs());
+    let (mut words, mut pairs) = (0_u64, 0_u64);
+    let mut sentence = Vec::new();
+    let mut last_call = Instant::now();
+    let mut interval = (0.0_f64, 0_u64);
+
+    for epoch in 0..config.epochs() {
+        let (mut epoch_loss, mut epoch_pairs) = (0.0_f64, 0_u64);
+        let mut stream = corpus.sentences()?;
+        loop {
+            sentence.clear();
+            let mut raw = 0_u64;
+            let more = stream.next_sentence(|token| {
+                if let Some(id) = vocab.lookup(token) {
+                    raw += 1;
+                    let p = keep.get(id as usize).copied().unwrap_or(1.0);
+                    if p >= 1.0 || rng.random::<f32>() < p {
+                        sentence.push(id);
+                    }
+                }
+            })?;
+            words += raw;
+            let rate = learning_rate_at(config.learning_rate(), config, words, words_total);
+            let len = sentence.len();
+            for i in 0..len {
+                let reach = match config.window_mode() {
+                    WindowMode::Fixed => config.window(),
+                    WindowMode::Shrink => config.window() - rng.random_range(0..config.window()),
+                };
+                for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
+                    if j == i {
+                        continue;
+                    }
+                    let k = focus_ids.len();
+                    focus_ids.push(sentence[i]);
+                    context_ids[[k, 0]] = sentence[j];
+                    for r in 1..n_rows {
+                        context_ids[[k, r]] = sampler.sample_index(&mut rng);
+                    }
+                    if focus_ids.len() == batch_size {
+                        let mean =
+                            course_minibatch_step(model, &focus_ids, context_ids.view(), rate)?;
+                        let total = f64::from(mean) * batch_size as f64;
+                        if !total.is_finite() {
+                            return Err(Error::Diverged {
+                                epoch,
+                                words,
+                                learning_rate: rate,
+                                what: format!("the mean loss of a batch is {mean}"),
+                            });
+                        }
+                        epoch_loss += total;
+                        epoch_pairs += batch_size as u64;
+                        interval.0 += total;
+                        interval.1 += batch_size as u64;
+                        focus_ids.clear();
+                    }
+                }
+            }
+            let at_end = !more;
+            if at_end || last_call.elapsed() >= REPORT_EVERY {
+                let elapsed = start.elapsed();
+                observer.on_progress(&Progress {
+                    epoch,
+                    words_done: words,
+                    words_total,
+                    learning_rate: rate,
+                    interval_loss: if interval.1 > 0 {
+                        interval.0 / interval.1 as f64
+                    } else {
+                        f64::NAN
+                    },
+                    interval_pairs: interval.1,
+                    words_per_second: words as f64 / elapsed.as_secs_f64().max(1e-9),
+                    elapsed,
+                });
+                interval = (0.0, 0);
+                last_call = Instant::now();
+            }
+            if at_end {
+                break;
+            }
+        }
+        pairs += epoch_pairs;
+        epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
+    }
+    // A last partial batch is applied too, as a smaller batch.
+    if !focus_ids.is_empty() {
+        let n = focus_ids.len();
+        let rate = learning_rate_at(config.learning_rate(), config, words, words_total);
+        course_minibatch_step(model, &focus_ids, context_ids.slice(s![..n, ..]), rate)?;
+        pairs += n as u64;
+    }
+    Ok(TrainReport {
+        epoch_losses,
+        words,
+        pairs,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
