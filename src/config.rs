@@ -376,7 +376,8 @@ impl TrainConfigBuilder {
     );
     setter!(
         /// Focus words between merges of a thread's `W` gradient into the shared `W`:
-        /// 1 to 1 000 000, default 64. Larger values mean less locking and a staler `W`.
+        /// 1 to 4 096, default 64. Larger values mean fewer, larger matrix products, less
+        /// locking and a staler `W`.
         ///
         /// ```
         /// let c = bilinear_skipgram::TrainConfig::builder().merge_interval(16).build()?;
@@ -452,7 +453,7 @@ impl TrainConfigBuilder {
             int_range("max_vocab", max as u64, 1, u32::MAX as u64 - 1)?;
         }
         int_range("threads", c.threads as u64, 1, 1_024)?;
-        int_range("merge_interval", c.merge_interval as u64, 1, 1_000_000)?;
+        int_range("merge_interval", c.merge_interval as u64, 1, 4_096)?;
         float_range(
             "negative_power",
             c.negative_power,

@@ -38,22 +38,6 @@ pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `out = M · x` for a row-major `rows×cols` matrix given as a slice.
-#[inline]
-pub(crate) fn mat_vec(matrix: &[f32], cols: usize, x: &[f32], out: &mut [f32]) {
-    for (o, row) in out.iter_mut().zip(matrix.chunks_exact(cols)) {
-        *o = dot(row, x);
-    }
-}
-
-/// `out += alpha · Mᵀ · x` for a row-major `rows×cols` matrix given as a slice.
-#[inline]
-pub(crate) fn mat_t_vec_add(matrix: &[f32], cols: usize, alpha: f32, x: &[f32], out: &mut [f32]) {
-    for (row, &xi) in matrix.chunks_exact(cols).zip(x) {
-        axpy(alpha * xi, row, out);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,13 +55,5 @@ mod tests {
                 assert_eq!(y[i], b[i] + 0.5 * a[i]);
             }
         }
-        // 2×3 matrix
-        let m = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let mut out = [0.0; 2];
-        mat_vec(&m, 3, &[1.0, 0.0, -1.0], &mut out);
-        assert_eq!(out, [-2.0, -2.0]);
-        let mut out = [1.0; 3];
-        mat_t_vec_add(&m, 3, 2.0, &[1.0, -1.0], &mut out);
-        assert_eq!(out, [1.0 - 6.0, 1.0 - 6.0, 1.0 - 6.0]);
     }
 }

@@ -11,10 +11,13 @@
 //! After the window it applies `u_w -= α Wᵀ e` and records `α_W e u_wᵀ` for `W`: one `W u_w`
 //! and one `W` update per focus word, not per pair.
 //!
-//! Each thread keeps a copy of `W` for computing `h`. Every
-//! [`merge_interval`](crate::TrainConfig::merge_interval) focus words it adds its recorded
-//! `W` updates to the shared `W` with one matrix product (`Eᵀ U_B`) under a lock and
-//! refreshes its copy. `U` and `V` are shared without locks (Hogwild). Progress counters and
+//! Each thread works through blocks of up to
+//! [`merge_interval`](crate::TrainConfig::merge_interval) focus words: it computes `h` for
+//! the whole block with one matrix product (`H = U_B Wᵀ`) from its copy of `W`, applies the
+//! focus updates with another (`E W`), and adds the block's `W` update to the shared `W`
+//! with a third (`Eᵀ U_B`) under a lock, refreshing its copy. This equals processing the
+//! focus words one at a time with `W` fixed within a block (a block ends early where a
+//! focus word would repeat). `U` and `V` are shared without locks (Hogwild). Progress counters and
 //! losses are per thread and reported once per chunk of the corpus (about ten thousand
 //! words), never per pair.
 
@@ -25,7 +28,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, ArrayView2, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
@@ -33,7 +36,7 @@ use crate::config::{LearningRateSchedule, TrainConfig, WindowMode};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
-use crate::kernels::{axpy, dot, mat_t_vec_add, mat_vec};
+use crate::kernels::{axpy, dot};
 use crate::loss::loss_and_gradient_batched;
 use crate::model::Model;
 use crate::sampling::NegativeSampler;
@@ -418,31 +421,46 @@ fn run_worker(
             }
         }
     })();
-    let merged = worker.merge_interaction();
     if result.is_err() {
         shared.abort.store(true, Ordering::Relaxed);
     }
-    result.and(merged)
+    result
 }
 
 /// One thread's state; all buffers are allocated once.
+///
+/// Focus words are processed in blocks of at most `merge_interval` consecutive positions
+/// of a sentence, cut early where a focus word would occur twice in one block. For a block
+/// of `B` focus words with rows `U_B` (taken before any of their updates):
+///
+/// ```text
+/// H  = U_B Wᵀ              one GEMM instead of B matrix–vector products
+/// (the pairs of every focus word, in order: V updates, E row k += Ṽᵀ g)
+/// U_B -= α E W             one GEMM, then one row update per focus word
+/// W  -= α_W Eᵀ U_B         one GEMM, merged into the shared W under its lock
+/// ```
+///
+/// Within a block a focus row is read once and written once, and `U` rows are read only as
+/// focus words, so this equals processing the focus words one by one with `W` held fixed
+/// for the block: exactly the sequential algorithm with a `W` merge every block.
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
     rng: Xoshiro256PlusPlus,
     dim: usize,
-    /// This thread's copy of `W`, row-major.
-    interaction: Vec<f32>,
-    focus_vector: Vec<f32>,
-    hidden: Vec<f32>,
-    window_error: Vec<f32>,
+    /// Largest block.
+    capacity: usize,
+    /// This thread's copy of `W`.
+    interaction: Array2<f32>,
+    /// `U_B`, `H`, `E` and `E W`, `capacity × dim` each, row-major.
+    block_focus: Vec<f32>,
+    block_hidden: Vec<f32>,
+    block_error: Vec<f32>,
+    block_update: Vec<f32>,
+    /// Sentence positions and window reaches of the block's focus words.
+    block: Vec<(usize, usize)>,
     rows: Vec<u32>,
     gains: Vec<f32>,
     sentence: Vec<u32>,
-    /// `α_W e` of the focus words since the last merge, one row each.
-    merge_errors: Array2<f32>,
-    /// `u_w` of those focus words (before their update).
-    merge_focus: Array2<f32>,
-    n_pending: usize,
 }
 
 impl<'s, 'a> Worker<'s, 'a> {
@@ -456,28 +474,23 @@ impl<'s, 'a> Worker<'s, 'a> {
             .interaction
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .copied()
-            .collect();
-        let pending = if config.interaction_learning_rate() > 0.0 {
-            config.merge_interval()
-        } else {
-            0
-        };
+            .clone();
+        let capacity = config.merge_interval();
+        let block_len = capacity * dim;
         Worker {
             shared,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             dim,
+            capacity,
             interaction,
-            focus_vector: vec![0.0; dim],
-            hidden: vec![0.0; dim],
-            window_error: vec![0.0; dim],
+            block_focus: vec![0.0; block_len],
+            block_hidden: vec![0.0; block_len],
+            block_error: vec![0.0; block_len],
+            block_update: vec![0.0; block_len],
+            block: Vec::with_capacity(capacity),
             rows: vec![0; config.negatives() + 1],
             gains: vec![0.0; config.negatives() + 1],
             sentence: Vec::new(),
-            merge_errors: Array2::zeros((pending, dim)),
-            merge_focus: Array2::zeros((pending, dim)),
-            n_pending: 0,
         }
     }
 
@@ -502,7 +515,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             local_words += words.len() as u64;
             start = end;
             self.subsample(words);
-            let (l, p) = self.train_sentence(rate, interaction_rate);
+            let (l, p) = self.train_sentence(rate, interaction_rate)?;
             loss += l;
             pairs += p;
         }
@@ -538,142 +551,180 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
     }
 
-    /// Trains on `self.sentence`; returns the summed loss and the number of pairs.
-    fn train_sentence(&mut self, rate: f32, interaction_rate: f32) -> (f64, u64) {
-        let shared = self.shared;
-        let config = shared.config;
-        let window = config.window();
+    /// Trains on `self.sentence`, block by block; returns the summed loss and the number of
+    /// pairs.
+    fn train_sentence(&mut self, rate: f32, interaction_rate: f32) -> Result<(f64, u64)> {
         let len = self.sentence.len();
         let mut loss = 0.0_f64;
         let mut pairs = 0_u64;
-        for i in 0..len {
-            let focus_word = self.sentence[i] as usize;
+        let mut next = 0;
+        while next < len {
+            next = self.fill_block(next);
+            if !self.block.is_empty() {
+                let (l, p) = self.train_block(rate, interaction_rate)?;
+                loss += l;
+                pairs += p;
+            }
+        }
+        Ok((loss, pairs))
+    }
+
+    /// Collects the next block of focus positions from `start` (those with at least one
+    /// context), drawing their window reaches; returns the first position not taken.
+    fn fill_block(&mut self, start: usize) -> usize {
+        let config = self.shared.config;
+        let window = config.window();
+        let len = self.sentence.len();
+        self.block.clear();
+        let mut i = start;
+        while i < len && self.block.len() < self.capacity {
+            let word = self.sentence[i];
+            if self.block.iter().any(|&(p, _)| self.sentence[p] == word) {
+                break;
+            }
             let reach = match config.window_mode() {
                 WindowMode::Fixed => window,
                 WindowMode::Shrink => window - self.rng.random_range(0..window),
             };
-            let lo = i.saturating_sub(reach);
-            let hi = (i + reach + 1).min(len);
-            if hi - lo <= 1 {
-                continue;
+            if len > 1 && reach > 0 {
+                self.block.push((i, reach));
             }
+            i += 1;
+        }
+        i
+    }
+
+    fn train_block(&mut self, rate: f32, interaction_rate: f32) -> Result<(f64, u64)> {
+        let shared = self.shared;
+        let dim = self.dim;
+        let n = self.block.len();
+        let used = n * dim;
+        let len = self.sentence.len();
+        for (k, &(position, _)) in self.block.iter().enumerate() {
+            let word = self.sentence[position] as usize;
+            shared.focus.with_row(word, |u| {
+                self.block_focus[k * dim..(k + 1) * dim].copy_from_slice(u)
+            });
+        }
+        // H = U_B Wᵀ
+        if shared.identity_frozen {
+            self.block_hidden[..used].copy_from_slice(&self.block_focus[..used]);
+        } else {
+            let focus = block_view(&self.block_focus, n, dim)?;
+            let mut hidden = block_view_mut(&mut self.block_hidden, n, dim)?;
+            general_mat_mul(1.0, &focus, &self.interaction.t(), 0.0, &mut hidden);
+        }
+        self.block_error[..used].fill(0.0);
+        let mut loss = 0.0_f64;
+        let mut pairs = 0_u64;
+        for (k, &(i, reach)) in self.block.iter().enumerate() {
+            let hidden = &self.block_hidden[k * dim..(k + 1) * dim];
+            let error = &mut self.block_error[k * dim..(k + 1) * dim];
+            for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
+                if j != i {
+                    loss += train_pair(
+                        shared,
+                        &mut self.rng,
+                        &mut self.rows,
+                        &mut self.gains,
+                        self.sentence[j],
+                        hidden,
+                        error,
+                        rate,
+                    );
+                    pairs += 1;
+                }
+            }
+        }
+        // U_B -= α E W
+        let update = if shared.identity_frozen {
+            &self.block_error[..used]
+        } else {
+            let error = block_view(&self.block_error, n, dim)?;
+            let mut update = block_view_mut(&mut self.block_update, n, dim)?;
+            general_mat_mul(1.0, &error, &self.interaction, 0.0, &mut update);
+            &self.block_update[..used]
+        };
+        for (k, &(position, _)) in self.block.iter().enumerate() {
+            let word = self.sentence[position] as usize;
             shared
                 .focus
-                .with_row(focus_word, |u| self.focus_vector.copy_from_slice(u));
-            if shared.identity_frozen {
-                self.hidden.copy_from_slice(&self.focus_vector);
-            } else {
-                mat_vec(
-                    &self.interaction,
-                    self.dim,
-                    &self.focus_vector,
-                    &mut self.hidden,
-                );
-            }
-            self.window_error.fill(0.0);
-            for j in lo..hi {
-                if j == i {
-                    continue;
-                }
-                loss += self.train_pair(self.sentence[j], rate);
-                pairs += 1;
-            }
-            // u_w -= α Wᵀ e
-            shared.focus.with_row_mut(focus_word, |u| {
-                if shared.identity_frozen {
-                    axpy(-rate, &self.window_error, u);
-                } else {
-                    mat_t_vec_add(&self.interaction, self.dim, -rate, &self.window_error, u);
-                }
-            });
-            if self.merge_errors.nrows() > 0 {
-                let k = self.n_pending;
-                for (dst, &e) in self
-                    .merge_errors
-                    .row_mut(k)
-                    .iter_mut()
-                    .zip(&self.window_error)
-                {
-                    *dst = interaction_rate * e;
-                }
-                for (dst, &u) in self
-                    .merge_focus
-                    .row_mut(k)
-                    .iter_mut()
-                    .zip(&self.focus_vector)
-                {
-                    *dst = u;
-                }
-                self.n_pending += 1;
-                if self.n_pending == self.merge_errors.nrows() {
-                    // Cannot fail: the buffers have the shapes of W.
-                    let _ = self.merge_interaction();
-                }
-            }
+                .with_row_mut(word, |u| axpy(-rate, &update[k * dim..(k + 1) * dim], u));
         }
-        (loss, pairs)
+        // W -= α_W Eᵀ U_B, merged into the shared W; then refresh this thread's copy.
+        if interaction_rate > 0.0 {
+            let error = block_view(&self.block_error, n, dim)?;
+            let focus = block_view(&self.block_focus, n, dim)?;
+            let mut shared_interaction = shared
+                .interaction
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            general_mat_mul(
+                -interaction_rate,
+                &error.t(),
+                &focus,
+                1.0,
+                &mut *shared_interaction,
+            );
+            self.interaction.assign(&*shared_interaction);
+        }
+        Ok((loss, pairs))
     }
+}
 
-    /// One observed pair: scores, loss, `e += Ṽᵀ g`, then the `V` updates.
-    #[inline]
-    fn train_pair(&mut self, context_word: u32, rate: f32) -> f64 {
-        let shared = self.shared;
-        self.rows[0] = context_word;
-        for k in 1..self.rows.len() {
-            self.rows[k] = shared.sampler.sample_index(&mut self.rng);
-        }
-        let mut loss = 0.0_f64;
-        for k in 0..self.rows.len() {
-            let row = self.rows[k] as usize;
-            let (gain, term) = shared.context.with_row(row, |v| {
-                let score = dot(v, &self.hidden);
-                let (gain, term) = gain_and_loss(score, k == 0);
-                axpy(gain, v, &mut self.window_error);
-                (gain, term)
-            });
-            self.gains[k] = gain;
-            loss += f64::from(term);
-        }
-        for k in 0..self.rows.len() {
-            let row = self.rows[k] as usize;
-            let step = -rate * self.gains[k];
-            shared
-                .context
-                .with_row_mut(row, |v| axpy(step, &self.hidden, v));
-        }
-        loss
-    }
+/// The first `n` rows of a block buffer as a matrix.
+fn block_view(buffer: &[f32], n: usize, dim: usize) -> Result<ArrayView2<'_, f32>> {
+    ArrayView2::from_shape((n, dim), &buffer[..n * dim]).map_err(|_| block_error(n, dim))
+}
 
-    /// Adds the pending `W` updates to the shared `W` and refreshes this thread's copy.
-    fn merge_interaction(&mut self) -> Result<()> {
-        if self.n_pending == 0 {
-            return Ok(());
-        }
-        let n = self.n_pending;
-        self.n_pending = 0;
-        let mut shared = self
-            .shared
-            .interaction
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // W -= Σ_k (α_W e_k) u_kᵀ
-        general_mat_mul(
-            -1.0,
-            &self.merge_errors.slice(s![..n, ..]).t(),
-            &self.merge_focus.slice(s![..n, ..]),
-            1.0,
-            &mut *shared,
-        );
-        match shared.as_slice() {
-            Some(w) => self.interaction.copy_from_slice(w),
-            None => {
-                for (dst, &x) in self.interaction.iter_mut().zip(shared.iter()) {
-                    *dst = x;
-                }
-            }
-        }
-        Ok(())
+/// The first `n` rows of a block buffer as a mutable matrix.
+fn block_view_mut(buffer: &mut [f32], n: usize, dim: usize) -> Result<ArrayViewMut2<'_, f32>> {
+    ArrayViewMut2::from_shape((n, dim), &mut buffer[..n * dim]).map_err(|_| block_error(n, dim))
+}
+
+fn block_error(n: usize, dim: usize) -> Error {
+    Error::ShapeMismatch {
+        what: "training block buffers",
+        expected: vec![n, dim],
+        found: vec![],
     }
+}
+
+/// One observed pair for a focus word with `h = hidden`: scores of the positive and `n`
+/// negatives with the rows as they are, the loss, `error += Ṽᵀ g`, then the `V` updates.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn train_pair(
+    shared: &Shared<'_>,
+    rng: &mut Xoshiro256PlusPlus,
+    rows: &mut [u32],
+    gains: &mut [f32],
+    context_word: u32,
+    hidden: &[f32],
+    error: &mut [f32],
+    rate: f32,
+) -> f64 {
+    rows[0] = context_word;
+    for row in rows.iter_mut().skip(1) {
+        *row = shared.sampler.sample_index(rng);
+    }
+    let mut loss = 0.0_f64;
+    for (k, (&row, gain)) in rows.iter().zip(gains.iter_mut()).enumerate() {
+        let term = shared.context.with_row(row as usize, |v| {
+            let score = dot(v, hidden);
+            let (g, term) = gain_and_loss(score, k == 0);
+            axpy(g, v, error);
+            *gain = g;
+            term
+        });
+        loss += f64::from(term);
+    }
+    for (&row, &gain) in rows.iter().zip(gains.iter()) {
+        shared
+            .context
+            .with_row_mut(row as usize, |v| axpy(-rate * gain, hidden, v));
+    }
+    loss
 }
 
 /// `g = σ(s) − δ` and the loss term of one score, sharing one exponential.

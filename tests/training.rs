@@ -487,3 +487,70 @@ fn model_must_fit_vocabulary() {
         Err(Error::ShapeMismatch { .. })
     ));
 }
+
+/// A block of two distinct focus words ("a b", merge interval 2) equals two sequential
+/// exact steps with `W` held fixed until the block ends. `b` has count 0, so every
+/// negative is `a` and the expected values are deterministic.
+#[test]
+fn block_updates_equal_sequential_steps_with_w_fixed_per_block() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(dir.path(), "ab.txt", "a b\n");
+    let negatives = 2;
+    let (rate, interaction_rate) = (0.2_f32, 0.1_f32);
+    let config = TrainConfig::builder()
+        .dim(3)
+        .window(1)
+        .window_mode(WindowMode::Fixed)
+        .negatives(negatives)
+        .epochs(1)
+        .min_count(1)
+        .subsample(0.0)
+        .threads(1)
+        .learning_rate(rate)
+        .interaction_learning_rate(interaction_rate)
+        .schedule(LearningRateSchedule::Constant)
+        .merge_interval(2)
+        .build()
+        .expect("valid");
+    let vocab = Vocab::from_counts(
+        [("a".to_string(), 2), ("b".to_string(), 0)],
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    let mut model = Model::from_parts(
+        array![[0.3_f32, -0.2, 0.5], [-0.4, 0.1, 0.2]],
+        array![[0.2_f32, 0.4, -0.1], [0.1, -0.3, 0.6]],
+        array![[0.9_f32, 0.2, -0.1], [0.1, 1.1, 0.3], [-0.2, 0.0, 0.8]],
+    )
+    .expect("shapes");
+    let (mut u, mut v, mut w) = model.clone().into_parts();
+    let mut w_step = Array2::<f32>::zeros((3, 3));
+    for (focus, context) in [(0usize, 1usize), (1, 0)] {
+        let contexts = Array2::from_shape_fn((negatives + 1, 3), |(k, m)| {
+            if k == 0 { v[[context, m]] } else { v[[0, m]] }
+        });
+        let g = loss_and_gradient(u.row(focus), contexts.view(), w.view(), None).expect("shapes");
+        v.row_mut(context).scaled_add(-rate, &g.contexts.row(0));
+        for k in 1..=negatives {
+            v.row_mut(0).scaled_add(-rate, &g.contexts.row(k));
+        }
+        u.row_mut(focus).scaled_add(-rate, &g.focus);
+        w_step.scaled_add(-interaction_rate, &g.interaction);
+    }
+    w += &w_step;
+
+    let corpus = Corpus::new([&path], config.corpus_options().clone());
+    train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress).expect("trains");
+    for (got, want, name) in [
+        (model.focus_embeddings(), &u, "U"),
+        (model.context_embeddings(), &v, "V"),
+        (model.interaction(), &w, "W"),
+    ] {
+        assert!(
+            got.iter()
+                .zip(want.iter())
+                .all(|(x, y)| (x - y).abs() < 1e-6),
+            "{name}: {got:?} vs {want:?}"
+        );
+    }
+}
