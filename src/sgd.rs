@@ -36,7 +36,7 @@ use crate::config::{LearningRateSchedule, TrainConfig, WindowMode};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
-use crate::kernels::{axpy, dot};
+use crate::kernels::{LogisticTable, axpy, dot};
 use crate::loss::loss_and_gradient_batched;
 use crate::model::Model;
 use crate::sampling::NegativeSampler;
@@ -218,6 +218,7 @@ pub fn train_model(
         words_total,
         abort: AtomicBool::new(false),
         identity_frozen,
+        logistic: LogisticTable::get(),
     };
 
     let threads = config.threads();
@@ -347,6 +348,8 @@ struct Shared<'a> {
     abort: AtomicBool,
     /// `W` is the identity and is not trained: `h = u_w` and `Wᵀ e = e`.
     identity_frozen: bool,
+    /// σ and softplus for the scores.
+    logistic: &'static LogisticTable,
 }
 
 /// Streams the corpus `epochs` times as chunks of word ids.
@@ -712,7 +715,7 @@ fn train_pair(
     for (k, (&row, gain)) in rows.iter().zip(gains.iter_mut()).enumerate() {
         let term = shared.context.with_row(row as usize, |v| {
             let score = dot(v, hidden);
-            let (g, term) = gain_and_loss(score, k == 0);
+            let (g, term) = shared.logistic.gain_and_loss(score, k == 0);
             axpy(g, v, error);
             *gain = g;
             term
@@ -725,31 +728,6 @@ fn train_pair(
             .with_row_mut(row as usize, |v| axpy(-rate * gain, hidden, v));
     }
     loss
-}
-
-/// `g = σ(s) − δ` and the loss term of one score, sharing one exponential.
-#[inline]
-fn gain_and_loss(score: f32, positive: bool) -> (f32, f32) {
-    // t = e^{-|s|}; σ(s) = 1/(1+t) for s ≥ 0, t/(1+t) otherwise;
-    // softplus(x) = max(x, 0) + ln(1 + e^{-|x|}).
-    let t = (-score.abs()).exp();
-    let log_term = t.ln_1p();
-    if positive {
-        // g = σ(s) − 1 = −σ(−s); J = softplus(−s)
-        let gain = if score >= 0.0 {
-            -t / (1.0 + t)
-        } else {
-            -1.0 / (1.0 + t)
-        };
-        (gain, (-score).max(0.0) + log_term)
-    } else {
-        let gain = if score >= 0.0 {
-            1.0 / (1.0 + t)
-        } else {
-            t / (1.0 + t)
-        };
-        (gain, score.max(0.0) + log_term)
-    }
 }
 
 /// One step of the course's minibatch SGD (`stochasticGradientDescend`): the gradients of
