@@ -489,6 +489,7 @@ fn draw_words(
         .collect();
     let (width, height) = root.dim_in_pixel();
     let top_of_area = f64::from(area.get_base_pixel().1);
+    let placed: Vec<LabelBox> = boxes.clone();
     spread_labels(
         &mut boxes,
         (
@@ -499,7 +500,7 @@ fn draw_words(
         ),
     );
 
-    for (label, b) in labels.iter().zip(&boxes) {
+    for ((label, b), first) in labels.iter().zip(&boxes).zip(&placed) {
         let centre = (b.left + b.width / 2.0, b.top + b.height / 2.0);
         let attach = (
             if centre.0 >= f64::from(b.dot.0) {
@@ -509,8 +510,9 @@ fn draw_words(
             },
             centre.1,
         );
-        let away = (attach.0 - f64::from(b.dot.0)).hypot(attach.1 - f64::from(b.dot.1));
-        if away > gap * 1.5 + 2.0 {
+        // A label moved well away from its first place gets a line back to its dot.
+        let moved = (b.left - first.left).hypot(b.top - first.top);
+        if moved > line_height / 2.0 {
             root.draw(&PathElement::new(
                 vec![b.dot, (attach.0 as i32, attach.1 as i32)],
                 GUIDE,
