@@ -1,4 +1,5 @@
-//! Trains embeddings and prints the nearest neighbours of a few probe words.
+//! Trains embeddings, prints the nearest neighbours of a few probe words and draws them
+//! (`words.png`) and the training loss (`loss.png`).
 //!
 //! With no arguments it trains on the bundled King James Bible (`data/kjv.txt.xz`):
 //!
@@ -11,10 +12,11 @@ use std::path::PathBuf;
 
 use bilinear_skipgram::{
     InteractionInit, OovPolicy, Progress, Result, TrainConfig, UnitVectors, VectorKind, WindowMode,
-    save_model, train,
+    plot_loss, plot_words, save_model, train,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Axis;
 
 /// Train bilinear skip-gram embeddings.
 #[derive(Parser, Debug)]
@@ -68,7 +70,7 @@ struct Args {
     /// Map unknown words to <UNK> instead of dropping them.
     #[arg(long)]
     unk: bool,
-    /// Output folder for U.npy, V.npy, W.npy and vocab.txt.
+    /// Output folder for U.npy, V.npy, W.npy, vocab.txt, words.png and loss.png.
     #[arg(long, default_value = "embeddings")]
     out: PathBuf,
     /// Words whose nearest neighbours are printed (repeatable).
@@ -129,7 +131,9 @@ fn main() -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    let mut loss_points = Vec::new();
     let mut show = |p: &Progress| {
+        loss_points.push((p.words_done, p.interval_loss));
         bar.set_length(p.words_total);
         bar.set_position(p.words_done);
         bar.set_message(format!(
@@ -188,6 +192,27 @@ fn main() -> Result<()> {
                 .join(", ");
             println!("  {probe}: {list}");
         }
+    }
+
+    plot_loss(&args.out.join("loss.png"), &loss_points, "Training loss")?;
+    let found: Vec<(&str, usize)> = probes
+        .iter()
+        .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())? as usize)))
+        .collect();
+    if found.len() >= 2 {
+        let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
+        let focus = trained.model.focus_embeddings().select(Axis(0), &ids);
+        let title = format!(
+            "{} probe words: U, centred, top two singular vectors",
+            labels.len()
+        );
+        plot_words(&args.out.join("words.png"), focus.view(), &labels, &title)?;
+        eprintln!("wrote words.png and loss.png to {}", args.out.display());
+    } else {
+        eprintln!(
+            "wrote loss.png to {} (words.png needs 2 probe words in the vocabulary)",
+            args.out.display()
+        );
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod io;
 mod kernels;
 pub mod loss;
 pub mod model;
+pub mod plot;
 pub mod sampling;
 pub mod sgd;
 pub mod vocab;
@@ -29,6 +30,7 @@ pub use io::{
     save_model, write_atomic, write_matrix, write_vocab,
 };
 pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
+pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{
     NoProgress, Observer, Progress, TrainReport, Trained, course_minibatch_step, train,
