@@ -29,6 +29,8 @@ pub use io::{
     read_word2vec, save_model, write_atomic, write_matrix, write_vocab, write_word2vec_binary,
     write_word2vec_text,
 };
+#[cfg(feature = "finalfusion")]
+pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
 pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{

@@ -1,4 +1,4 @@
-//! Interop formats: exact round trips (word2vec text and binary), gensim
+//! Interop formats: exact round trips (word2vec text and binary, finalfusion), gensim
 //! reading our files, and typed errors, never panics, on malformed files.
 
 use std::fs;
@@ -554,6 +554,234 @@ fn gensim_loads_our_text_and_binary_files_exactly() {
             assert_eq!(word, expected_word);
             let expected: Vec<u32> = expected.iter().map(|x| x.to_bits()).collect();
             assert_eq!(row_bits, &expected, "{word} (binary: {binary})");
+        }
+    }
+}
+
+#[cfg(feature = "finalfusion")]
+mod finalfusion {
+    use super::*;
+    use ::finalfusion::io::WriteEmbeddings;
+    use ::finalfusion::prelude::*;
+    use bilinear_skipgram::{
+        TrainConfig, read_finalfusion, read_finalfusion_metadata, write_finalfusion,
+    };
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn finalfusion_round_trips_exactly((vocab, vectors) in embeddings()) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("e.fifu");
+            write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+            let (words, read) = read_finalfusion(&path).expect("reads");
+            prop_assert_eq!(&words[..], vocab.words());
+            prop_assert_eq!(read.dim(), vectors.dim());
+            prop_assert_eq!(bits(&read), bits(&vectors));
+        }
+    }
+
+    fn sample() -> (Vocab, Array2<f32>) {
+        (
+            vocab_of(&["нефт", "oil", "🙂"]),
+            array![[3.0_f32, 4.0], [-0.0, 1e-40], [f32::MAX, -2.5]],
+        )
+    }
+
+    #[test]
+    fn metadata_holds_the_training_configuration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("e.fifu");
+        let (vocab, vectors) = sample();
+        let config = TrainConfig::builder()
+            .dim(2)
+            .window(3)
+            .negatives(7)
+            .epochs(9)
+            .learning_rate(0.05)
+            .max_vocab(Some(20_000))
+            .seed(u64::MAX)
+            .threads(2)
+            .build()
+            .expect("config");
+        write_finalfusion(&path, vectors.view(), &vocab, Some(&config)).expect("writes");
+        let metadata = read_finalfusion_metadata(&path)
+            .expect("reads")
+            .expect("has metadata");
+        for line in [
+            "[vectors]",
+            "n_words = 3",
+            "normalized = false",
+            "[training]",
+            "dim = 2",
+            "window = 3",
+            "window_mode = \"shrink\"",
+            "negatives = 7",
+            "epochs = 9",
+            "learning_rate = 0.05",
+            "interaction_learning_rate = 0.0025",
+            "negative_power = 0.75",
+            "max_vocab = 20000",
+            "subsample = 0.001",
+            "seed = \"18446744073709551615\"",
+            "threads = 2",
+            "oov = \"drop\"",
+        ] {
+            assert!(
+                metadata.lines().any(|l| l == line),
+                "{line:?} missing from\n{metadata}"
+            );
+        }
+        // Without a config there is no training table.
+        write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+        let metadata = read_finalfusion_metadata(&path)
+            .expect("reads")
+            .expect("some");
+        assert!(!metadata.contains("[training]"), "{metadata}");
+    }
+
+    #[test]
+    fn finalfusion_itself_reads_our_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("e.fifu");
+        let (vocab, vectors) = sample();
+        write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+        let mut reader = io::BufReader::new(fs::File::open(&path).expect("open"));
+        let embeddings: Embeddings<VocabWrap, StorageWrap> =
+            Embeddings::read_embeddings(&mut reader).expect("finalfusion reads it");
+        assert!(embeddings.metadata().is_some());
+        for (word, expected) in vocab.words().iter().zip(vectors.rows()) {
+            let found = embeddings
+                .embedding_with_norm(word)
+                .expect("word present")
+                .into_unnormalized();
+            let found: Vec<u32> = found.iter().map(|x| x.to_bits()).collect();
+            let expected: Vec<u32> = expected.iter().map(|x| x.to_bits()).collect();
+            assert_eq!(found, expected, "{word}");
+        }
+    }
+
+    #[test]
+    fn normalised_files_from_finalfusion_are_unnormalised() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // finalfusion's text reader normalises the rows and keeps their norms.
+        let text = "нефт 3 4\noil -1 0.5\n";
+        let embeddings: Embeddings<
+            ::finalfusion::vocab::SimpleVocab,
+            ::finalfusion::storage::NdArray,
+        > = Embeddings::read_text(&mut io::Cursor::new(text)).expect("parses");
+        let path = dir.path().join("ff.fifu");
+        let mut file = io::BufWriter::new(fs::File::create(&path).expect("create"));
+        embeddings.write_embeddings(&mut file).expect("writes");
+        drop(file);
+        let (words, vectors) = read_finalfusion(&path).expect("reads");
+        assert_eq!(words, ["нефт", "oil"]);
+        approx::assert_abs_diff_eq!(vectors, array![[3.0_f32, 4.0], [-1.0, 0.5]], epsilon = 1e-6);
+        assert_eq!(read_finalfusion_metadata(&path).expect("reads"), None);
+    }
+
+    #[test]
+    fn wrong_shapes_fail_before_writing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("e.fifu");
+        let (vocab, _) = sample();
+        let wrong = Array2::<f32>::zeros((2, 2));
+        assert!(matches!(
+            write_finalfusion(&path, wrong.view(), &vocab, None),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 0);
+    }
+
+    /// The byte offset of the chunk with identifier `id` (its identifier, then its `u64`
+    /// length, then its contents).
+    fn find_chunk(bytes: &[u8], id: u32) -> usize {
+        let n_chunks = u32::from_le_bytes(bytes[8..12].try_into().expect("4")) as usize;
+        let mut at = 12 + 4 * n_chunks;
+        loop {
+            let found = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4"));
+            let len = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().expect("8"));
+            if found == id {
+                return at;
+            }
+            at += 12 + len as usize;
+        }
+    }
+
+    fn expect_format(path: &Path, what: &str, needle: &str) {
+        match read_finalfusion(path) {
+            Err(Error::Format { message, .. }) => {
+                assert!(message.contains(needle), "{what}: {message}")
+            }
+            other => panic!("{what}: expected Error::Format, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_files_are_format_errors_not_panics() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("e.fifu");
+        let (vocab, vectors) = sample();
+        write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+        let good = fs::read(&path).expect("read");
+        let bad = dir.path().join("bad.fifu");
+        let patch = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut bytes = good.clone();
+            edit(&mut bytes);
+            fs::write(&bad, &bytes).expect("write");
+        };
+        let vocab_at = find_chunk(&good, 1);
+        let array_at = find_chunk(&good, 2);
+        let norms_at = find_chunk(&good, 6);
+
+        patch(&|b| b[0] = b'X');
+        expect_format(&bad, "magic", "FiFu");
+        // A vocabulary length far beyond the file.
+        patch(&|b| b[vocab_at + 12..vocab_at + 20].copy_from_slice(&u64::MAX.to_le_bytes()));
+        expect_format(&bad, "vocab length", "vocabulary");
+        // A word length beyond the chunk.
+        patch(&|b| b[vocab_at + 20..vocab_at + 24].copy_from_slice(&u32::MAX.to_le_bytes()));
+        expect_format(&bad, "word length", "word");
+        // A repeated word: word 2 ("🙂", 4 bytes) becomes a copy of word 1 ("oil").
+        patch(&|b| {
+            let w1 = vocab_at + 24 + 8 + 4; // after the vocabulary length and "нефт"
+            let w2 = w1 + 3 + 4;
+            b[w2 - 4..w2].copy_from_slice(&3_u32.to_le_bytes());
+            let oil = b[w1..w1 + 3].to_vec();
+            b[w2..w2 + 3].copy_from_slice(&oil);
+            b.remove(w2 + 3);
+            let len = u64::from_le_bytes(b[vocab_at + 4..vocab_at + 12].try_into().expect("8"));
+            b[vocab_at + 4..vocab_at + 12].copy_from_slice(&(len - 1).to_le_bytes());
+        });
+        expect_format(&bad, "repeated word", "repeated");
+        // A matrix with more rows, or far more columns, than the file holds.
+        patch(&|b| b[array_at + 12..array_at + 20].copy_from_slice(&4_u64.to_le_bytes()));
+        expect_format(&bad, "rows", "4 rows for 3 words");
+        patch(&|b| b[array_at + 20..array_at + 24].copy_from_slice(&u32::MAX.to_le_bytes()));
+        expect_format(&bad, "cols", "matrix");
+        patch(&|b| b[norms_at + 12..norms_at + 20].copy_from_slice(&2_u64.to_le_bytes()));
+        expect_format(&bad, "norms", "2 rows for 3 words");
+        // A chunk length beyond the file.
+        patch(&|b| b[array_at + 4..array_at + 12].copy_from_slice(&u64::MAX.to_le_bytes()));
+        expect_format(&bad, "chunk length", "chunk");
+        // Unsupported chunk lists: the list [metadata, vocab, array, norms] starts at byte
+        // 12; make the storage quantized (id 4).
+        patch(&|b| b[20..24].copy_from_slice(&4_u32.to_le_bytes()));
+        expect_format(&bad, "quantized", "not supported");
+
+        // No cut or flipped byte panics, and every cut is an error.
+        for len in 0..good.len() {
+            fs::write(&bad, &good[..len]).expect("write");
+            assert!(read_finalfusion(&bad).is_err(), "cut at {len}");
+            let _ = read_finalfusion_metadata(&bad);
+        }
+        for at in 0..good.len() {
+            for flip in [0x01, 0x10, 0x80, 0xff] {
+                patch(&|b| b[at] ^= flip);
+                let _ = read_finalfusion(&bad);
+                let _ = read_finalfusion_metadata(&bad);
+            }
         }
     }
 }
