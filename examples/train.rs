@@ -7,12 +7,17 @@
 //! cargo run --release --example train
 //! cargo run --release --example train -- corpus.txt.xz --dim 50 --window 3 --probe january
 //! ```
+//!
+//! Besides `U.npy`, `V.npy`, `W.npy` and `vocab.txt` it writes the word vectors chosen with
+//! `--vectors` as `vectors.txt` (word2vec text format, which gensim loads with
+//! `KeyedVectors.load_word2vec_format`) and, with the `finalfusion` feature (on by
+//! default), as `embeddings.fifu` with the training configuration in its metadata.
 
 use std::path::PathBuf;
 
 use bilinear_skipgram::{
     InteractionInit, OovPolicy, Progress, Result, TrainConfig, UnitVectors, VectorKind, WindowMode,
-    plot_loss, plot_words, save_model, train,
+    plot_loss, plot_words, save_model, train, write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -70,9 +75,14 @@ struct Args {
     /// Map unknown words to <UNK> instead of dropping them.
     #[arg(long)]
     unk: bool,
-    /// Output folder for U.npy, V.npy, W.npy, vocab.txt, words.png and loss.png.
+    /// Output folder for U.npy, V.npy, W.npy, vocab.txt, vectors.txt, embeddings.fifu,
+    /// words.png and loss.png.
     #[arg(long, default_value = "embeddings")]
     out: PathBuf,
+    /// Word vectors written to vectors.txt and embeddings.fifu: u (U), vw (V·W), concat
+    /// ([V·W, U]) or sum (U + V·W).
+    #[arg(long, default_value = "u", value_parser = parse_vector_kind)]
+    vectors: VectorKind,
     /// Words whose nearest neighbours are printed (repeatable).
     #[arg(long = "probe")]
     probes: Vec<String>,
@@ -162,10 +172,31 @@ fn main() -> Result<()> {
     );
 
     save_model(&args.out, &trained.model, &trained.vocab)?;
+    let vectors = trained.model.word_vectors(args.vectors);
+    write_word2vec_text(
+        &args.out.join("vectors.txt"),
+        vectors.view(),
+        &trained.vocab,
+    )?;
+    #[cfg(feature = "finalfusion")]
+    bilinear_skipgram::write_finalfusion(
+        &args.out.join("embeddings.fifu"),
+        vectors.view(),
+        &trained.vocab,
+        Some(&config),
+    )?;
+    let fifu = if cfg!(feature = "finalfusion") {
+        " and embeddings.fifu"
+    } else {
+        ""
+    };
     eprintln!(
-        "wrote U.npy, V.npy, W.npy and vocab.txt ({} words, dim {}) to {}",
+        "wrote U.npy, V.npy, W.npy, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
+         vectors, dim {}) to {}",
         trained.vocab.len(),
         config.dim(),
+        args.vectors.name(),
+        vectors.ncols(),
         args.out.display()
     );
 
@@ -215,6 +246,13 @@ fn main() -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
+    VectorKind::ALL
+        .into_iter()
+        .find(|kind| kind.name() == name)
+        .ok_or_else(|| format!("expected u, vw, concat or sum, got {name:?}"))
 }
 
 fn corpus_names(paths: &[PathBuf]) -> String {

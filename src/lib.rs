@@ -27,8 +27,11 @@ pub use error::{ConfigError, Error, Result, SamplingError};
 pub use eval::{UnitVectors, top_k};
 pub use io::{
     CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, VOCAB_FILE, load_model, read_matrix, read_vocab,
-    save_model, write_atomic, write_matrix, write_vocab,
+    read_word2vec, save_model, write_atomic, write_matrix, write_vocab, write_word2vec_binary,
+    write_word2vec_text,
 };
+#[cfg(feature = "finalfusion")]
+pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
 pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
 pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};

@@ -1,9 +1,24 @@
 //! Saving and loading models: `U`, `V` and `W` as `.npy` files that numpy loads as they are
 //! (`numpy.load("U.npy")`), and the vocabulary as text, one `word count` line each.
 //!
+//! Word vectors (any [`VectorKind`](crate::VectorKind)) can also be exchanged with other
+//! tools: word2vec's text and binary formats ([`write_word2vec_text`],
+//! [`write_word2vec_binary`], [`read_word2vec`]), which gensim and most embedding tools
+//! read, and, with the `finalfusion` cargo feature (on by default), finalfusion files with
+//! the training configuration in their metadata (`write_finalfusion`, `read_finalfusion`,
+//! `read_finalfusion_metadata`). Every round trip returns the vectors bit for bit.
+//!
 //! Every file is written to a temporary file in the same folder, flushed to disk and then
 //! renamed over its destination, so an interrupted save never leaves a half-written file
 //! under the final name.
+
+#[cfg(feature = "finalfusion")]
+mod finalfusion;
+mod word2vec;
+
+#[cfg(feature = "finalfusion")]
+pub use self::finalfusion::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Write};
