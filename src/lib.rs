@@ -23,7 +23,10 @@ pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
 };
 pub use error::{ConfigError, Error, Result, SamplingError};
-pub use eval::{UnitVectors, top_k};
+pub use eval::{
+    MalformedPolicy, SimilarityDataset, SimilarityPair, SimilarityReport, UnitVectors,
+    average_ranks, find_word, spearman, top_k,
+};
 pub use io::{
     CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, VOCAB_FILE, load_model, read_matrix, read_vocab,
     save_model, write_atomic, write_matrix, write_vocab,

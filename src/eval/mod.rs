@@ -1,4 +1,33 @@
-//! Evaluating word vectors: nearest neighbours by cosine similarity.
+//! Evaluating word vectors: nearest neighbours and word similarity.
+//!
+//! - [`UnitVectors`] and [`top_k`]: nearest neighbours by cosine similarity.
+//! - [`SimilarityDataset`]: `word1<TAB>word2<TAB>score` files (MEN, SimVerb-3500, Rare
+//!   Words, …), scored by Spearman's ρ ([`spearman`], ties given average ranks) between
+//!   the gold scores and the cosines, with the pairs not in the vocabulary counted.
+//!
+//! Words from evaluation files are looked up lowercased ([`find_word`]), since the corpus
+//! reader lowercases its text. Readers take a [`MalformedPolicy`]: stop at the first
+//! malformed line with an error naming file, line and bad text, or skip and count.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use bilinear_skipgram::{MalformedPolicy, OovPolicy, SimilarityDataset, VectorKind, load_model};
+//!
+//! let (model, vocab) = load_model(Path::new("embeddings"), OovPolicy::Drop)?;
+//! let vectors = model.word_vectors(VectorKind::Focus);
+//! let men = SimilarityDataset::read(Path::new("men3k.tsv"), MalformedPolicy::Strict)?;
+//! let report = men.evaluate(vectors.view(), &vocab)?;
+//! println!("MEN ρ = {:?} on {}/{} pairs", report.spearman, report.n_found, report.n_pairs);
+//! # Ok::<(), bilinear_skipgram::Error>(())
+//! ```
+
+mod lines;
+mod similarity;
+
+pub use lines::{MalformedPolicy, find_word};
+pub use similarity::{
+    SimilarityDataset, SimilarityPair, SimilarityReport, average_ranks, spearman,
+};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
