@@ -1,13 +1,17 @@
-//! Word similarity evaluation: Spearman with ties against hand values, coverage counts,
-//! lowercased lookups and malformed lines.
+//! Word similarity and analogy evaluation: Spearman with ties against hand values, coverage
+//! counts, malformed lines, 3CosAdd and 3CosMul on a hand-built set, restriction to the
+//! most frequent words, batched against per-question answers, and the Google format.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
-    Error, MalformedPolicy, OovPolicy, SimilarityDataset, Vocab, average_ranks, find_word, spearman,
+    AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, Error, MalformedPolicy, OovPolicy,
+    SimilarityDataset, UnitVectors, Vocab, average_ranks, find_word, spearman,
 };
-use ndarray::Array2;
+use ndarray::{Array2, array};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 
 fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -157,4 +161,258 @@ fn malformed_similarity_lines_strict_and_skip() {
 
     let missing = SimilarityDataset::read(&dir.path().join("nope.tsv"), MalformedPolicy::Skip);
     assert!(matches!(missing, Err(Error::File { .. })));
+}
+
+// ---------------------------------------------------------------------------------------
+// Analogies on a hand-built set
+
+const WORDS: [&str; 6] = ["france", "paris", "italy", "spain", "germany", "rome"];
+
+/// Six words whose answers were worked out with numpy (normalise the rows, score every
+/// word, mask a, b and c, take the argmax):
+///
+/// * france : paris :: italy : ? is `rome` (0.59055) by 3CosAdd and `germany` (1.72775) by
+///   3CosMul; without the exclusion both would answer `italy`, a question word.
+/// * Restricted to the first five words, 3CosAdd answers `spain` (0.02937).
+fn hand_built() -> (Vocab, Array2<f32>) {
+    let vectors = array![
+        [-3.0_f32, -2.0, 3.0],
+        [2.0, -2.0, 3.0],
+        [1.0, 0.0, 1.0],
+        [0.0, -3.0, 0.0],
+        [1.0, 2.0, -2.0],
+        [1.0, -2.0, 2.0]
+    ];
+    (vocab_of(&WORDS), vectors)
+}
+
+fn ids(search: &AnalogySearch<'_>, words: [&str; 3]) -> [usize; 3] {
+    words.map(|w| search.word_id(w).expect("candidate"))
+}
+
+#[test]
+fn cos_add_and_cos_mul_exclude_the_question_words() {
+    let (vocab, vectors) = hand_built();
+    let search = AnalogySearch::new(vectors.view(), &vocab, 30_000).expect("search");
+    assert_eq!(search.n_candidates(), 6);
+    let question = ids(&search, ["France", "Paris", "Italy"]);
+    assert_eq!(question, [0, 1, 2]);
+
+    // Without exclusion the query b - a + c is closest to c itself.
+    let unit = UnitVectors::new(vectors.view());
+    let rows = unit.view();
+    let query = &rows.row(1) - &rows.row(0) + rows.row(2);
+    let raw = unit.similarities(query.view()).expect("dim");
+    let raw_best = bilinear_skipgram::top_k(raw.view(), 1, &[]);
+    assert_eq!(raw_best[0].0, 2);
+
+    let add = search
+        .answers(question, AnalogyMethod::CosAdd, 6)
+        .expect("answers");
+    assert_eq!(
+        add.len(),
+        3,
+        "only the three other words are answers: {add:?}"
+    );
+    assert!(add.iter().all(|&(id, _)| id >= 3));
+    assert_eq!(vocab.word(add[0].0), Some("rome"));
+    assert!((add[0].1 - 0.590_550_55).abs() < 1e-5, "{add:?}");
+
+    let mul = search
+        .answers(question, AnalogyMethod::CosMul, 1)
+        .expect("answers");
+    assert_eq!(vocab.word(mul[0].0), Some("germany"));
+    assert!((mul[0].1 - 1.727_751_6).abs() < 1e-4, "{mul:?}");
+
+    for (method, expected) in [(AnalogyMethod::CosAdd, 5), (AnalogyMethod::CosMul, 4)] {
+        let best = search.best_answers(&[question], method).expect("batch");
+        assert_eq!(best[0].map(|(id, _)| id), Some(expected), "{method:?}");
+    }
+    assert!(matches!(
+        search.answers([0, 1, 6], AnalogyMethod::CosAdd, 1),
+        Err(Error::IndexOutOfRange { index: 6, .. })
+    ));
+}
+
+#[test]
+fn search_is_restricted_to_the_most_frequent_words() {
+    let (vocab, vectors) = hand_built();
+    let search = AnalogySearch::new(vectors.view(), &vocab, 5).expect("search");
+    assert_eq!(search.n_candidates(), 5);
+    // `rome` (id 5) is not a candidate any more, neither as answer nor as question word.
+    assert_eq!(search.word_id("rome"), None);
+    let question = ids(&search, ["france", "paris", "italy"]);
+    let add = search
+        .answers(question, AnalogyMethod::CosAdd, 1)
+        .expect("answers");
+    assert_eq!(vocab.word(add[0].0), Some("spain"));
+    assert!((add[0].1 - 0.029_367_734).abs() < 1e-5, "{add:?}");
+    let best = search
+        .best_answers(&[question], AnalogyMethod::CosAdd)
+        .expect("batch");
+    assert_eq!(best[0].map(|(id, _)| id), Some(3));
+
+    assert!(matches!(
+        AnalogySearch::new(vectors.view(), &vocab, 0),
+        Err(Error::Config(_))
+    ));
+    let wrong_rows = Array2::<f32>::zeros((5, 3));
+    assert!(matches!(
+        AnalogySearch::new(wrong_rows.view(), &vocab, 10),
+        Err(Error::ShapeMismatch { .. })
+    ));
+}
+
+#[test]
+fn special_tokens_are_never_answers() {
+    // <UNK> and <END> point exactly where b - a + c points; <UNK> is the most frequent
+    // entry. Under OovPolicy::Drop (as a vocabulary file may be loaded) <UNK> is an ordinary
+    // entry but still not a word.
+    for (special, oov) in [
+        ("<UNK>", OovPolicy::Unk),
+        ("<UNK>", OovPolicy::Drop),
+        ("<END>", OovPolicy::Drop),
+    ] {
+        let vocab = Vocab::from_counts(
+            [(special, 9), ("a", 5), ("b", 4), ("c", 3), ("d", 2)].map(|(w, n)| (w.to_owned(), n)),
+            oov,
+        )
+        .expect("vocab");
+        let vectors = array![
+            [0.0_f32, 1.0, 1.0],
+            [1.0, 0.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.0, 1.0, 0.8]
+        ];
+        let search = AnalogySearch::new(vectors.view(), &vocab, 100).expect("search");
+        assert_eq!(search.word_id(special), None);
+        let question = ids(&search, ["a", "b", "c"]);
+        for method in AnalogyMethod::ALL {
+            let best = search.answers(question, method, 5).expect("answers");
+            assert_eq!(best.iter().map(|&(id, _)| id).collect::<Vec<_>>(), [4]);
+            let batch = search.best_answers(&[question], method).expect("batch");
+            assert_eq!(batch[0].map(|(id, _)| id), Some(4), "{special} {oov:?}");
+        }
+    }
+}
+
+#[test]
+fn batched_answers_equal_the_per_question_loop() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
+    let n_words = 3000;
+    let words: Vec<String> = (0..n_words).map(|i| format!("w{i}")).collect();
+    let vocab = Vocab::from_counts(
+        words.iter().zip(0..).map(|(w, i)| (w.clone(), 10_000 - i)),
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    let vectors = Array2::from_shape_simple_fn((n_words, 32), || rng.random::<f32>() - 0.5);
+    let restrict = 2800;
+    let questions: Vec<[usize; 3]> = (0..2000)
+        .map(|_| [0; 3].map(|_| rng.random_range(0..restrict)))
+        .collect();
+    for threads in [1, 3] {
+        let search = AnalogySearch::new(vectors.view(), &vocab, restrict)
+            .expect("search")
+            .with_threads(threads);
+        for method in AnalogyMethod::ALL {
+            let batched = search.best_answers(&questions, method).expect("batch");
+            assert_eq!(batched.len(), questions.len());
+            for (&question, got) in questions.iter().zip(&batched) {
+                let naive = search.answers(question, method, 1).expect("one");
+                let (want_id, want_score) = naive[0];
+                let (got_id, got_score) = got.expect("an answer");
+                assert_eq!(got_id, want_id, "{method:?} {question:?}");
+                assert!(got_id < restrict && !question.contains(&got_id));
+                assert!(
+                    (got_score - want_score).abs() <= 1e-5 * want_score.abs().max(1.0),
+                    "{method:?} {question:?}: {got_score} vs {want_score}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn google_format_with_two_sections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(
+        dir.path(),
+        "questions-words.txt",
+        ": capital-common\n\
+         France Paris Italy Rome\n\
+         Italy Rome France Paris\n\
+         France Paris Italy Madrid\n\
+         : other\n\
+         germany spain paris rome\n\
+         spain germany france italy\n\
+         three words only\n",
+    );
+    let err = AnalogyDataset::read(&path, MalformedPolicy::Strict).expect_err("strict");
+    let message = err.to_string();
+    assert!(message.contains("questions-words.txt:8:"), "{message}");
+    assert!(message.contains("three words only"), "{message}");
+
+    let set = AnalogyDataset::read(&path, MalformedPolicy::Skip).expect("reads");
+    assert_eq!(set.malformed_lines(), [8]);
+    assert_eq!(set.n_questions(), 5);
+    let (vocab, vectors) = hand_built();
+    let search = AnalogySearch::new(vectors.view(), &vocab, 100).expect("search");
+    let reports = set.evaluate(&search, &AnalogyMethod::ALL);
+    assert_eq!(reports.len(), 2);
+    // Answers (numpy): q1 rome / germany, q2 spain / spain, q3 not covered (madrid),
+    // q4 rome / france, q5 italy / italy.
+    fn counts(r: &AnalogyReport) -> Vec<(&str, usize, usize, usize)> {
+        r.sections
+            .iter()
+            .map(|s| (s.name.as_str(), s.n_questions, s.n_covered, s.n_correct))
+            .collect()
+    }
+    let add = &reports[0];
+    assert_eq!(add.method, AnalogyMethod::CosAdd);
+    assert_eq!(
+        counts(add),
+        [("capital-common", 3, 2, 1), ("other", 2, 2, 2)]
+    );
+    assert_eq!(add.accuracy(), Some(0.75));
+    assert_eq!(add.mean_accuracy(), Some(0.75));
+    let total = add.total();
+    assert_eq!(
+        (total.n_questions, total.n_covered, total.n_correct),
+        (5, 4, 3)
+    );
+    assert_eq!(total.coverage(), Some(0.8));
+    let mul = &reports[1];
+    assert_eq!(mul.method, AnalogyMethod::CosMul);
+    assert_eq!(
+        counts(mul),
+        [("capital-common", 3, 2, 0), ("other", 2, 2, 1)]
+    );
+    assert_eq!(mul.accuracy(), Some(0.25));
+    assert_eq!(mul.mean_accuracy(), Some(0.25));
+
+    // Restricted to five words, every question with `rome` is not covered.
+    let search = AnalogySearch::new(vectors.view(), &vocab, 5).expect("search");
+    let add = &set.evaluate(&search, &[AnalogyMethod::CosAdd])[0];
+    assert_eq!(
+        counts(add),
+        [("capital-common", 3, 0, 0), ("other", 2, 1, 1)]
+    );
+    assert_eq!(add.sections[0].accuracy(), None);
+    assert_eq!(add.mean_accuracy(), Some(1.0));
+    assert_eq!(add.n_sections_scored(), 1);
+}
+
+#[test]
+fn msr_format_is_one_section() {
+    let set = AnalogyDataset::from_reader(
+        "good\tbetter\trough\trougher\nbetter\tgood\trougher\trough\n".as_bytes(),
+        Path::new("msr_analogy.txt"),
+        MalformedPolicy::Strict,
+    )
+    .expect("reads");
+    assert_eq!(set.sections().len(), 1);
+    assert_eq!(set.sections()[0].name, "msr_analogy");
+    assert_eq!(set.sections()[0].questions[1].expected, "rough");
 }

@@ -114,6 +114,19 @@ pub(crate) fn dataset_name(path: &Path) -> String {
 /// They are never looked up and never answers.
 const SPECIAL_TOKENS: [&str; 3] = [UNK_TOKEN, START_MARKER, END_MARKER];
 
+/// The ids of the special tokens present in `vocab`, and its unknown entry.
+pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
+    let mut ids: Vec<usize> = SPECIAL_TOKENS
+        .iter()
+        .filter_map(|t| vocab.id(t))
+        .chain(vocab.unk_id())
+        .map(|id| id as usize)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// The vocabulary id of a word from an evaluation file.
 ///
 /// The corpus reader lowercases text (see [`for_each_token`](crate::for_each_token)), so
