@@ -1,13 +1,15 @@
 //! Word similarity and analogy evaluation: Spearman with ties against hand values, coverage
 //! counts, malformed lines, 3CosAdd and 3CosMul on a hand-built set, restriction to the
-//! most frequent words, batched against per-question answers, and the Google format.
+//! most frequent words, batched against per-question answers, BATS pairwise counting, the
+//! Google format, and the staged evaluation files when they are present.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
-    AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, Error, MalformedPolicy, OovPolicy,
-    SimilarityDataset, UnitVectors, Vocab, average_ranks, find_word, spearman,
+    AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, BatsDataset, Error,
+    MalformedPolicy, OovPolicy, SimilarityDataset, UnitVectors, Vocab, average_ranks, find_word,
+    spearman,
 };
 use ndarray::{Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -415,4 +417,109 @@ fn msr_format_is_one_section() {
     assert_eq!(set.sections().len(), 1);
     assert_eq!(set.sections()[0].name, "msr_analogy");
     assert_eq!(set.sections()[0].questions[1].expected, "rough");
+}
+
+#[test]
+fn bats_pairwise_counting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(
+        dir.path(),
+        "bats.tsv",
+        "relation_id\trelation\tcategory\tword\ttargets\n\
+         R1\tcapital\tgeo\tfrance\tparis\n\
+         R1\tcapital\tgeo\titaly\troma/rome\n\
+         R1\tcapital\tgeo\tspain\tmadrid\n\
+         R2\tpair\tmisc\tgermany\tspain\n\
+         R2\tpair\tmisc\tparis\titaly\n",
+    );
+    let set = BatsDataset::read(&path, MalformedPolicy::Strict).expect("reads");
+    let (vocab, vectors) = hand_built();
+    let search = AnalogySearch::new(vectors.view(), &vocab, 100).expect("search");
+    let reports = set.evaluate(&search, &AnalogyMethod::ALL);
+    // R1: 3 rows, 6 ordered pairs. `spain` has no target in the vocabulary, so the four
+    // questions involving it are not covered. Covered:
+    //   france : paris :: italy : ?  accepts rome  (3CosAdd rome ✓, 3CosMul germany ✗)
+    //   italy : rome :: france : ?   accepts paris (`roma` is skipped for a′₁; spain, spain ✗)
+    // R2: 2 rows, 2 questions:
+    //   germany : spain :: paris : ? accepts italy (rome ✗, france ✗)
+    //   paris : italy :: germany : ? accepts spain (rome ✗, spain ✓)
+    let summary = |i: usize| {
+        reports[i]
+            .sections
+            .iter()
+            .map(|s| (s.name.clone(), s.n_questions, s.n_covered, s.n_correct))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        summary(0),
+        [
+            ("R1 [capital]".to_owned(), 6, 2, 1),
+            ("R2 [pair]".to_owned(), 2, 2, 0)
+        ]
+    );
+    assert_eq!(
+        summary(1),
+        [
+            ("R1 [capital]".to_owned(), 6, 2, 0),
+            ("R2 [pair]".to_owned(), 2, 2, 1)
+        ]
+    );
+    // The BATS score is the mean over relations: (1/2 + 0) / 2 and (0 + 1/2) / 2.
+    assert_eq!(reports[0].mean_accuracy(), Some(0.25));
+    assert_eq!(reports[1].mean_accuracy(), Some(0.25));
+    let total = reports[0].total();
+    assert_eq!((total.n_questions, total.n_covered), (8, 4));
+}
+
+// ---------------------------------------------------------------------------------------
+// The staged evaluation files
+
+/// `shared/data/eval` next to the crate or one of its parent folders (or the folder
+/// `BILINEAR_SKIPGRAM_EVAL_DIR` names), if it exists.
+fn shared_eval_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("BILINEAR_SKIPGRAM_EVAL_DIR") {
+        return Some(PathBuf::from(dir)).filter(|d| d.is_dir());
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/data/eval"))
+        .find(|d| d.is_dir())
+}
+
+#[test]
+fn staged_evaluation_files_parse_strictly() {
+    let Some(dir) = shared_eval_dir() else {
+        println!("skipping: shared/data/eval not found (set BILINEAR_SKIPGRAM_EVAL_DIR)");
+        return;
+    };
+    for (name, pairs) in [
+        ("men3k.tsv", 3000),
+        ("mturk771.tsv", 771),
+        ("rw_stanford.tsv", 2034),
+        ("simverb3500.tsv", 3500),
+    ] {
+        let path = dir.join(name);
+        if !path.exists() {
+            println!("skipping {}: not found", path.display());
+            continue;
+        }
+        let set = SimilarityDataset::read(&path, MalformedPolicy::Strict).expect(name);
+        assert_eq!(set.pairs().len(), pairs, "{name}");
+    }
+    let msr = dir.join("msr_analogy.txt");
+    if msr.exists() {
+        let set = AnalogyDataset::read(&msr, MalformedPolicy::Strict).expect("msr");
+        assert_eq!((set.sections().len(), set.n_questions()), (1, 8000));
+    } else {
+        println!("skipping {}: not found", msr.display());
+    }
+    let bats = dir.join("bats_3.0.tsv");
+    if bats.exists() {
+        let set = BatsDataset::read(&bats, MalformedPolicy::Strict).expect("bats");
+        assert_eq!(set.relations().len(), 40);
+        assert!(set.relations().iter().all(|r| r.rows.len() == 50));
+        assert_eq!(set.relations()[20].label(), "E01 [country - capital]");
+    } else {
+        println!("skipping {}: not found", bats.display());
+    }
 }

@@ -28,6 +28,9 @@ pub enum MalformedPolicy {
 pub(crate) enum Rejection {
     /// The line is malformed: an error or a skip, depending on the policy.
     Malformed(String),
+    /// The file cannot be what the reader expects (for example a missing header): an
+    /// error under either policy.
+    Fatal(String),
 }
 
 /// Reads `reader` line by line and hands every non-blank line, without its line ending
@@ -72,7 +75,7 @@ pub(crate) fn read_lines(
             Err(Rejection::Malformed(_)) if policy == MalformedPolicy::Skip => {
                 malformed.push(line_number);
             }
-            Err(Rejection::Malformed(message)) => {
+            Err(Rejection::Malformed(message) | Rejection::Fatal(message)) => {
                 return Err(Error::Corpus {
                     path: path.to_path_buf(),
                     line: line_number,
@@ -167,6 +170,9 @@ mod tests {
     fn run(text: &[u8], policy: MalformedPolicy) -> (Result<Vec<u64>>, Vec<(u64, String)>) {
         let mut seen = Vec::new();
         let result = read_lines(text, Path::new("t.txt"), policy, |n, line| {
+            if line.starts_with('!') {
+                return Err(Rejection::Fatal(format!("fatal {line:?}")));
+            }
             if line.contains("bad") {
                 return Err(Rejection::Malformed(format!("bad line {line:?}")));
             }
@@ -195,6 +201,12 @@ mod tests {
         let (result, _) = run(b"\xffx\n", MalformedPolicy::Strict);
         let message = result.expect_err("utf-8").to_string();
         assert!(message.starts_with("t.txt:1: invalid UTF-8"), "{message}");
+        // A fatal rejection is an error even when skipping.
+        let (result, _) = run(b"bad\n!header\n", MalformedPolicy::Skip);
+        assert_eq!(
+            result.expect_err("fatal").to_string(),
+            "t.txt:2: fatal \"!header\""
+        );
     }
 
     #[test]

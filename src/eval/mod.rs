@@ -6,8 +6,8 @@
 //!   the gold scores and the cosines, with the pairs not in the vocabulary counted.
 //! - [`AnalogySearch`]: a : b :: c : ? by 3CosAdd or 3CosMul ([`AnalogyMethod`]) over the
 //!   most frequent words, many questions per matrix product.
-//! - [`AnalogyDataset`] (Google `questions-words`, MSR), reported per section as
-//!   [`AnalogyReport`]s.
+//! - [`AnalogyDataset`] (Google `questions-words`, MSR) and [`BatsDataset`] (BATS, asked
+//!   pairwise), reported per section or relation as [`AnalogyReport`]s.
 //!
 //! Words from evaluation files are looked up lowercased ([`find_word`]), since the corpus
 //! reader lowercases its text. Readers take a [`MalformedPolicy`]: stop at the first
@@ -36,6 +36,7 @@
 //! ```
 
 mod analogy;
+mod bats;
 mod lines;
 mod similarity;
 
@@ -43,6 +44,7 @@ pub use analogy::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
     COSMUL_EPSILON, DEFAULT_RESTRICT, SectionScore,
 };
+pub use bats::{BatsDataset, BatsRelation, BatsRow};
 pub use lines::{MalformedPolicy, find_word};
 pub use similarity::{
     SimilarityDataset, SimilarityPair, SimilarityReport, average_ranks, spearman,
