@@ -10,9 +10,9 @@
 //!
 //! Similarity sets are the `*.tsv` files with three columns, scored by Spearman's ρ;
 //! analogy sets are `msr_analogy.txt` and `questions-words*.txt` (accuracy of 3CosAdd and
-//! 3CosMul) and `bats*.tsv` (mean accuracy over the relations). Coverage is the pairs or
-//! questions whose words are in the vocabulary (for analogies: among the `--restrict` most
-//! frequent words) out of all.
+//! 3CosMul) and `bats*.tsv` (mean accuracy over the relations with a covered question,
+//! their number in brackets). Coverage is the pairs or questions whose words are in the
+//! vocabulary (for analogies: among the `--restrict` most frequent words) out of all.
 
 use std::path::{Path, PathBuf};
 
@@ -155,11 +155,14 @@ fn analogy_cells(
         let total = report.total();
         let coverage = format!("{}/{}", total.n_covered, total.n_questions);
         cells.push(if bats {
+            // The mean is over the relations with a covered question: say how many.
+            let n_relations = report.sections.len();
+            let n_scored = report.n_sections_scored();
             [
                 set.to_owned(),
                 format!("bats-{method} mean"),
                 score(report.mean_accuracy()),
-                coverage,
+                format!("{coverage} ({n_scored}/{n_relations} rel.)"),
             ]
         } else {
             [
