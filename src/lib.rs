@@ -24,7 +24,12 @@ pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
 };
 pub use error::{ConfigError, Error, Result, SamplingError};
-pub use eval::{UnitVectors, top_k};
+pub use eval::{
+    AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
+    BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, MalformedPolicy,
+    SectionScore, SimilarityDataset, SimilarityPair, SimilarityReport, UnitVectors, average_ranks,
+    find_word, spearman, top_k,
+};
 pub use io::{
     CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, VOCAB_FILE, load_model, read_matrix, read_vocab,
     read_word2vec, save_model, write_atomic, write_matrix, write_vocab, write_word2vec_binary,

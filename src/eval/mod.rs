@@ -1,4 +1,54 @@
-//! Evaluating word vectors: nearest neighbours by cosine similarity.
+//! Evaluating word vectors: nearest neighbours, word similarity and analogies.
+//!
+//! - [`UnitVectors`] and [`top_k`]: nearest neighbours by cosine similarity.
+//! - [`SimilarityDataset`]: `word1<TAB>word2<TAB>score` files (MEN, SimVerb-3500, Rare
+//!   Words, …), scored by Spearman's ρ ([`spearman`], ties given average ranks) between
+//!   the gold scores and the cosines, with the pairs not in the vocabulary counted.
+//! - [`AnalogySearch`]: a : b :: c : ? by 3CosAdd or 3CosMul ([`AnalogyMethod`]) over the
+//!   most frequent words, many questions per matrix product.
+//! - [`AnalogyDataset`] (Google `questions-words`, MSR) and [`BatsDataset`] (BATS, asked
+//!   pairwise), reported per section or relation as [`AnalogyReport`]s.
+//!
+//! Words from evaluation files are looked up lowercased ([`find_word`]), since the corpus
+//! reader lowercases its text. Readers take a [`MalformedPolicy`]: stop at the first
+//! malformed line with an error naming file, line and bad text, or skip and count.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use bilinear_skipgram::{
+//!     AnalogyDataset, AnalogyMethod, AnalogySearch, DEFAULT_RESTRICT, MalformedPolicy,
+//!     OovPolicy, SimilarityDataset, VectorKind, load_model,
+//! };
+//!
+//! let (model, vocab) = load_model(Path::new("embeddings"), OovPolicy::Drop)?;
+//! let vectors = model.word_vectors(VectorKind::Focus);
+//! let men = SimilarityDataset::read(Path::new("men3k.tsv"), MalformedPolicy::Strict)?;
+//! let report = men.evaluate(vectors.view(), &vocab)?;
+//! println!("MEN ρ = {:?} on {}/{} pairs", report.spearman, report.n_found, report.n_pairs);
+//!
+//! let search = AnalogySearch::new(vectors.view(), &vocab, DEFAULT_RESTRICT)?;
+//! let msr = AnalogyDataset::read(Path::new("msr_analogy.txt"), MalformedPolicy::Strict)?;
+//! for report in msr.evaluate(&search, &AnalogyMethod::ALL) {
+//!     let total = report.total();
+//!     println!("{}: {:?} on {}/{}", report.method.name(), total.accuracy(), total.n_covered, total.n_questions);
+//! }
+//! # Ok::<(), bilinear_skipgram::Error>(())
+//! ```
+
+mod analogy;
+mod bats;
+mod lines;
+mod similarity;
+
+pub use analogy::{
+    AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
+    COSMUL_EPSILON, DEFAULT_RESTRICT, SectionScore,
+};
+pub use bats::{BatsDataset, BatsRelation, BatsRow};
+pub use lines::{MalformedPolicy, find_word};
+pub use similarity::{
+    SimilarityDataset, SimilarityPair, SimilarityReport, average_ranks, spearman,
+};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 

@@ -1,0 +1,292 @@
+//! Evaluates a trained model on every word-similarity and analogy set in a folder and prints
+//! one table.
+//!
+//! ```text
+//! cargo run --release --example train -- --out embeddings
+//! cargo run --release --example evaluate -- embeddings
+//! cargo run --release --example evaluate -- embeddings --eval-dir ../shared/data/eval \
+//!     --vectors u --restrict 30000 --sections
+//! ```
+//!
+//! Similarity sets are the `*.tsv` files with three columns, scored by Spearman's ρ;
+//! analogy sets are `msr_analogy.txt` and `questions-words*.txt` (accuracy of 3CosAdd and
+//! 3CosMul) and `bats*.tsv` (mean accuracy over the relations with a covered question,
+//! their number in brackets). Coverage is the pairs or questions whose words are in the
+//! vocabulary (for analogies: among the `--restrict` most frequent words) out of all.
+
+use std::path::{Path, PathBuf};
+
+use bilinear_skipgram::{
+    AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, BatsDataset, DEFAULT_RESTRICT,
+    MalformedPolicy, OovPolicy, Result, SimilarityDataset, VectorKind, load_model,
+};
+use clap::{Parser, ValueEnum};
+
+/// Evaluate word vectors on word-similarity and analogy sets.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Model folder written by the train example (U.npy, V.npy, W.npy, vocab.txt).
+    model_dir: PathBuf,
+    /// Folder with the evaluation sets.
+    #[arg(long, default_value = "../shared/data/eval")]
+    eval_dir: PathBuf,
+    /// Which word vectors to evaluate.
+    #[arg(long, value_enum, default_value_t = Vectors::All)]
+    vectors: Vectors,
+    /// Analogies search (and require question words among) this many most frequent words.
+    #[arg(long, default_value_t = DEFAULT_RESTRICT)]
+    restrict: usize,
+    /// Stop at the first malformed line instead of skipping and counting it.
+    #[arg(long)]
+    strict: bool,
+    /// Also print a row per analogy section (BATS: per relation).
+    #[arg(long)]
+    sections: bool,
+    /// Threads for the analogy search [default: the number of cores].
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Vectors {
+    U,
+    Vw,
+    Concat,
+    Sum,
+    All,
+}
+
+impl Vectors {
+    fn kinds(self) -> Vec<VectorKind> {
+        match self {
+            Vectors::U => vec![VectorKind::Focus],
+            Vectors::Vw => vec![VectorKind::MappedContext],
+            Vectors::Concat => vec![VectorKind::Concatenated],
+            Vectors::Sum => vec![VectorKind::Sum],
+            Vectors::All => VectorKind::ALL.to_vec(),
+        }
+    }
+}
+
+enum EvalSet {
+    Similarity(SimilarityDataset),
+    Analogy(AnalogyDataset),
+    Bats(BatsDataset),
+}
+
+impl EvalSet {
+    fn name(&self) -> &str {
+        match self {
+            EvalSet::Similarity(s) => s.name(),
+            EvalSet::Analogy(s) => s.name(),
+            EvalSet::Bats(s) => s.name(),
+        }
+    }
+
+    fn malformed_lines(&self) -> &[u64] {
+        match self {
+            EvalSet::Similarity(s) => s.malformed_lines(),
+            EvalSet::Analogy(s) => s.malformed_lines(),
+            EvalSet::Bats(s) => s.malformed_lines(),
+        }
+    }
+}
+
+/// Reads the evaluation sets of `dir`, recognised by file name. A `*.tsv` file that is not
+/// BATS is a similarity set if it has at least one `word word score` line.
+fn read_sets(dir: &Path, policy: MalformedPolicy) -> Result<Vec<EvalSet>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| bilinear_skipgram::Error::File {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    let mut sets = Vec::new();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        if name.starts_with("bats") && name.ends_with(".tsv") {
+            sets.push(EvalSet::Bats(BatsDataset::read(&path, policy)?));
+        } else if name == "msr_analogy.txt"
+            || (name.starts_with("questions-words") && name.ends_with(".txt"))
+        {
+            sets.push(EvalSet::Analogy(AnalogyDataset::read(&path, policy)?));
+        } else if name.ends_with(".tsv") {
+            let set = SimilarityDataset::read(&path, policy)?;
+            if set.pairs().is_empty() {
+                eprintln!(
+                    "{}: no `word word score` line, not evaluated",
+                    path.display()
+                );
+            } else {
+                sets.push(EvalSet::Similarity(set));
+            }
+        }
+    }
+    // Similarity sets first, then analogies; by file name within each.
+    sets.sort_by_key(|set| match set {
+        EvalSet::Similarity(_) => 0,
+        EvalSet::Analogy(_) => 1,
+        EvalSet::Bats(_) => 2,
+    });
+    Ok(sets)
+}
+
+fn score(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.4}"))
+}
+
+/// Table cells `[set, metric, score, coverage]` for the reports of one analogy set: the
+/// total accuracy (BATS: the mean over relations), then each section's if asked.
+fn analogy_cells(
+    set: &str,
+    reports: &[AnalogyReport],
+    bats: bool,
+    sections: bool,
+) -> Vec<[String; 4]> {
+    let mut cells = Vec::new();
+    for report in reports {
+        let method = report.method.name();
+        let total = report.total();
+        let coverage = format!("{}/{}", total.n_covered, total.n_questions);
+        cells.push(if bats {
+            // The mean is over the relations with a covered question: say how many.
+            let n_relations = report.sections.len();
+            let n_scored = report.n_sections_scored();
+            [
+                set.to_owned(),
+                format!("bats-{method} mean"),
+                score(report.mean_accuracy()),
+                format!("{coverage} ({n_scored}/{n_relations} rel.)"),
+            ]
+        } else {
+            [
+                set.to_owned(),
+                method.to_owned(),
+                score(total.accuracy()),
+                coverage,
+            ]
+        });
+        if sections {
+            for section in &report.sections {
+                cells.push([
+                    format!("{set}/{}", section.name),
+                    method.to_owned(),
+                    score(section.accuracy()),
+                    format!("{}/{}", section.n_covered, section.n_questions),
+                ]);
+            }
+        }
+    }
+    cells
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if !args.eval_dir.is_dir() {
+        eprintln!(
+            "evaluation folder {} not found; pass --eval-dir DIR with word-similarity *.tsv \
+             files, msr_analogy.txt, questions-words*.txt or bats*.tsv",
+            args.eval_dir.display()
+        );
+        std::process::exit(2);
+    }
+    let policy = if args.strict {
+        MalformedPolicy::Strict
+    } else {
+        MalformedPolicy::Skip
+    };
+    let sets = read_sets(&args.eval_dir, policy)?;
+    if sets.is_empty() {
+        eprintln!("no evaluation set found in {}", args.eval_dir.display());
+        std::process::exit(2);
+    }
+    for set in &sets {
+        if let Some(first) = set.malformed_lines().first() {
+            eprintln!(
+                "{}: skipped {} malformed lines (the first is line {first})",
+                set.name(),
+                set.malformed_lines().len()
+            );
+        }
+    }
+    let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+    eprintln!(
+        "model {}: {} words, dimension {}; analogies over the {} most frequent words",
+        args.model_dir.display(),
+        vocab.len(),
+        model.dim(),
+        args.restrict.min(vocab.len())
+    );
+
+    // (set index, kind index, [set, vectors, metric, score, coverage])
+    let mut rows: Vec<(usize, usize, [String; 5])> = Vec::new();
+    for (k, kind) in args.vectors.kinds().into_iter().enumerate() {
+        let vectors = model.word_vectors(kind);
+        let mut search = AnalogySearch::new(vectors.view(), &vocab, args.restrict)?;
+        if let Some(threads) = args.threads {
+            search = search.with_threads(threads);
+        }
+        for (s, set) in sets.iter().enumerate() {
+            let cells = match set {
+                EvalSet::Similarity(data) => {
+                    let report = data.evaluate(vectors.view(), &vocab)?;
+                    vec![[
+                        data.name().to_owned(),
+                        "spearman".to_owned(),
+                        score(report.spearman),
+                        format!("{}/{}", report.n_found, report.n_pairs),
+                    ]]
+                }
+                EvalSet::Analogy(data) => {
+                    let reports = data.evaluate(&search, &AnalogyMethod::ALL);
+                    analogy_cells(data.name(), &reports, false, args.sections)
+                }
+                EvalSet::Bats(data) => {
+                    let reports = data.evaluate(&search, &AnalogyMethod::ALL);
+                    analogy_cells(data.name(), &reports, true, args.sections)
+                }
+            };
+            for [set_name, metric, value, coverage] in cells {
+                let vectors_name = kind.name().to_owned();
+                rows.push((s, k, [set_name, vectors_name, metric, value, coverage]));
+            }
+        }
+    }
+    // Grouped by set, then vector kind, as the sets were read.
+    rows.sort_by_key(|&(s, k, _)| (s, k));
+    let header = ["set", "vectors", "metric", "score", "coverage"].map(String::from);
+    let table: Vec<&[String; 5]> = std::iter::once(&header)
+        .chain(rows.iter().map(|(_, _, row)| row))
+        .collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|c| {
+            table
+                .iter()
+                .map(|row| row[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in table {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, &w))| {
+                if c >= 3 {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    Ok(())
+}
