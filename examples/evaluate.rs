@@ -18,15 +18,19 @@ use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
     AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, BatsDataset, DEFAULT_RESTRICT,
-    MalformedPolicy, OovPolicy, Result, SimilarityDataset, VectorKind, load_model,
+    MalformedPolicy, OovPolicy, Result, SimilarityDataset, VectorKind, Vocab, load_model,
+    read_word2vec,
 };
 use clap::{Parser, ValueEnum};
+use ndarray::Array2;
 
 /// Evaluate word vectors on word-similarity and analogy sets.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Model folder written by the train example (U.npy, V.npy, W.npy, vocab.txt).
+    /// Model folder written by the train example (U.npy, V.npy, W.npy, vocab.txt), or a
+    /// word2vec file (`.bin`: binary, otherwise text) with words in descending frequency,
+    /// as word2vec and gensim write them.
     model_dir: PathBuf,
     /// Folder with the evaluation sets.
     #[arg(long, default_value = "../shared/data/eval")]
@@ -215,19 +219,42 @@ fn main() -> Result<()> {
             );
         }
     }
-    let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+    // (vectors name, vectors) to evaluate, and their vocabulary.
+    let (candidates, vocab): (Vec<(String, Array2<f32>)>, Vocab) = if args.model_dir.is_file() {
+        let binary = args.model_dir.extension().is_some_and(|e| e == "bin");
+        let (words, vectors) = read_word2vec(&args.model_dir, binary)?;
+        let n = words.len() as u64;
+        // Keep the file's order (descending frequency) as the vocabulary's.
+        let vocab = Vocab::from_counts(
+            words
+                .into_iter()
+                .enumerate()
+                .map(|(i, w)| (w, n - i as u64)),
+            OovPolicy::Drop,
+        )?;
+        (vec![("file".to_owned(), vectors)], vocab)
+    } else {
+        let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+        let kinds = args.vectors.kinds();
+        (
+            kinds
+                .into_iter()
+                .map(|kind| (kind.name().to_owned(), model.word_vectors(kind)))
+                .collect(),
+            vocab,
+        )
+    };
     eprintln!(
-        "model {}: {} words, dimension {}; analogies over the {} most frequent words",
+        "{}: {} words, dimension {}; analogies over the {} most frequent words",
         args.model_dir.display(),
         vocab.len(),
-        model.dim(),
+        candidates.first().map_or(0, |(_, v)| v.ncols()),
         args.restrict.min(vocab.len())
     );
 
     // (set index, kind index, [set, vectors, metric, score, coverage])
     let mut rows: Vec<(usize, usize, [String; 5])> = Vec::new();
-    for (k, kind) in args.vectors.kinds().into_iter().enumerate() {
-        let vectors = model.word_vectors(kind);
+    for (k, (vectors_name, vectors)) in candidates.iter().enumerate() {
         let mut search = AnalogySearch::new(vectors.view(), &vocab, args.restrict)?;
         if let Some(threads) = args.threads {
             search = search.with_threads(threads);
@@ -253,8 +280,11 @@ fn main() -> Result<()> {
                 }
             };
             for [set_name, metric, value, coverage] in cells {
-                let vectors_name = kind.name().to_owned();
-                rows.push((s, k, [set_name, vectors_name, metric, value, coverage]));
+                rows.push((
+                    s,
+                    k,
+                    [set_name, vectors_name.clone(), metric, value, coverage],
+                ));
             }
         }
     }
