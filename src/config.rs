@@ -91,8 +91,13 @@ impl Default for TrainConfig {
     }
 }
 
-/// The default learning rate of `W`.
-pub const DEFAULT_INTERACTION_LEARNING_RATE: f32 = 0.0025;
+/// The default learning rate of `W`: 0, so `W` stays at its initial value.
+///
+/// Measured on English Wikipedia (BENCHMARKS.md, "Does W help?"): training `W` from the
+/// identity at 0.0025 or 0.00025 lowered every similarity and analogy score of `U`, `V·W`
+/// and `[V·W, U]` compared with `W = I` frozen, so the default keeps `W` fixed; set
+/// [`TrainConfigBuilder::interaction_learning_rate`] to train it.
+pub const DEFAULT_INTERACTION_LEARNING_RATE: f32 = 0.0;
 
 fn default_threads() -> usize {
     std::thread::available_parallelism()

@@ -41,20 +41,6 @@ fn two_topic_corpus(n_sentences: usize, seed: u64) -> String {
     text
 }
 
-fn topic_config(threads: usize) -> TrainConfig {
-    TrainConfig::builder()
-        .dim(20)
-        .window(3)
-        .negatives(5)
-        .epochs(5)
-        .min_count(1)
-        .subsample(0.0)
-        .threads(threads)
-        .seed(7)
-        .build()
-        .expect("valid config")
-}
-
 fn mean_cosines(vectors: &Array2<f32>, vocab: &Vocab) -> (f64, f64) {
     let unit = UnitVectors::new(vectors.view());
     let topic_of = |w: &str| {
@@ -88,14 +74,27 @@ fn mean_cosines(vectors: &Array2<f32>, vocab: &Vocab) -> (f64, f64) {
 fn planted_topics_are_recovered_with_one_and_two_threads() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_file(dir.path(), "topics.txt", &two_topic_corpus(3000, 1));
-    for threads in [1, 2] {
-        let trained = train(&topic_config(threads), &[&path], &mut NoProgress).expect("trains");
+    for (threads, interaction_rate) in [(1, 0.0), (2, 0.0), (1, 0.0025), (2, 0.0025)] {
+        let config = TrainConfig::builder()
+            .dim(20)
+            .window(3)
+            .negatives(5)
+            .epochs(5)
+            .min_count(1)
+            .subsample(0.0)
+            .threads(threads)
+            .interaction_learning_rate(interaction_rate)
+            .seed(7)
+            .build()
+            .expect("valid config");
+        let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
         assert_eq!(trained.vocab.len(), 16);
         for kind in [VectorKind::Focus, VectorKind::MappedContext] {
             let (within, across) = mean_cosines(&trained.model.word_vectors(kind), &trained.vocab);
             assert!(
                 within > across + 0.3,
-                "{threads} threads, {kind:?}: within {within:.3} vs across {across:.3}"
+                "{threads} threads, W rate {interaction_rate}, {kind:?}: \
+                 within {within:.3} vs across {across:.3}"
             );
         }
     }
