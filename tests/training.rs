@@ -169,17 +169,17 @@ fn one_thread_is_reproducible_bit_for_bit() {
     assert_ne!(a.model, c.model);
 }
 
-/// A one-word vocabulary makes every negative the positive row itself, so the trainer's
-/// result can be computed exactly from the loss module: two focus words, each with one
-/// context, in a sentence "a a".
-#[test]
-fn online_updates_equal_the_loss_gradients_with_duplicate_rows() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = write_file(dir.path(), "aa.txt", "a a\n");
-    let negatives = 3;
-    let (rate, interaction_rate) = (0.1_f32, 0.05_f32);
-    let config = TrainConfig::builder()
-        .dim(4)
+/// One epoch, one thread, fixed window 1, no subsampling, constant rates: a configuration
+/// whose updates can be computed by hand.
+fn exact_step_config(
+    dim: usize,
+    negatives: usize,
+    rate: f32,
+    interaction_rate: f32,
+    merge_interval: usize,
+) -> TrainConfig {
+    TrainConfig::builder()
+        .dim(dim)
         .window(1)
         .window_mode(WindowMode::Fixed)
         .negatives(negatives)
@@ -190,9 +190,21 @@ fn online_updates_equal_the_loss_gradients_with_duplicate_rows() {
         .learning_rate(rate)
         .interaction_learning_rate(interaction_rate)
         .schedule(LearningRateSchedule::Constant)
-        .merge_interval(1)
+        .merge_interval(merge_interval)
         .build()
-        .expect("valid");
+        .expect("valid")
+}
+
+/// A one-word vocabulary makes every negative the positive row itself, so the trainer's
+/// result can be computed exactly from the loss module: two focus words, each with one
+/// context, in a sentence "a a".
+#[test]
+fn online_updates_equal_the_loss_gradients_with_duplicate_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(dir.path(), "aa.txt", "a a\n");
+    let negatives = 3;
+    let (rate, interaction_rate) = (0.1_f32, 0.05_f32);
+    let config = exact_step_config(4, negatives, rate, interaction_rate, 1);
     let vocab = Vocab::from_counts([("a".to_string(), 2)], OovPolicy::Drop).expect("vocab");
     let mut model = Model::from_parts(
         array![[0.3_f32, -0.2, 0.5, 0.1]],
@@ -496,21 +508,7 @@ fn block_updates_equal_sequential_steps_with_w_fixed_per_block() {
     let path = write_file(dir.path(), "ab.txt", "a b\n");
     let negatives = 2;
     let (rate, interaction_rate) = (0.2_f32, 0.1_f32);
-    let config = TrainConfig::builder()
-        .dim(3)
-        .window(1)
-        .window_mode(WindowMode::Fixed)
-        .negatives(negatives)
-        .epochs(1)
-        .min_count(1)
-        .subsample(0.0)
-        .threads(1)
-        .learning_rate(rate)
-        .interaction_learning_rate(interaction_rate)
-        .schedule(LearningRateSchedule::Constant)
-        .merge_interval(2)
-        .build()
-        .expect("valid");
+    let config = exact_step_config(3, negatives, rate, interaction_rate, 2);
     let vocab = Vocab::from_counts(
         [("a".to_string(), 2), ("b".to_string(), 0)],
         OovPolicy::Drop,
