@@ -600,6 +600,7 @@ mod finalfusion {
             .negatives(7)
             .epochs(9)
             .learning_rate(0.05)
+            .interaction_learning_rate(0.0025)
             .max_vocab(Some(20_000))
             .seed(u64::MAX)
             .threads(2)
