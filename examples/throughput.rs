@@ -1,0 +1,129 @@
+//! Measures training throughput on a corpus, in bilinear mode (`W` trained) and with `W`
+//! frozen at the identity (plain skip-gram with negative sampling).
+//!
+//! ```text
+//! cargo run --release --example throughput -- corpus.txt --dim 100 --threads 1 --mode frozen
+//! ```
+//!
+//! words/s/thread = raw corpus tokens × epochs ÷ training seconds ÷ threads, where the raw
+//! tokens are all tokens of the corpus (also those below `--min-count`) and the training
+//! seconds exclude the vocabulary pass (a second figure includes it, as the reference
+//! trainers' wall-clock figures do). Peak RSS is the process's high-water mark from
+//! `/proc/self/status` (Linux); run one mode per process to measure each mode's own.
+
+use std::path::PathBuf;
+
+use bilinear_skipgram::{
+    Corpus, Model, NoProgress, Result, TrainConfig, VocabBuilder, WindowMode, train_model,
+};
+use clap::{Parser, ValueEnum};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+
+/// Training throughput of the bilinear and the frozen-W trainer.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Corpus files (plain, .gz or .xz), one sentence per line.
+    corpus: Vec<PathBuf>,
+    #[arg(long, default_value_t = 100)]
+    dim: usize,
+    #[arg(long, default_value_t = 5)]
+    window: usize,
+    /// Use the full window for every word instead of word2vec's random shrink.
+    #[arg(long)]
+    fixed_window: bool,
+    #[arg(long, default_value_t = 5)]
+    negatives: usize,
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    #[arg(long, default_value_t = 5)]
+    min_count: u64,
+    #[arg(long, default_value_t = 1e-3)]
+    subsample: f64,
+    /// Learning rate of W in bilinear mode.
+    #[arg(long, default_value_t = 0.0025)]
+    interaction_learning_rate: f32,
+    /// Which trainer to measure.
+    #[arg(long, value_enum, default_value_t = Mode::Both)]
+    mode: Mode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Bilinear,
+    Frozen,
+    Both,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let modes = match args.mode {
+        Mode::Both => vec![Mode::Bilinear, Mode::Frozen],
+        mode => vec![mode],
+    };
+    for mode in modes {
+        let rate = if mode == Mode::Bilinear {
+            args.interaction_learning_rate
+        } else {
+            0.0
+        };
+        let config = TrainConfig::builder()
+            .dim(args.dim)
+            .window(args.window)
+            .window_mode(if args.fixed_window {
+                WindowMode::Fixed
+            } else {
+                WindowMode::Shrink
+            })
+            .negatives(args.negatives)
+            .epochs(args.epochs)
+            .threads(args.threads)
+            .min_count(args.min_count)
+            .subsample(args.subsample)
+            .interaction_learning_rate(rate)
+            .build()?;
+        let corpus = Corpus::new(args.corpus.clone(), config.corpus_options().clone());
+        let start = std::time::Instant::now();
+        let counts = VocabBuilder::count_corpus(&corpus)?;
+        let raw_tokens = counts.n_tokens();
+        let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed());
+        let mut model = Model::new(
+            vocab.len(),
+            config.dim(),
+            config.embedding_init(),
+            config.interaction_init(),
+            &mut rng,
+        );
+        let report = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)?;
+        let with_vocabulary = start.elapsed().as_secs_f64();
+        let words = raw_tokens as f64 * config.epochs() as f64;
+        println!(
+            "{:<8} dim {:>4} threads {} epochs {}: {:>9.0} words/s/thread, {:.2} s \
+             ({:.0} words/s/thread and {:.2} s with the vocabulary pass), \
+             {} raw tokens, {} vocabulary words, peak RSS {}",
+            format!("{mode:?}").to_lowercase(),
+            config.dim(),
+            config.threads(),
+            config.epochs(),
+            words / report.seconds / config.threads() as f64,
+            report.seconds,
+            words / with_vocabulary / config.threads() as f64,
+            with_vocabulary,
+            raw_tokens,
+            vocab.len(),
+            peak_rss().unwrap_or_else(|| "unknown".to_owned()),
+        );
+    }
+    Ok(())
+}
+
+/// The process's peak resident set size as the OS reports it (Linux `VmHWM`).
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.trim_start_matches("VmHWM:").trim().to_owned())
+}
