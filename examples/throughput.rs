@@ -17,8 +17,6 @@ use bilinear_skipgram::{
     Corpus, Model, NoProgress, Result, TrainConfig, VocabBuilder, WindowMode, train_model,
 };
 use clap::{Parser, ValueEnum};
-use rand::SeedableRng;
-use rand::rngs::Xoshiro256PlusPlus;
 
 /// Training throughput of the bilinear and the frozen-W trainer.
 #[derive(Parser, Debug)]
@@ -90,14 +88,7 @@ fn main() -> Result<()> {
         let counts = VocabBuilder::count_corpus(&corpus)?;
         let raw_tokens = counts.n_tokens();
         let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed());
-        let mut model = Model::new(
-            vocab.len(),
-            config.dim(),
-            config.embedding_init(),
-            config.interaction_init(),
-            &mut rng,
-        );
+        let mut model = Model::for_config(&config, vocab.len());
         let report = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)?;
         let with_vocabulary = start.elapsed().as_secs_f64();
         let words = raw_tokens as f64 * config.epochs() as f64;

@@ -2,7 +2,7 @@
 //! interaction matrix `W`, and the word vectors users read from them.
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, concatenate};
-use rand::{Rng, RngExt};
+use rand::{Rng, RngExt, SeedableRng};
 
 use crate::error::{Error, Result};
 
@@ -116,6 +116,20 @@ impl Model {
             context,
             interaction,
         }
+    }
+
+    /// A model for `n_words` words as the configuration asks (dimension, initialisations),
+    /// drawn from an RNG seeded with the configuration's seed: the model [`crate::train`]
+    /// starts from.
+    pub fn for_config(config: &crate::TrainConfig, n_words: usize) -> Self {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(config.seed());
+        Model::new(
+            n_words,
+            config.dim(),
+            config.embedding_init(),
+            config.interaction_init(),
+            &mut rng,
+        )
     }
 
     /// The course's initialisation: every entry of `U`, `V` and `W` uniform in

@@ -86,6 +86,33 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
+impl Progress {
+    /// A report at `words_done` of `words_total` from `(loss sum, pairs)` of the interval.
+    fn new(
+        epoch: usize,
+        words_done: u64,
+        words_total: u64,
+        learning_rate: f32,
+        interval: (f64, u64),
+        elapsed: Duration,
+    ) -> Self {
+        Progress {
+            epoch,
+            words_done,
+            words_total,
+            learning_rate,
+            interval_loss: if interval.1 > 0 {
+                interval.0 / interval.1 as f64
+            } else {
+                f64::NAN
+            },
+            interval_pairs: interval.1,
+            words_per_second: words_done as f64 / elapsed.as_secs_f64().max(1e-9),
+            elapsed,
+        }
+    }
+}
+
 /// What a training run did.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -135,14 +162,7 @@ pub fn train<P: AsRef<Path>>(
         config.max_vocab(),
         config.oov(),
     )?;
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed());
-    let mut model = Model::new(
-        vocab.len(),
-        config.dim(),
-        config.embedding_init(),
-        config.interaction_init(),
-        &mut rng,
-    );
+    let mut model = Model::for_config(config, vocab.len());
     let report = train_model(config, &vocab, &mut model, &corpus, observer)?;
     Ok(Trained {
         vocab,
@@ -246,21 +266,14 @@ pub fn train_model(
         let mut interval = (0.0_f64, 0_u64);
         let mut last_epoch = 0;
         let mut emit = |interval: &mut (f64, u64), epoch: usize, done: u64| {
-            let elapsed = start.elapsed();
-            observer.on_progress(&Progress {
+            observer.on_progress(&Progress::new(
                 epoch,
-                words_done: done,
+                done,
                 words_total,
-                learning_rate: learning_rate_at(config.learning_rate(), config, done, words_total),
-                interval_loss: if interval.1 > 0 {
-                    interval.0 / interval.1 as f64
-                } else {
-                    f64::NAN
-                },
-                interval_pairs: interval.1,
-                words_per_second: done as f64 / elapsed.as_secs_f64().max(1e-9),
-                elapsed,
-            });
+                learning_rate_at(config.learning_rate(), config, done, words_total),
+                *interval,
+                start.elapsed(),
+            ));
             *interval = (0.0, 0);
         };
         for report in report_rx.iter() {
@@ -886,21 +899,14 @@ pub fn train_course(
             }
             let at_end = !more;
             if at_end || last_call.elapsed() >= REPORT_EVERY {
-                let elapsed = start.elapsed();
-                observer.on_progress(&Progress {
+                observer.on_progress(&Progress::new(
                     epoch,
-                    words_done: words,
+                    words,
                     words_total,
-                    learning_rate: rate,
-                    interval_loss: if interval.1 > 0 {
-                        interval.0 / interval.1 as f64
-                    } else {
-                        f64::NAN
-                    },
-                    interval_pairs: interval.1,
-                    words_per_second: words as f64 / elapsed.as_secs_f64().max(1e-9),
-                    elapsed,
-                });
+                    rate,
+                    interval,
+                    start.elapsed(),
+                ));
                 interval = (0.0, 0);
                 last_call = Instant::now();
             }
