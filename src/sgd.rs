@@ -17,8 +17,8 @@
 //! focus updates with another (`E W`), and adds the block's `W` update to the shared `W`
 //! with a third (`Eᵀ U_B`) under a lock, refreshing its copy. This equals processing the
 //! focus words one at a time with `W` fixed within a block (a block ends early where a
-//! focus word would repeat). `U` and `V` are shared without locks (Hogwild). Progress counters and
-//! losses are per thread and reported once per chunk of the corpus (about ten thousand
+//! focus word would repeat). `U` and `V` are shared without locks (Hogwild). Progress
+//! counters and losses are per thread and reported once per chunk of the corpus (about ten thousand
 //! words), never per pair.
 
 use std::path::Path;
@@ -622,19 +622,22 @@ impl<'s, 'a> Worker<'s, 'a> {
                 self.block_focus[k * dim..(k + 1) * dim].copy_from_slice(u)
             });
         }
-        // H = U_B Wᵀ
-        if shared.identity_frozen {
-            self.block_hidden[..used].copy_from_slice(&self.block_focus[..used]);
-        } else {
+        // H = U_B Wᵀ; with W = I frozen, H is U_B itself.
+        if !shared.identity_frozen {
             let focus = block_view(&self.block_focus, n, dim)?;
             let mut hidden = block_view_mut(&mut self.block_hidden, n, dim)?;
             general_mat_mul(1.0, &focus, &self.interaction.t(), 0.0, &mut hidden);
         }
+        let hidden_rows = if shared.identity_frozen {
+            &self.block_focus
+        } else {
+            &self.block_hidden
+        };
         self.block_error[..used].fill(0.0);
         let mut loss = 0.0_f64;
         let mut pairs = 0_u64;
         for (k, &(i, reach)) in self.block.iter().enumerate() {
-            let hidden = &self.block_hidden[k * dim..(k + 1) * dim];
+            let hidden = &hidden_rows[k * dim..(k + 1) * dim];
             let error = &mut self.block_error[k * dim..(k + 1) * dim];
             for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
                 if j != i {
