@@ -8,16 +8,22 @@
 //! cargo run --release --example train -- corpus.txt.xz --dim 50 --window 3 --probe january
 //! ```
 //!
+//! With `--checkpoint FILE` it writes a checkpoint every few minutes; run the same command
+//! again after an interruption and it resumes from the checkpoint (the training options
+//! then come from the checkpoint).
+//!
 //! Besides `U.npy`, `V.npy`, `W.npy` and `vocab.txt` it writes the word vectors chosen with
 //! `--vectors` as `vectors.txt` (word2vec text format, which gensim loads with
 //! `KeyedVectors.load_word2vec_format`) and, with the `finalfusion` feature (on by
 //! default), as `embeddings.fifu` with the training configuration in its metadata.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use bilinear_skipgram::{
-    InteractionInit, OovPolicy, Progress, Result, TrainConfig, UnitVectors, VectorKind, WindowMode,
-    plot_loss, plot_words, save_model, train, write_word2vec_text,
+    CheckpointOptions, InteractionInit, OovPolicy, Progress, Result, TrainConfig, UnitVectors,
+    VectorKind, WindowMode, plot_loss, plot_words, resume, save_model, train, train_checkpointed,
+    write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -89,6 +95,16 @@ struct Args {
     /// Neighbours printed per probe word.
     #[arg(long, default_value_t = 8)]
     neighbours: usize,
+    /// Checkpoint file: written during training, and resumed from if it exists.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Minutes between checkpoints.
+    #[arg(long, default_value_t = 5.0)]
+    checkpoint_minutes: f64,
+    /// On divergence, go back to the last checkpoint with half the learning rates, up to
+    /// this many times (needs --checkpoint).
+    #[arg(long, default_value_t = 0)]
+    retries: usize,
 }
 
 fn main() -> Result<()> {
@@ -154,7 +170,32 @@ fn main() -> Result<()> {
             p.words_per_second
         ));
     };
-    let trained = train(&config, &corpus, &mut show)?;
+    let trained = match &args.checkpoint {
+        None => train(&config, &corpus, &mut show)?,
+        Some(path) => {
+            let minutes = args.checkpoint_minutes;
+            if !(minutes.is_finite() && minutes > 0.0) {
+                eprintln!("--checkpoint-minutes must be positive, got {minutes}");
+                std::process::exit(2);
+            }
+            let options = CheckpointOptions::new(path)
+                .every(Duration::from_secs_f64(minutes * 60.0))
+                .retries(args.retries, 0.5)?;
+            if path.exists() {
+                eprintln!(
+                    "resuming from {} (its training options apply)",
+                    path.display()
+                );
+                resume(&corpus, &options, &mut show)?
+            } else {
+                train_checkpointed(&config, &corpus, &options, &mut show)?
+            }
+        }
+    };
+    for divergence in &trained.report.recovered {
+        eprintln!("recovered from: {divergence}");
+    }
+    let config = trained.config.clone();
     bar.finish();
     let report = &trained.report;
     eprintln!(

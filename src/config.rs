@@ -106,6 +106,22 @@ fn default_threads() -> usize {
 }
 
 impl TrainConfig {
+    /// A builder that starts from this configuration, to change a few values.
+    ///
+    /// ```
+    /// use bilinear_skipgram::TrainConfig;
+    ///
+    /// let config = TrainConfig::builder().dim(50).build()?;
+    /// let slower = config.to_builder().learning_rate(0.01).build()?;
+    /// assert_eq!((slower.dim(), slower.learning_rate()), (50, 0.01));
+    /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+    /// ```
+    pub fn to_builder(&self) -> TrainConfigBuilder {
+        TrainConfigBuilder {
+            config: self.clone(),
+        }
+    }
+
     /// A builder that starts from the defaults.
     pub fn builder() -> TrainConfigBuilder {
         TrainConfigBuilder {
@@ -487,6 +503,272 @@ impl TrainConfigBuilder {
     }
 }
 
+/// One configuration value in [`TrainConfig::fields`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum FieldValue<'a> {
+    /// An integer.
+    Int(u64),
+    /// An `f32` (printed with its shortest decimal).
+    F32(f32),
+    /// An `f64`.
+    F64(f64),
+    /// A switch.
+    Bool(bool),
+    /// One of a few names (an enum).
+    Name(&'a str),
+}
+
+impl std::fmt::Display for FieldValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Int(n) => write!(f, "{n}"),
+            // `{:?}` prints the shortest decimal that reads back to the same bits, always
+            // with a decimal point (`1.0`, `0.025`), as TOML floats need.
+            FieldValue::F32(x) => write!(f, "{x:?}"),
+            FieldValue::F64(x) => write!(f, "{x:?}"),
+            FieldValue::Bool(b) => write!(f, "{b}"),
+            FieldValue::Name(name) => write!(f, "\"{name}\""),
+        }
+    }
+}
+
+fn window_mode_name(mode: WindowMode) -> &'static str {
+    match mode {
+        WindowMode::Shrink => "shrink",
+        WindowMode::Fixed => "fixed",
+    }
+}
+
+fn schedule_name(schedule: LearningRateSchedule) -> &'static str {
+    match schedule {
+        LearningRateSchedule::Linear => "linear",
+        LearningRateSchedule::Constant => "constant",
+    }
+}
+
+fn embedding_init_name(init: EmbeddingInit) -> &'static str {
+    match init {
+        EmbeddingInit::Word2vec => "word2vec",
+        EmbeddingInit::Uniform => "uniform",
+    }
+}
+
+fn interaction_init_name(init: InteractionInit) -> &'static str {
+    match init {
+        InteractionInit::Identity => "identity",
+        InteractionInit::Uniform => "uniform",
+    }
+}
+
+fn utf8_name(utf8: Utf8Policy) -> &'static str {
+    match utf8 {
+        Utf8Policy::Strict => "strict",
+        Utf8Policy::Lossy => "lossy",
+    }
+}
+
+fn oov_name(oov: OovPolicy) -> &'static str {
+    match oov {
+        OovPolicy::Drop => "drop",
+        OovPolicy::Unk => "unk",
+    }
+}
+
+impl TrainConfig {
+    /// Every field with its value, in a fixed order; `max_vocab` only when set.
+    pub(crate) fn fields(&self) -> Vec<(&'static str, FieldValue<'static>)> {
+        use FieldValue::{Bool, F32, F64, Int, Name};
+        let mut fields = vec![
+            ("dim", Int(self.dim as u64)),
+            ("window", Int(self.window as u64)),
+            ("window_mode", Name(window_mode_name(self.window_mode))),
+            ("negatives", Int(self.negatives as u64)),
+            ("negative_power", F64(self.negative_power)),
+            ("epochs", Int(self.epochs as u64)),
+            ("learning_rate", F32(self.learning_rate)),
+            (
+                "interaction_learning_rate",
+                F32(self.interaction_learning_rate),
+            ),
+            ("learning_rate_schedule", Name(schedule_name(self.schedule))),
+            ("min_count", Int(self.min_count)),
+        ];
+        if let Some(max_vocab) = self.max_vocab {
+            fields.push(("max_vocab", Int(max_vocab as u64)));
+        }
+        fields.extend([
+            ("subsample", F64(self.subsample)),
+            ("threads", Int(self.threads as u64)),
+            ("seed", Int(self.seed)),
+            (
+                "embedding_init",
+                Name(embedding_init_name(self.embedding_init)),
+            ),
+            (
+                "interaction_init",
+                Name(interaction_init_name(self.interaction_init)),
+            ),
+            ("merge_interval", Int(self.merge_interval as u64)),
+            ("lowercase", Bool(self.corpus.lowercase)),
+            ("markers", Bool(self.corpus.markers)),
+            ("utf8", Name(utf8_name(self.corpus.utf8))),
+            ("oov", Name(oov_name(self.oov))),
+        ]);
+        fields
+    }
+
+    /// The configuration as text, one `key = value` line per field (valid TOML), which
+    /// [`TrainConfig::from_text`] reads back to an equal configuration.
+    ///
+    /// ```
+    /// use bilinear_skipgram::TrainConfig;
+    ///
+    /// let config = TrainConfig::builder().dim(50).learning_rate(0.05).build()?;
+    /// let text = config.to_text();
+    /// assert!(text.contains("dim = 50\n"));
+    /// assert_eq!(TrainConfig::from_text(&text)?, config);
+    /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+    /// ```
+    pub fn to_text(&self) -> String {
+        self.fields()
+            .iter()
+            .map(|(key, value)| format!("{key} = {value}\n"))
+            .collect()
+    }
+
+    /// Reads the text [`TrainConfig::to_text`] writes. Every field must be present once
+    /// (`max_vocab` is optional) and the values pass the same checks as
+    /// [`TrainConfigBuilder::build`]. Empty lines and lines starting with `#` are ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Parse`] naming the one-based line for a malformed line, an unknown,
+    /// repeated or missing key or a value of the wrong kind; otherwise whatever
+    /// [`TrainConfigBuilder::build`] rejects.
+    pub fn from_text(text: &str) -> Result<TrainConfig, ConfigError> {
+        let mut values: Vec<(&str, &str, usize)> = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line_no = index + 1;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(parse_error(
+                    line_no,
+                    format!("expected `key = value`, got {line:?}"),
+                ));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if values.iter().any(|&(k, _, _)| k == key) {
+                return Err(parse_error(line_no, format!("`{key}` is given twice")));
+            }
+            values.push((key, value, line_no));
+        }
+        let defaults = TrainConfig::default();
+        let mut config = defaults.clone();
+        config.max_vocab = None;
+        for (key, value, line_no) in values {
+            let expected = defaults
+                .fields()
+                .into_iter()
+                .chain([("max_vocab", FieldValue::Int(0))])
+                .find(|&(k, _)| k == key)
+                .map(|(_, v)| v)
+                .ok_or_else(|| parse_error(line_no, format!("unknown key `{key}`")))?;
+            let parsed = parse_value(value, expected)
+                .ok_or_else(|| parse_error(line_no, format!("bad value for `{key}`: {value}")))?;
+            set_field(&mut config, key, parsed)
+                .ok_or_else(|| parse_error(line_no, format!("bad value for `{key}`: {value}")))?;
+        }
+        let given: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .collect();
+        if let Some((missing, _)) = defaults
+            .fields()
+            .into_iter()
+            .find(|(k, _)| !given.contains(k))
+        {
+            return Err(parse_error(
+                text.lines().count() + 1,
+                format!("`{missing}` is missing"),
+            ));
+        }
+        TrainConfigBuilder { config }.build()
+    }
+}
+
+fn parse_error(line: usize, message: String) -> ConfigError {
+    ConfigError::Parse { line, message }
+}
+
+/// `text` read as the same kind of value as `like`.
+fn parse_value<'t>(text: &'t str, like: FieldValue<'_>) -> Option<FieldValue<'t>> {
+    Some(match like {
+        FieldValue::Int(_) => FieldValue::Int(text.parse().ok()?),
+        FieldValue::F32(_) => FieldValue::F32(text.parse().ok()?),
+        FieldValue::F64(_) => FieldValue::F64(text.parse().ok()?),
+        FieldValue::Bool(_) => FieldValue::Bool(text.parse().ok()?),
+        FieldValue::Name(_) => FieldValue::Name(text.strip_prefix('"')?.strip_suffix('"')?),
+    })
+}
+
+/// Sets field `key` of `c`; `None` if the value does not fit the field.
+fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -> Option<()> {
+    use FieldValue::{Bool, F32, F64, Int, Name};
+    let size = |n: u64| usize::try_from(n).ok();
+    match (key, value) {
+        ("dim", Int(n)) => c.dim = size(n)?,
+        ("window", Int(n)) => c.window = size(n)?,
+        ("negatives", Int(n)) => c.negatives = size(n)?,
+        ("epochs", Int(n)) => c.epochs = size(n)?,
+        ("min_count", Int(n)) => c.min_count = n,
+        ("max_vocab", Int(n)) => c.max_vocab = Some(size(n)?),
+        ("threads", Int(n)) => c.threads = size(n)?,
+        ("seed", Int(n)) => c.seed = n,
+        ("merge_interval", Int(n)) => c.merge_interval = size(n)?,
+        ("negative_power", F64(x)) => c.negative_power = x,
+        ("subsample", F64(x)) => c.subsample = x,
+        ("learning_rate", F32(x)) => c.learning_rate = x,
+        ("interaction_learning_rate", F32(x)) => c.interaction_learning_rate = x,
+        ("lowercase", Bool(b)) => c.corpus.lowercase = b,
+        ("markers", Bool(b)) => c.corpus.markers = b,
+        ("window_mode", Name(n)) => {
+            c.window_mode = [WindowMode::Shrink, WindowMode::Fixed]
+                .into_iter()
+                .find(|&m| window_mode_name(m) == n)?;
+        }
+        ("learning_rate_schedule", Name(n)) => {
+            c.schedule = [LearningRateSchedule::Linear, LearningRateSchedule::Constant]
+                .into_iter()
+                .find(|&m| schedule_name(m) == n)?;
+        }
+        ("embedding_init", Name(n)) => {
+            c.embedding_init = [EmbeddingInit::Word2vec, EmbeddingInit::Uniform]
+                .into_iter()
+                .find(|&m| embedding_init_name(m) == n)?;
+        }
+        ("interaction_init", Name(n)) => {
+            c.interaction_init = [InteractionInit::Identity, InteractionInit::Uniform]
+                .into_iter()
+                .find(|&m| interaction_init_name(m) == n)?;
+        }
+        ("utf8", Name(n)) => {
+            c.corpus.utf8 = [Utf8Policy::Strict, Utf8Policy::Lossy]
+                .into_iter()
+                .find(|&m| utf8_name(m) == n)?;
+        }
+        ("oov", Name(n)) => {
+            c.oov = [OovPolicy::Drop, OovPolicy::Unk]
+                .into_iter()
+                .find(|&m| oov_name(m) == n)?;
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
 fn int_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
     if value < min {
         Err(ConfigError::TooSmall { field, min, value })
@@ -682,5 +964,63 @@ mod tests {
                 value: -0.5
             }
         );
+    }
+
+    #[test]
+    fn text_round_trips_every_field() {
+        let config = TrainConfig::builder()
+            .dim(7)
+            .window(2)
+            .window_mode(WindowMode::Fixed)
+            .negatives(9)
+            .negative_power(0.5)
+            .epochs(3)
+            .learning_rate(0.1 + 0.2)
+            .interaction_learning_rate(1e-7)
+            .schedule(LearningRateSchedule::Constant)
+            .min_count(2)
+            .max_vocab(Some(1234))
+            .subsample(1.5e-5)
+            .threads(3)
+            .seed(u64::MAX)
+            .embedding_init(EmbeddingInit::Uniform)
+            .interaction_init(InteractionInit::Uniform)
+            .merge_interval(17)
+            .markers(true)
+            .lowercase(false)
+            .utf8(Utf8Policy::Lossy)
+            .oov(OovPolicy::Unk)
+            .build()
+            .expect("config");
+        assert_eq!(TrainConfig::from_text(&config.to_text()), Ok(config));
+        let default = TrainConfig::default();
+        assert_eq!(TrainConfig::from_text(&default.to_text()), Ok(default));
+    }
+
+    #[test]
+    fn bad_text_names_the_line() {
+        let good = TrainConfig::default().to_text();
+        let line_of = |text: &str| match TrainConfig::from_text(text) {
+            Err(ConfigError::Parse { line, message }) => (line, message),
+            other => panic!("{other:?}"),
+        };
+        let (line, message) = line_of(&good.replace("dim = 100", "dim = lots"));
+        assert_eq!((line, message.contains("dim")), (1, true));
+        let (line, message) = line_of(&format!("{good}colour = \"blue\"\n"));
+        assert!(message.contains("unknown key `colour`"), "{message}");
+        assert_eq!(line, good.lines().count() + 1);
+        let (_, message) = line_of(&format!("{good}dim = 5\n"));
+        assert!(message.contains("twice"), "{message}");
+        let (_, message) = line_of(&good.replace("seed = 1\n", ""));
+        assert!(message.contains("`seed` is missing"), "{message}");
+        let (_, message) = line_of(&good.replace("\"shrink\"", "\"wide\""));
+        assert!(message.contains("window_mode"), "{message}");
+        let (line, _) = line_of(&good.replace("window = 5", "window 5"));
+        assert_eq!(line, 2);
+        // Values are checked as the builder checks them.
+        assert!(matches!(
+            TrainConfig::from_text(&good.replace("dim = 100", "dim = 0")),
+            Err(ConfigError::TooSmall { field: "dim", .. })
+        ));
     }
 }

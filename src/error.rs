@@ -126,6 +126,15 @@ pub enum ConfigError {
         /// The value given.
         value: f64,
     },
+    /// A line of a configuration text ([`TrainConfig::from_text`](crate::TrainConfig::from_text))
+    /// that could not be read.
+    #[error("configuration line {line}: {message}")]
+    Parse {
+        /// One-based line number.
+        line: usize,
+        /// What was wrong.
+        message: String,
+    },
     /// A float field outside its accepted range.
     #[error("`{field}` must lie in {range}, got {value}")]
     OutOfRange {

@@ -79,6 +79,17 @@ impl<'a> SharedRows<'a> {
             unsafe { std::slice::from_raw_parts_mut(self.ptr.add(row * self.dim), self.dim) };
         f(slice)
     }
+
+    /// Runs `f` on the whole matrix, row-major. Meant for moments when the workers are
+    /// paused (a checkpoint); if they are not, the values are a Hogwild snapshot, racy in
+    /// the same harmless way as any row read.
+    pub(crate) fn with_all<R>(&self, f: impl FnOnce(&[f32]) -> R) -> R {
+        // SAFETY: the pointer covers `n_rows * dim` floats of the borrowed matrix (it was
+        // made from a slice of exactly that length); see the module documentation for the
+        // concurrent access. The slice does not escape `f`.
+        let slice = unsafe { std::slice::from_raw_parts(self.ptr, self.n_rows * self.dim) };
+        f(slice)
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +104,10 @@ mod tests {
             let shared = SharedRows::new(m.view_mut()).expect("contiguous");
             shared.with_row(1, |r| assert_eq!(r, &[4.0, 5.0, 6.0, 7.0]));
             shared.with_row_mut(2, |r| r[3] = -1.0);
+            shared.with_all(|all| {
+                assert_eq!(all.len(), 12);
+                assert_eq!(all[11], -1.0);
+            });
         }
         assert_eq!(m[[2, 3]], -1.0);
     }

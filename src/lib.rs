@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod checkpoint;
 pub mod config;
 pub mod corpus;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod sampling;
 pub mod sgd;
 pub mod vocab;
 
+pub use checkpoint::{Checkpoint, CheckpointOptions, TrainState};
 pub use config::{
     DEFAULT_INTERACTION_LEARNING_RATE, LearningRateSchedule, TrainConfig, TrainConfigBuilder,
     WindowMode,
@@ -41,7 +43,7 @@ pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
 pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{
-    NoProgress, Observer, Progress, TrainReport, Trained, course_minibatch_step, train,
-    train_course, train_model,
+    NoProgress, Observer, Progress, TrainReport, Trained, course_minibatch_step, resume, train,
+    train_checkpointed, train_course, train_model,
 };
 pub use vocab::{OovPolicy, UNK_TOKEN, Vocab, VocabBuilder};

@@ -24,7 +24,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ndarray::linalg::general_mat_mul;
@@ -32,6 +32,10 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
+use crate::checkpoint::{
+    Checkpoint, CheckpointOptions, Parts, TrainState, check_corpus, corpus_sizes, initial_seed,
+    remove_stale_temporaries, write_parts,
+};
 use crate::config::{LearningRateSchedule, TrainConfig, WindowMode};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
@@ -123,8 +127,11 @@ pub struct TrainReport {
     pub words: u64,
     /// Observed (focus, context) pairs trained on.
     pub pairs: u64,
-    /// Wall-clock training time.
+    /// Wall-clock training time (over every session of a resumed run).
     pub seconds: f64,
+    /// The divergences recovered from by going back to the last checkpoint with lower
+    /// learning rates ([`CheckpointOptions::retries`]), in order.
+    pub recovered: Vec<String>,
 }
 
 /// A trained model with its vocabulary.
@@ -137,6 +144,8 @@ pub struct Trained {
     pub model: Model,
     /// What the run did.
     pub report: TrainReport,
+    /// The configuration at the end (learning rates lowered by any recovery).
+    pub config: TrainConfig,
 }
 
 /// Builds the vocabulary of the corpus files, initialises a model and trains it.
@@ -168,7 +177,143 @@ pub fn train<P: AsRef<Path>>(
         vocab,
         model,
         report,
+        config: config.clone(),
     })
+}
+
+/// Like [`train`], writing checkpoints as `options` says (one before the first word and
+/// one at the end as well), so that [`resume`] can continue the run after an interruption.
+/// On divergence it goes back to the last checkpoint with lower learning rates if
+/// `options` allows retries; otherwise the error is returned and the last checkpoint
+/// stays valid.
+///
+/// # Errors
+///
+/// As [`train`], plus [`Error::File`] when a checkpoint cannot be written.
+pub fn train_checkpointed<P: AsRef<Path>>(
+    config: &TrainConfig,
+    paths: &[P],
+    options: &CheckpointOptions,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    let corpus = Corpus::new(
+        paths.iter().map(|p| p.as_ref().to_path_buf()),
+        config.corpus_options().clone(),
+    );
+    let sizes = corpus_sizes(corpus.paths())?;
+    remove_stale_temporaries(options.path());
+    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
+        config.min_count(),
+        config.max_vocab(),
+        config.oov(),
+    )?;
+    let model = Model::for_config(config, vocab.len());
+    let checkpoint = Checkpoint {
+        config: config.clone(),
+        vocab,
+        model,
+        state: TrainState::start(config, sizes),
+    };
+    checkpoint.write(options.path())?;
+    drive(checkpoint, &corpus, options, observer)
+}
+
+/// Continues the run whose checkpoint is at `options.path()` on the same corpus files,
+/// from the corpus position, learning rate and random state it was written at; a finished
+/// run's checkpoint gives its final model at once.
+///
+/// # Errors
+///
+/// [`Error::File`]/[`Error::Format`] when the checkpoint cannot be read or is corrupted,
+/// [`Error::Format`] when the corpus files' sizes differ from those the run started with,
+/// and everything [`train_checkpointed`] returns.
+pub fn resume<P: AsRef<Path>>(
+    paths: &[P],
+    options: &CheckpointOptions,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    remove_stale_temporaries(options.path());
+    let checkpoint = Checkpoint::read(options.path())?;
+    let corpus = Corpus::new(
+        paths.iter().map(|p| p.as_ref().to_path_buf()),
+        checkpoint.config.corpus_options().clone(),
+    );
+    check_corpus(
+        options.path(),
+        &checkpoint.state.corpus_sizes,
+        &corpus_sizes(corpus.paths())?,
+    )?;
+    drive(checkpoint, &corpus, options, observer)
+}
+
+/// Trains from a checkpoint to the end, going back to the last checkpoint on divergence
+/// as often as `options` allows.
+fn drive(
+    mut current: Checkpoint,
+    corpus: &Corpus,
+    options: &CheckpointOptions,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    let mut recovered = Vec::new();
+    loop {
+        if current.state.finished(&current.config) {
+            return Ok(Trained {
+                report: report_of(&current.state, recovered),
+                vocab: current.vocab,
+                model: current.model,
+                config: current.config,
+            });
+        }
+        match run(
+            &current.config,
+            &current.vocab,
+            &mut current.model,
+            corpus,
+            observer,
+            &current.state,
+            Some(options),
+        ) {
+            Ok(mut report) => {
+                report.recovered = recovered;
+                return Ok(Trained {
+                    vocab: current.vocab,
+                    model: current.model,
+                    report,
+                    config: current.config,
+                });
+            }
+            Err(error @ Error::Diverged { .. }) if recovered.len() < options.retry_count() => {
+                let mut last = Checkpoint::read(options.path())?;
+                let factor = options.retry_factor();
+                last.config = last
+                    .config
+                    .to_builder()
+                    .learning_rate(last.config.learning_rate() * factor)
+                    .interaction_learning_rate(last.config.interaction_learning_rate() * factor)
+                    .build()?;
+                // Record the lower rates at once, so an interruption now resumes with them.
+                last.write(options.path())?;
+                recovered.push(error.to_string());
+                current = last;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// The report of a run that stands at `state`.
+fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainReport {
+    TrainReport {
+        epoch_losses: state
+            .epoch_losses
+            .iter()
+            .map(|&(loss, pairs)| loss / pairs.max(1) as f64)
+            .collect(),
+        words: state.words_done,
+        pairs: state.pairs,
+        seconds: state.seconds,
+        recovered,
+    }
 }
 
 /// Words per chunk handed to a worker thread.
@@ -183,11 +328,82 @@ struct Chunk {
     ends: Vec<usize>,
 }
 
+/// What the reader hands the workers.
+enum Job {
+    Chunk(Chunk),
+    /// Stop at the [`PauseGate`] until the checkpoint is written.
+    Pause,
+}
+
+/// What the calling thread hears about.
+enum Event {
+    /// A worker finished a chunk.
+    Chunk(Report),
+    /// Every worker is paused, all earlier chunks are reported, and the corpus position is
+    /// `sentences` sentences into `epoch`: write a checkpoint, then release the gate.
+    Pause { epoch: usize, sentences: u64 },
+}
+
 struct Report {
     epoch: usize,
     words: u64,
     loss: f64,
     pairs: u64,
+}
+
+/// Where workers wait while a checkpoint is written.
+#[derive(Default)]
+struct PauseGate {
+    /// Workers waiting, and the number of releases so far.
+    state: Mutex<(usize, u64)>,
+    changed: Condvar,
+}
+
+/// How often gate waiters look at the abort flag.
+const GATE_POLL: Duration = Duration::from_millis(20);
+
+impl PauseGate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, u64)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn releases(&self) -> u64 {
+        self.lock().1
+    }
+
+    /// Waits until `done` holds for the gate's state or `abort` is set; returns whether
+    /// `done` held.
+    fn wait_until(&self, abort: &AtomicBool, done: impl Fn(&(usize, u64)) -> bool) -> bool {
+        let mut state = self.lock();
+        while !done(&state) {
+            if abort.load(Ordering::Relaxed) {
+                return false;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, GATE_POLL)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    /// A worker arrives and waits for the release (or an abort).
+    fn arrive_and_wait(&self, abort: &AtomicBool) {
+        let release = {
+            let mut state = self.lock();
+            state.0 += 1;
+            self.changed.notify_all();
+            state.1
+        };
+        self.wait_until(abort, |state| state.1 != release);
+    }
+
+    fn release(&self) {
+        let mut state = self.lock();
+        *state = (0, state.1 + 1);
+        self.changed.notify_all();
+    }
 }
 
 /// Trains an existing model on a corpus with the online trainer (see the
@@ -201,7 +417,8 @@ struct Report {
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration,
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
 /// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read, and
-/// [`Error::Diverged`] when a loss becomes non-finite.
+/// [`Error::Diverged`] when a loss or an update becomes non-finite (checked for every
+/// block of focus words in every thread).
 pub fn train_model(
     config: &TrainConfig,
     vocab: &Vocab,
@@ -209,7 +426,29 @@ pub fn train_model(
     corpus: &Corpus,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
+    let start = TrainState::start(config, Vec::new());
+    run(config, vocab, model, corpus, observer, &start, None)
+}
+
+/// Trains from `start` to the end, writing checkpoints as `checkpoints` says.
+fn run(
+    config: &TrainConfig,
+    vocab: &Vocab,
+    model: &mut Model,
+    corpus: &Corpus,
+    observer: &mut dyn Observer,
+    start: &TrainState,
+    checkpoints: Option<&CheckpointOptions>,
+) -> Result<TrainReport> {
     check_model(config, vocab, model)?;
+    let threads = config.threads();
+    if start.rng_seeds.len() != threads || start.epoch_losses.len() != config.epochs() {
+        return Err(Error::ShapeMismatch {
+            what: "training state (generator states per thread, losses per epoch)",
+            expected: vec![threads, config.epochs()],
+            found: vec![start.rng_seeds.len(), start.epoch_losses.len()],
+        });
+    }
     let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
     let keep = vocab.keep_probabilities(config.subsample());
     let words_per_epoch = vocab.n_tokens();
@@ -219,7 +458,7 @@ pub fn train_model(
         config.interaction_learning_rate() == 0.0 && model.interaction() == Array2::<f32>::eye(dim);
 
     let (focus, context, interaction) = model.parts_mut();
-    let shared_interaction = Mutex::new(interaction.to_owned());
+    let shared_interaction = Mutex::new(interaction.as_standard_layout().into_owned());
     let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context)) else {
         return Err(Error::ShapeMismatch {
             what: "model embeddings (must be contiguous and row-major)",
@@ -234,49 +473,94 @@ pub fn train_model(
         sampler: &sampler,
         keep: &keep,
         config,
-        words_done: AtomicU64::new(0),
+        words_done: AtomicU64::new(start.words_done),
         words_total,
         abort: AtomicBool::new(false),
         identity_frozen,
         logistic: LogisticTable::get(),
+        seeds: Mutex::new(start.rng_seeds.clone()),
+        gate: PauseGate::default(),
     };
 
-    let threads = config.threads();
-    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(2 * threads);
+    let (chunk_tx, chunk_rx) = sync_channel::<Job>(2 * threads);
     let chunk_rx = Mutex::new(chunk_rx);
-    let (report_tx, report_rx) = sync_channel::<Report>(64 * threads);
-    let start = Instant::now();
-    let mut epoch_loss = vec![(0.0_f64, 0_u64); config.epochs()];
-    let mut totals = (0_u64, 0_u64); // words, pairs
+    let (event_tx, event_rx) = sync_channel::<Event>(64 * threads);
+    let clock = Instant::now();
+    let seconds = |clock: Instant| start.seconds + clock.elapsed().as_secs_f64();
+    let mut epoch_loss = start.epoch_losses.clone();
+    let mut totals = (start.words_done, start.pairs); // words, pairs
+    let mut written = Ok(());
 
     let outcome = std::thread::scope(|scope| {
         let shared_ref = &shared;
-        let reader =
-            scope.spawn(move || read_chunks(corpus, vocab, config.epochs(), chunk_tx, shared_ref));
+        let reader_events = event_tx.clone();
+        let schedule = checkpoints.map(|c| (c.interval(), c.interval_words()));
+        let reader = scope.spawn(move || {
+            let position = (start.epoch, start.sentences);
+            let reader = Reader {
+                corpus,
+                vocab,
+                epochs: config.epochs(),
+                jobs: chunk_tx,
+                events: reader_events,
+                shared: shared_ref,
+                schedule,
+            };
+            reader.run(position)
+        });
         let workers: Vec<_> = (0..threads)
             .map(|t| {
-                let report_tx = report_tx.clone();
+                let event_tx = event_tx.clone();
                 let (shared, chunk_rx) = (&shared, &chunk_rx);
-                scope.spawn(move || run_worker(t, shared, chunk_rx, report_tx))
+                scope.spawn(move || run_worker(t, shared, chunk_rx, event_tx))
             })
             .collect();
-        drop(report_tx);
+        drop(event_tx);
 
         let mut last_call = Instant::now();
         let mut interval = (0.0_f64, 0_u64);
-        let mut last_epoch = 0;
+        let mut last_epoch = start.epoch;
         let mut emit = |interval: &mut (f64, u64), epoch: usize, done: u64| {
-            observer.on_progress(&Progress::new(
+            let mut progress = Progress::new(
                 epoch,
                 done,
                 words_total,
                 learning_rate_at(config.learning_rate(), config, done, words_total),
                 *interval,
-                start.elapsed(),
-            ));
+                clock.elapsed(),
+            );
+            // A resumed run's speed counts only this session's words.
+            progress.words_per_second = (done - start.words_done.min(done)) as f64
+                / progress.elapsed.as_secs_f64().max(1e-9);
+            observer.on_progress(&progress);
             *interval = (0.0, 0);
         };
-        for report in report_rx.iter() {
+        for event in event_rx.iter() {
+            let report = match event {
+                Event::Chunk(report) => report,
+                Event::Pause { epoch, sentences } => {
+                    if written.is_ok() {
+                        if let Some(options) = checkpoints {
+                            let state = TrainState {
+                                epoch,
+                                sentences,
+                                words_done: totals.0,
+                                pairs: totals.1,
+                                epoch_losses: epoch_loss.clone(),
+                                seconds: seconds(clock),
+                                rng_seeds: lock(&shared.seeds).clone(),
+                                corpus_sizes: start.corpus_sizes.clone(),
+                            };
+                            written = write_checkpoint(options, config, vocab, &shared, &state);
+                        }
+                        if written.is_err() {
+                            shared.abort.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    shared.gate.release();
+                    continue;
+                }
+            };
             totals.0 += report.words;
             totals.1 += report.pairs;
             interval.0 += report.loss;
@@ -305,18 +589,91 @@ pub fn train_model(
         first_error.map_or(Ok(()), Err)
     });
     outcome?;
+    written?;
+    if let Some(options) = checkpoints {
+        let state = TrainState {
+            epoch: config.epochs(),
+            sentences: 0,
+            words_done: totals.0,
+            pairs: totals.1,
+            epoch_losses: epoch_loss.clone(),
+            seconds: seconds(clock),
+            rng_seeds: lock(&shared.seeds).clone(),
+            corpus_sizes: start.corpus_sizes.clone(),
+        };
+        write_checkpoint(options, config, vocab, &shared, &state)?;
+    }
+    drop(shared);
     let trained_interaction = shared_interaction
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
     model.interaction_mut().assign(&trained_interaction);
-    Ok(TrainReport {
-        epoch_losses: epoch_loss
-            .iter()
-            .map(|&(loss, pairs)| loss / pairs.max(1) as f64)
-            .collect(),
-        words: totals.0,
-        pairs: totals.1,
-        seconds: start.elapsed().as_secs_f64(),
+    let report = report_of(
+        &TrainState {
+            words_done: totals.0,
+            pairs: totals.1,
+            epoch_losses: epoch_loss,
+            seconds: seconds(clock),
+            ..start.clone()
+        },
+        Vec::new(),
+    );
+    Ok(report)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Writes a checkpoint of the paused (or finished) workers' model, after checking that
+/// every parameter is finite so that a checkpoint is never a diverged model.
+fn write_checkpoint(
+    options: &CheckpointOptions,
+    config: &TrainConfig,
+    vocab: &Vocab,
+    shared: &Shared<'_>,
+    state: &TrainState,
+) -> Result<()> {
+    let interaction = lock(shared.interaction);
+    let interaction = interaction.as_slice().ok_or_else(|| Error::ShapeMismatch {
+        what: "W (must be contiguous)",
+        expected: vec![config.dim(), config.dim()],
+        found: vec![],
+    })?;
+    shared.focus.with_all(|focus| {
+        shared.context.with_all(|context| {
+            for (name, values) in [("U", focus), ("V", context), ("W", interaction)] {
+                if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+                    return Err(Error::Diverged {
+                        epoch: state.epoch,
+                        words: state.words_done,
+                        learning_rate: learning_rate_at(
+                            config.learning_rate(),
+                            config,
+                            state.words_done,
+                            shared.words_total,
+                        ),
+                        what: format!(
+                            "{name}[{}, {}] is {} at a checkpoint",
+                            i / config.dim(),
+                            i % config.dim(),
+                            values[i]
+                        ),
+                    });
+                }
+            }
+            write_parts(
+                options.path(),
+                &Parts {
+                    config,
+                    vocab,
+                    focus,
+                    context,
+                    interaction,
+                    state,
+                },
+            )
+        })
     })
 }
 
@@ -363,63 +720,144 @@ struct Shared<'a> {
     identity_frozen: bool,
     /// σ and softplus for the scores.
     logistic: &'static LogisticTable,
+    /// Each worker's generator seed as of the last pause.
+    seeds: Mutex<Vec<[u8; 32]>>,
+    /// Where workers wait while a checkpoint is written.
+    gate: PauseGate,
 }
 
-/// Streams the corpus `epochs` times as chunks of word ids.
-fn read_chunks(
-    corpus: &Corpus,
-    vocab: &Vocab,
+/// Streams the corpus as chunks of word ids to the workers, and pauses them for
+/// checkpoints.
+struct Reader<'r, 'a> {
+    corpus: &'r Corpus,
+    vocab: &'r Vocab,
     epochs: usize,
-    chunks: SyncSender<Chunk>,
-    shared: &Shared<'_>,
-) -> Result<()> {
-    let result = (|| {
-        for epoch in 0..epochs {
-            let mut stream = corpus.sentences()?;
-            let mut chunk = Chunk {
-                epoch,
-                ids: Vec::with_capacity(CHUNK_WORDS + 64),
-                ends: Vec::new(),
-            };
+    jobs: SyncSender<Job>,
+    events: SyncSender<Event>,
+    shared: &'r Shared<'a>,
+    /// Checkpoint every so much time and/or every so many words.
+    schedule: Option<(Option<Duration>, Option<u64>)>,
+}
+
+impl Reader<'_, '_> {
+    /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch.
+    fn run(self, (epoch, sentences): (usize, u64)) -> Result<()> {
+        let result = self.read(epoch, sentences);
+        if result.is_err() {
+            self.shared.abort.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn read(&self, first_epoch: usize, skip: u64) -> Result<()> {
+        let mut since = (Instant::now(), 0_u64); // last checkpoint, words sent since
+        let fresh = |epoch| Chunk {
+            epoch,
+            ids: Vec::with_capacity(CHUNK_WORDS + 64),
+            ends: Vec::new(),
+        };
+        for epoch in first_epoch..self.epochs {
+            let mut stream = self.corpus.sentences()?;
+            let mut sentences = 0_u64;
+            if epoch == first_epoch {
+                while sentences < skip {
+                    if !stream.next_sentence(|_| {})? {
+                        return Err(Error::Format {
+                            path: stream
+                                .current_path()
+                                .map(Path::to_path_buf)
+                                .unwrap_or_default(),
+                            message: format!(
+                                "the corpus has {sentences} sentences, but the run to resume had read {skip} in epoch {epoch}"
+                            ),
+                        });
+                    }
+                    sentences += 1;
+                }
+            }
+            let mut chunk = fresh(epoch);
             while stream.next_sentence(|token| {
-                if let Some(id) = vocab.lookup(token) {
+                if let Some(id) = self.vocab.lookup(token) {
                     chunk.ids.push(id);
                 }
             })? {
+                sentences += 1;
                 if chunk.ends.last().copied().unwrap_or(0) != chunk.ids.len() {
                     chunk.ends.push(chunk.ids.len());
                 }
                 if chunk.ids.len() >= CHUNK_WORDS {
-                    let full = std::mem::replace(
-                        &mut chunk,
-                        Chunk {
-                            epoch,
-                            ids: Vec::with_capacity(CHUNK_WORDS + 64),
-                            ends: Vec::new(),
-                        },
-                    );
-                    if shared.abort.load(Ordering::Relaxed) || chunks.send(full).is_err() {
+                    since.1 += chunk.ids.len() as u64;
+                    let full = std::mem::replace(&mut chunk, fresh(epoch));
+                    if self.shared.abort.load(Ordering::Relaxed)
+                        || self.jobs.send(Job::Chunk(full)).is_err()
+                    {
                         return Ok(());
+                    }
+                    if self.due(since) {
+                        if !self.pause(epoch, sentences) {
+                            return Ok(());
+                        }
+                        since = (Instant::now(), 0);
                     }
                 }
             }
-            if !chunk.ids.is_empty() && chunks.send(chunk).is_err() {
-                return Ok(());
+            if !chunk.ids.is_empty() {
+                since.1 += chunk.ids.len() as u64;
+                if self.jobs.send(Job::Chunk(chunk)).is_err() {
+                    return Ok(());
+                }
+            }
+            if epoch + 1 < self.epochs && self.due(since) {
+                if !self.pause(epoch + 1, 0) {
+                    return Ok(());
+                }
+                since = (Instant::now(), 0);
             }
         }
         Ok(())
-    })();
-    if result.is_err() {
-        shared.abort.store(true, Ordering::Relaxed);
     }
-    result
+
+    /// Whether a checkpoint is due `since.0` and `since.1` words after the last one.
+    fn due(&self, since: (Instant, u64)) -> bool {
+        self.schedule.is_some_and(|(every, every_words)| {
+            every.is_some_and(|every| since.0.elapsed() >= every)
+                || every_words.is_some_and(|words| since.1 >= words)
+        })
+    }
+
+    /// Pauses every worker after the chunks sent so far, has the calling thread write a
+    /// checkpoint at `(epoch, sentences)`, and waits for it; `false` if training stopped.
+    fn pause(&self, epoch: usize, sentences: u64) -> bool {
+        let shared = self.shared;
+        let threads = shared.config.threads();
+        let releases = shared.gate.releases();
+        for _ in 0..threads {
+            if self.jobs.send(Job::Pause).is_err() {
+                return false;
+            }
+        }
+        // Each worker takes one pause job and waits, so once all have arrived every
+        // earlier chunk is trained and reported.
+        if !shared
+            .gate
+            .wait_until(&shared.abort, |state| state.0 == threads)
+        {
+            return false;
+        }
+        if self.events.send(Event::Pause { epoch, sentences }).is_err() {
+            return false;
+        }
+        shared
+            .gate
+            .wait_until(&shared.abort, |state| state.1 != releases)
+    }
 }
 
 fn run_worker(
     thread: usize,
     shared: &Shared<'_>,
-    chunks: &Mutex<Receiver<Chunk>>,
-    reports: SyncSender<Report>,
+    jobs: &Mutex<Receiver<Job>>,
+    events: SyncSender<Event>,
 ) -> Result<()> {
     let mut worker = Worker::new(thread, shared);
     let result = (|| {
@@ -427,13 +865,16 @@ fn run_worker(
             if shared.abort.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let next = chunks.lock().unwrap_or_else(PoisonError::into_inner).recv();
-            let Ok(chunk) = next else {
-                return Ok(());
-            };
-            let report = worker.train_chunk(&chunk)?;
-            if reports.send(report).is_err() {
-                return Ok(());
+            let next = lock(jobs).recv();
+            match next {
+                Err(_) => return Ok(()),
+                Ok(Job::Pause) => worker.pause(),
+                Ok(Job::Chunk(chunk)) => {
+                    let report = worker.train_chunk(&chunk)?;
+                    if events.send(Event::Chunk(report)).is_err() {
+                        return Ok(());
+                    }
+                }
             }
         }
     })();
@@ -461,7 +902,10 @@ fn run_worker(
 /// for the block: exactly the sequential algorithm with a `W` merge every block.
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
+    thread: usize,
     rng: Xoshiro256PlusPlus,
+    /// Epoch and words done (all threads) at the start of the current sentence.
+    position: (usize, u64),
     dim: usize,
     /// Largest block.
     capacity: usize,
@@ -483,19 +927,18 @@ impl<'s, 'a> Worker<'s, 'a> {
     fn new(thread: usize, shared: &'s Shared<'a>) -> Self {
         let config = shared.config;
         let dim = config.dim();
-        let seed = config
-            .seed()
-            .wrapping_add((thread as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let interaction = shared
-            .interaction
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let seed = lock(&shared.seeds)
+            .get(thread)
+            .copied()
+            .unwrap_or_else(|| initial_seed(config.seed(), thread));
+        let interaction = lock(shared.interaction).clone();
         let capacity = config.merge_interval();
         let block_len = capacity * dim;
         Worker {
             shared,
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            thread,
+            rng: Xoshiro256PlusPlus::from_seed(seed),
+            position: (0, 0),
             dim,
             capacity,
             interaction,
@@ -508,6 +951,18 @@ impl<'s, 'a> Worker<'s, 'a> {
             gains: vec![0.0; config.negatives() + 1],
             sentence: Vec::new(),
         }
+    }
+
+    /// Stops for a checkpoint: moves the generator to a fresh seed that the checkpoint
+    /// records, takes the current `W`, and waits at the gate.
+    fn pause(&mut self) {
+        let seed: [u8; 32] = self.rng.random();
+        self.rng = Xoshiro256PlusPlus::from_seed(seed);
+        if let Some(slot) = lock(&self.shared.seeds).get_mut(self.thread) {
+            *slot = seed;
+        }
+        self.interaction.assign(&*lock(self.shared.interaction));
+        self.shared.gate.arrive_and_wait(&self.shared.abort);
     }
 
     fn train_chunk(&mut self, chunk: &Chunk) -> Result<Report> {
@@ -528,6 +983,7 @@ impl<'s, 'a> Worker<'s, 'a> {
                 shared.words_total,
             );
             let words = chunk.ids.get(start..end).unwrap_or(&[]);
+            self.position = (chunk.epoch, done);
             local_words += words.len() as u64;
             start = end;
             self.subsample(words);
@@ -535,20 +991,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             loss += l;
             pairs += p;
         }
-        let words_after = shared.words_done.fetch_add(local_words, Ordering::Relaxed) + local_words;
-        if !loss.is_finite() {
-            return Err(Error::Diverged {
-                epoch: chunk.epoch,
-                words: words_after,
-                learning_rate: learning_rate_at(
-                    config.learning_rate(),
-                    config,
-                    words_after,
-                    shared.words_total,
-                ),
-                what: format!("the loss over {pairs} pairs is {loss}"),
-            });
-        }
+        shared.words_done.fetch_add(local_words, Ordering::Relaxed);
         Ok(Report {
             epoch: chunk.epoch,
             words: local_words,
@@ -664,6 +1107,21 @@ impl<'s, 'a> Worker<'s, 'a> {
             general_mat_mul(1.0, &error, &self.interaction, 0.0, &mut update);
             &self.block_update[..used]
         };
+        // Divergence check, once per block: a non-finite score, row of `U`, `V` or `W`
+        // makes the loss or the focus update non-finite.
+        if !loss.is_finite() || !update.iter().all(|x| x.is_finite()) {
+            let what = if loss.is_finite() {
+                "an update of U".to_owned()
+            } else {
+                format!("the loss over {pairs} pairs is {loss}")
+            };
+            return Err(Error::Diverged {
+                epoch: self.position.0,
+                words: self.position.1,
+                learning_rate: rate,
+                what,
+            });
+        }
         for (k, &(position, _)) in self.block.iter().enumerate() {
             let word = self.sentence[position] as usize;
             shared
@@ -932,5 +1390,6 @@ pub fn train_course(
         words,
         pairs,
         seconds: start.elapsed().as_secs_f64(),
+        recovered: Vec::new(),
     })
 }

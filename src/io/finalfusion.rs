@@ -20,11 +20,9 @@ use ::finalfusion::vocab::{SimpleVocab, Vocab as _};
 use ndarray::{Array2, ArrayView2};
 use toml::{Table, Value};
 
-use crate::config::{LearningRateSchedule, TrainConfig, WindowMode};
-use crate::corpus::Utf8Policy;
+use crate::config::{FieldValue, TrainConfig};
 use crate::error::{Error, Result};
-use crate::model::{EmbeddingInit, InteractionInit};
-use crate::vocab::{OovPolicy, Vocab};
+use crate::vocab::Vocab;
 
 /// Writes word vectors as a finalfusion file, atomically: a simple vocabulary (the words in
 /// id order), an array storage holding `vectors` exactly as given, norms that are all 1,
@@ -184,72 +182,19 @@ fn metadata(n_words: usize, dim: usize, config: Option<&TrainConfig>) -> Table {
 
 /// The training configuration as a TOML table.
 fn training(c: &TrainConfig) -> Table {
-    let name = |s: &str| Value::String(s.into());
-    let corpus = c.corpus_options();
-    let mut t = Table::new();
-    t.insert("dim".into(), count(c.dim() as u64));
-    t.insert("window".into(), count(c.window() as u64));
-    t.insert(
-        "window_mode".into(),
-        name(match c.window_mode() {
-            WindowMode::Shrink => "shrink",
-            WindowMode::Fixed => "fixed",
-        }),
-    );
-    t.insert("negatives".into(), count(c.negatives() as u64));
-    t.insert("negative_power".into(), Value::Float(c.negative_power()));
-    t.insert("epochs".into(), count(c.epochs() as u64));
-    t.insert("learning_rate".into(), float32(c.learning_rate()));
-    t.insert(
-        "interaction_learning_rate".into(),
-        float32(c.interaction_learning_rate()),
-    );
-    t.insert(
-        "learning_rate_schedule".into(),
-        name(match c.schedule() {
-            LearningRateSchedule::Linear => "linear",
-            LearningRateSchedule::Constant => "constant",
-        }),
-    );
-    t.insert("min_count".into(), count(c.min_count()));
-    if let Some(max_vocab) = c.max_vocab() {
-        t.insert("max_vocab".into(), count(max_vocab as u64));
-    }
-    t.insert("subsample".into(), Value::Float(c.subsample()));
-    t.insert("threads".into(), count(c.threads() as u64));
-    t.insert("seed".into(), count(c.seed()));
-    t.insert(
-        "embedding_init".into(),
-        name(match c.embedding_init() {
-            EmbeddingInit::Word2vec => "word2vec",
-            EmbeddingInit::Uniform => "uniform",
-        }),
-    );
-    t.insert(
-        "interaction_init".into(),
-        name(match c.interaction_init() {
-            InteractionInit::Identity => "identity",
-            InteractionInit::Uniform => "uniform",
-        }),
-    );
-    t.insert("merge_interval".into(), count(c.merge_interval() as u64));
-    t.insert("lowercase".into(), Value::Boolean(corpus.lowercase));
-    t.insert("markers".into(), Value::Boolean(corpus.markers));
-    t.insert(
-        "utf8".into(),
-        name(match corpus.utf8 {
-            Utf8Policy::Strict => "strict",
-            Utf8Policy::Lossy => "lossy",
-        }),
-    );
-    t.insert(
-        "oov".into(),
-        name(match c.oov() {
-            OovPolicy::Drop => "drop",
-            OovPolicy::Unk => "unk",
-        }),
-    );
-    t
+    c.fields()
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                FieldValue::Int(n) => count(n),
+                FieldValue::F32(x) => float32(x),
+                FieldValue::F64(x) => Value::Float(x),
+                FieldValue::Bool(b) => Value::Boolean(b),
+                FieldValue::Name(name) => Value::String(name.into()),
+            };
+            (key.to_owned(), value)
+        })
+        .collect()
 }
 
 /// A TOML integer, or a string when the count is beyond `i64`.

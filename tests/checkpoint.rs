@@ -1,0 +1,436 @@
+//! Checkpoints, resume and divergence: exact resumption, a real SIGKILL in a child
+//! process, corrupted and mismatched checkpoints, and recovery from divergence.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bilinear_skipgram::{
+    Checkpoint, CheckpointOptions, Corpus, Error, Model, NoProgress, OovPolicy, TrainConfig,
+    Trained, Vocab, resume, train_checkpointed, train_model,
+};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+/// The crate's bundled corpus (KJV, about 790 000 words).
+fn bundled_corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/kjv.txt.xz")
+}
+
+fn config(threads: usize) -> TrainConfig {
+    TrainConfig::builder()
+        .dim(16)
+        .window(3)
+        .negatives(3)
+        .epochs(2)
+        .min_count(5)
+        .threads(threads)
+        .interaction_learning_rate(0.001)
+        .seed(7)
+        .build()
+        .expect("config")
+}
+
+fn options(path: &Path) -> CheckpointOptions {
+    CheckpointOptions::new(path)
+        .without_timer()
+        .every_words(Some(100_000))
+}
+
+fn assert_same_model(a: &Model, b: &Model) {
+    assert!(a.focus_embeddings() == b.focus_embeddings(), "U differs");
+    assert!(
+        a.context_embeddings() == b.context_embeddings(),
+        "V differs"
+    );
+    assert!(a.interaction() == b.interaction(), "W differs");
+}
+
+fn all_finite(model: &Model) -> bool {
+    model.focus_embeddings().iter().all(|x| x.is_finite())
+        && model.context_embeddings().iter().all(|x| x.is_finite())
+        && model.interaction().iter().all(|x| x.is_finite())
+}
+
+/// Copies the checkpoint at `path` to `copies` whenever it changes, until `stop`.
+fn watch(path: &Path, copies: &Path, stop: &AtomicBool) -> usize {
+    let mut seen = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(bytes) = std::fs::read(path)
+            && !seen.contains(&bytes)
+        {
+            std::fs::write(copies.join(format!("{}.bsg", seen.len())), &bytes).expect("copy");
+            seen.push(bytes);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    seen.len()
+}
+
+#[test]
+fn a_run_resumed_from_any_checkpoint_ends_bit_for_bit_as_the_uninterrupted_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("run.bsg");
+    let copies = dir.path().join("copies");
+    std::fs::create_dir(&copies).expect("mkdir");
+    let config = config(1);
+    let stop = AtomicBool::new(false);
+    let (reference, n_copies) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| watch(&path, &copies, &stop));
+        let trained = train_checkpointed(
+            &config,
+            &[bundled_corpus()],
+            &options(&path),
+            &mut NoProgress,
+        )
+        .expect("train");
+        stop.store(true, Ordering::Relaxed);
+        (trained, watcher.join().expect("watcher"))
+    });
+    let mut resumed_from_middle = 0;
+    // Every checkpoint seen reads; resuming from each would be slow, so take the first,
+    // one from the middle and the last.
+    for i in 0..n_copies {
+        Checkpoint::read(&copies.join(format!("{i}.bsg"))).expect("complete");
+    }
+    let mut picks = vec![0, n_copies / 2, n_copies.saturating_sub(1)];
+    picks.dedup();
+    for i in picks {
+        let copy = copies.join(format!("{i}.bsg"));
+        let checkpoint = Checkpoint::read(&copy).expect("every checkpoint seen is complete");
+        let state = checkpoint.state.clone();
+        let resumed =
+            resume(&[bundled_corpus()], &options(&copy), &mut NoProgress).expect("resume");
+        assert_same_model(&resumed.model, &reference.model);
+        assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
+        assert_eq!(resumed.report.words, reference.report.words);
+        assert_eq!(resumed.report.pairs, reference.report.pairs);
+        if state.words_done > 0 && !state.finished(&checkpoint.config) {
+            resumed_from_middle += 1;
+        }
+    }
+    assert!(
+        resumed_from_middle >= 1,
+        "no checkpoint from the middle of the run was caught ({n_copies} seen)"
+    );
+    // The final checkpoint is the finished run: resuming it returns the model at once.
+    let finished = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
+    assert_same_model(&finished.model, &reference.model);
+}
+
+/// Runs only as the child process of `sigkill_at_a_random_moment_loses_nothing`.
+#[test]
+#[ignore = "runs as a child process of another test"]
+fn child_trains_until_killed() {
+    let Ok(path) = std::env::var("BSG_CHILD_CHECKPOINT") else {
+        eprintln!("not a child process: nothing to do");
+        return;
+    };
+    let threads: usize = std::env::var("BSG_CHILD_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
+    let path = PathBuf::from(path);
+    train_checkpointed(
+        &config(threads),
+        &[bundled_corpus()],
+        &options(&path),
+        &mut NoProgress,
+    )
+    .expect("child training");
+}
+
+/// Starts training in a child process, SIGKILLs it at a random moment while checking that
+/// the checkpoint under its name is always complete, resumes, and compares with a run that
+/// was not interrupted.
+fn kill_and_resume(threads: usize, seed: u64) -> (Trained, Trained) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reference_path = dir.path().join("reference.bsg");
+    let started = Instant::now();
+    let reference = train_checkpointed(
+        &config(threads),
+        &[bundled_corpus()],
+        &options(&reference_path),
+        &mut NoProgress,
+    )
+    .expect("reference run");
+    let reference_seconds = started.elapsed().as_secs_f64();
+
+    let path = dir.path().join("killed.bsg");
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "child_trains_until_killed",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("BSG_CHILD_CHECKPOINT", &path)
+        .env("BSG_CHILD_THREADS", threads.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "the child wrote no checkpoint");
+        assert!(
+            child.try_wait().expect("child status").is_none(),
+            "the child exited early"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Training (without the vocabulary pass) took about `reference_seconds`; kill somewhere
+    // in its first 60 %, reading the checkpoint all the while.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let delay = Duration::from_secs_f64(rng.random_range(0.0..0.6) * reference_seconds);
+    let kill_at = Instant::now() + delay;
+    let mut reads = 0;
+    while Instant::now() < kill_at {
+        let checkpoint = Checkpoint::read(&path).expect("the checkpoint is always complete");
+        assert!(all_finite(&checkpoint.model));
+        reads += 1;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap child");
+    assert!(reads > 0);
+
+    let at_kill = Checkpoint::read(&path).expect("the checkpoint survives SIGKILL");
+    eprintln!(
+        "{threads} thread(s): killed after {delay:?} at {} of {} words, {reads} reads",
+        at_kill.state.words_done, reference.report.words,
+    );
+    assert!(
+        !at_kill.state.finished(&at_kill.config),
+        "the child finished before it was killed"
+    );
+    let resumed = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
+    // Only complete files under real names; temporaries are hidden and removed on resume.
+    for entry in std::fs::read_dir(dir.path()).expect("list") {
+        let name = entry.expect("entry").file_name();
+        assert!(
+            ["reference.bsg", "killed.bsg"].contains(&name.to_str().unwrap_or("")),
+            "unexpected file {name:?}"
+        );
+    }
+    (reference, resumed)
+}
+
+#[test]
+fn sigkill_at_a_random_moment_loses_nothing() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    let (reference, resumed) = kill_and_resume(1, seed);
+    // One thread: the resumed run is the uninterrupted run, bit for bit.
+    assert_same_model(&resumed.model, &reference.model);
+    assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
+}
+
+#[test]
+fn sigkill_with_two_threads_resumes_to_a_loss_in_line() {
+    let seed = u64::from(std::process::id()).wrapping_mul(31);
+    let (reference, resumed) = kill_and_resume(2, seed);
+    assert!(all_finite(&resumed.model));
+    assert_eq!(resumed.report.words, reference.report.words);
+    let (a, b) = (
+        reference.report.epoch_losses[1],
+        resumed.report.epoch_losses[1],
+    );
+    assert!(
+        (a - b).abs() <= 0.02 * a,
+        "last-epoch loss {b} after resuming, {a} without interruption"
+    );
+}
+
+fn small_checkpoint(dir: &Path) -> PathBuf {
+    let corpus = dir.join("corpus.txt");
+    std::fs::write(&corpus, "a b c a b c d a b\n".repeat(200)).expect("corpus");
+    let path = dir.join("small.bsg");
+    let config = TrainConfig::builder()
+        .dim(4)
+        .min_count(1)
+        .epochs(1)
+        .threads(1)
+        .build()
+        .expect("config");
+    train_checkpointed(
+        &config,
+        &[&corpus],
+        &CheckpointOptions::new(&path),
+        &mut NoProgress,
+    )
+    .expect("train");
+    path
+}
+
+fn format_message(result: Result<Checkpoint, Error>) -> String {
+    match result {
+        Err(Error::Format { message, .. }) => message,
+        other => panic!("expected a format error, got {other:?}"),
+    }
+}
+
+#[test]
+fn corrupted_and_truncated_checkpoints_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = small_checkpoint(dir.path());
+    let good = std::fs::read(&path).expect("read");
+    Checkpoint::read(&path).expect("the written checkpoint reads");
+    let bad = dir.path().join("bad.bsg");
+
+    // One flipped bit anywhere in the body.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    for _ in 0..50 {
+        let mut bytes = good.clone();
+        let i = rng.random_range(8..bytes.len());
+        bytes[i] ^= 1 << rng.random_range(0..8);
+        std::fs::write(&bad, &bytes).expect("write");
+        assert!(
+            matches!(Checkpoint::read(&bad), Err(Error::Format { .. })),
+            "a flipped bit at byte {i} was not caught"
+        );
+    }
+    // Every truncation.
+    for len in (0..good.len()).step_by(7) {
+        std::fs::write(&bad, &good[..len]).expect("write");
+        let message = format_message(Checkpoint::read(&bad));
+        assert!(
+            message.contains("truncated") || message.contains("magic"),
+            "{len}: {message}"
+        );
+    }
+    // Trailing bytes, wrong magic, a header size that does not fit.
+    let mut longer = good.clone();
+    longer.push(0);
+    std::fs::write(&bad, &longer).expect("write");
+    assert!(format_message(Checkpoint::read(&bad)).contains("after the end"));
+    let mut other = good.clone();
+    other[..8].copy_from_slice(b"NOTACKPT");
+    std::fs::write(&bad, &other).expect("write");
+    assert!(format_message(Checkpoint::read(&bad)).contains("magic"));
+    let mut huge = good.clone();
+    huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&bad, &huge).expect("write");
+    assert!(format_message(Checkpoint::read(&bad)).contains("truncated"));
+    // A missing file names it.
+    match Checkpoint::read(&dir.path().join("missing.bsg")) {
+        Err(Error::File { path, .. }) => assert!(path.ends_with("missing.bsg")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn resuming_on_another_corpus_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = small_checkpoint(dir.path());
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "x y z\n").expect("write");
+    match resume(&[&other], &CheckpointOptions::new(&path), &mut NoProgress) {
+        Err(Error::Format { message, .. }) => assert!(message.contains("corpus"), "{message}"),
+        other => panic!("expected a mismatch error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_non_finite_parameter_stops_training_with_where_and_when() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus_path = dir.path().join("corpus.txt");
+    std::fs::write(&corpus_path, "a b c a b c d a b\n".repeat(200)).expect("corpus");
+    let config = TrainConfig::builder()
+        .dim(4)
+        .min_count(1)
+        .epochs(1)
+        .threads(1)
+        .subsample(0.0)
+        .learning_rate(0.05)
+        .build()
+        .expect("config");
+    let vocab = Vocab::from_counts(
+        [("a", 600), ("b", 600), ("c", 400), ("d", 200)].map(|(w, c)| (w.to_owned(), c)),
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    let mut model = Model::for_config(&config, vocab.len());
+    model.context_embeddings_mut()[[1, 2]] = f32::NAN;
+    let corpus = Corpus::new([&corpus_path], config.corpus_options().clone());
+    match train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress) {
+        Err(Error::Diverged {
+            epoch,
+            words,
+            learning_rate,
+            what,
+        }) => {
+            assert_eq!(epoch, 0);
+            assert!(words < 20, "caught only after {words} words");
+            assert!(learning_rate > 0.049 && learning_rate <= 0.05);
+            assert!(what.contains("NaN"), "{what}");
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+}
+
+/// A configuration that diverges at its learning rate but trains at a tenth of it.
+fn explosive_config() -> TrainConfig {
+    TrainConfig::builder()
+        .dim(16)
+        .window(3)
+        .epochs(1)
+        .min_count(5)
+        .threads(1)
+        .learning_rate(50.0)
+        .interaction_learning_rate(50.0)
+        .build()
+        .expect("config")
+}
+
+#[test]
+fn divergence_keeps_the_last_checkpoint_valid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("run.bsg");
+    let result = train_checkpointed(
+        &explosive_config(),
+        &[bundled_corpus()],
+        &options(&path),
+        &mut NoProgress,
+    );
+    match result {
+        Err(Error::Diverged {
+            learning_rate,
+            words,
+            ..
+        }) => {
+            assert!(learning_rate > 1.0, "{learning_rate}");
+            assert!(words > 0);
+        }
+        other => panic!("expected divergence, got {:?}", other.map(|t| t.report)),
+    }
+    let last = Checkpoint::read(&path).expect("the last checkpoint is valid");
+    assert!(all_finite(&last.model));
+    assert!(!last.state.finished(&last.config));
+}
+
+#[test]
+fn divergence_is_retried_from_the_last_checkpoint_with_a_lower_rate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("run.bsg");
+    let options = options(&path).retries(6, 0.1).expect("retries");
+    let trained = train_checkpointed(
+        &explosive_config(),
+        &[bundled_corpus()],
+        &options,
+        &mut NoProgress,
+    )
+    .expect("recovers");
+    assert!(!trained.report.recovered.is_empty());
+    assert!(trained.report.recovered.len() <= 6);
+    assert!(trained.report.recovered[0].contains("diverged"));
+    let factor = 0.1_f32.powi(trained.report.recovered.len() as i32);
+    let expected = 50.0 * factor;
+    assert!((trained.config.learning_rate() - expected).abs() <= 1e-5 * expected);
+    assert!(all_finite(&trained.model));
+    assert!(trained.report.epoch_losses[0].is_finite());
+    // The finished checkpoint records the lowered rate.
+    let last = Checkpoint::read(&path).expect("read");
+    assert_eq!(last.config.learning_rate(), trained.config.learning_rate());
+}
