@@ -69,8 +69,9 @@ pub struct TrainState {
 }
 
 impl TrainState {
-    /// The state at the start of a run on `corpus_sizes`.
-    pub(crate) fn start(config: &TrainConfig, corpus_sizes: Vec<u64>) -> TrainState {
+    /// The state at the start of a run with `config` on corpus files of `corpus_sizes`
+    /// bytes.
+    pub fn new(config: &TrainConfig, corpus_sizes: Vec<u64>) -> TrainState {
         TrainState {
             epoch: 0,
             sentences: 0,
@@ -175,6 +176,49 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// A checkpoint from its parts, for example to continue training a model with
+    /// [`resume`](crate::resume) from a state made with [`TrainState::new`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] unless the model has one row per vocabulary entry and the
+    /// configuration's dimension, and the state one generator per thread and one loss per
+    /// epoch.
+    pub fn new(
+        config: TrainConfig,
+        vocab: Vocab,
+        model: Model,
+        state: TrainState,
+    ) -> Result<Checkpoint> {
+        let checks = [
+            (
+                "checkpoint model (vocabulary size × dimension)",
+                [vocab.len(), config.dim()],
+                [model.n_words(), model.dim()],
+            ),
+            (
+                "checkpoint state (generators per thread, losses per epoch)",
+                [config.threads(), config.epochs()],
+                [state.rng_seeds.len(), state.epoch_losses.len()],
+            ),
+        ];
+        for (what, expected, found) in checks {
+            if expected != found {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected: expected.to_vec(),
+                    found: found.to_vec(),
+                });
+            }
+        }
+        Ok(Checkpoint {
+            config,
+            vocab,
+            model,
+            state,
+        })
+    }
+
     /// Reads and checks a checkpoint.
     ///
     /// # Errors
@@ -642,7 +686,7 @@ mod tests {
     #[test]
     fn state_text_round_trips() {
         let config = TrainConfig::builder().threads(2).epochs(3).build().unwrap();
-        let mut state = TrainState::start(&config, vec![10, 20]);
+        let mut state = TrainState::new(&config, vec![10, 20]);
         state.epoch = 1;
         state.sentences = 7;
         state.words_done = 12345;
@@ -674,5 +718,29 @@ mod tests {
         assert!(options.clone().retries(1, 1.0).is_err());
         assert!(options.clone().retries(1, f32::NAN).is_err());
         assert_eq!(options.retries(3, 0.25).unwrap().retry_count(), 3);
+    }
+
+    #[test]
+    fn parts_must_agree() {
+        let config = TrainConfig::builder().dim(3).threads(2).build().unwrap();
+        let vocab = Vocab::from_counts(
+            [("a".to_owned(), 2), ("b".to_owned(), 1)],
+            crate::OovPolicy::Drop,
+        )
+        .unwrap();
+        let state = TrainState::new(&config, vec![]);
+        let model = Model::for_config(&config, 2);
+        assert!(Checkpoint::new(config.clone(), vocab.clone(), model, state.clone()).is_ok());
+        let wrong_rows = Model::for_config(&config, 3);
+        assert!(matches!(
+            Checkpoint::new(config.clone(), vocab.clone(), wrong_rows, state.clone()),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        let one_thread = TrainState::new(&config.to_builder().threads(1).build().unwrap(), vec![]);
+        let model = Model::for_config(&config, 2);
+        assert!(matches!(
+            Checkpoint::new(config, vocab, model, one_thread),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

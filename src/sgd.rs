@@ -212,7 +212,7 @@ pub fn train_checkpointed<P: AsRef<Path>>(
         config: config.clone(),
         vocab,
         model,
-        state: TrainState::start(config, sizes),
+        state: TrainState::new(config, sizes),
     };
     checkpoint.write(options.path())?;
     drive(checkpoint, &corpus, options, observer)
@@ -426,7 +426,7 @@ pub fn train_model(
     corpus: &Corpus,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
-    let start = TrainState::start(config, Vec::new());
+    let start = TrainState::new(config, Vec::new());
     run(config, vocab, model, corpus, observer, &start, None)
 }
 

@@ -434,3 +434,49 @@ fn divergence_is_retried_from_the_last_checkpoint_with_a_lower_rate() {
     let last = Checkpoint::read(&path).expect("read");
     assert_eq!(last.config.learning_rate(), trained.config.learning_rate());
 }
+
+/// Writes and reads a checkpoint of 200 000 words at dim 300 (480 MB of parameters) and
+/// prints the speed; run with
+/// `cargo test --release --test checkpoint -- --ignored large_checkpoint --nocapture`.
+#[test]
+#[ignore = "writes half a gigabyte"]
+fn large_checkpoint_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("large.bsg");
+    let n_words = 200_000;
+    let config = TrainConfig::builder()
+        .dim(300)
+        .min_count(1)
+        .threads(2)
+        .build()
+        .expect("config");
+    let vocab = Vocab::from_counts(
+        (0..n_words).map(|i| (format!("w{i}"), 1_000_000 / (i as u64 + 1) + 1)),
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    let mut model = Model::for_config(&config, vocab.len());
+    model.context_embeddings_mut().fill(0.25);
+    let checkpoint = Checkpoint::new(
+        config.clone(),
+        vocab,
+        model,
+        bilinear_skipgram::TrainState::new(&config, vec![1, 2, 3]),
+    )
+    .expect("checkpoint");
+    let started = Instant::now();
+    checkpoint.write(&path).expect("write");
+    let write = started.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(&path).expect("size").len() as f64;
+    let started = Instant::now();
+    let back = Checkpoint::read(&path).expect("read");
+    let read = started.elapsed().as_secs_f64();
+    assert_same_model(&back.model, &checkpoint.model);
+    assert_eq!(back.state, checkpoint.state);
+    eprintln!(
+        "{:.0} MB: write {write:.2} s ({:.0} MB/s), read and check {read:.2} s ({:.0} MB/s)",
+        bytes / 1e6,
+        bytes / 1e6 / write,
+        bytes / 1e6 / read
+    );
+}
