@@ -354,7 +354,11 @@ fn a_non_finite_parameter_stops_training_with_where_and_when() {
     let mut model = Model::for_config(&config, vocab.len());
     model.context_embeddings_mut()[[1, 2]] = f32::NAN;
     let corpus = Corpus::new([&corpus_path], config.corpus_options().clone());
-    match train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress) {
+    let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+    if let Err(error) = &result {
+        eprintln!("{error}");
+    }
+    match result {
         Err(Error::Diverged {
             epoch,
             words,
