@@ -788,9 +788,7 @@ impl Reader<'_, '_> {
                 if chunk.ids.len() >= CHUNK_WORDS {
                     since.1 += chunk.ids.len() as u64;
                     let full = std::mem::replace(&mut chunk, fresh(epoch));
-                    if self.shared.abort.load(Ordering::Relaxed)
-                        || self.jobs.send(Job::Chunk(full)).is_err()
-                    {
+                    if !self.send(Job::Chunk(full)) {
                         return Ok(());
                     }
                     if self.due(since) {
@@ -803,7 +801,7 @@ impl Reader<'_, '_> {
             }
             if !chunk.ids.is_empty() {
                 since.1 += chunk.ids.len() as u64;
-                if self.jobs.send(Job::Chunk(chunk)).is_err() {
+                if !self.send(Job::Chunk(chunk)) {
                     return Ok(());
                 }
             }
@@ -815,6 +813,12 @@ impl Reader<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Queues a job unless training stopped; `false` if it did. Checking the abort flag
+    /// before every send keeps the reader from blocking on a queue nobody empties.
+    fn send(&self, job: Job) -> bool {
+        !self.shared.abort.load(Ordering::Relaxed) && self.jobs.send(job).is_ok()
     }
 
     /// Whether a checkpoint is due `since.0` and `since.1` words after the last one.
@@ -832,7 +836,7 @@ impl Reader<'_, '_> {
         let threads = shared.config.threads();
         let releases = shared.gate.releases();
         for _ in 0..threads {
-            if self.jobs.send(Job::Pause).is_err() {
+            if !self.send(Job::Pause) {
                 return false;
             }
         }
@@ -880,6 +884,11 @@ fn run_worker(
     })();
     if result.is_err() {
         shared.abort.store(true, Ordering::Relaxed);
+    }
+    if shared.abort.load(Ordering::Relaxed) {
+        // The reader may be blocked on a full queue; it checks the abort flag before every
+        // send, so emptying the queue once lets it finish.
+        while lock(jobs).try_recv().is_ok() {}
     }
     result
 }

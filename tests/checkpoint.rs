@@ -484,3 +484,41 @@ fn large_checkpoint_round_trip() {
         bytes / 1e6 / read
     );
 }
+
+/// A divergence near the end of a long epoch, while the reader is likely blocked on a
+/// full chunk queue, must still end training promptly (no thread left waiting).
+#[test]
+fn a_late_divergence_stops_every_thread() {
+    for threads in [1, 2] {
+        // Three epochs, so the reader is well ahead when the first one ends.
+        let config = TrainConfig::builder()
+            .dim(8)
+            .epochs(3)
+            .min_count(1)
+            .subsample(0.0)
+            .threads(threads)
+            .build()
+            .expect("config");
+        let corpus = Corpus::new([bundled_corpus()], config.corpus_options().clone());
+        let vocab = bilinear_skipgram::VocabBuilder::count_corpus(&corpus)
+            .expect("count")
+            .build(1, None, OovPolicy::Drop)
+            .expect("vocab");
+        // "alpha" occurs only in the last book.
+        let alpha = vocab.id("alpha").expect("alpha") as usize;
+        let mut model = Model::for_config(&config, vocab.len());
+        model.focus_embeddings_mut()[[alpha, 0]] = f32::INFINITY;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+            let _ = tx.send(result.map(|report| report.words));
+        });
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(Err(Error::Diverged { words, .. })) => {
+                eprintln!("{threads} thread(s): diverged after {words} words");
+            }
+            Ok(other) => panic!("expected divergence, got {other:?}"),
+            Err(_) => panic!("training did not stop after diverging ({threads} threads)"),
+        }
+    }
+}
