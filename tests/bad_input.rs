@@ -1101,3 +1101,93 @@ fn truncated_finalfusion_files_are_format_errors() {
     assert!(matches!(error, Error::Format { .. }), "{error:?}");
     assert_names(&message, &["cut.fifu", "runs past the end"]);
 }
+
+// ---- arrays and ids handed to the API ----
+
+#[test]
+fn arrays_of_the_wrong_shape_and_ids_out_of_range() {
+    use bilinear_skipgram::{
+        AnalogySearch, UnitVectors, course_minibatch_step, plot_loss, plot_words, project_2d,
+        spearman,
+    };
+    let config = TrainConfig::builder().dim(2).build().expect("valid");
+    let mut model = Model::for_config(&config, 3);
+    let error = course_minibatch_step(&mut model, &[0, 7], array![[1_u32], [2]].view(), 1.0)
+        .expect_err("id 7");
+    let message = show("course_minibatch_step: word id 7 of 3", &error);
+    assert!(
+        matches!(
+            error,
+            Error::IndexOutOfRange {
+                index: 7,
+                len: 3,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_names(&message, &["index 7", "length 3"]);
+    let error = course_minibatch_step(&mut model, &[0, 1], array![[1_u32]].view(), 1.0)
+        .expect_err("one row of contexts for two focus words");
+    let message = show(
+        "course_minibatch_step: 1 context row for 2 focus words",
+        &error,
+    );
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+    assert_names(&message, &["[2, 1]", "[1, 1]"]);
+
+    let vectors = UnitVectors::new(array![[1.0_f32, 0.0], [0.0, 1.0]].view());
+    let error = vectors.nearest(2, 1).expect_err("row 2 of 2");
+    let message = show("UnitVectors::nearest: row 2 of 2", &error);
+    assert!(matches!(error, Error::IndexOutOfRange { .. }), "{error:?}");
+    assert_names(&message, &["index 2", "length 2"]);
+    let error = vectors
+        .similarities(array![1.0_f32, 2.0, 3.0].view())
+        .expect_err("dim 3");
+    show(
+        "UnitVectors::similarities: query of dimension 3 for 2",
+        &error,
+    );
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+
+    let vocab = Vocab::from_counts([("a".to_owned(), 2), ("b".to_owned(), 1)], OovPolicy::Drop)
+        .expect("vocab");
+    let three_rows = Array2::<f32>::zeros((3, 2));
+    let error = AnalogySearch::new(three_rows.view(), &vocab, 10).expect_err("3 rows");
+    show("AnalogySearch::new: 3 rows for 2 words", &error);
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+    let error = spearman(&[1.0, 2.0], &[1.0]).expect_err("lengths");
+    show("spearman: 2 values against 1", &error);
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+    let error = project_2d(array![[1.0_f32, 2.0]].view()).expect_err("one row");
+    show("project_2d: one row", &error);
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let png = dir.path().join("p.png");
+    let error = plot_loss(&png, &[(10, f64::NAN), (20, f64::INFINITY)], "t").expect_err("no point");
+    show("plot_loss: no finite loss", &error);
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+    let error = plot_words(
+        &png,
+        array![[1.0_f32, f32::NAN], [0.0, 1.0]].view(),
+        &["a", "b"],
+        "t",
+    )
+    .expect_err("NaN");
+    let message = show("plot_words: a NaN coordinate", &error);
+    assert!(matches!(error, Error::Config(_)), "{error:?}");
+    assert_names(&message, &["NaN"]);
+    let error = plot_words(&png, array![[1.0_f32], [0.0]].view(), &["a"], "t").expect_err("labels");
+    show("plot_words: 1 label for 2 vectors", &error);
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+    // Degenerate but valid: one point, identical vectors.
+    plot_loss(&png, &[(0, 1.0)], "").expect("one point plots");
+    plot_words(
+        &png,
+        array![[1.0_f32, 1.0], [1.0, 1.0]].view(),
+        &["", "😀"],
+        "",
+    )
+    .expect("same");
+}
