@@ -446,13 +446,12 @@ fn every_setter_rejects_out_of_range_values() {
 
 // ---- evaluation files ----
 
-/// Reads `text` under both policies: strict must fail on `bad_line` with every needle in
-/// the message; skip must record exactly `skipped`.
+/// Reads the file `(name, text)` under both policies: strict must fail on the first line of
+/// `skipped` with every needle in the message; skip must record exactly `skipped`.
 fn both_policies<T>(
     case: &str,
     dir: &Path,
-    name: &str,
-    text: &[u8],
+    (name, text): (&str, &[u8]),
     read: impl Fn(&Path, MalformedPolicy) -> Result<T, Error>,
     skipped: &[u64],
     malformed: impl Fn(&T) -> Vec<u64>,
@@ -510,8 +509,7 @@ fn malformed_similarity_lines() {
         let set = both_policies(
             case,
             dir.path(),
-            "sim.txt",
-            text,
+            ("sim.txt", text),
             SimilarityDataset::read,
             &[2],
             lines,
@@ -551,8 +549,7 @@ fn malformed_analogy_lines() {
         let set = both_policies(
             case,
             dir.path(),
-            "questions.txt",
-            text,
+            ("questions.txt", text),
             AnalogyDataset::read,
             &[3],
             lines,
@@ -590,8 +587,7 @@ fn malformed_bats_lines() {
         let set = both_policies(
             case,
             dir.path(),
-            "bats.tsv",
-            text.as_bytes(),
+            ("bats.tsv", text.as_bytes()),
             BatsDataset::read,
             &[3],
             lines,
