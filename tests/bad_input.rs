@@ -733,11 +733,33 @@ fn npy_files_of_the_wrong_type_shape_or_size() {
         d,
         &{
             let mut b = npy("<f4", false, "(2, 2)", &four);
-            b[10] = b'[';
+            b[10] = b'<';
             b
         },
         &["malformed header"],
     );
+
+    // The Python-literal parser takes time exponential in bracket nesting: 20 nested
+    // brackets must be refused at once, not parsed for minutes (found by cargo-fuzz).
+    let mut nested = b"\x93NUMPY\x01\x00".to_vec();
+    let dict = format!("{}\n", "[".repeat(20));
+    nested.extend((dict.len() as u16).to_le_bytes());
+    nested.extend(dict.as_bytes());
+    let start = std::time::Instant::now();
+    expect_npy_format(
+        "npy: header of 20 nested `[`",
+        d,
+        &nested,
+        &["0 `{`, 0 `(` and 20 `[`"],
+    );
+    let tuples = npy("<f4", false, &"(1, ".repeat(20), &four);
+    expect_npy_format(
+        "npy: header of 20 nested `(1, `",
+        d,
+        &tuples,
+        &["1 `{`, 20 `(` and 0 `[`"],
+    );
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
 
     // Fortran order and big-endian are read, into standard layout.
     let path = write(d, "f.npy", npy("<f4", true, "(2, 2)", &four));

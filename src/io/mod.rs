@@ -207,6 +207,17 @@ impl<R: Read> NpyReader<'_, R> {
         let start = header_bytes.len();
         header_bytes.resize(start + header_len, 0);
         self.read_exact(&mut header_bytes[start..], "npy header")?;
+        // The Python-literal parser behind `Header` takes time exponential in the nesting
+        // of brackets (20 nested `[` take minutes), so only the shape of a plain array's
+        // header gets to it: one dict, one shape tuple, no list.
+        let count = |c: u8| header_bytes[start..].iter().filter(|&&b| b == c).count();
+        let (n_dicts, n_tuples, n_lists) = (count(b'{'), count(b'('), count(b'['));
+        if n_dicts > 1 || n_tuples > 1 || n_lists > 0 {
+            return Err(self.error(format!(
+                "the header has {n_dicts} `{{`, {n_tuples} `(` and {n_lists} `[`; the header \
+                 of a plain array has one dict and one shape tuple"
+            )));
+        }
         let header = Header::from_reader(&mut header_bytes.as_slice())
             .map_err(|e| self.error(format!("malformed header: {e}")))?;
         let descriptor = header.type_descriptor.to_string();
