@@ -1106,6 +1106,22 @@ fn truncated_finalfusion_files_are_format_errors() {
             }
         }
     }
+    // A norms chunk the header does not list, of 2^32 norms, after the storage: finalfusion
+    // reads it anyway and allocated 16 GiB for it (found by cargo-fuzz).
+    let mut trailing = bytes.clone();
+    trailing.extend(6_u32.to_le_bytes());
+    trailing.extend(12_u64.to_le_bytes());
+    trailing.extend((1_u64 << 32).to_le_bytes());
+    trailing.extend(10_u32.to_le_bytes());
+    fs::write(&cut, &trailing).expect("write");
+    let error = read_finalfusion(&cut).expect_err("trailing chunk");
+    let message = show(
+        "finalfusion: unlisted norms chunk of 2^32 after the storage",
+        &error,
+    );
+    assert!(matches!(error, Error::Format { .. }), "{error:?}");
+    assert_names(&message, &["cut.fifu", "24 bytes after the last chunk"]);
+
     // A vocabulary length of 2^60 in a small file.
     let mut lying = bytes.clone();
     let at = lying
