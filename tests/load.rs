@@ -1,5 +1,5 @@
 //! Load: more threads than cores, a vocabulary of 1 000 000 words and dimension 300, within
-//! the memory the parameters need. Slow (about a minute on 2 cores) and 2.5 GB of memory,
+//! the memory the parameters need. Slow (about 4 minutes on 2 busy cores) and 2.5 GB of memory,
 //! so ignored by default:
 //!
 //! ```sh
@@ -31,7 +31,7 @@ fn status_bytes(field: &str) -> Option<u64> {
 }
 
 #[test]
-#[ignore = "a minute and 2.5 GB: cargo test --release --test load -- --ignored --nocapture"]
+#[ignore = "minutes and 2.5 GB: cargo test --release --test load -- --ignored --nocapture"]
 fn a_million_words_of_dimension_300_on_more_threads_than_cores() {
     let Some(rss_start) = status_bytes("VmRSS:") else {
         eprintln!("skipped: /proc/self/status is not available to measure the peak RSS");
