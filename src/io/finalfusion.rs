@@ -3,7 +3,8 @@
 //!
 //! finalfusion's reader trusts the lengths in a file (it allocates what they say and
 //! panics on duplicate words), so [`read_finalfusion`] first walks the file's chunks and
-//! checks every length against the file size before handing it to finalfusion.
+//! checks every length against the file size, and that nothing follows the chunks the
+//! header lists, before handing it to finalfusion.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -224,8 +225,8 @@ fn float32(x: f32) -> Value {
 ///   metadata, a simple vocabulary, an array storage and optional norms (subword
 ///   vocabularies and quantized storage are not supported); has a chunk, word, matrix or
 ///   norms vector longer than the file, a repeated word, a word that is not UTF-8, or a
-///   matrix or norms vector with another number of rows than there are words; or when
-///   finalfusion rejects it.
+///   matrix or norms vector with another number of rows than there are words; has bytes
+///   after the chunks its header lists; or when finalfusion rejects it.
 pub fn read_finalfusion(path: &Path) -> Result<(Vec<String>, Array2<f32>)> {
     let mut reader = checked_reader(path)?;
     let embeddings = Embeddings::<SimpleVocab, NdArray>::read_embeddings(&mut reader)
@@ -434,6 +435,15 @@ impl<R: Read + Seek> Layout<'_, R> {
                 _ => {}
             }
             self.seek_to(end)?;
+        }
+        // finalfusion reads a norms chunk after the storage whether or not the header lists
+        // one, trusting its length: nothing may follow the listed chunks.
+        if self.offset != self.file_len {
+            return Err(self.error(format!(
+                "{} bytes after the last chunk listed in the header (byte {})",
+                self.file_len.saturating_sub(self.offset),
+                self.offset
+            )));
         }
         Ok(())
     }

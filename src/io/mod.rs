@@ -21,11 +21,12 @@ pub use self::finalfusion::{read_finalfusion, read_finalfusion_metadata, write_f
 pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use ndarray::Array2;
-use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
+use ndarray_npy::WriteNpyExt;
+use ndarray_npy::npy::header::Header;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -90,12 +91,13 @@ pub fn write_atomic(
     result
 }
 
-/// Writes a matrix as a `.npy` file (little-endian `f32`, C order), atomically.
+/// Writes a matrix as a `.npy` file (little-endian `f32`, C order), atomically. Takes a
+/// view, so saving a model copies none of its matrices.
 ///
 /// # Errors
 ///
 /// [`Error::File`] when the file cannot be written.
-pub fn write_matrix(path: &Path, matrix: &Array2<f32>) -> Result<()> {
+pub fn write_matrix(path: &Path, matrix: ArrayView2<'_, f32>) -> Result<()> {
     write_atomic(path, |writer| {
         matrix.write_npy(writer).map_err(|e| Error::Format {
             path: path.to_path_buf(),
@@ -104,18 +106,213 @@ pub fn write_matrix(path: &Path, matrix: &Array2<f32>) -> Result<()> {
     })
 }
 
-/// Reads a 2-D `f32` `.npy` file.
+/// The longest `.npy` header accepted, in bytes. numpy itself refuses headers above 10 000
+/// bytes by default (`max_header_size`); ours are 118.
+const MAX_NPY_HEADER_LEN: usize = 1 << 16;
+
+/// Bytes of data converted per read in [`read_matrix`].
+const NPY_READ_CHUNK: usize = 1 << 16;
+
+/// Reads a 2-D `f32` `.npy` file (little- or big-endian, C or Fortran order; the result is
+/// always in standard, row-major layout).
+///
+/// The header is checked before any memory is reserved for the data: its length must be at
+/// most 64 KiB, the element type `f32`, the array 2-D, and, for a regular file, the data
+/// exactly as long as the shape says. A header claiming 10¹⁵ rows is therefore an error,
+/// not an allocation; from a pipe, memory grows only as data arrives.
 ///
 /// # Errors
 ///
-/// [`Error::File`] when the file cannot be opened, [`Error::Format`] when it is not a 2-D
-/// `f32` `.npy` array or is truncated.
+/// - [`Error::File`] when the file cannot be opened or read.
+/// - [`Error::Format`] naming the file when it is not an `.npy` file, its header is
+///   malformed or too long, its element type is not `f32` (the message quotes it, for
+///   example `'<f8'`), it is not 2-D (the message gives the shape), or its data is shorter
+///   or longer than the shape needs (the message gives both sizes).
 pub fn read_matrix(path: &Path) -> Result<Array2<f32>> {
     let file = File::open(path).map_err(file_error(path))?;
-    Array2::<f32>::read_npy(BufReader::new(file)).map_err(|e| Error::Format {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    let file_len = file
+        .metadata()
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
+    NpyReader {
+        path,
+        inner: BufReader::new(file),
+        offset: 0,
+    }
+    .read(file_len)
+}
+
+/// A `.npy` file being read, with the bytes consumed so far.
+struct NpyReader<'a, R> {
+    path: &'a Path,
+    inner: R,
+    offset: u64,
+}
+
+impl<R: Read> NpyReader<'_, R> {
+    fn error(&self, message: String) -> Error {
+        Error::Format {
+            path: self.path.to_path_buf(),
+            message,
+        }
+    }
+
+    /// Fills `buf`; a file that ends first is a format error saying what was being read.
+    fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        match self.inner.read_exact(buf) {
+            Ok(()) => {
+                self.offset += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(self.error(format!(
+                "the file ends inside the {what} (after byte {})",
+                self.offset
+            ))),
+            Err(source) => Err(Error::File {
+                path: self.path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    fn read(mut self, file_len: Option<u64>) -> Result<Array2<f32>> {
+        // Magic string, version, header length: 2 bytes in version 1, 4 in versions 2 and 3.
+        let mut preamble = vec![0_u8; 8];
+        self.read_exact(&mut preamble, "npy preamble")?;
+        if &preamble[..6] != b"\x93NUMPY" {
+            return Err(
+                self.error("not an .npy file (it does not start with \"\\x93NUMPY\")".to_owned())
+            );
+        }
+        let n_len_bytes = match preamble[6] {
+            1 => 2,
+            2 | 3 => 4,
+            major => {
+                return Err(self.error(format!("unsupported .npy version {major}.{}", preamble[7])));
+            }
+        };
+        let mut len_bytes = [0_u8; 4];
+        self.read_exact(&mut len_bytes[..n_len_bytes], "npy header length")?;
+        preamble.extend_from_slice(&len_bytes[..n_len_bytes]);
+        let header_len = u32::from_le_bytes(len_bytes) as usize;
+        let fits_file = file_len.is_none_or(|len| self.offset + header_len as u64 <= len);
+        if header_len > MAX_NPY_HEADER_LEN || !fits_file {
+            return Err(self.error(format!(
+                "the header claims to be {header_len} bytes long (at most \
+                 {MAX_NPY_HEADER_LEN}, and no longer than the file)"
+            )));
+        }
+        let mut header_bytes = preamble;
+        let start = header_bytes.len();
+        header_bytes.resize(start + header_len, 0);
+        self.read_exact(&mut header_bytes[start..], "npy header")?;
+        // The Python-literal parser behind `Header` takes time exponential in the nesting
+        // of brackets (20 nested `[` take minutes), so only the shape of a plain array's
+        // header gets to it: one dict, one shape tuple, no list.
+        let count = |c: u8| header_bytes[start..].iter().filter(|&&b| b == c).count();
+        let (n_dicts, n_tuples, n_lists) = (count(b'{'), count(b'('), count(b'['));
+        if n_dicts > 1 || n_tuples > 1 || n_lists > 0 {
+            return Err(self.error(format!(
+                "the header has {n_dicts} `{{`, {n_tuples} `(` and {n_lists} `[`; the header \
+                 of a plain array has one dict and one shape tuple"
+            )));
+        }
+        let header = Header::from_reader(&mut header_bytes.as_slice())
+            .map_err(|e| self.error(format!("malformed header: {e}")))?;
+        let descriptor = header.type_descriptor.to_string();
+        let little_endian = match descriptor.as_str() {
+            "'<f4'" => true,
+            "'>f4'" => false,
+            _ => {
+                return Err(self.error(format!(
+                    "the element type is {descriptor}, expected 32-bit floats ('<f4')"
+                )));
+            }
+        };
+        let [n_rows, n_cols] = header.shape[..] else {
+            return Err(self.error(format!(
+                "expected a 2-D array, found shape {:?}",
+                header.shape
+            )));
+        };
+        let n_values = n_rows.checked_mul(n_cols);
+        let n_bytes = n_values.and_then(|n| n.checked_mul(4)).map(|n| n as u64);
+        let remaining = file_len.map(|len| len.saturating_sub(self.offset));
+        let (Some(n_values), Some(n_bytes)) = (n_values, n_bytes) else {
+            return Err(self.error(format!(
+                "the shape ({n_rows}, {n_cols}) has more values than fit in memory"
+            )));
+        };
+        if let Some(remaining) = remaining.filter(|&r| r != n_bytes) {
+            return Err(self.error(format!(
+                "the shape ({n_rows}, {n_cols}) needs {n_bytes} bytes of data, but the file \
+                 holds {remaining} after the header"
+            )));
+        }
+        // From a regular file the size was just checked; from a pipe, reserve a little and
+        // grow as data arrives.
+        let reserve = if remaining.is_some() {
+            n_values
+        } else {
+            n_values.min(NPY_READ_CHUNK)
+        };
+        let mut values: Vec<f32> = Vec::with_capacity(reserve);
+        let mut chunk = vec![0_u8; NPY_READ_CHUNK];
+        let mut left = n_bytes;
+        while left > 0 {
+            let take = left.min(NPY_READ_CHUNK as u64) as usize;
+            let buf = &mut chunk[..take];
+            if let Err(error) = self.inner.read_exact(buf) {
+                return Err(if error.kind() == std::io::ErrorKind::UnexpectedEof {
+                    self.error(format!(
+                        "the file ends inside the data: the shape ({n_rows}, {n_cols}) needs \
+                         {n_bytes} bytes"
+                    ))
+                } else {
+                    Error::File {
+                        path: self.path.to_path_buf(),
+                        source: error,
+                    }
+                });
+            }
+            self.offset += take as u64;
+            left -= take as u64;
+            values.extend(buf.chunks_exact(4).map(|b| {
+                let bytes = [b[0], b[1], b[2], b[3]];
+                if little_endian {
+                    f32::from_le_bytes(bytes)
+                } else {
+                    f32::from_be_bytes(bytes)
+                }
+            }));
+        }
+        if remaining.is_none() {
+            let mut extra = [0_u8; 1];
+            match self.inner.read(&mut extra) {
+                Ok(0) => {}
+                Ok(_) => {
+                    return Err(self.error(format!(
+                        "more data after the {n_bytes} bytes the shape ({n_rows}, {n_cols}) \
+                         needs"
+                    )));
+                }
+                Err(source) => {
+                    return Err(Error::File {
+                        path: self.path.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        }
+        let shape = (n_rows, n_cols);
+        let matrix = if header.layout.is_fortran() {
+            Array2::from_shape_vec(shape.f(), values).map(|m| m.as_standard_layout().into_owned())
+        } else {
+            Array2::from_shape_vec(shape, values)
+        };
+        matrix.map_err(|e| self.error(format!("shape ({n_rows}, {n_cols}): {e}")))
+    }
 }
 
 /// Writes a vocabulary as text (`word count` per line), atomically.
@@ -154,12 +351,9 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
         });
     }
     fs::create_dir_all(dir).map_err(file_error(dir))?;
-    write_matrix(&dir.join(FOCUS_FILE), &model.focus_embeddings().to_owned())?;
-    write_matrix(
-        &dir.join(CONTEXT_FILE),
-        &model.context_embeddings().to_owned(),
-    )?;
-    write_matrix(&dir.join(INTERACTION_FILE), &model.interaction().to_owned())?;
+    write_matrix(&dir.join(FOCUS_FILE), model.focus_embeddings())?;
+    write_matrix(&dir.join(CONTEXT_FILE), model.context_embeddings())?;
+    write_matrix(&dir.join(INTERACTION_FILE), model.interaction())?;
     write_vocab(&dir.join(VOCAB_FILE), vocab)
 }
 
@@ -173,13 +367,27 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
 pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
     let vocab = read_vocab(&dir.join(VOCAB_FILE), oov)?;
     let focus = read_matrix(&dir.join(FOCUS_FILE))?;
-    let context = read_matrix(&dir.join(CONTEXT_FILE))?;
-    let interaction = read_matrix(&dir.join(INTERACTION_FILE))?;
     if focus.nrows() != vocab.len() {
         return Err(Error::ShapeMismatch {
-            what: "U (one row per vocabulary entry)",
+            what: "U.npy (one row per entry of vocab.txt)",
             expected: vec![vocab.len(), focus.ncols()],
             found: focus.shape().to_vec(),
+        });
+    }
+    let context = read_matrix(&dir.join(CONTEXT_FILE))?;
+    if context.dim() != focus.dim() {
+        return Err(Error::ShapeMismatch {
+            what: "V.npy (the shape of U.npy)",
+            expected: focus.shape().to_vec(),
+            found: context.shape().to_vec(),
+        });
+    }
+    let interaction = read_matrix(&dir.join(INTERACTION_FILE))?;
+    if interaction.dim() != (focus.ncols(), focus.ncols()) {
+        return Err(Error::ShapeMismatch {
+            what: "W.npy (M×M for the M columns of U.npy)",
+            expected: vec![focus.ncols(), focus.ncols()],
+            found: interaction.shape().to_vec(),
         });
     }
     Ok((Model::from_parts(focus, context, interaction)?, vocab))
@@ -222,7 +430,7 @@ mod tests {
     fn npy_header_is_what_numpy_expects() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("m.npy");
-        write_matrix(&path, &Array2::from_elem((2, 3), 1.5_f32)).expect("writes");
+        write_matrix(&path, Array2::from_elem((2, 3), 1.5_f32).view()).expect("writes");
         let bytes = fs::read(&path).expect("read");
         assert_eq!(&bytes[..6], b"\x93NUMPY");
         let header = String::from_utf8_lossy(&bytes[10..80]);
@@ -249,7 +457,7 @@ mod tests {
     fn bad_files_give_typed_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         let truncated = dir.path().join("t.npy");
-        write_matrix(&truncated, &Array2::from_elem((4, 4), 1.0_f32)).expect("writes");
+        write_matrix(&truncated, Array2::from_elem((4, 4), 1.0_f32).view()).expect("writes");
         let bytes = fs::read(&truncated).expect("read");
         fs::write(&truncated, &bytes[..bytes.len() - 5]).expect("truncate");
         assert!(matches!(read_matrix(&truncated), Err(Error::Format { .. })));
@@ -268,7 +476,11 @@ mod tests {
         let model_dir = dir.path().join("m");
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         save_model(&model_dir, &Model::course(1, 3, &mut rng), &vocab).expect("saves");
-        write_matrix(&model_dir.join(INTERACTION_FILE), &Array2::zeros((2, 2))).expect("w");
+        write_matrix(
+            &model_dir.join(INTERACTION_FILE),
+            Array2::zeros((2, 2)).view(),
+        )
+        .expect("w");
         assert!(matches!(
             load_model(&model_dir, OovPolicy::Drop),
             Err(Error::ShapeMismatch { .. })
