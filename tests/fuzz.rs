@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bilinear_skipgram::{
-    AnalogyDataset, BatsDataset, CorpusOptions, Error, MalformedPolicy, Model, OovPolicy,
-    SentenceStream, SimilarityDataset, TrainConfig, Utf8Policy, Vocab, for_each_token, read_matrix,
-    read_word2vec, write_matrix, write_word2vec_binary, write_word2vec_text,
+    AnalogyDataset, BatsDataset, Checkpoint, CorpusOptions, Error, MalformedPolicy, Model,
+    OovPolicy, SentenceStream, SimilarityDataset, TrainConfig, TrainState, Utf8Policy, Vocab,
+    for_each_token, read_matrix, read_word2vec, write_matrix, write_word2vec_binary,
+    write_word2vec_text,
 };
 use ndarray::array;
 use proptest::prelude::*;
@@ -60,6 +61,7 @@ struct Seeds {
     finalfusion: Vec<u8>,
     corpus_gzip: Vec<u8>,
     corpus_xz: Vec<u8>,
+    checkpoint: Vec<u8>,
 }
 
 const CORPUS: &str = "The Cat sat.\nΣΟΦΟΣ don't well-known\r\n\nнефт и петрол 2005\n";
@@ -93,6 +95,27 @@ fn seeds() -> &'static Seeds {
             )
             .expect("fifu");
         }
+        let config = TrainConfig::builder()
+            .dim(2)
+            .threads(2)
+            .epochs(2)
+            .build()
+            .expect("valid");
+        let model = Model::from_parts(
+            vectors.clone(),
+            vectors.clone(),
+            array![[1.0, 0.5], [0.0, 2.0]],
+        )
+        .expect("model");
+        Checkpoint::new(
+            config.clone(),
+            vocab.clone(),
+            model,
+            TrainState::new(&config, vec![17]),
+        )
+        .expect("checkpoint")
+        .write(&dir.path().join("c.bsg"))
+        .expect("write checkpoint");
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gzip.write_all(CORPUS.as_bytes()).expect("gzip");
         let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
@@ -105,6 +128,7 @@ fn seeds() -> &'static Seeds {
             finalfusion: read("e.fifu"),
             corpus_gzip: gzip.finish().expect("gzip"),
             corpus_xz: xz.finish().expect("xz"),
+            checkpoint: read("c.bsg"),
         }
     })
 }
@@ -219,6 +243,17 @@ fn read_corpus(bytes: &[u8], options: CorpusOptions) -> (u64, u64) {
     (n_tokens, n_errors)
 }
 
+/// `bytes` with its last four bytes replaced by the CRC-32 of the rest, so that a mutated
+/// checkpoint gets past the checksum and exercises the parser behind it.
+fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.len() >= 4 {
+        let body = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..body]);
+        bytes[body..].copy_from_slice(&crc.to_le_bytes());
+    }
+    bytes
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -226,6 +261,19 @@ proptest! {
     fn npy_reader_never_panics(bytes in input(|s| &s.npy)) {
         match read_matrix(&file("m.npy", &bytes)) {
             Ok(matrix) => prop_assert!(matrix.len() * 4 <= bytes.len()),
+            Err(error) => prop_assert!(typed(&error), "{error:?}"),
+        }
+    }
+
+    #[test]
+    fn checkpoint_reader_never_panics(bytes in input(|s| &s.checkpoint), fix_crc in any::<bool>()) {
+        let bytes = if fix_crc { with_crc(bytes) } else { bytes };
+        match Checkpoint::read(&file("c.bsg", &bytes)) {
+            Ok(checkpoint) => {
+                prop_assert!(fix_crc || bytes == seeds().checkpoint);
+                prop_assert_eq!(checkpoint.model.n_words(), checkpoint.vocab.len());
+                prop_assert_eq!(checkpoint.state.rng_seeds.len(), checkpoint.config.threads());
+            }
             Err(error) => prop_assert!(typed(&error), "{error:?}"),
         }
     }
