@@ -746,6 +746,81 @@ fn train_pair(
     loss
 }
 
+/// Trains one worker on `sentence` (word ids, taken as they are: no subsampling) `repeats`
+/// times, block by block as [`train_model`] does, with the configuration's initial rates;
+/// returns the time the repeats took, the number of pairs of one repeat and the summed
+/// loss. Setup (sampler, shared rows, the worker and its buffers) is outside the timing.
+/// Only for [`crate::bench_support`].
+pub(crate) fn time_sentence(
+    config: &TrainConfig,
+    counts: &[u64],
+    model: &mut Model,
+    sentence: &[u32],
+    repeats: u64,
+) -> Result<(Duration, u64, f64)> {
+    let expected = [counts.len(), config.dim()];
+    let found = [model.n_words(), model.dim()];
+    if expected != found {
+        return Err(Error::ShapeMismatch {
+            what: "model (one row per count × configured dimension)",
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        });
+    }
+    if let Some(&id) = sentence.iter().find(|&&id| id as usize >= counts.len()) {
+        return Err(Error::IndexOutOfRange {
+            what: "word",
+            index: id as usize,
+            len: counts.len(),
+        });
+    }
+    let sampler = NegativeSampler::new(counts, config.negative_power())?;
+    let keep = vec![1.0_f32; counts.len()];
+    let dim = config.dim();
+    let identity_frozen =
+        config.interaction_learning_rate() == 0.0 && model.interaction() == Array2::<f32>::eye(dim);
+    let (focus, context, interaction) = model.parts_mut();
+    let shared_interaction = Mutex::new(interaction.to_owned());
+    let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context)) else {
+        return Err(Error::ShapeMismatch {
+            what: "model embeddings (must be contiguous and row-major)",
+            expected: vec![counts.len(), dim],
+            found: vec![],
+        });
+    };
+    let shared = Shared {
+        focus,
+        context,
+        interaction: &shared_interaction,
+        sampler: &sampler,
+        keep: &keep,
+        config,
+        words_done: AtomicU64::new(0),
+        words_total: u64::MAX,
+        abort: AtomicBool::new(false),
+        identity_frozen,
+        logistic: LogisticTable::get(),
+    };
+    let mut worker = Worker::new(0, &shared);
+    let (mut pairs, mut loss) = (0_u64, 0.0_f64);
+    let start = Instant::now();
+    for _ in 0..repeats {
+        worker.sentence.clear();
+        worker.sentence.extend_from_slice(sentence);
+        let (l, p) =
+            worker.train_sentence(config.learning_rate(), config.interaction_learning_rate())?;
+        loss += l;
+        pairs = p;
+    }
+    let elapsed = start.elapsed();
+    drop(worker);
+    let trained_interaction = shared_interaction
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    model.interaction_mut().assign(&trained_interaction);
+    Ok((elapsed, pairs, loss))
+}
+
 /// One step of the course's minibatch SGD (`stochasticGradientDescend`): the gradients of
 /// the batch's mean loss ([`loss_and_gradient_batched`]),
 /// then `U[w_k] -= α ∂J/∂u[k]` and `V[c_kj] -= α ∂J/∂Ṽ[k, j]` for every observation `k` and
