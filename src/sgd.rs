@@ -171,6 +171,8 @@ pub fn train<P: AsRef<Path>>(
     })
 }
 
+/// How many pairs ahead the trainer prefetches the context rows (`V`).
+const PREFETCH_PAIRS: usize = 2;
 /// Words per chunk handed to a worker thread.
 const CHUNK_WORDS: usize = 10_000;
 /// Shortest time between two observer calls.
@@ -474,7 +476,10 @@ struct Worker<'s, 'a> {
     block_update: Vec<f32>,
     /// Sentence positions and window reaches of the block's focus words.
     block: Vec<(usize, usize)>,
-    rows: Vec<u32>,
+    /// The rows of every pair of the block, `n + 1` per pair (the context row, then the
+    /// negatives), in training order.
+    pair_rows: Vec<u32>,
+    /// `g` of one pair, `n + 1` long.
     gains: Vec<f32>,
     sentence: Vec<u32>,
 }
@@ -504,7 +509,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             block_error: vec![0.0; block_len],
             block_update: vec![0.0; block_len],
             block: Vec::with_capacity(capacity),
-            rows: vec![0; config.negatives() + 1],
+            pair_rows: Vec::new(),
             gains: vec![0.0; config.negatives() + 1],
             sentence: Vec::new(),
         }
@@ -616,6 +621,9 @@ impl<'s, 'a> Worker<'s, 'a> {
         let n = self.block.len();
         let used = n * dim;
         let len = self.sentence.len();
+        for &(position, _) in &self.block {
+            shared.focus.prefetch(self.sentence[position] as usize);
+        }
         for (k, &(position, _)) in self.block.iter().enumerate() {
             let word = self.sentence[position] as usize;
             shared.focus.with_row(word, |u| {
@@ -634,27 +642,40 @@ impl<'s, 'a> Worker<'s, 'a> {
             &self.block_hidden
         };
         self.block_error[..used].fill(0.0);
-        let mut loss = 0.0_f64;
-        let mut pairs = 0_u64;
-        for (k, &(i, reach)) in self.block.iter().enumerate() {
-            let hidden = &hidden_rows[k * dim..(k + 1) * dim];
-            let error = &mut self.block_error[k * dim..(k + 1) * dim];
+        // Every pair's rows (its context, then its negatives), drawn up front in the order
+        // the pairs use them: the random stream is the one of drawing them pair by pair,
+        // and the rows of the pairs ahead can be prefetched while a pair is trained.
+        let stride = self.gains.len();
+        self.pair_rows.clear();
+        for &(i, reach) in &self.block {
             for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
                 if j != i {
-                    loss += train_pair(
-                        shared,
-                        &mut self.rng,
-                        &mut self.rows,
-                        &mut self.gains,
-                        self.sentence[j],
-                        hidden,
-                        error,
-                        rate,
-                    );
-                    pairs += 1;
+                    self.pair_rows.push(self.sentence[j]);
+                    for _ in 1..stride {
+                        self.pair_rows
+                            .push(shared.sampler.sample_index(&mut self.rng));
+                    }
                 }
             }
         }
+        for &row in self.pair_rows.iter().take(PREFETCH_PAIRS * stride) {
+            shared.context.prefetch(row as usize);
+        }
+        let mut loss = 0.0_f64;
+        let mut pair_rows = self.pair_rows.chunks_exact(stride);
+        let mut ahead = self.pair_rows.chunks_exact(stride).skip(PREFETCH_PAIRS);
+        for (k, &(i, reach)) in self.block.iter().enumerate() {
+            let hidden = &hidden_rows[k * dim..(k + 1) * dim];
+            let error = &mut self.block_error[k * dim..(k + 1) * dim];
+            let n_pairs = (i + reach + 1).min(len) - i.saturating_sub(reach) - 1;
+            for rows in pair_rows.by_ref().take(n_pairs) {
+                for &row in ahead.next().unwrap_or(&[]) {
+                    shared.context.prefetch(row as usize);
+                }
+                loss += train_pair(shared, rows, &mut self.gains, hidden, error, rate);
+            }
+        }
+        let pairs = (self.pair_rows.len() / stride) as u64;
         // U_B -= α E W
         let update = if shared.identity_frozen {
             &self.block_error[..used]
@@ -709,24 +730,18 @@ fn block_error(n: usize, dim: usize) -> Error {
     }
 }
 
-/// One observed pair for a focus word with `h = hidden`: scores of the positive and `n`
-/// negatives with the rows as they are, the loss, `error += Ṽᵀ g`, then the `V` updates.
-#[allow(clippy::too_many_arguments)]
+/// One observed pair for a focus word with `h = hidden`: `rows` holds the context row and
+/// the `n` negatives. Scores them with the rows as they are, returns the loss, adds
+/// `Ṽᵀ g` to `error`, then applies the `V` updates.
 #[inline]
 fn train_pair(
     shared: &Shared<'_>,
-    rng: &mut Xoshiro256PlusPlus,
-    rows: &mut [u32],
+    rows: &[u32],
     gains: &mut [f32],
-    context_word: u32,
     hidden: &[f32],
     error: &mut [f32],
     rate: f32,
 ) -> f64 {
-    rows[0] = context_word;
-    for row in rows.iter_mut().skip(1) {
-        *row = shared.sampler.sample_index(rng);
-    }
     let mut loss = 0.0_f64;
     for (k, (&row, gain)) in rows.iter().zip(gains.iter_mut()).enumerate() {
         let term = shared.context.with_row(row as usize, |v| {
