@@ -17,7 +17,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
 const DIMS: [usize; 3] = [50, 100, 300];
-const SEED: u64 = 0x5EED_6;
+const SEED: u64 = 0x5EED_0006;
 
 fn row(rng: &mut Xoshiro256PlusPlus, m: usize) -> Vec<f32> {
     (0..m).map(|_| rng.random::<f32>() - 0.5).collect()
