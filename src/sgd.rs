@@ -14,10 +14,15 @@
 //! Each thread works through blocks of up to
 //! [`merge_interval`](crate::TrainConfig::merge_interval) focus words: it computes `h` for
 //! the whole block with one matrix product (`H = U_B Wᵀ`) from its copy of `W`, applies the
-//! focus updates with another (`E W`), and adds the block's `W` update to the shared `W`
-//! with a third (`Eᵀ U_B`) under a lock, refreshing its copy. This equals processing the
-//! focus words one at a time with `W` fixed within a block (a block ends early where a
-//! focus word would repeat). `U` and `V` are shared without locks (Hogwild). Progress
+//! focus updates with another (`E W`), and applies the block's `W` update to its copy with
+//! a third (`Eᵀ U_B`). This equals processing the focus words one at a time with `W` fixed
+//! within a block (a block ends early where a focus word would repeat). Once its copy holds
+//! the `W` updates of at least `merge_interval` focus words, and when it finishes, a thread
+//! adds the change of its copy since its last merge to the shared `W` under a lock and takes
+//! the result as its new copy. With one thread the copy is the only `W` there is, so one
+//! thread runs exactly the sequential algorithm with `W` fixed per block; with several, a
+//! thread sees the others' `W` updates at its merges, every `merge_interval` focus words or
+//! a few more. `U` and `V` are shared without locks (Hogwild). Progress
 //! counters and losses are per thread and reported once per chunk of the corpus (about ten thousand
 //! words), never per pair.
 
@@ -28,7 +33,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, Zip, s};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
@@ -455,20 +460,26 @@ fn run_worker(
 /// H  = U_B Wᵀ              one GEMM instead of B matrix–vector products
 /// (the pairs of every focus word, in order: V updates, E row k += Ṽᵀ g)
 /// U_B -= α E W             one GEMM, then one row update per focus word
-/// W  -= α_W Eᵀ U_B         one GEMM, merged into the shared W under its lock
+/// W  -= α_W Eᵀ U_B         one GEMM on the thread's copy of W
 /// ```
 ///
 /// Within a block a focus row is read once and written once, and `U` rows are read only as
 /// focus words, so this equals processing the focus words one by one with `W` held fixed
-/// for the block: exactly the sequential algorithm with a `W` merge every block.
+/// for the block. The copy is merged into the shared `W` every `merge_interval` focus
+/// words and when the worker is dropped (see the module documentation).
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
     rng: Xoshiro256PlusPlus,
     dim: usize,
     /// Largest block.
     capacity: usize,
-    /// This thread's copy of `W`.
+    /// This thread's copy of `W`: the shared `W` as of the last merge, plus this thread's
+    /// updates since.
     interaction: Array2<f32>,
+    /// The shared `W` as of the last merge (unused with one thread).
+    interaction_base: Array2<f32>,
+    /// Focus words whose `W` update is in the copy but not yet in the shared `W`.
+    unmerged_words: usize,
     /// `U_B`, `H`, `E` and `E W`, `capacity × dim` each, row-major.
     block_focus: Vec<f32>,
     block_hidden: Vec<f32>,
@@ -503,6 +514,8 @@ impl<'s, 'a> Worker<'s, 'a> {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             dim,
             capacity,
+            interaction_base: interaction.clone(),
+            unmerged_words: 0,
             interaction,
             block_focus: vec![0.0; block_len],
             block_hidden: vec![0.0; block_len],
@@ -691,24 +704,59 @@ impl<'s, 'a> Worker<'s, 'a> {
                 .focus
                 .with_row_mut(word, |u| axpy(-rate, &update[k * dim..(k + 1) * dim], u));
         }
-        // W -= α_W Eᵀ U_B, merged into the shared W; then refresh this thread's copy.
+        // W -= α_W Eᵀ U_B on this thread's copy, then merged into the shared W.
         if interaction_rate > 0.0 {
             let error = block_view(&self.block_error, n, dim)?;
             let focus = block_view(&self.block_focus, n, dim)?;
-            let mut shared_interaction = shared
-                .interaction
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
             general_mat_mul(
                 -interaction_rate,
                 &error.t(),
                 &focus,
                 1.0,
-                &mut *shared_interaction,
+                &mut self.interaction,
             );
-            self.interaction.assign(&*shared_interaction);
+            self.unmerged_words += n;
+            if self.unmerged_words >= self.capacity {
+                self.merge_interaction();
+            }
         }
         Ok((loss, pairs))
+    }
+
+    /// Merges this thread's `W` updates since the last merge into the shared `W` and
+    /// refreshes this thread's copy. The lock is held for two `M×M` passes, not for a
+    /// matrix product: the updates were computed on the copy, outside the lock.
+    fn merge_interaction(&mut self) {
+        self.unmerged_words = 0;
+        let shared = self.shared;
+        let mut shared_interaction = shared
+            .interaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if shared.config.threads() == 1 {
+            // The only writer: the shared W equals the copy as it was before this block's
+            // update, so the copy after it is exactly the merged W.
+            shared_interaction.assign(&self.interaction);
+        } else {
+            // shared += copy − base: this thread's update, on top of the other threads'.
+            Zip::from(&mut *shared_interaction)
+                .and(&self.interaction)
+                .and(&self.interaction_base)
+                .for_each(|merged, &copy, &base| *merged += copy - base);
+            self.interaction.assign(&*shared_interaction);
+            drop(shared_interaction);
+            self.interaction_base.assign(&self.interaction);
+        }
+    }
+}
+
+impl Drop for Worker<'_, '_> {
+    /// Merges the `W` updates of the last blocks, which may not have reached
+    /// `merge_interval` focus words.
+    fn drop(&mut self) {
+        if self.unmerged_words > 0 {
+            self.merge_interaction();
+        }
     }
 }
 
