@@ -1,42 +1,32 @@
 //! Small vector kernels over contiguous `f32` rows, written so the compiler vectorises
-//! them with the x86-64 baseline (SSE2, 4 lanes) and no `target-cpu` flag: fixed-size
-//! chunks from `as_chunks`, independent accumulators, no bounds checks inside the loops.
+//! them (eight independent accumulators, no bounds checks inside the loops).
+
+const LANES: usize = 8;
 
 /// `a · b` over the common length.
-///
-/// Sixteen accumulators (four 4-lane vectors, so four independent addition chains) over
-/// chunks of 16, one 4-lane accumulator over the remaining chunks of 4, then the scalar
-/// tail; the accumulators are summed as a tree. (Summing them with `iter().sum()` or
-/// sharing one accumulator between the two loops makes LLVM fall back to 2-lane vectors.)
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let (a16, a_rest) = a.as_chunks::<16>();
-    let (b16, b_rest) = b.as_chunks::<16>();
-    let mut acc = [0.0_f32; 16];
-    for (x, y) in a16.iter().zip(b16) {
-        for k in 0..16 {
+    let mut acc = [0.0_f32; LANES];
+    let mut a_chunks = a.chunks_exact(LANES);
+    let mut b_chunks = b.chunks_exact(LANES);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        for k in 0..LANES {
             acc[k] += x[k] * y[k];
         }
     }
-    let (a4, a_tail) = a_rest.as_chunks::<4>();
-    let (b4, b_tail) = b_rest.as_chunks::<4>();
-    let mut quad = [0.0_f32; 4];
-    for (x, y) in a4.iter().zip(b4) {
-        for k in 0..4 {
-            quad[k] += x[k] * y[k];
-        }
-    }
-    let mut tail = 0.0_f32;
-    for (x, y) in a_tail.iter().zip(b_tail) {
+    let mut tail = 0.0;
+    for (x, y) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
         tail += x * y;
     }
-    let mut lanes = [0.0_f32; 4];
-    for k in 0..4 {
-        lanes[k] = ((acc[k] + acc[k + 4]) + (acc[k + 8] + acc[k + 12])) + quad[k];
-    }
-    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + tail
+    let pairs = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]) + tail
 }
 
 /// `y += alpha · x` over the common length.
@@ -134,7 +124,7 @@ mod tests {
 
     #[test]
     fn kernels_equal_plain_formulas() {
-        for n in [0usize, 1, 3, 4, 7, 8, 9, 15, 16, 17, 20, 50, 100, 301] {
+        for n in [0usize, 1, 7, 8, 9, 50, 100, 301] {
             let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.1).collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.2).collect();
             let plain: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
