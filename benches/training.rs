@@ -1,4 +1,5 @@
-//! Criterion benches of the trainer: the negative sampler and a small epoch per mode.
+//! Criterion benches of the trainer: the negative sampler, the step per centre word and a
+//! small epoch per mode.
 //!
 //! ```text
 //! cargo bench --bench training -- --warm-up-time 1 --measurement-time 3
@@ -7,8 +8,10 @@
 use std::hint::black_box;
 use std::io::Write;
 
+use bilinear_skipgram::bench_support::time_sentence;
 use bilinear_skipgram::{
-    Corpus, Model, NegativeSampler, NoProgress, TrainConfig, VocabBuilder, train_model,
+    Corpus, EmbeddingInit, Model, NegativeSampler, NoProgress, TrainConfig, VocabBuilder,
+    WindowMode, train_model,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
@@ -34,6 +37,49 @@ fn sampler_sample(c: &mut Criterion) {
                 black_box(sum)
             })
         });
+    }
+    group.finish();
+}
+
+/// The trainer's step per centre word: one block of 64 distinct centre words (the default
+/// merge interval) in a sentence of 64 words drawn from 10 000 Zipf-distributed words, fixed
+/// window 5 (610 pairs, 9.5 per centre word), 5 negatives each, including `H = U_B Wᵀ`, the
+/// `U` update `E W` and, in bilinear mode, the `W` update `Eᵀ U_B` merged into the shared
+/// `W` and copied back. Throughput in centre words.
+fn centre_step(c: &mut Criterion) {
+    let n_words = 10_000;
+    let counts = zipf_counts(n_words);
+    let sampler = NegativeSampler::new(&counts, 1.0).expect("valid counts");
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let mut sentence: Vec<u32> = Vec::new();
+    while sentence.len() < 64 {
+        let word = sampler.sample_index(&mut rng);
+        if !sentence.contains(&word) {
+            sentence.push(word);
+        }
+    }
+    let mut group = c.benchmark_group("centre_step");
+    group.throughput(Throughput::Elements(sentence.len() as u64));
+    for dim in [50usize, 100, 300] {
+        for (mode, interaction_rate) in [("bilinear", 0.0025_f32), ("frozen", 0.0)] {
+            let config = TrainConfig::builder()
+                .dim(dim)
+                .window(5)
+                .window_mode(WindowMode::Fixed)
+                .threads(1)
+                .embedding_init(EmbeddingInit::Uniform)
+                .interaction_learning_rate(interaction_rate)
+                .build()
+                .expect("valid config");
+            let mut model = Model::for_config(&config, n_words);
+            group.bench_function(BenchmarkId::new(mode, dim), |b| {
+                b.iter_custom(|iters| {
+                    time_sentence(&config, &counts, &mut model, &sentence, iters)
+                        .expect("trains")
+                        .0
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -86,5 +132,5 @@ fn epoch_tiny(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sampler_sample, epoch_tiny);
+criterion_group!(benches, sampler_sample, centre_step, epoch_tiny);
 criterion_main!(benches);

@@ -8,8 +8,10 @@
 //! words/s/thread = raw corpus tokens × epochs ÷ training seconds ÷ threads, where the raw
 //! tokens are all tokens of the corpus (also those below `--min-count`) and the training
 //! seconds exclude the vocabulary pass (a second figure includes it, as the reference
-//! trainers' wall-clock figures do). Peak RSS is the process's high-water mark from
-//! `/proc/self/status` (Linux); run one mode per process to measure each mode's own.
+//! trainers' wall-clock figures do). pairs/s/thread = observed (focus, context) pairs ÷
+//! training seconds ÷ threads, the unit of `benches/course_numpy.py`. Peak RSS is the
+//! process's high-water mark from `/proc/self/status` (Linux); run one mode per process to
+//! measure each mode's own.
 
 use std::path::PathBuf;
 
@@ -95,7 +97,7 @@ fn main() -> Result<()> {
         println!(
             "{:<8} dim {:>4} threads {} epochs {}: {:>9.0} words/s/thread, {:.2} s \
              ({:.0} words/s/thread and {:.2} s with the vocabulary pass), \
-             {} raw tokens, {} vocabulary words, peak RSS {}",
+             {:.0} pairs/s/thread ({} pairs), {} raw tokens, {} vocabulary words, peak RSS {}",
             format!("{mode:?}").to_lowercase(),
             config.dim(),
             config.threads(),
@@ -104,6 +106,8 @@ fn main() -> Result<()> {
             report.seconds,
             words / with_vocabulary / config.threads() as f64,
             with_vocabulary,
+            report.pairs as f64 / report.seconds / config.threads() as f64,
+            report.pairs,
             raw_tokens,
             vocab.len(),
             peak_rss().unwrap_or_else(|| "unknown".to_owned()),

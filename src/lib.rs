@@ -2,6 +2,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+// Not API: hooks for the crate's own criterion benches (see the module docs).
+#[doc(hidden)]
+pub mod bench_support;
 pub mod checkpoint;
 pub mod config;
 pub mod corpus;

@@ -14,10 +14,15 @@
 //! Each thread works through blocks of up to
 //! [`merge_interval`](crate::TrainConfig::merge_interval) focus words: it computes `h` for
 //! the whole block with one matrix product (`H = U_B Wᵀ`) from its copy of `W`, applies the
-//! focus updates with another (`E W`), and adds the block's `W` update to the shared `W`
-//! with a third (`Eᵀ U_B`) under a lock, refreshing its copy. This equals processing the
-//! focus words one at a time with `W` fixed within a block (a block ends early where a
-//! focus word would repeat). `U` and `V` are shared without locks (Hogwild). Progress
+//! focus updates with another (`E W`), and applies the block's `W` update to its copy with
+//! a third (`Eᵀ U_B`). This equals processing the focus words one at a time with `W` fixed
+//! within a block (a block ends early where a focus word would repeat). Once its copy holds
+//! the `W` updates of at least `merge_interval` focus words, and when it finishes, a thread
+//! adds the change of its copy since its last merge to the shared `W` under a lock and takes
+//! the result as its new copy. With one thread the copy is the only `W` there is, so one
+//! thread runs exactly the sequential algorithm with `W` fixed per block; with several, a
+//! thread sees the others' `W` updates at its merges, every `merge_interval` focus words or
+//! a few more. `U` and `V` are shared without locks (Hogwild). Progress
 //! counters and losses are per thread and reported once per chunk of the corpus (about ten thousand
 //! words), never per pair.
 
@@ -28,7 +33,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, Zip, s};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
@@ -316,6 +321,8 @@ fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainReport {
     }
 }
 
+/// How many pairs ahead the trainer prefetches the context rows (`V`).
+const PREFETCH_PAIRS: usize = 2;
 /// Words per chunk handed to a worker thread.
 const CHUNK_WORDS: usize = 10_000;
 /// Shortest time between two observer calls.
@@ -903,12 +910,13 @@ fn run_worker(
 /// H  = U_B Wᵀ              one GEMM instead of B matrix–vector products
 /// (the pairs of every focus word, in order: V updates, E row k += Ṽᵀ g)
 /// U_B -= α E W             one GEMM, then one row update per focus word
-/// W  -= α_W Eᵀ U_B         one GEMM, merged into the shared W under its lock
+/// W  -= α_W Eᵀ U_B         one GEMM on the thread's copy of W
 /// ```
 ///
 /// Within a block a focus row is read once and written once, and `U` rows are read only as
 /// focus words, so this equals processing the focus words one by one with `W` held fixed
-/// for the block: exactly the sequential algorithm with a `W` merge every block.
+/// for the block. The copy is merged into the shared `W` every `merge_interval` focus
+/// words and when the worker is dropped (see the module documentation).
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
     thread: usize,
@@ -918,8 +926,13 @@ struct Worker<'s, 'a> {
     dim: usize,
     /// Largest block.
     capacity: usize,
-    /// This thread's copy of `W`.
+    /// This thread's copy of `W`: the shared `W` as of the last merge, plus this thread's
+    /// updates since.
     interaction: Array2<f32>,
+    /// The shared `W` as of the last merge (unused with one thread).
+    interaction_base: Array2<f32>,
+    /// Focus words whose `W` update is in the copy but not yet in the shared `W`.
+    unmerged_words: usize,
     /// `U_B`, `H`, `E` and `E W`, `capacity × dim` each, row-major.
     block_focus: Vec<f32>,
     block_hidden: Vec<f32>,
@@ -927,7 +940,10 @@ struct Worker<'s, 'a> {
     block_update: Vec<f32>,
     /// Sentence positions and window reaches of the block's focus words.
     block: Vec<(usize, usize)>,
-    rows: Vec<u32>,
+    /// The rows of every pair of the block, `n + 1` per pair (the context row, then the
+    /// negatives), in training order.
+    pair_rows: Vec<u32>,
+    /// `g` of one pair, `n + 1` long.
     gains: Vec<f32>,
     sentence: Vec<u32>,
 }
@@ -950,28 +966,38 @@ impl<'s, 'a> Worker<'s, 'a> {
             position: (0, 0),
             dim,
             capacity,
+            interaction_base: interaction.clone(),
+            unmerged_words: 0,
             interaction,
             block_focus: vec![0.0; block_len],
             block_hidden: vec![0.0; block_len],
             block_error: vec![0.0; block_len],
             block_update: vec![0.0; block_len],
             block: Vec::with_capacity(capacity),
-            rows: vec![0; config.negatives() + 1],
+            pair_rows: Vec::new(),
             gains: vec![0.0; config.negatives() + 1],
             sentence: Vec::new(),
         }
     }
 
     /// Stops for a checkpoint: moves the generator to a fresh seed that the checkpoint
-    /// records, takes the current `W`, and waits at the gate.
+    /// records, merges its `W` updates, waits at the gate, and takes the merged `W`.
     fn pause(&mut self) {
         let seed: [u8; 32] = self.rng.random();
         self.rng = Xoshiro256PlusPlus::from_seed(seed);
         if let Some(slot) = lock(&self.shared.seeds).get_mut(self.thread) {
             *slot = seed;
         }
-        self.interaction.assign(&*lock(self.shared.interaction));
+        // The checkpoint needs this thread's W updates in the shared W.
+        if self.unmerged_words > 0 {
+            self.merge_interaction();
+        }
         self.shared.gate.arrive_and_wait(&self.shared.abort);
+        // Continue from the W the checkpoint holds (with every thread's updates), as a run
+        // resumed from it does.
+        let shared_interaction = lock(self.shared.interaction);
+        self.interaction.assign(&*shared_interaction);
+        self.interaction_base.assign(&*shared_interaction);
     }
 
     fn train_chunk(&mut self, chunk: &Chunk) -> Result<Report> {
@@ -1068,6 +1094,9 @@ impl<'s, 'a> Worker<'s, 'a> {
         let n = self.block.len();
         let used = n * dim;
         let len = self.sentence.len();
+        for &(position, _) in &self.block {
+            shared.focus.prefetch(self.sentence[position] as usize);
+        }
         for (k, &(position, _)) in self.block.iter().enumerate() {
             let word = self.sentence[position] as usize;
             shared.focus.with_row(word, |u| {
@@ -1086,27 +1115,40 @@ impl<'s, 'a> Worker<'s, 'a> {
             &self.block_hidden
         };
         self.block_error[..used].fill(0.0);
-        let mut loss = 0.0_f64;
-        let mut pairs = 0_u64;
-        for (k, &(i, reach)) in self.block.iter().enumerate() {
-            let hidden = &hidden_rows[k * dim..(k + 1) * dim];
-            let error = &mut self.block_error[k * dim..(k + 1) * dim];
+        // Every pair's rows (its context, then its negatives), drawn up front in the order
+        // the pairs use them: the random stream is the one of drawing them pair by pair,
+        // and the rows of the pairs ahead can be prefetched while a pair is trained.
+        let stride = self.gains.len();
+        self.pair_rows.clear();
+        for &(i, reach) in &self.block {
             for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
                 if j != i {
-                    loss += train_pair(
-                        shared,
-                        &mut self.rng,
-                        &mut self.rows,
-                        &mut self.gains,
-                        self.sentence[j],
-                        hidden,
-                        error,
-                        rate,
-                    );
-                    pairs += 1;
+                    self.pair_rows.push(self.sentence[j]);
+                    for _ in 1..stride {
+                        self.pair_rows
+                            .push(shared.sampler.sample_index(&mut self.rng));
+                    }
                 }
             }
         }
+        for &row in self.pair_rows.iter().take(PREFETCH_PAIRS * stride) {
+            shared.context.prefetch(row as usize);
+        }
+        let mut loss = 0.0_f64;
+        let mut pair_rows = self.pair_rows.chunks_exact(stride);
+        let mut ahead = self.pair_rows.chunks_exact(stride).skip(PREFETCH_PAIRS);
+        for (k, &(i, reach)) in self.block.iter().enumerate() {
+            let hidden = &hidden_rows[k * dim..(k + 1) * dim];
+            let error = &mut self.block_error[k * dim..(k + 1) * dim];
+            let n_pairs = (i + reach + 1).min(len) - i.saturating_sub(reach) - 1;
+            for rows in pair_rows.by_ref().take(n_pairs) {
+                for &row in ahead.next().unwrap_or(&[]) {
+                    shared.context.prefetch(row as usize);
+                }
+                loss += train_pair(shared, rows, &mut self.gains, hidden, error, rate);
+            }
+        }
+        let pairs = (self.pair_rows.len() / stride) as u64;
         // U_B -= α E W
         let update = if shared.identity_frozen {
             &self.block_error[..used]
@@ -1137,24 +1179,59 @@ impl<'s, 'a> Worker<'s, 'a> {
                 .focus
                 .with_row_mut(word, |u| axpy(-rate, &update[k * dim..(k + 1) * dim], u));
         }
-        // W -= α_W Eᵀ U_B, merged into the shared W; then refresh this thread's copy.
+        // W -= α_W Eᵀ U_B on this thread's copy, then merged into the shared W.
         if interaction_rate > 0.0 {
             let error = block_view(&self.block_error, n, dim)?;
             let focus = block_view(&self.block_focus, n, dim)?;
-            let mut shared_interaction = shared
-                .interaction
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
             general_mat_mul(
                 -interaction_rate,
                 &error.t(),
                 &focus,
                 1.0,
-                &mut *shared_interaction,
+                &mut self.interaction,
             );
-            self.interaction.assign(&*shared_interaction);
+            self.unmerged_words += n;
+            if self.unmerged_words >= self.capacity {
+                self.merge_interaction();
+            }
         }
         Ok((loss, pairs))
+    }
+
+    /// Merges this thread's `W` updates since the last merge into the shared `W` and
+    /// refreshes this thread's copy. The lock is held for two `M×M` passes, not for a
+    /// matrix product: the updates were computed on the copy, outside the lock.
+    fn merge_interaction(&mut self) {
+        self.unmerged_words = 0;
+        let shared = self.shared;
+        let mut shared_interaction = shared
+            .interaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if shared.config.threads() == 1 {
+            // The only writer: the shared W equals the copy as it was before this block's
+            // update, so the copy after it is exactly the merged W.
+            shared_interaction.assign(&self.interaction);
+        } else {
+            // shared += copy − base: this thread's update, on top of the other threads'.
+            Zip::from(&mut *shared_interaction)
+                .and(&self.interaction)
+                .and(&self.interaction_base)
+                .for_each(|merged, &copy, &base| *merged += copy - base);
+            self.interaction.assign(&*shared_interaction);
+            drop(shared_interaction);
+            self.interaction_base.assign(&self.interaction);
+        }
+    }
+}
+
+impl Drop for Worker<'_, '_> {
+    /// Merges the `W` updates of the last blocks, which may not have reached
+    /// `merge_interval` focus words.
+    fn drop(&mut self) {
+        if self.unmerged_words > 0 {
+            self.merge_interaction();
+        }
     }
 }
 
@@ -1176,24 +1253,18 @@ fn block_error(n: usize, dim: usize) -> Error {
     }
 }
 
-/// One observed pair for a focus word with `h = hidden`: scores of the positive and `n`
-/// negatives with the rows as they are, the loss, `error += Ṽᵀ g`, then the `V` updates.
-#[allow(clippy::too_many_arguments)]
+/// One observed pair for a focus word with `h = hidden`: `rows` holds the context row and
+/// the `n` negatives. Scores them with the rows as they are, returns the loss, adds
+/// `Ṽᵀ g` to `error`, then applies the `V` updates.
 #[inline]
 fn train_pair(
     shared: &Shared<'_>,
-    rng: &mut Xoshiro256PlusPlus,
-    rows: &mut [u32],
+    rows: &[u32],
     gains: &mut [f32],
-    context_word: u32,
     hidden: &[f32],
     error: &mut [f32],
     rate: f32,
 ) -> f64 {
-    rows[0] = context_word;
-    for row in rows.iter_mut().skip(1) {
-        *row = shared.sampler.sample_index(rng);
-    }
     let mut loss = 0.0_f64;
     for (k, (&row, gain)) in rows.iter().zip(gains.iter_mut()).enumerate() {
         let term = shared.context.with_row(row as usize, |v| {
@@ -1211,6 +1282,83 @@ fn train_pair(
             .with_row_mut(row as usize, |v| axpy(-rate * gain, hidden, v));
     }
     loss
+}
+
+/// Trains one worker on `sentence` (word ids, taken as they are: no subsampling) `repeats`
+/// times, block by block as [`train_model`] does, with the configuration's initial rates;
+/// returns the time the repeats took, the number of pairs of one repeat and the summed
+/// loss. Setup (sampler, shared rows, the worker and its buffers) is outside the timing.
+/// Only for [`crate::bench_support`].
+pub(crate) fn time_sentence(
+    config: &TrainConfig,
+    counts: &[u64],
+    model: &mut Model,
+    sentence: &[u32],
+    repeats: u64,
+) -> Result<(Duration, u64, f64)> {
+    let expected = [counts.len(), config.dim()];
+    let found = [model.n_words(), model.dim()];
+    if expected != found {
+        return Err(Error::ShapeMismatch {
+            what: "model (one row per count × configured dimension)",
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        });
+    }
+    if let Some(&id) = sentence.iter().find(|&&id| id as usize >= counts.len()) {
+        return Err(Error::IndexOutOfRange {
+            what: "word",
+            index: id as usize,
+            len: counts.len(),
+        });
+    }
+    let sampler = NegativeSampler::new(counts, config.negative_power())?;
+    let keep = vec![1.0_f32; counts.len()];
+    let dim = config.dim();
+    let identity_frozen =
+        config.interaction_learning_rate() == 0.0 && model.interaction() == Array2::<f32>::eye(dim);
+    let (focus, context, interaction) = model.parts_mut();
+    let shared_interaction = Mutex::new(interaction.to_owned());
+    let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context)) else {
+        return Err(Error::ShapeMismatch {
+            what: "model embeddings (must be contiguous and row-major)",
+            expected: vec![counts.len(), dim],
+            found: vec![],
+        });
+    };
+    let shared = Shared {
+        focus,
+        context,
+        interaction: &shared_interaction,
+        sampler: &sampler,
+        keep: &keep,
+        config,
+        words_done: AtomicU64::new(0),
+        words_total: u64::MAX,
+        abort: AtomicBool::new(false),
+        identity_frozen,
+        logistic: LogisticTable::get(),
+        seeds: Mutex::new(vec![initial_seed(config.seed(), 0)]),
+        gate: PauseGate::default(),
+    };
+    let mut worker = Worker::new(0, &shared);
+    let (mut pairs, mut loss) = (0_u64, 0.0_f64);
+    let start = Instant::now();
+    for _ in 0..repeats {
+        worker.sentence.clear();
+        worker.sentence.extend_from_slice(sentence);
+        let (l, p) =
+            worker.train_sentence(config.learning_rate(), config.interaction_learning_rate())?;
+        loss += l;
+        pairs = p;
+    }
+    let elapsed = start.elapsed();
+    drop(worker);
+    let trained_interaction = shared_interaction
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    model.interaction_mut().assign(&trained_interaction);
+    Ok((elapsed, pairs, loss))
 }
 
 /// One step of the course's minibatch SGD (`stochasticGradientDescend`): the gradients of

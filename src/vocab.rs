@@ -18,6 +18,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead, Write};
 use std::path::Path;
 
@@ -54,10 +55,54 @@ fn id_for_index(index: usize) -> Result<u32> {
     })
 }
 
+/// A map from words, hashed with [`FxHasher`].
+type WordMap<V> = HashMap<String, V, BuildHasherDefault<FxHasher>>;
+
+/// FxHash, the hash of the Rust compiler's own tables: one rotate, xor and multiply per 8
+/// bytes. Every corpus token is looked up once per pass, and SipHash (the std default,
+/// built to resist chosen collisions) cost about as much as the tokenizer. The words come
+/// from the user's own corpus, so collision attacks are not a concern here.
+#[derive(Debug, Clone, Copy, Default)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let (words, rest) = bytes.as_chunks::<8>();
+        for &word in words {
+            self.add(u64::from_le_bytes(word));
+        }
+        let mut last = [0_u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
 /// Counts tokens, then turns the counts into a [`Vocab`] with [`build`](Self::build).
 #[derive(Debug, Clone, Default)]
 pub struct VocabBuilder {
-    counts: HashMap<String, u64>,
+    counts: WordMap<u64>,
     n_tokens: u64,
 }
 
@@ -182,7 +227,7 @@ impl VocabBuilder {
 struct Table {
     words: Vec<String>,
     counts: Vec<u64>,
-    index: HashMap<String, u32>,
+    index: WordMap<u32>,
 }
 
 impl Table {
@@ -242,7 +287,7 @@ impl Table {
 pub struct Vocab {
     words: Vec<String>,
     counts: Vec<u64>,
-    index: HashMap<String, u32>,
+    index: WordMap<u32>,
     oov: OovPolicy,
     unk_id: Option<u32>,
     n_tokens: u64,
@@ -494,6 +539,20 @@ mod tests {
 
     use super::*;
     use crate::corpus::CorpusOptions;
+
+    #[test]
+    fn fx_hasher_separates_prefixes_and_lengths() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<FxHasher>::default();
+        let words: Vec<String> = (1..=20)
+            .map(|n| "a".repeat(n))
+            .chain(["ab", "ba", "abc", "acb", "\u{0}", "\u{0}\u{0}"].map(String::from))
+            .collect();
+        let mut hashes: Vec<u64> = words.iter().map(|w| build.hash_one(w)).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), words.len());
+    }
 
     fn builder_of(text: &str) -> VocabBuilder {
         let mut builder = VocabBuilder::new();

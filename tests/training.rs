@@ -551,3 +551,30 @@ fn block_updates_equal_sequential_steps_with_w_fixed_per_block() {
         );
     }
 }
+
+/// Each thread merges its `W` updates every `merge_interval` focus words and when it
+/// finishes: with an interval longer than the whole corpus only the final merges carry
+/// them, and with two threads both threads' updates arrive.
+#[test]
+fn w_updates_reach_the_model_when_threads_finish() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(dir.path(), "topics.txt", &two_topic_corpus(400, 3));
+    for threads in [1, 2] {
+        let config = TrainConfig::builder()
+            .dim(8)
+            .window(2)
+            .epochs(1)
+            .min_count(1)
+            .subsample(0.0)
+            .threads(threads)
+            .interaction_learning_rate(0.01)
+            .merge_interval(4_096)
+            .build()
+            .expect("valid config");
+        let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+        let w = trained.model.interaction();
+        let change = (&w - &Array2::<f32>::eye(8)).mapv(f32::abs).sum();
+        assert!(w.iter().all(|x| x.is_finite()), "{threads} threads: {w:?}");
+        assert!(change > 1e-3, "{threads} threads: W moved by {change}");
+    }
+}
