@@ -226,6 +226,72 @@ fn finish_token(token: &mut String, ends_with_capital_sigma: bool, f: &mut impl 
 /// assert_eq!(tokens, ["don't", "panic", "it's", "well-known"]);
 /// ```
 pub fn for_each_token(line: &str, lowercase: bool, buffer: &mut String, mut f: impl FnMut(&str)) {
+    let rest = ascii_tokens(line, lowercase, buffer, &mut f);
+    general_tokens(&line[rest..], lowercase, buffer, &mut f);
+}
+
+/// The fast path of [`for_each_token`] for ASCII text: hands out the tokens of `line` as
+/// long as they and the separators before them are ASCII, as slices of `line` where no
+/// lowercasing is needed. Returns the byte offset where a non-ASCII character made it stop
+/// (at the start of a token or of a separator run, so [`general_tokens`] can go on from
+/// there exactly as if it had read the whole line), or `line.len()`.
+#[inline]
+fn ascii_tokens(
+    line: &str,
+    lowercase: bool,
+    buffer: &mut String,
+    f: &mut impl FnMut(&str),
+) -> usize {
+    let bytes = line.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    loop {
+        while i < n && bytes[i].is_ascii() && !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if i == n || !bytes[i].is_ascii() {
+            return i;
+        }
+        let start = i;
+        let mut upper = false;
+        loop {
+            while i < n && bytes[i].is_ascii_alphanumeric() {
+                upper |= bytes[i].is_ascii_uppercase();
+                i += 1;
+            }
+            let joined = i + 1 < n
+                && (bytes[i] == b'\'' || bytes[i] == b'-')
+                && bytes[i + 1].is_ascii_alphanumeric();
+            if !joined {
+                break;
+            }
+            i += 1;
+        }
+        // A non-ASCII character right after the token, or after a joiner that follows
+        // it, may continue the token: leave it all to the general path.
+        let next = if i < n && (bytes[i] == b'\'' || bytes[i] == b'-') {
+            i + 1
+        } else {
+            i
+        };
+        if next < n && !bytes[next].is_ascii() {
+            return start;
+        }
+        let token = &line[start..i];
+        if lowercase && upper {
+            buffer.clear();
+            buffer.push_str(token);
+            buffer.make_ascii_lowercase();
+            f(buffer);
+            buffer.clear();
+        } else {
+            f(token);
+        }
+    }
+}
+
+/// [`for_each_token`] for any text, one character at a time.
+fn general_tokens(line: &str, lowercase: bool, buffer: &mut String, mut f: impl FnMut(&str)) {
     buffer.clear();
     let mut ends_with_capital_sigma = false;
     let mut chars = line.chars().peekable();
@@ -1213,5 +1279,24 @@ mod tests {
         let debug = format!("{stream:?}");
         assert!(debug.contains("SentenceStream"), "{debug}");
         assert!(debug.contains("n_pending_sources: 1"), "{debug}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The ASCII fast path hands out exactly the tokens of the general path, on text
+        /// that mixes ASCII words, joiners, digits, capitals and non-ASCII letters and
+        /// separators.
+        #[test]
+        fn ascii_fast_path_equals_the_general_path(
+            text in "([a-zA-Z0-9]{1,6}|[ '\\-.,]{1,3}|[éΣσçнЕФТ’‐—…]|ΣΣ| ){0,24}",
+            lowercase in proptest::bool::ANY,
+        ) {
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            let mut buffer = String::from("left over");
+            for_each_token(&text, lowercase, &mut buffer, |t| fast.push(t.to_owned()));
+            proptest::prop_assert!(buffer.is_empty());
+            general_tokens(&text, lowercase, &mut buffer, |t| general.push(t.to_owned()));
+            proptest::prop_assert_eq!(fast, general, "{:?}", text);
+        }
     }
 }
