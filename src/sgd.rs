@@ -460,34 +460,15 @@ fn run(
     let keep = vocab.keep_probabilities(config.subsample());
     let words_per_epoch = vocab.n_tokens();
     let words_total = words_per_epoch.saturating_mul(config.epochs() as u64);
-    let dim = config.dim();
-    let identity_frozen =
-        config.interaction_learning_rate() == 0.0 && model.interaction() == Array2::<f32>::eye(dim);
-
-    let (focus, context, interaction) = model.parts_mut();
-    let shared_interaction = Mutex::new(interaction.as_standard_layout().into_owned());
-    let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context)) else {
-        return Err(Error::ShapeMismatch {
-            what: "model embeddings (must be contiguous and row-major)",
-            expected: vec![vocab.len(), dim],
-            found: vec![],
-        });
-    };
-    let shared = Shared {
-        focus,
-        context,
-        interaction: &shared_interaction,
-        sampler: &sampler,
-        keep: &keep,
+    let shared_interaction = Mutex::new(model.interaction().as_standard_layout().into_owned());
+    let shared = Shared::new(
         config,
-        words_done: AtomicU64::new(start.words_done),
-        words_total,
-        abort: AtomicBool::new(false),
-        identity_frozen,
-        logistic: LogisticTable::get(),
-        seeds: Mutex::new(start.rng_seeds.clone()),
-        gate: PauseGate::default(),
-    };
+        model,
+        &shared_interaction,
+        (&sampler, &keep),
+        (start.words_done, words_total),
+        start.rng_seeds.clone(),
+    )?;
 
     let (chunk_tx, chunk_rx) = sync_channel::<Job>(2 * threads);
     let chunk_rx = Mutex::new(chunk_rx);
@@ -731,6 +712,49 @@ struct Shared<'a> {
     seeds: Mutex<Vec<[u8; 32]>>,
     /// Where workers wait while a checkpoint is written.
     gate: PauseGate,
+}
+
+impl<'a> Shared<'a> {
+    /// What the workers share for training `model`: its `U` and `V` rows (borrowed for
+    /// `'a`), `interaction` (a copy of its `W`), the sampler and keep probabilities, the
+    /// words done and in total, and one generator seed per thread.
+    fn new(
+        config: &'a TrainConfig,
+        model: &'a mut Model,
+        interaction: &'a Mutex<Array2<f32>>,
+        (sampler, keep): (&'a NegativeSampler, &'a [f32]),
+        (words_done, words_total): (u64, u64),
+        seeds: Vec<[u8; 32]>,
+    ) -> Result<Self> {
+        let dim = config.dim();
+        let identity_frozen = config.interaction_learning_rate() == 0.0
+            && model.interaction() == Array2::<f32>::eye(dim);
+        let n_words = model.n_words();
+        let (focus, context, _) = model.parts_mut();
+        let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context))
+        else {
+            return Err(Error::ShapeMismatch {
+                what: "model embeddings (must be contiguous and row-major)",
+                expected: vec![n_words, dim],
+                found: vec![],
+            });
+        };
+        Ok(Shared {
+            focus,
+            context,
+            interaction,
+            sampler,
+            keep,
+            config,
+            words_done: AtomicU64::new(words_done),
+            words_total,
+            abort: AtomicBool::new(false),
+            identity_frozen,
+            logistic: LogisticTable::get(),
+            seeds: Mutex::new(seeds),
+            gate: PauseGate::default(),
+        })
+    }
 }
 
 /// Streams the corpus as chunks of word ids to the workers, and pauses them for
@@ -1314,33 +1338,15 @@ pub(crate) fn time_sentence(
     }
     let sampler = NegativeSampler::new(counts, config.negative_power())?;
     let keep = vec![1.0_f32; counts.len()];
-    let dim = config.dim();
-    let identity_frozen =
-        config.interaction_learning_rate() == 0.0 && model.interaction() == Array2::<f32>::eye(dim);
-    let (focus, context, interaction) = model.parts_mut();
-    let shared_interaction = Mutex::new(interaction.to_owned());
-    let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context)) else {
-        return Err(Error::ShapeMismatch {
-            what: "model embeddings (must be contiguous and row-major)",
-            expected: vec![counts.len(), dim],
-            found: vec![],
-        });
-    };
-    let shared = Shared {
-        focus,
-        context,
-        interaction: &shared_interaction,
-        sampler: &sampler,
-        keep: &keep,
+    let shared_interaction = Mutex::new(model.interaction().as_standard_layout().into_owned());
+    let shared = Shared::new(
         config,
-        words_done: AtomicU64::new(0),
-        words_total: u64::MAX,
-        abort: AtomicBool::new(false),
-        identity_frozen,
-        logistic: LogisticTable::get(),
-        seeds: Mutex::new(vec![initial_seed(config.seed(), 0)]),
-        gate: PauseGate::default(),
-    };
+        model,
+        &shared_interaction,
+        (&sampler, &keep),
+        (0, u64::MAX),
+        vec![initial_seed(config.seed(), 0)],
+    )?;
     let mut worker = Worker::new(0, &shared);
     let (mut pairs, mut loss) = (0_u64, 0.0_f64);
     let start = Instant::now();
