@@ -447,7 +447,12 @@ fn run(
     start: &TrainState,
     checkpoints: Option<&CheckpointOptions>,
 ) -> Result<TrainReport> {
-    check_model(config, vocab, model)?;
+    check_model(
+        config,
+        vocab.len(),
+        model,
+        "model (vocabulary size × configured dimension)",
+    )?;
     let threads = config.threads();
     if start.rng_seeds.len() != threads || start.epoch_losses.len() != config.epochs() {
         return Err(Error::ShapeMismatch {
@@ -669,12 +674,18 @@ fn worker_panicked() -> Error {
     Error::Io(std::io::Error::other("a training thread panicked"))
 }
 
-fn check_model(config: &TrainConfig, vocab: &Vocab, model: &Model) -> Result<()> {
-    let expected = [vocab.len(), config.dim()];
+/// Checks that `model` has `n_words` rows (`what` says of what) of the configured dimension.
+fn check_model(
+    config: &TrainConfig,
+    n_words: usize,
+    model: &Model,
+    what: &'static str,
+) -> Result<()> {
+    let expected = [n_words, config.dim()];
     let found = [model.n_words(), model.dim()];
     if expected != found {
         return Err(Error::ShapeMismatch {
-            what: "model (vocabulary size × configured dimension)",
+            what,
             expected: expected.to_vec(),
             found: found.to_vec(),
         });
@@ -1320,15 +1331,12 @@ pub(crate) fn time_sentence(
     sentence: &[u32],
     repeats: u64,
 ) -> Result<(Duration, u64, f64)> {
-    let expected = [counts.len(), config.dim()];
-    let found = [model.n_words(), model.dim()];
-    if expected != found {
-        return Err(Error::ShapeMismatch {
-            what: "model (one row per count × configured dimension)",
-            expected: expected.to_vec(),
-            found: found.to_vec(),
-        });
-    }
+    check_model(
+        config,
+        counts.len(),
+        model,
+        "model (one row per count × configured dimension)",
+    )?;
     if let Some(&id) = sentence.iter().find(|&&id| id as usize >= counts.len()) {
         return Err(Error::IndexOutOfRange {
             what: "word",
@@ -1446,7 +1454,12 @@ pub fn train_course(
     batch_size: usize,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
-    check_model(config, vocab, model)?;
+    check_model(
+        config,
+        vocab.len(),
+        model,
+        "model (vocabulary size × configured dimension)",
+    )?;
     if batch_size == 0 {
         return Err(Error::ShapeMismatch {
             what: "batch size",
