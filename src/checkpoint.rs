@@ -309,13 +309,21 @@ impl Checkpoint {
         })
     }
 
-    /// Writes the checkpoint atomically (see the [module documentation](self)).
+    /// Writes the checkpoint atomically (see the [module documentation](self)), streaming
+    /// the matrices without copying them.
     ///
     /// # Errors
     ///
     /// [`Error::File`] when the file cannot be written, synced or renamed.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let contiguous = |m: ArrayView2<'_, f32>| -> Vec<f32> { m.iter().copied().collect() };
+        // Borrowed as they are when row-major (always, for models this crate makes), so a
+        // checkpoint of a large model does not double the memory.
+        fn contiguous(m: ArrayView2<'_, f32>) -> std::borrow::Cow<'_, [f32]> {
+            match m.to_slice() {
+                Some(slice) => std::borrow::Cow::Borrowed(slice),
+                None => std::borrow::Cow::Owned(m.iter().copied().collect()),
+            }
+        }
         let focus = contiguous(self.model.focus_embeddings());
         let context = contiguous(self.model.context_embeddings());
         let interaction = contiguous(self.model.interaction());
@@ -742,5 +750,32 @@ mod tests {
             Checkpoint::new(config, vocab, model, one_thread),
             Err(Error::ShapeMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn write_reads_back_row_major_and_column_major_models() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TrainConfig::builder().dim(3).threads(1).build().unwrap();
+        let vocab = Vocab::from_counts(
+            [("a".to_owned(), 2), ("b".to_owned(), 1)],
+            crate::OovPolicy::Drop,
+        )
+        .unwrap();
+        let u = Array2::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f32);
+        // V stored column-major: the same values must come back row-major.
+        let v = Array2::from_shape_fn((3, 2), |(j, i)| -((i * 3 + j) as f32)).reversed_axes();
+        assert!(v.as_slice().is_none());
+        let w = Array2::from_shape_fn((3, 3), |(i, j)| (i + 10 * j) as f32);
+        let model = Model::from_parts(u.clone(), v.clone(), w.clone()).unwrap();
+        let state = TrainState::new(&config, vec![5]);
+        let path = dir.path().join("c.bsg");
+        Checkpoint::new(config, vocab, model, state)
+            .unwrap()
+            .write(&path)
+            .unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back.model.focus_embeddings(), u);
+        assert_eq!(back.model.context_embeddings(), v);
+        assert_eq!(back.model.interaction(), w);
     }
 }
