@@ -1,0 +1,248 @@
+//! The checkpointed trainer: starting and resuming a run, writing its checkpoints, and
+//! going back to the last one on divergence.
+
+use std::path::{Path, PathBuf};
+
+use super::format::{Parts, write_parts};
+use super::{Checkpoint, CheckpointOptions, TrainState};
+use crate::config::TrainConfig;
+use crate::corpus::Corpus;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::sgd::{Observer, Shared, Trained, learning_rate_at, lock, report_of, run};
+use crate::vocab::{Vocab, VocabBuilder};
+
+/// Like [`train`], writing checkpoints as `options` says (one before the first word and
+/// one at the end as well), so that [`resume`] can continue the run after an interruption.
+/// On divergence it goes back to the last checkpoint with lower learning rates if
+/// `options` allows retries; otherwise the error is returned and the last checkpoint
+/// stays valid.
+///
+/// # Errors
+///
+/// As [`train`], plus [`Error::File`] when a checkpoint cannot be written.
+///
+/// [`train`]: crate::sgd::train
+pub fn train_checkpointed<P: AsRef<Path>>(
+    config: &TrainConfig,
+    paths: &[P],
+    options: &CheckpointOptions,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    let corpus = Corpus::new(
+        paths.iter().map(|p| p.as_ref().to_path_buf()),
+        config.corpus_options().clone(),
+    );
+    let sizes = corpus_sizes(corpus.paths())?;
+    remove_stale_temporaries(options.path());
+    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
+        config.min_count(),
+        config.max_vocab(),
+        config.oov(),
+    )?;
+    let model = Model::for_config(config, vocab.len());
+    let checkpoint = Checkpoint {
+        config: config.clone(),
+        vocab,
+        model,
+        state: TrainState::new(config, sizes),
+    };
+    checkpoint.write(options.path())?;
+    drive(checkpoint, &corpus, options, observer)
+}
+
+/// Continues the run whose checkpoint is at `options.path()` on the same corpus files,
+/// from the corpus position, learning rate and random state it was written at; a finished
+/// run's checkpoint gives its final model at once.
+///
+/// # Errors
+///
+/// [`Error::File`]/[`Error::Format`] when the checkpoint cannot be read or is corrupted,
+/// [`Error::Format`] when the corpus files' sizes differ from those the run started with,
+/// and everything [`train_checkpointed`] returns.
+pub fn resume<P: AsRef<Path>>(
+    paths: &[P],
+    options: &CheckpointOptions,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    remove_stale_temporaries(options.path());
+    let checkpoint = Checkpoint::read(options.path())?;
+    let corpus = Corpus::new(
+        paths.iter().map(|p| p.as_ref().to_path_buf()),
+        checkpoint.config.corpus_options().clone(),
+    );
+    check_corpus(
+        options.path(),
+        &checkpoint.state.corpus_sizes,
+        &corpus_sizes(corpus.paths())?,
+    )?;
+    drive(checkpoint, &corpus, options, observer)
+}
+
+/// Trains from a checkpoint to the end, going back to the last checkpoint on divergence
+/// as often as `options` allows.
+fn drive(
+    mut current: Checkpoint,
+    corpus: &Corpus,
+    options: &CheckpointOptions,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    let mut recovered = Vec::new();
+    loop {
+        if current.state.finished(&current.config) {
+            return Ok(Trained {
+                report: report_of(&current.state, recovered),
+                vocab: current.vocab,
+                model: current.model,
+                config: current.config,
+            });
+        }
+        match run(
+            &current.config,
+            &current.vocab,
+            &mut current.model,
+            corpus,
+            observer,
+            &current.state,
+            Some(options),
+        ) {
+            Ok(mut report) => {
+                report.recovered = recovered;
+                return Ok(Trained {
+                    vocab: current.vocab,
+                    model: current.model,
+                    report,
+                    config: current.config,
+                });
+            }
+            Err(error @ Error::Diverged { .. }) if recovered.len() < options.retry_count() => {
+                let mut last = Checkpoint::read(options.path())?;
+                let factor = options.retry_factor();
+                last.config = last
+                    .config
+                    .to_builder()
+                    .learning_rate(last.config.learning_rate() * factor)
+                    .interaction_learning_rate(last.config.interaction_learning_rate() * factor)
+                    .build()?;
+                // Record the lower rates at once, so an interruption now resumes with them.
+                last.write(options.path())?;
+                recovered.push(error.to_string());
+                current = last;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Writes a checkpoint of the paused (or finished) workers' model, after checking that
+/// every parameter is finite so that a checkpoint is never a diverged model.
+pub(crate) fn write_checkpoint(
+    options: &CheckpointOptions,
+    config: &TrainConfig,
+    vocab: &Vocab,
+    shared: &Shared<'_>,
+    state: &TrainState,
+) -> Result<()> {
+    let interaction = lock(shared.interaction);
+    let interaction = interaction.as_slice().ok_or_else(|| Error::ShapeMismatch {
+        what: "W (must be contiguous)",
+        expected: vec![config.dim(), config.dim()],
+        found: vec![],
+    })?;
+    shared.focus.with_all(|focus| {
+        shared.context.with_all(|context| {
+            for (name, values) in [("U", focus), ("V", context), ("W", interaction)] {
+                if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+                    return Err(Error::Diverged {
+                        epoch: state.epoch,
+                        words: state.words_done,
+                        learning_rate: learning_rate_at(
+                            config.learning_rate(),
+                            config,
+                            state.words_done,
+                            shared.words_total,
+                        ),
+                        what: format!(
+                            "{name}[{}, {}] is {} at a checkpoint",
+                            i / config.dim(),
+                            i % config.dim(),
+                            values[i]
+                        ),
+                    });
+                }
+            }
+            write_parts(
+                options.path(),
+                &Parts {
+                    config,
+                    vocab,
+                    focus,
+                    context,
+                    interaction,
+                    state,
+                },
+            )
+        })
+    })
+}
+
+/// The sizes of the corpus files.
+fn corpus_sizes(paths: &[PathBuf]) -> Result<Vec<u64>> {
+    paths
+        .iter()
+        .map(|path| {
+            std::fs::metadata(path)
+                .map(|m| m.len())
+                .map_err(|source| Error::File {
+                    path: path.clone(),
+                    source,
+                })
+        })
+        .collect()
+}
+
+/// Removes temporary files that an interrupted checkpoint write left next to `path`
+/// (hidden `.NAME.tmpPID` files, see [`write_atomic`]); failures are ignored, since a
+/// leftover temporary file is harmless.
+///
+/// [`write_atomic`]: crate::io::write_atomic
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".tmp");
+    let Some(prefix) = prefix.to_str() else {
+        return;
+    };
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            if file_name.to_str().is_some_and(|n| {
+                n.strip_prefix(prefix)
+                    .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            }) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Checks that a checkpoint was made on a corpus with these file sizes.
+fn check_corpus(checkpoint: &Path, expected: &[u64], found: &[u64]) -> Result<()> {
+    if expected == found {
+        return Ok(());
+    }
+    Err(Error::Format {
+        path: checkpoint.to_path_buf(),
+        message: format!(
+            "the checkpoint was made on corpus files of {expected:?} bytes, but the files given have {found:?} bytes"
+        ),
+    })
+}

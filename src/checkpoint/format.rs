@@ -1,0 +1,356 @@
+//! The checkpoint file: reading it with its checks and writing it atomically (the format
+//! is in the [module documentation](crate::checkpoint)).
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2};
+
+use super::{Checkpoint, TrainState};
+use crate::config::TrainConfig;
+use crate::error::{Error, Result};
+use crate::io::write_atomic;
+use crate::model::Model;
+use crate::vocab::Vocab;
+
+const MAGIC: &[u8; 8] = b"BSGCKPT1";
+/// Bytes per conversion buffer when streaming floats.
+const FLOATS_PER_BUFFER: usize = 16 * 1024;
+
+impl Checkpoint {
+    /// Reads and checks a checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::File`] when the file cannot be opened or read, [`Error::Format`] naming the
+    /// file when it is not a checkpoint, is truncated, fails its CRC, or holds sizes that
+    /// do not agree with each other or with the file's length.
+    pub fn read(path: &Path) -> Result<Checkpoint> {
+        let file = File::open(path).map_err(|source| Error::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let len = file
+            .metadata()
+            .map_err(|source| Error::File {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        let mut reader = CheckedReader {
+            inner: BufReader::with_capacity(1 << 20, file),
+            crc: crc32fast::Hasher::new(),
+            left: len,
+            path,
+        };
+        let mut magic = [0_u8; 8];
+        reader.read(&mut magic, "the magic bytes")?;
+        if &magic != MAGIC {
+            return Err(reader.bad("not a bilinear-skipgram checkpoint (wrong magic bytes)"));
+        }
+        let config_text = reader.text("the configuration")?;
+        let config = TrainConfig::from_text(&config_text)
+            .map_err(|e| reader.bad(&format!("bad configuration: {e}")))?;
+        let state_text = reader.text("the training state")?;
+        let state = TrainState::from_text(&state_text)
+            .ok_or_else(|| reader.bad("the training state is malformed"))?;
+        if state.rng_seeds.len() != config.threads() || state.epoch_losses.len() != config.epochs()
+        {
+            return Err(reader.bad(&format!(
+                "the state has {} generator states and {} epoch losses for {} threads and {} epochs",
+                state.rng_seeds.len(),
+                state.epoch_losses.len(),
+                config.threads(),
+                config.epochs()
+            )));
+        }
+        let n_words = reader.u64("the vocabulary size")?;
+        // Each entry takes at least 12 bytes.
+        if n_words.saturating_mul(12) > reader.left {
+            return Err(reader.bad(&format!(
+                "truncated: a vocabulary of {n_words} words does not fit in the {} bytes left",
+                reader.left
+            )));
+        }
+        let mut entries = Vec::with_capacity(n_words as usize);
+        for _ in 0..n_words {
+            let n = u64::from(reader.u32("a word's length")?);
+            let bytes = reader.bytes(n, "a word")?;
+            let word = String::from_utf8(bytes)
+                .map_err(|_| reader.bad("a vocabulary word is not UTF-8"))?;
+            let count = reader.u64("a word's count")?;
+            entries.push((word, count));
+        }
+        let vocab = Vocab::from_counts(entries, config.oov())
+            .map_err(|e| reader.bad(&format!("bad vocabulary: {e}")))?;
+        if vocab.len() as u64 != n_words {
+            return Err(reader.bad("the vocabulary has repeated words"));
+        }
+        let dim = config.dim();
+        let focus = reader.matrix("U", [vocab.len(), dim])?;
+        let context = reader.matrix("V", [vocab.len(), dim])?;
+        let interaction = reader.matrix("W", [dim, dim])?;
+        let expected = reader.crc.clone().finalize();
+        let mut stored = [0_u8; 4];
+        reader.read(&mut stored, "the CRC")?;
+        if u32::from_le_bytes(stored) != expected {
+            return Err(reader.bad("the CRC does not match: the file is corrupted"));
+        }
+        if reader.left != 0 {
+            return Err(reader.bad(&format!("{} unexpected bytes after the end", reader.left)));
+        }
+        let model = Model::from_parts(focus, context, interaction)?;
+        Ok(Checkpoint {
+            config,
+            vocab,
+            model,
+            state,
+        })
+    }
+
+    /// Writes the checkpoint atomically (see the [module documentation](super)), streaming
+    /// the matrices without copying them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::File`] when the file cannot be written, synced or renamed.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        // Borrowed as they are when row-major (always, for models this crate makes), so a
+        // checkpoint of a large model does not double the memory.
+        fn contiguous(m: ArrayView2<'_, f32>) -> std::borrow::Cow<'_, [f32]> {
+            match m.to_slice() {
+                Some(slice) => std::borrow::Cow::Borrowed(slice),
+                None => std::borrow::Cow::Owned(m.iter().copied().collect()),
+            }
+        }
+        let focus = contiguous(self.model.focus_embeddings());
+        let context = contiguous(self.model.context_embeddings());
+        let interaction = contiguous(self.model.interaction());
+        write_parts(
+            path,
+            &Parts {
+                config: &self.config,
+                vocab: &self.vocab,
+                focus: &focus,
+                context: &context,
+                interaction: &interaction,
+                state: &self.state,
+            },
+        )
+    }
+}
+
+/// What a checkpoint is written from (borrowed, so the trainer writes without copies).
+pub(crate) struct Parts<'a> {
+    pub(crate) config: &'a TrainConfig,
+    pub(crate) vocab: &'a Vocab,
+    /// `U`, row-major.
+    pub(crate) focus: &'a [f32],
+    /// `V`, row-major.
+    pub(crate) context: &'a [f32],
+    /// `W`, row-major.
+    pub(crate) interaction: &'a [f32],
+    pub(crate) state: &'a TrainState,
+}
+
+/// Writes a checkpoint atomically from its parts.
+pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
+    let file_error = |source| Error::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dim = parts.config.dim();
+    let n_words = parts.vocab.len();
+    for (what, data, rows) in [
+        ("checkpoint U", parts.focus, n_words),
+        ("checkpoint V", parts.context, n_words),
+        ("checkpoint W", parts.interaction, dim),
+    ] {
+        if data.len() != rows * dim {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: vec![rows * dim],
+                found: vec![data.len()],
+            });
+        }
+    }
+    write_atomic(path, |writer| {
+        let mut out = CrcWriter {
+            inner: writer,
+            crc: crc32fast::Hasher::new(),
+        };
+        let mut body = || -> std::io::Result<()> {
+            out.write_all(MAGIC)?;
+            for text in [parts.config.to_text(), parts.state.to_text()] {
+                out.write_all(&(text.len() as u64).to_le_bytes())?;
+                out.write_all(text.as_bytes())?;
+            }
+            out.write_all(&(n_words as u64).to_le_bytes())?;
+            for (word, count) in parts.vocab.words().iter().zip(parts.vocab.counts()) {
+                out.write_all(&(word.len() as u32).to_le_bytes())?;
+                out.write_all(word.as_bytes())?;
+                out.write_all(&count.to_le_bytes())?;
+            }
+            for (rows, data) in [
+                (n_words, parts.focus),
+                (n_words, parts.context),
+                (dim, parts.interaction),
+            ] {
+                out.write_all(&(rows as u64).to_le_bytes())?;
+                out.write_all(&(dim as u64).to_le_bytes())?;
+                write_floats(&mut out, data)?;
+            }
+            let crc = out.crc.clone().finalize();
+            out.inner.write_all(&crc.to_le_bytes())
+        };
+        body().map_err(file_error)
+    })
+}
+
+fn write_floats(out: &mut impl Write, data: &[f32]) -> std::io::Result<()> {
+    let mut buffer = Vec::with_capacity(4 * FLOATS_PER_BUFFER);
+    for chunk in data.chunks(FLOATS_PER_BUFFER) {
+        buffer.clear();
+        for x in chunk {
+            buffer.extend_from_slice(&x.to_le_bytes());
+        }
+        out.write_all(&buffer)?;
+    }
+    Ok(())
+}
+
+struct CrcWriter<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Reads a checkpoint while computing its CRC and counting the bytes left.
+struct CheckedReader<'p, R> {
+    inner: R,
+    crc: crc32fast::Hasher,
+    left: u64,
+    path: &'p Path,
+}
+
+impl<R: Read> CheckedReader<'_, R> {
+    fn bad(&self, message: &str) -> Error {
+        Error::Format {
+            path: self.path.to_path_buf(),
+            message: message.to_owned(),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        if (buf.len() as u64) > self.left {
+            return Err(self.bad(&format!("truncated: the file ends inside {what}")));
+        }
+        self.inner.read_exact(buf).map_err(|source| Error::File {
+            path: self.path.to_path_buf(),
+            source,
+        })?;
+        self.left -= buf.len() as u64;
+        self.crc.update(buf);
+        Ok(())
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64> {
+        let mut b = [0_u8; 8];
+        self.read(&mut b, what)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        let mut b = [0_u8; 4];
+        self.read(&mut b, what)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>> {
+        if n > self.left {
+            return Err(self.bad(&format!(
+                "truncated: {what} of {n} bytes with {} bytes left",
+                self.left
+            )));
+        }
+        let mut buf = vec![0_u8; n as usize];
+        self.read(&mut buf, what)?;
+        Ok(buf)
+    }
+
+    fn text(&mut self, what: &str) -> Result<String> {
+        let n = self.u64(what)?;
+        let bytes = self.bytes(n, what)?;
+        String::from_utf8(bytes).map_err(|_| self.bad(&format!("{what} is not UTF-8")))
+    }
+
+    fn matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Array2<f32>> {
+        let rows = self.u64(name)?;
+        let cols = self.u64(name)?;
+        if [rows, cols] != [shape[0] as u64, shape[1] as u64] {
+            return Err(self.bad(&format!(
+                "{name} is {rows}×{cols}, expected {}×{}",
+                shape[0], shape[1]
+            )));
+        }
+        let n = shape[0] * shape[1];
+        if (n as u64).saturating_mul(4) > self.left {
+            return Err(self.bad(&format!("truncated: the file ends inside {name}")));
+        }
+        let mut data = vec![0.0_f32; n];
+        let mut buffer = vec![0_u8; 4 * FLOATS_PER_BUFFER];
+        for chunk in data.chunks_mut(FLOATS_PER_BUFFER) {
+            let bytes = &mut buffer[..4 * chunk.len()];
+            self.read(bytes, name)?;
+            for (x, b) in chunk.iter_mut().zip(bytes.chunks_exact(4)) {
+                *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+        }
+        Array2::from_shape_vec((shape[0], shape[1]), data)
+            .map_err(|_| self.bad(&format!("{name} has the wrong number of values")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_reads_back_row_major_and_column_major_models() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TrainConfig::builder().dim(3).threads(1).build().unwrap();
+        let vocab = Vocab::from_counts(
+            [("a".to_owned(), 2), ("b".to_owned(), 1)],
+            crate::OovPolicy::Drop,
+        )
+        .unwrap();
+        let u = Array2::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f32);
+        // V stored column-major: the same values must come back row-major.
+        let v = Array2::from_shape_fn((3, 2), |(j, i)| -((i * 3 + j) as f32)).reversed_axes();
+        assert!(v.as_slice().is_none());
+        let w = Array2::from_shape_fn((3, 3), |(i, j)| (i + 10 * j) as f32);
+        let model = Model::from_parts(u.clone(), v.clone(), w.clone()).unwrap();
+        let state = TrainState::new(&config, vec![5]);
+        let path = dir.path().join("c.bsg");
+        Checkpoint::new(config, vocab, model, state)
+            .unwrap()
+            .write(&path)
+            .unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back.model.focus_embeddings(), u);
+        assert_eq!(back.model.context_embeddings(), v);
+        assert_eq!(back.model.interaction(), w);
+    }
+}

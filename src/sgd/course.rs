@@ -1,0 +1,213 @@
+//! The course's exact minibatch SGD.
+
+use std::time::Instant;
+
+use ndarray::{Array2, Array3, ArrayView2, Axis, s};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+use super::{Observer, Progress, REPORT_EVERY, TrainReport, check_model, learning_rate_at};
+use crate::config::{TrainConfig, WindowMode};
+use crate::corpus::Corpus;
+use crate::error::{Error, Result};
+use crate::loss::loss_and_gradient_batched;
+use crate::model::Model;
+use crate::sampling::NegativeSampler;
+use crate::vocab::Vocab;
+
+/// One step of the course's minibatch SGD (`stochasticGradientDescend`): the gradients of
+/// the batch's mean loss ([`loss_and_gradient_batched`]),
+/// then `U[w_k] -= α ∂J/∂u[k]` and `V[c_kj] -= α ∂J/∂Ṽ[k, j]` for every observation `k` and
+/// row `j` (rows that occur several times receive every update), and `W -= α ∂J/∂W` once.
+/// Returns the batch's mean loss.
+///
+/// `focus_ids[k]` is observation `k`'s focus word; `context_ids` is `S×(n+1)`, row `k`
+/// holding its observed context first and then its negatives.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] when `context_ids` does not have one row per focus word or the
+/// batch is empty, [`Error::IndexOutOfRange`] when an id is not a row of the model.
+pub fn course_minibatch_step(
+    model: &mut Model,
+    focus_ids: &[u32],
+    context_ids: ArrayView2<'_, u32>,
+    learning_rate: f32,
+) -> Result<f32> {
+    let n_obs = focus_ids.len();
+    let (rows, n_rows) = context_ids.dim();
+    if rows != n_obs {
+        return Err(Error::ShapeMismatch {
+            what: "context ids (one row per focus word)",
+            expected: vec![n_obs, n_rows],
+            found: vec![rows, n_rows],
+        });
+    }
+    let n_words = model.n_words();
+    for &id in focus_ids.iter().chain(context_ids.iter()) {
+        if id as usize >= n_words {
+            return Err(Error::IndexOutOfRange {
+                what: "word",
+                index: id as usize,
+                len: n_words,
+            });
+        }
+    }
+    let focus = model.focus_embeddings().select(
+        Axis(0),
+        &focus_ids.iter().map(|&i| i as usize).collect::<Vec<_>>(),
+    );
+    let dim = model.dim();
+    let context = model.context_embeddings();
+    let contexts = Array3::from_shape_fn((n_obs, n_rows, dim), |(k, j, m)| {
+        context[[context_ids[[k, j]] as usize, m]]
+    });
+    let grads =
+        loss_and_gradient_batched(focus.view(), contexts.view(), model.interaction(), None)?;
+    let (mut u, mut v, mut w) = model.parts_mut();
+    for (k, &id) in focus_ids.iter().enumerate() {
+        u.row_mut(id as usize)
+            .scaled_add(-learning_rate, &grads.focus.row(k));
+    }
+    for ((k, j), &id) in context_ids.indexed_iter() {
+        v.row_mut(id as usize)
+            .scaled_add(-learning_rate, &grads.contexts.slice(s![k, j, ..]));
+    }
+    w.scaled_add(-learning_rate, &grads.interaction);
+    Ok(grads.loss)
+}
+
+/// Trains with the course's minibatch SGD: observations (focus word, context word, `n`
+/// negatives) are generated in corpus order with the configured window, collected into
+/// batches of `batch_size` (the course uses 1000) and applied by [`course_minibatch_step`]
+/// with the configured learning rate and schedule (the course uses a constant rate of 1).
+/// Single-threaded; `W` uses the same rate as `U` and `V`, as in the course.
+///
+/// # Errors
+///
+/// As [`train_model`], and [`Error::ShapeMismatch`] for `batch_size` 0.
+///
+/// [`train_model`]: super::train_model
+pub fn train_course(
+    config: &TrainConfig,
+    vocab: &Vocab,
+    model: &mut Model,
+    corpus: &Corpus,
+    batch_size: usize,
+    observer: &mut dyn Observer,
+) -> Result<TrainReport> {
+    check_model(
+        config,
+        vocab.len(),
+        model,
+        "model (vocabulary size × configured dimension)",
+    )?;
+    if batch_size == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "batch size",
+            expected: vec![1],
+            found: vec![0],
+        });
+    }
+    let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
+    let keep = vocab.keep_probabilities(config.subsample());
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed().wrapping_add(1));
+    let n_rows = config.negatives() + 1;
+    let words_total = vocab.n_tokens().saturating_mul(config.epochs() as u64);
+    let start = Instant::now();
+    let mut focus_ids = Vec::with_capacity(batch_size);
+    let mut context_ids = Array2::<u32>::zeros((batch_size, n_rows));
+    let mut epoch_losses = Vec::with_capacity(config.epochs());
+    let (mut words, mut pairs) = (0_u64, 0_u64);
+    let mut sentence = Vec::new();
+    let mut last_call = Instant::now();
+    let mut interval = (0.0_f64, 0_u64);
+
+    for epoch in 0..config.epochs() {
+        let (mut epoch_loss, mut epoch_pairs) = (0.0_f64, 0_u64);
+        let mut stream = corpus.sentences()?;
+        loop {
+            sentence.clear();
+            let mut raw = 0_u64;
+            let more = stream.next_sentence(|token| {
+                if let Some(id) = vocab.lookup(token) {
+                    raw += 1;
+                    let p = keep.get(id as usize).copied().unwrap_or(1.0);
+                    if p >= 1.0 || rng.random::<f32>() < p {
+                        sentence.push(id);
+                    }
+                }
+            })?;
+            words += raw;
+            let rate = learning_rate_at(config.learning_rate(), config, words, words_total);
+            let len = sentence.len();
+            for i in 0..len {
+                let reach = match config.window_mode() {
+                    WindowMode::Fixed => config.window(),
+                    WindowMode::Shrink => config.window() - rng.random_range(0..config.window()),
+                };
+                for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
+                    if j == i {
+                        continue;
+                    }
+                    let k = focus_ids.len();
+                    focus_ids.push(sentence[i]);
+                    context_ids[[k, 0]] = sentence[j];
+                    for r in 1..n_rows {
+                        context_ids[[k, r]] = sampler.sample_index(&mut rng);
+                    }
+                    if focus_ids.len() == batch_size {
+                        let mean =
+                            course_minibatch_step(model, &focus_ids, context_ids.view(), rate)?;
+                        let total = f64::from(mean) * batch_size as f64;
+                        if !total.is_finite() {
+                            return Err(Error::Diverged {
+                                epoch,
+                                words,
+                                learning_rate: rate,
+                                what: format!("the mean loss of a batch is {mean}"),
+                            });
+                        }
+                        epoch_loss += total;
+                        epoch_pairs += batch_size as u64;
+                        interval.0 += total;
+                        interval.1 += batch_size as u64;
+                        focus_ids.clear();
+                    }
+                }
+            }
+            let at_end = !more;
+            if at_end || last_call.elapsed() >= REPORT_EVERY {
+                observer.on_progress(&Progress::new(
+                    epoch,
+                    words,
+                    words_total,
+                    rate,
+                    interval,
+                    start.elapsed(),
+                ));
+                interval = (0.0, 0);
+                last_call = Instant::now();
+            }
+            if at_end {
+                break;
+            }
+        }
+        pairs += epoch_pairs;
+        epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
+    }
+    // A last partial batch is applied too, as a smaller batch.
+    if !focus_ids.is_empty() {
+        let n = focus_ids.len();
+        let rate = learning_rate_at(config.learning_rate(), config, words, words_total);
+        course_minibatch_step(model, &focus_ids, context_ids.slice(s![..n, ..]), rate)?;
+        pairs += n as u64;
+    }
+    Ok(TrainReport {
+        epoch_losses,
+        words,
+        pairs,
+        seconds: start.elapsed().as_secs_f64(),
+        recovered: Vec::new(),
+    })
+}

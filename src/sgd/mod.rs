@@ -1,0 +1,514 @@
+//! Training: word2vec-style online SGD with Hogwild threads (the default), and the
+//! course's exact minibatch SGD.
+//!
+//! # The online trainer
+//!
+//! For each focus word `w` of a sentence (after subsampling), the trainer computes
+//! `h = W u_w` once. For every context `c` in the window it draws `n` negatives, scores the
+//! `n + 1` rows `s = Ṽ h` with the rows as they are, adds `Ṽᵀ g` to the window's `e`, and then
+//! applies `v_k -= α g_k h` to every row, so a row that occurs twice among the positive and
+//! the negatives receives both updates: this is exactly one SGD step on that pair's `J`.
+//! After the window it applies `u_w -= α Wᵀ e` and records `α_W e u_wᵀ` for `W`: one `W u_w`
+//! and one `W` update per focus word, not per pair.
+//!
+//! Each thread works through blocks of up to
+//! [`merge_interval`](crate::TrainConfig::merge_interval) focus words: it computes `h` for
+//! the whole block with one matrix product (`H = U_B Wᵀ`) from its copy of `W`, applies the
+//! focus updates with another (`E W`), and applies the block's `W` update to its copy with
+//! a third (`Eᵀ U_B`). This equals processing the focus words one at a time with `W` fixed
+//! within a block (a block ends early where a focus word would repeat). Once its copy holds
+//! the `W` updates of at least `merge_interval` focus words, and when it finishes, a thread
+//! adds the change of its copy since its last merge to the shared `W` under a lock and takes
+//! the result as its new copy. With one thread the copy is the only `W` there is, so one
+//! thread runs exactly the sequential algorithm with `W` fixed per block; with several, a
+//! thread sees the others' `W` updates at its merges, every `merge_interval` focus words or
+//! a few more. `U` and `V` are shared without locks (Hogwild). Progress
+//! counters and losses are per thread and reported once per chunk of the corpus (about ten thousand
+//! words), never per pair.
+
+mod course;
+mod pause;
+mod reader;
+mod worker;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use ndarray::Array2;
+
+use crate::checkpoint::drive::write_checkpoint;
+use crate::checkpoint::{CheckpointOptions, TrainState};
+use crate::config::{LearningRateSchedule, TrainConfig};
+use crate::corpus::Corpus;
+use crate::error::{Error, Result};
+use crate::hogwild::SharedRows;
+use crate::kernels::LogisticTable;
+use crate::model::Model;
+use crate::sampling::NegativeSampler;
+use crate::vocab::{Vocab, VocabBuilder};
+use pause::PauseGate;
+use reader::{Event, Job, Reader};
+use worker::run_worker;
+
+pub use crate::checkpoint::drive::{resume, train_checkpointed};
+pub use course::{course_minibatch_step, train_course};
+pub(crate) use worker::time_sentence;
+
+/// Receives training progress.
+pub trait Observer {
+    /// Called from the thread that called the trainer, a few times per second and once at
+    /// the end.
+    fn on_progress(&mut self, progress: &Progress);
+}
+
+impl<F: FnMut(&Progress)> Observer for F {
+    fn on_progress(&mut self, progress: &Progress) {
+        self(progress)
+    }
+}
+
+/// An observer that ignores progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Observer for NoProgress {
+    fn on_progress(&mut self, _progress: &Progress) {}
+}
+
+/// A progress report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Zero-based epoch of the most recent report.
+    pub epoch: usize,
+    /// Corpus words processed so far, all threads and epochs (before subsampling).
+    pub words_done: u64,
+    /// Words to process in the whole run (`epochs × words per epoch`).
+    pub words_total: u64,
+    /// Learning rate of `U` and `V` at `words_done`.
+    pub learning_rate: f32,
+    /// Mean loss `J` per observed pair over the interval since the previous report, summed in
+    /// `f64` from the scores the updates used; `NaN` if the interval had no pair.
+    pub interval_loss: f64,
+    /// Pairs in that interval.
+    pub interval_pairs: u64,
+    /// Words per second since training started (all threads).
+    pub words_per_second: f64,
+    /// Time since training started.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// A report at `words_done` of `words_total` from `(loss sum, pairs)` of the interval.
+    fn new(
+        epoch: usize,
+        words_done: u64,
+        words_total: u64,
+        learning_rate: f32,
+        interval: (f64, u64),
+        elapsed: Duration,
+    ) -> Self {
+        Progress {
+            epoch,
+            words_done,
+            words_total,
+            learning_rate,
+            interval_loss: if interval.1 > 0 {
+                interval.0 / interval.1 as f64
+            } else {
+                f64::NAN
+            },
+            interval_pairs: interval.1,
+            words_per_second: words_done as f64 / elapsed.as_secs_f64().max(1e-9),
+            elapsed,
+        }
+    }
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TrainReport {
+    /// Mean loss per observed pair in each epoch.
+    pub epoch_losses: Vec<f64>,
+    /// Corpus words processed (before subsampling), all epochs.
+    pub words: u64,
+    /// Observed (focus, context) pairs trained on.
+    pub pairs: u64,
+    /// Wall-clock training time (over every session of a resumed run).
+    pub seconds: f64,
+    /// The divergences recovered from by going back to the last checkpoint with lower
+    /// learning rates ([`CheckpointOptions::retries`]), in order.
+    pub recovered: Vec<String>,
+}
+
+/// A trained model with its vocabulary.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Trained {
+    /// The vocabulary; word id `i` is row `i` of `U` and `V`.
+    pub vocab: Vocab,
+    /// `U`, `V` and `W`.
+    pub model: Model,
+    /// What the run did.
+    pub report: TrainReport,
+    /// The configuration at the end (learning rates lowered by any recovery).
+    pub config: TrainConfig,
+}
+
+/// Builds the vocabulary of the corpus files, initialises a model and trains it.
+///
+/// The files are read as the configuration's corpus options say (plain, gzip or xz).
+///
+/// # Errors
+///
+/// [`Error::File`] or [`Error::Corpus`] when a file cannot be read,
+/// [`Error::EmptyVocabulary`] when no word reaches `min_count`, [`Error::Diverged`] when
+/// the loss becomes non-finite.
+pub fn train<P: AsRef<Path>>(
+    config: &TrainConfig,
+    paths: &[P],
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    let corpus = Corpus::new(
+        paths.iter().map(|p| p.as_ref().to_path_buf()),
+        config.corpus_options().clone(),
+    );
+    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
+        config.min_count(),
+        config.max_vocab(),
+        config.oov(),
+    )?;
+    let mut model = Model::for_config(config, vocab.len());
+    let report = train_model(config, &vocab, &mut model, &corpus, observer)?;
+    Ok(Trained {
+        vocab,
+        model,
+        report,
+        config: config.clone(),
+    })
+}
+
+/// The report of a run that stands at `state`.
+pub(crate) fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainReport {
+    TrainReport {
+        epoch_losses: state
+            .epoch_losses
+            .iter()
+            .map(|&(loss, pairs)| loss / pairs.max(1) as f64)
+            .collect(),
+        words: state.words_done,
+        pairs: state.pairs,
+        seconds: state.seconds,
+        recovered,
+    }
+}
+
+/// Shortest time between two observer calls.
+const REPORT_EVERY: Duration = Duration::from_millis(200);
+
+/// Trains an existing model on a corpus with the online trainer (see the
+/// [module documentation](self)).
+///
+/// `model` must have one row per vocabulary entry and the configuration's dimension. The
+/// corpus is read `epochs` times; tokens are mapped through `vocab` with its OOV policy.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration,
+/// [`Error::Sampling`] when no vocabulary word has a positive count,
+/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read, and
+/// [`Error::Diverged`] when a loss or an update becomes non-finite (checked for every
+/// block of focus words in every thread).
+pub fn train_model(
+    config: &TrainConfig,
+    vocab: &Vocab,
+    model: &mut Model,
+    corpus: &Corpus,
+    observer: &mut dyn Observer,
+) -> Result<TrainReport> {
+    let start = TrainState::new(config, Vec::new());
+    run(config, vocab, model, corpus, observer, &start, None)
+}
+
+/// Trains from `start` to the end, writing checkpoints as `checkpoints` says.
+pub(crate) fn run(
+    config: &TrainConfig,
+    vocab: &Vocab,
+    model: &mut Model,
+    corpus: &Corpus,
+    observer: &mut dyn Observer,
+    start: &TrainState,
+    checkpoints: Option<&CheckpointOptions>,
+) -> Result<TrainReport> {
+    check_model(
+        config,
+        vocab.len(),
+        model,
+        "model (vocabulary size × configured dimension)",
+    )?;
+    let threads = config.threads();
+    if start.rng_seeds.len() != threads || start.epoch_losses.len() != config.epochs() {
+        return Err(Error::ShapeMismatch {
+            what: "training state (generator states per thread, losses per epoch)",
+            expected: vec![threads, config.epochs()],
+            found: vec![start.rng_seeds.len(), start.epoch_losses.len()],
+        });
+    }
+    let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
+    let keep = vocab.keep_probabilities(config.subsample());
+    let words_per_epoch = vocab.n_tokens();
+    let words_total = words_per_epoch.saturating_mul(config.epochs() as u64);
+    let shared_interaction = Mutex::new(model.interaction().as_standard_layout().into_owned());
+    let shared = Shared::new(
+        config,
+        model,
+        &shared_interaction,
+        (&sampler, &keep),
+        (start.words_done, words_total),
+        start.rng_seeds.clone(),
+    )?;
+
+    let (chunk_tx, chunk_rx) = sync_channel::<Job>(2 * threads);
+    let chunk_rx = Mutex::new(chunk_rx);
+    let (event_tx, event_rx) = sync_channel::<Event>(64 * threads);
+    let clock = Instant::now();
+    let seconds = |clock: Instant| start.seconds + clock.elapsed().as_secs_f64();
+    let mut epoch_loss = start.epoch_losses.clone();
+    let mut totals = (start.words_done, start.pairs); // words, pairs
+    let mut written = Ok(());
+
+    let outcome = std::thread::scope(|scope| {
+        let shared_ref = &shared;
+        let reader_events = event_tx.clone();
+        let schedule = checkpoints.map(|c| (c.interval(), c.interval_words()));
+        let reader = scope.spawn(move || {
+            let position = (start.epoch, start.sentences);
+            let reader = Reader {
+                corpus,
+                vocab,
+                epochs: config.epochs(),
+                jobs: chunk_tx,
+                events: reader_events,
+                shared: shared_ref,
+                schedule,
+            };
+            reader.run(position)
+        });
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let event_tx = event_tx.clone();
+                let (shared, chunk_rx) = (&shared, &chunk_rx);
+                scope.spawn(move || run_worker(t, shared, chunk_rx, event_tx))
+            })
+            .collect();
+        drop(event_tx);
+
+        let mut last_call = Instant::now();
+        let mut interval = (0.0_f64, 0_u64);
+        let mut last_epoch = start.epoch;
+        let mut emit = |interval: &mut (f64, u64), epoch: usize, done: u64| {
+            let mut progress = Progress::new(
+                epoch,
+                done,
+                words_total,
+                learning_rate_at(config.learning_rate(), config, done, words_total),
+                *interval,
+                clock.elapsed(),
+            );
+            // A resumed run's speed counts only this session's words.
+            progress.words_per_second = (done - start.words_done.min(done)) as f64
+                / progress.elapsed.as_secs_f64().max(1e-9);
+            observer.on_progress(&progress);
+            *interval = (0.0, 0);
+        };
+        for event in event_rx.iter() {
+            let report = match event {
+                Event::Chunk(report) => report,
+                Event::Pause { epoch, sentences } => {
+                    if written.is_ok() {
+                        if let Some(options) = checkpoints {
+                            let state = TrainState {
+                                epoch,
+                                sentences,
+                                words_done: totals.0,
+                                pairs: totals.1,
+                                epoch_losses: epoch_loss.clone(),
+                                seconds: seconds(clock),
+                                rng_seeds: lock(&shared.seeds).clone(),
+                                corpus_sizes: start.corpus_sizes.clone(),
+                            };
+                            written = write_checkpoint(options, config, vocab, &shared, &state);
+                        }
+                        if written.is_err() {
+                            shared.abort.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    shared.gate.release();
+                    continue;
+                }
+            };
+            totals.0 += report.words;
+            totals.1 += report.pairs;
+            interval.0 += report.loss;
+            interval.1 += report.pairs;
+            if let Some(e) = epoch_loss.get_mut(report.epoch) {
+                e.0 += report.loss;
+                e.1 += report.pairs;
+            }
+            last_epoch = report.epoch;
+            if last_call.elapsed() >= REPORT_EVERY {
+                emit(&mut interval, last_epoch, totals.0);
+                last_call = Instant::now();
+            }
+        }
+        emit(&mut interval, last_epoch, totals.0);
+
+        let mut first_error = None;
+        for worker in workers {
+            if let Err(e) = worker.join().unwrap_or_else(|_| Err(worker_panicked())) {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Err(e) = reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
+    });
+    outcome?;
+    written?;
+    if let Some(options) = checkpoints {
+        let state = TrainState {
+            epoch: config.epochs(),
+            sentences: 0,
+            words_done: totals.0,
+            pairs: totals.1,
+            epoch_losses: epoch_loss.clone(),
+            seconds: seconds(clock),
+            rng_seeds: lock(&shared.seeds).clone(),
+            corpus_sizes: start.corpus_sizes.clone(),
+        };
+        write_checkpoint(options, config, vocab, &shared, &state)?;
+    }
+    drop(shared);
+    let trained_interaction = shared_interaction
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    model.interaction_mut().assign(&trained_interaction);
+    let report = report_of(
+        &TrainState {
+            words_done: totals.0,
+            pairs: totals.1,
+            epoch_losses: epoch_loss,
+            seconds: seconds(clock),
+            ..start.clone()
+        },
+        Vec::new(),
+    );
+    Ok(report)
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn worker_panicked() -> Error {
+    Error::Io(std::io::Error::other("a training thread panicked"))
+}
+
+/// Checks that `model` has `n_words` rows (`what` says of what) of the configured dimension.
+fn check_model(
+    config: &TrainConfig,
+    n_words: usize,
+    model: &Model,
+    what: &'static str,
+) -> Result<()> {
+    let expected = [n_words, config.dim()];
+    let found = [model.n_words(), model.dim()];
+    if expected != found {
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// The learning rate after `done` of `total` words.
+pub(crate) fn learning_rate_at(initial: f32, config: &TrainConfig, done: u64, total: u64) -> f32 {
+    match config.schedule() {
+        LearningRateSchedule::Constant => initial,
+        LearningRateSchedule::Linear => {
+            let left = 1.0 - done as f64 / total.max(1) as f64;
+            (f64::from(initial) * left.max(1e-4)) as f32
+        }
+    }
+}
+
+/// What every worker shares.
+pub(crate) struct Shared<'a> {
+    pub(crate) focus: SharedRows<'a>,
+    pub(crate) context: SharedRows<'a>,
+    pub(crate) interaction: &'a Mutex<Array2<f32>>,
+    sampler: &'a NegativeSampler,
+    keep: &'a [f32],
+    config: &'a TrainConfig,
+    words_done: AtomicU64,
+    pub(crate) words_total: u64,
+    abort: AtomicBool,
+    /// `W` is the identity and is not trained: `h = u_w` and `Wᵀ e = e`.
+    identity_frozen: bool,
+    /// σ and softplus for the scores.
+    logistic: &'static LogisticTable,
+    /// Each worker's generator seed as of the last pause.
+    seeds: Mutex<Vec<[u8; 32]>>,
+    /// Where workers wait while a checkpoint is written.
+    gate: PauseGate,
+}
+
+impl<'a> Shared<'a> {
+    /// What the workers share for training `model`: its `U` and `V` rows (borrowed for
+    /// `'a`), `interaction` (a copy of its `W`), the sampler and keep probabilities, the
+    /// words done and in total, and one generator seed per thread.
+    fn new(
+        config: &'a TrainConfig,
+        model: &'a mut Model,
+        interaction: &'a Mutex<Array2<f32>>,
+        (sampler, keep): (&'a NegativeSampler, &'a [f32]),
+        (words_done, words_total): (u64, u64),
+        seeds: Vec<[u8; 32]>,
+    ) -> Result<Self> {
+        let dim = config.dim();
+        let identity_frozen = config.interaction_learning_rate() == 0.0
+            && model.interaction() == Array2::<f32>::eye(dim);
+        let n_words = model.n_words();
+        let (focus, context, _) = model.parts_mut();
+        let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context))
+        else {
+            return Err(Error::ShapeMismatch {
+                what: "model embeddings (must be contiguous and row-major)",
+                expected: vec![n_words, dim],
+                found: vec![],
+            });
+        };
+        Ok(Shared {
+            focus,
+            context,
+            interaction,
+            sampler,
+            keep,
+            config,
+            words_done: AtomicU64::new(words_done),
+            words_total,
+            abort: AtomicBool::new(false),
+            identity_frozen,
+            logistic: LogisticTable::get(),
+            seeds: Mutex::new(seeds),
+            gate: PauseGate::default(),
+        })
+    }
+}
