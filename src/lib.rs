@@ -13,6 +13,7 @@ pub mod eval;
 mod hogwild;
 pub mod io;
 mod kernels;
+mod linalg;
 pub mod loss;
 pub mod model;
 pub mod plot;
