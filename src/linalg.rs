@@ -24,7 +24,7 @@
 //!
 //! Sweeps are capped at [`MAX_SWEEPS`]; finite input converges well before that.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip, s};
 
 use crate::error::{Error, Result};
 
@@ -94,14 +94,23 @@ fn descending_order(values: &Array1<f64>) -> Vec<usize> {
     order
 }
 
-/// Rows `i < j` of `m` become `(c·r_i − s·r_j, s·r_i + c·r_j)`.
-fn rotate_rows(m: &mut ArrayViewMut2<'_, f64>, i: usize, j: usize, c: f64, s: f64) {
-    let (mut row_i, mut row_j) = m.multi_slice_mut((s![i, ..], s![j, ..]));
-    Zip::from(&mut row_i).and(&mut row_j).for_each(|x, y| {
+/// Rows `i < j` of the row-major matrix `data` (rows of length `len`) become
+/// `(c·r_i − s·r_j, s·r_i + c·r_j)`.
+fn rotate_rows(data: &mut [f64], len: usize, i: usize, j: usize, c: f64, s: f64) {
+    let (head, tail) = data.split_at_mut(j * len);
+    let row_i = &mut head[i * len..(i + 1) * len];
+    let row_j = &mut tail[..len];
+    for (x, y) in row_i.iter_mut().zip(row_j.iter_mut()) {
         let (a, b) = (*x, *y);
         *x = c * a - s * b;
         *y = s * a + c * b;
-    });
+    }
+}
+
+/// `r_iᵀ r_j` for rows of a row-major matrix with rows of length `len`.
+fn row_dot(data: &[f64], len: usize, i: usize, j: usize) -> f64 {
+    let row = |k: usize| ArrayView1::from(&data[k * len..(k + 1) * len]);
+    row(i).dot(&row(j))
 }
 
 /// The tangent `t` of the Jacobi rotation that zeroes the off-diagonal entry of
@@ -135,14 +144,23 @@ pub(crate) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Result<SymmetricEigen> 
         });
     }
     let scale = power_of_two_scale(a);
-    let mut m = Array2::from_shape_fn((n, n), |(i, j)| 0.5 * (a[[i, j]] + a[[j, i]]) * scale);
+    // Row-major n×n: the symmetric part of A, scaled.
+    let mut m: Vec<f64> = (0..n * n)
+        .map(|k| {
+            let (i, j) = (k / n, k % n);
+            0.5 * (a[[i, j]] + a[[j, i]]) * scale
+        })
+        .collect();
     // Row i of `vectors_t` is eigenvector i.
-    let mut vectors_t = Array2::<f64>::eye(n);
+    let mut vectors_t: Vec<f64> = (0..n * n)
+        .map(|k| if k / n == k % n { 1.0 } else { 0.0 })
+        .collect();
+    let (mut row_p, mut row_q) = (vec![0.0; n], vec![0.0; n]);
     for _ in 0..MAX_SWEEPS {
         let mut rotated = false;
         for p in 0..n {
             for q in p + 1..n {
-                let (app, aqq, apq) = (m[[p, p]], m[[q, q]], m[[p, q]]);
+                let (app, aqq, apq) = (m[p * n + p], m[q * n + q], m[p * n + q]);
                 if apq == 0.0 || apq.abs() <= EPS * app.abs().sqrt() * aqq.abs().sqrt() {
                     continue;
                 }
@@ -153,16 +171,18 @@ pub(crate) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Result<SymmetricEigen> 
                 // rows p and q of Jᵀ M J are those of Jᵀ M (J only mixes columns p and q)
                 // and its columns p and q are their transposes (it is symmetric); the block
                 // itself becomes diag(a_pp − t·a_pq, a_qq + t·a_pq).
-                rotate_rows(&mut m.view_mut(), p, q, c, s);
-                for k in 0..n {
-                    m[[k, p]] = m[[p, k]];
-                    m[[k, q]] = m[[q, k]];
+                rotate_rows(&mut m, n, p, q, c, s);
+                row_p.copy_from_slice(&m[p * n..(p + 1) * n]);
+                row_q.copy_from_slice(&m[q * n..(q + 1) * n]);
+                for ((row, &x), &y) in m.chunks_exact_mut(n).zip(&row_p).zip(&row_q) {
+                    row[p] = x;
+                    row[q] = y;
                 }
-                m[[p, p]] = app - t * apq;
-                m[[q, q]] = aqq + t * apq;
-                m[[p, q]] = 0.0;
-                m[[q, p]] = 0.0;
-                rotate_rows(&mut vectors_t.view_mut(), p, q, c, s);
+                m[p * n + p] = app - t * apq;
+                m[q * n + q] = aqq + t * apq;
+                m[p * n + q] = 0.0;
+                m[q * n + p] = 0.0;
+                rotate_rows(&mut vectors_t, n, p, q, c, s);
                 rotated = true;
             }
         }
@@ -170,10 +190,10 @@ pub(crate) fn symmetric_eigen(a: ArrayView2<'_, f64>) -> Result<SymmetricEigen> 
             break;
         }
     }
-    let diagonal = m.diag().mapv(|x| x / scale);
+    let diagonal: Array1<f64> = (0..n).map(|i| m[i * n + i] / scale).collect();
     let order = descending_order(&diagonal);
     let values = order.iter().map(|&i| diagonal[i]).collect();
-    let vectors = Array2::from_shape_fn((n, n), |(k, i)| vectors_t[[order[i], k]]);
+    let vectors = Array2::from_shape_fn((n, n), |(k, i)| vectors_t[order[i] * n + k]);
     Ok(SymmetricEigen { values, vectors })
 }
 
@@ -207,27 +227,34 @@ fn tall_svd(a: ArrayView2<'_, f64>) -> Svd {
         };
     }
     let scale = power_of_two_scale(a);
-    // Row j of `columns` is column j of B = A Q (scaled); row j of `right_t` is column j of Q.
-    let mut columns = Array2::from_shape_fn((n, m), |(j, i)| a[[i, j]] * scale);
-    let mut right_t = Array2::<f64>::eye(n);
+    // Row-major: row j of `columns` is column j of B = A Q (scaled), row j of `right_t` is
+    // column j of Q.
+    let mut columns: Vec<f64> = (0..n * m).map(|k| a[[k % m, k / m]] * scale).collect();
+    let mut right_t: Vec<f64> = (0..n * n)
+        .map(|k| if k / n == k % n { 1.0 } else { 0.0 })
+        .collect();
+    // ‖b_j‖², computed afresh at the start of every sweep and updated through each rotation
+    // (α' = α − tγ, β' = β + tγ), so a pair costs one dot product.
+    let mut squares = vec![0.0; n];
     for _ in 0..MAX_SWEEPS {
+        for (j, square) in squares.iter_mut().enumerate() {
+            *square = row_dot(&columns, m, j, j);
+        }
         let mut rotated = false;
         for i in 0..n {
             for j in i + 1..n {
-                let (b_i, b_j) = (columns.row(i), columns.row(j));
-                let gamma = b_i.dot(&b_j);
-                if gamma == 0.0 {
-                    continue;
-                }
-                let (alpha, beta) = (b_i.dot(&b_i), b_j.dot(&b_j));
-                if gamma.abs() <= EPS * alpha.sqrt() * beta.sqrt() {
+                let gamma = row_dot(&columns, m, i, j);
+                let (alpha, beta) = (squares[i], squares[j]);
+                if gamma == 0.0 || gamma.abs() <= EPS * alpha.sqrt() * beta.sqrt() {
                     continue;
                 }
                 let t = jacobi_tangent(alpha, beta, gamma);
                 let c = 1.0 / t.mul_add(t, 1.0).sqrt();
                 let s = t * c;
-                rotate_rows(&mut columns.view_mut(), i, j, c, s);
-                rotate_rows(&mut right_t.view_mut(), i, j, c, s);
+                rotate_rows(&mut columns, m, i, j, c, s);
+                rotate_rows(&mut right_t, n, i, j, c, s);
+                squares[i] = (alpha - t * gamma).max(0.0);
+                squares[j] = (beta + t * gamma).max(0.0);
                 rotated = true;
             }
         }
@@ -235,21 +262,19 @@ fn tall_svd(a: ArrayView2<'_, f64>) -> Svd {
             break;
         }
     }
-    let norms: Array1<f64> = columns
-        .axis_iter(Axis(0))
-        .map(|b| b.dot(&b).sqrt())
-        .collect();
+    let norms: Array1<f64> = (0..n).map(|j| row_dot(&columns, m, j, j).sqrt()).collect();
     let order = descending_order(&norms);
     let singular_values: Array1<f64> = order.iter().map(|&j| norms[j] / scale).collect();
-    let right = Array2::from_shape_fn((n, n), |(k, j)| right_t[[order[j], k]]);
+    let right = Array2::from_shape_fn((n, n), |(k, j)| right_t[order[j] * n + k]);
     let largest = order.first().map_or(0.0, |&j| norms[j]);
     let zero_below = largest * m.max(n) as f64 * EPS;
     let mut left = Array2::<f64>::zeros((m, n));
     let mut n_done = 0;
     for (position, &j) in order.iter().enumerate() {
         if norms[j] > zero_below {
+            let b_j = ArrayView1::from(&columns[j * m..(j + 1) * m]);
             left.column_mut(position)
-                .assign(&columns.row(j).mapv(|x| x / norms[j]));
+                .assign(&b_j.mapv(|x| x / norms[j]));
             n_done += 1;
         } else {
             break;
