@@ -482,14 +482,14 @@ fn check_single_by_fd(case: &Case) -> Result<(), TestCaseError> {
         check_fd(g.focus[j], fd, magnitude, 1.0, &slopes, "∂J/∂u_w", &[j])?;
     }
     for k in 0..rows {
-        for i in 0..m {
+        for (i, &hp_i) in hp.iter().enumerate() {
             let fd = central_difference(case, case.c[[k, i]], loss, |c, x| c.c[[k, i]] = x);
             check_fd(
                 g.contexts[[k, i]],
                 fd,
                 magnitude,
                 1.0,
-                &[hp[i]],
+                &[hp_i],
                 "∂J/∂Ṽ",
                 &[k, i],
             )?;
@@ -584,7 +584,7 @@ fn check_batch_by_fd(b: &Batch) -> Result<(), TestCaseError> {
         }
         let hp = case.positioned();
         for r in 0..rows {
-            for i in 0..m {
+            for (i, &hp_i) in hp.iter().enumerate() {
                 let fd = central_difference(b, b.c[[k, r, i]], loss, |c, x| c.c[[k, r, i]] = x);
                 let analytic = g.contexts[[k, r, i]];
                 check_fd(
@@ -592,7 +592,7 @@ fn check_batch_by_fd(b: &Batch) -> Result<(), TestCaseError> {
                     fd,
                     magnitude,
                     weight,
-                    &[hp[i]],
+                    &[hp_i],
                     "∂J/∂Ṽ",
                     &[k, r, i],
                 )?;
