@@ -262,18 +262,24 @@ proptest! {
         let b_inv = (&yb / &sb).dot(&xb.t());
         let u2 = u.dot(&a.t());
         let v2 = v.dot(&b);
-        let w2 = b_inv.dot(&w).dot(&a_inv);
         let kappa = [&u, &v, &u2, &v2].iter().map(|x| condition_number(x)).fold(1.0, f64::max);
         prop_assume!(kappa < 1e3);
         let m = w.nrows();
 
         let (_, before) = read_outs(&u, &v, &w);
-        let (_, after) = read_outs(&u2, &v2, &w2);
         let ff = before.focus.dot(&before.focus.t());
         let cc = before.context.dot(&before.context.t());
         let tolerance = 1000.0 * m as f64 * EPS * kappa * max_abs(&ff).max(max_abs(&cc));
-        close(&after.focus.dot(&after.focus.t()), &ff, tolerance, "F Fᵀ")?;
-        close(&after.context.dot(&after.context.t()), &cc, tolerance, "C Cᵀ")?;
+        // U alone, V alone, both.
+        for (label, u2, v2, w2) in [
+            ("A", &u2, &v, w.dot(&a_inv)),
+            ("B", &u, &v2, b_inv.dot(&w)),
+            ("A and B", &u2, &v2, b_inv.dot(&w).dot(&a_inv)),
+        ] {
+            let (_, after) = read_outs(u2, v2, &w2);
+            close(&after.focus.dot(&after.focus.t()), &ff, tolerance, &format!("F Fᵀ, {label}"))?;
+            close(&after.context.dot(&after.context.t()), &cc, tolerance, &format!("C Cᵀ, {label}"))?;
+        }
 
         // Orthogonal changes of basis keep the balanced read-out (it rotates with them).
         let (balanced, _) = read_outs(&u, &v, &w);
