@@ -24,9 +24,10 @@
 //!
 //! **Balanced**: with the SVD `W = P Σ Qᵀ`, focus vectors `F = U Q Σ^{1/2}` and context
 //! vectors `C = V P Σ^{1/2}`: `W`'s stretch is split evenly between the two sides, and
-//! `⟨C_c, F_w⟩ = v_cᵀ W u_w` is the score. With `W = I` they are exactly `U` and `V`. They
-//! do not change under orthogonal changes of basis (`A`, `B` orthogonal above), but do under
-//! general ones. Kinds `balanced-focus` (`F`), `balanced-context` (`C`), `balanced-sum`
+//! `⟨C_c, F_w⟩ = v_cᵀ W u_w` is the score. With `W = I` they are exactly `U` and `V`.
+//! `F Fᵀ = U (WᵀW)^{1/2} Uᵀ` and `C Cᵀ = V (W Wᵀ)^{1/2} Vᵀ`, so their cosines do not change
+//! under orthogonal changes of basis (`A`, `B` orthogonal above) but do under general ones.
+//! Kinds `balanced-focus` (`F`), `balanced-context` (`C`), `balanced-sum`
 //! (`F + C`) and `balanced-concat` (`[C, F]`, each half's rows scaled to unit length).
 //!
 //! **Score-only**: vectors that depend on the score matrix `S = V W Uᵀ` (`n×n`, never
@@ -40,11 +41,17 @@
 //! `U` or `V` with a singular value below [`SCORE_RANK_TOLERANCE`] (`1e-6`) of their
 //! largest count as zero (they are at the level of `f32` rounding), and so do singular
 //! values of `S` up to `M·ε_f64` of the largest; columns beyond the rank of `S` are zero.
-//! Kinds `score-focus`, `score-context`, `score-sum` and
-//! `score-concat`, built as the balanced ones.
+//! Kinds `score-focus`, `score-context`, `score-sum` and `score-concat`, built as the
+//! balanced ones.
 //!
-//! The `M×M` work runs in `f64` ([`balanced_read_out`] and [`score_read_out`] take any
-//! `f32` or `f64` matrices); the `n×M` products in `f32`.
+//! The `M×M` work (SVDs by one-sided Jacobi, eigendecompositions by Jacobi) and the Gram
+//! matrices run in `f64`, the `n×M` products `F = U T`, `C = V T'` in the model's `f32`
+//! ([`balanced_read_out`] and [`score_read_out`] take `f32` or `f64` matrices). At
+//! `n = 63 000` words one kind takes about 0.1 s (balanced) and 0.3 s (score-only) of CPU
+//! time at `M = 100`, 0.8 s and 3.5 s at `M = 300`; computing a read-out once
+//! ([`Model::balanced_read_out`], [`Model::score_read_out`]) and taking its
+//! [`sum`](ReadOut::sum) and [`concatenated`](ReadOut::concatenated) is cheaper than asking
+//! for several kinds one by one.
 //!
 //! # Per-offset interactions
 //!
