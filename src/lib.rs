@@ -26,7 +26,8 @@ pub use config::{
     WindowMode,
 };
 pub use corpus::{
-    Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
+    Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,
+    SentenceStream, Utf8Policy, for_each_token,
 };
 pub use error::{ConfigError, Error, Result, SamplingError};
 pub use eval::{

@@ -137,6 +137,10 @@ pub struct TrainReport {
     /// The divergences recovered from by going back to the last checkpoint with lower
     /// learning rates ([`CheckpointOptions::retries`]), in order.
     pub recovered: Vec<String>,
+    /// Tokens longer than [`MAX_TOKEN_BYTES`](crate::corpus::MAX_TOKEN_BYTES) skipped in
+    /// one pass over the corpus (every epoch skips the same ones); 0 if no epoch was read
+    /// to its end in this session.
+    pub long_tokens_skipped: u64,
 }
 
 /// A trained model with its vocabulary.
@@ -318,6 +322,7 @@ fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainReport {
         pairs: state.pairs,
         seconds: state.seconds,
         recovered,
+        long_tokens_skipped: 0,
     }
 }
 
@@ -483,6 +488,7 @@ fn run(
     let mut epoch_loss = start.epoch_losses.clone();
     let mut totals = (start.words_done, start.pairs); // words, pairs
     let mut written = Ok(());
+    let mut long_tokens_skipped = 0;
 
     let outcome = std::thread::scope(|scope| {
         let shared_ref = &shared;
@@ -576,8 +582,11 @@ fn run(
                 first_error.get_or_insert(e);
             }
         }
-        if let Err(e) = reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
-            first_error.get_or_insert(e);
+        match reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
+            Ok(skipped) => long_tokens_skipped = skipped,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
         first_error.map_or(Ok(()), Err)
     });
@@ -601,7 +610,7 @@ fn run(
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
     model.interaction_mut().assign(&trained_interaction);
-    let report = report_of(
+    let mut report = report_of(
         &TrainState {
             words_done: totals.0,
             pairs: totals.1,
@@ -611,6 +620,7 @@ fn run(
         },
         Vec::new(),
     );
+    report.long_tokens_skipped = long_tokens_skipped;
     Ok(report)
 }
 
@@ -783,7 +793,8 @@ struct Reader<'r, 'a> {
 
 impl Reader<'_, '_> {
     /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch.
-    fn run(self, (epoch, sentences): (usize, u64)) -> Result<()> {
+    /// Returns the long tokens skipped in the last epoch read to its end.
+    fn run(self, (epoch, sentences): (usize, u64)) -> Result<u64> {
         let result = self.read(epoch, sentences);
         if result.is_err() {
             self.shared.abort.store(true, Ordering::Relaxed);
@@ -791,7 +802,8 @@ impl Reader<'_, '_> {
         result
     }
 
-    fn read(&self, first_epoch: usize, skip: u64) -> Result<()> {
+    fn read(&self, first_epoch: usize, skip: u64) -> Result<u64> {
+        let mut long_tokens_skipped = 0;
         let mut since = (Instant::now(), 0_u64); // last checkpoint, words sent since
         let fresh = |epoch| Chunk {
             epoch,
@@ -831,11 +843,11 @@ impl Reader<'_, '_> {
                     since.1 += chunk.ids.len() as u64;
                     let full = std::mem::replace(&mut chunk, fresh(epoch));
                     if !self.send(Job::Chunk(full)) {
-                        return Ok(());
+                        return Ok(long_tokens_skipped);
                     }
                     if self.due(since) {
                         if !self.pause(epoch, sentences) {
-                            return Ok(());
+                            return Ok(long_tokens_skipped);
                         }
                         since = (Instant::now(), 0);
                     }
@@ -844,17 +856,18 @@ impl Reader<'_, '_> {
             if !chunk.ids.is_empty() {
                 since.1 += chunk.ids.len() as u64;
                 if !self.send(Job::Chunk(chunk)) {
-                    return Ok(());
+                    return Ok(long_tokens_skipped);
                 }
             }
+            long_tokens_skipped = stream.long_tokens_skipped();
             if epoch + 1 < self.epochs && self.due(since) {
                 if !self.pause(epoch + 1, 0) {
-                    return Ok(());
+                    return Ok(long_tokens_skipped);
                 }
                 since = (Instant::now(), 0);
             }
         }
-        Ok(())
+        Ok(long_tokens_skipped)
     }
 
     /// Queues a job unless training stopped; `false` if it did. Checking the abort flag
@@ -1480,6 +1493,7 @@ pub fn train_course(
     let mut sentence = Vec::new();
     let mut last_call = Instant::now();
     let mut interval = (0.0_f64, 0_u64);
+    let mut long_tokens_skipped = 0;
 
     for epoch in 0..config.epochs() {
         let (mut epoch_loss, mut epoch_pairs) = (0.0_f64, 0_u64);
@@ -1553,6 +1567,7 @@ pub fn train_course(
         }
         pairs += epoch_pairs;
         epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
+        long_tokens_skipped = stream.long_tokens_skipped();
     }
     // A last partial batch is applied too, as a smaller batch.
     if !focus_ids.is_empty() {
@@ -1567,5 +1582,6 @@ pub fn train_course(
         pairs,
         seconds: start.elapsed().as_secs_f64(),
         recovered: Vec::new(),
+        long_tokens_skipped,
     })
 }

@@ -433,7 +433,8 @@ fn corpus_edge_cases() {
     assert_eq!(trained.report.pairs, 0);
     assert_eq!(trained.report.words, 1);
 
-    // One line of 100 000 tokens: every token is trained on, nothing is truncated.
+    // One line of 100 000 tokens: every token is trained on, nothing is truncated; the
+    // line is cut into sentences of at most MAX_SENTENCE_BYTES.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
     let long: Vec<String> = (0..100_000)
         .map(|_| format!("w{}", rng.random_range(0..50)))
@@ -451,8 +452,17 @@ fn corpus_edge_cases() {
         .expect("valid");
     let trained = train(&no_subsampling, &[&long_path], &mut NoProgress).expect("trains");
     assert_eq!(trained.report.words, 100_000);
-    // Fixed window 2: every position has 4 contexts except 2 at each end (3 + 2 fewer).
-    assert_eq!(trained.report.pairs, 100_000 * 4 - 6);
+    let mut stream = bilinear_skipgram::Corpus::new([&long_path], Default::default())
+        .sentences()
+        .expect("opens");
+    let mut n_sentences = 0;
+    while stream.next_sentence(|_| {}).expect("reads") {
+        n_sentences += 1;
+    }
+    assert!(n_sentences > 1);
+    // Fixed window 2: every position has 4 contexts except 2 at each end of each sentence
+    // (3 + 2 fewer).
+    assert_eq!(trained.report.pairs, 100_000 * 4 - 6 * n_sentences);
 
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, b"fine words\nmore fine words\nbad \xff\xfe byte\n").expect("write");
