@@ -24,9 +24,23 @@ pub enum Error {
     },
 
     /// A corpus line that could not be read, for example invalid UTF-8 in strict mode.
+    /// Only corpus files give this error; the other text files give [`Error::Parse`].
     #[error("{path}:{line}: {message}")]
     Corpus {
         /// The corpus file.
+        path: PathBuf,
+        /// One-based line number.
+        line: u64,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// A line of a text file that is not a corpus (a vocabulary, an evaluation set, word2vec
+    /// text, queries on standard input) that could not be read: malformed, not UTF-8, or
+    /// longer than the reader's limit.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        /// The file (or a name such as `standard input`).
         path: PathBuf,
         /// One-based line number.
         line: u64,

@@ -34,12 +34,12 @@ pub use eval::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
     BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, MalformedPolicy,
     SectionScore, SimilarityDataset, SimilarityPair, SimilarityReport, UnitVectors, average_ranks,
-    find_word, spearman, top_k,
+    count_non_finite_rows, find_word, spearman, top_k,
 };
 pub use io::{
-    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, VOCAB_FILE, load_model, read_matrix, read_vocab,
-    read_word2vec, save_model, write_atomic, write_matrix, write_vocab, write_word2vec_binary,
-    write_word2vec_text,
+    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MAX_LINE_BYTES, VOCAB_FILE, load_model,
+    read_matrix, read_vocab, read_word_vectors, read_word2vec, save_model, write_atomic,
+    write_matrix, write_vocab, write_word2vec_binary, write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};

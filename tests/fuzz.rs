@@ -208,6 +208,7 @@ fn typed(error: &Error) -> bool {
         error,
         Error::Format { .. }
             | Error::Corpus { .. }
+            | Error::Parse { .. }
             | Error::File { .. }
             | Error::ShapeMismatch { .. }
             | Error::EmptyVocabulary(_)

@@ -14,10 +14,12 @@
 
 #[cfg(feature = "finalfusion")]
 mod finalfusion;
+mod lines;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
 pub use self::finalfusion::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub use lines::{LineReader, MAX_LINE_BYTES};
 pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
@@ -40,6 +42,100 @@ pub const CONTEXT_FILE: &str = "V.npy";
 pub const INTERACTION_FILE: &str = "W.npy";
 /// File name of the vocabulary in a model folder.
 pub const VOCAB_FILE: &str = "vocab.txt";
+
+/// What a file is, if its first bytes show that it holds no word2vec vectors.
+fn not_word2vec(magic: &[u8]) -> Option<&'static str> {
+    if magic.starts_with(b"FiFu") {
+        Some("a finalfusion file (it starts with \"FiFu\")")
+    } else if magic.starts_with(b"\x93NUMPY") {
+        Some("an .npy matrix without words (it starts with \"\\x93NUMPY\")")
+    } else if magic.starts_with(b"BSGCKPT") {
+        Some("a bilinear-skipgram checkpoint")
+    } else {
+        None
+    }
+}
+
+/// Word vectors from a file in any format the crate reads, with a vocabulary in file
+/// order: a finalfusion file (recognised by its first bytes; with the `finalfusion`
+/// feature), or word2vec's binary format if the file name ends in `.bin` (also
+/// `.bin.gz`, `.bin.xz`, any case) and its text format otherwise, either one possibly
+/// gzip- or xz-compressed ([`read_word2vec`]).
+///
+/// The vocabulary's ids follow the file's order, and the counts `n, n − 1, …, 1` stand for
+/// the ranks: word2vec and gensim write the most frequent words first, and analogy
+/// searches ([`AnalogySearch`](crate::AnalogySearch)) restrict answers to the first words.
+///
+/// # Errors
+///
+/// [`Error::File`] naming the path when it cannot be read or is a folder (a model folder
+/// is read with [`load_model`]); everything [`read_word2vec`] and `read_finalfusion`
+/// return; [`Error::Format`] for a finalfusion file without the `finalfusion` feature;
+/// [`Error::EmptyVocabulary`] for a file of no word.
+pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<(Vocab, Array2<f32>)> {
+    let path = path.as_ref();
+    let mut magic = [0_u8; 8];
+    let n_magic = {
+        let mut file = File::open(path).map_err(file_error(path))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::File {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "is a folder, not a file of word vectors (a model folder is read with \
+                     load_model)",
+                ),
+            });
+        }
+        read_up_to(&mut file, &mut magic).map_err(file_error(path))?
+    };
+    let (words, vectors) = if magic[..n_magic].starts_with(b"FiFu") {
+        #[cfg(feature = "finalfusion")]
+        {
+            read_finalfusion(path)?
+        }
+        #[cfg(not(feature = "finalfusion"))]
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: "a finalfusion file (it starts with \"FiFu\"), and this build of \
+                      bilinear-skipgram has no `finalfusion` feature to read it"
+                .to_owned(),
+        });
+    } else {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let stem = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".xz"))
+            .unwrap_or(&name);
+        read_word2vec(path, stem.ends_with(".bin"))?
+    };
+    let n = words.len() as u64;
+    let vocab = Vocab::from_counts(
+        words
+            .into_iter()
+            .enumerate()
+            .map(|(i, word)| (word, n - i as u64)),
+        OovPolicy::Drop,
+    )?;
+    Ok((vocab, vectors))
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
 
 fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::File {
