@@ -37,9 +37,10 @@ pub use eval::{
     count_non_finite_rows, find_word, spearman, top_k,
 };
 pub use io::{
-    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MAX_LINE_BYTES, VOCAB_FILE, load_model,
-    read_matrix, read_vocab, read_word_vectors, read_word2vec, save_model, write_atomic,
-    write_matrix, write_vocab, write_word2vec_binary, write_word2vec_text,
+    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MANIFEST_FILE, MAX_LINE_BYTES,
+    VOCAB_FILE, check_output_dir, check_output_file, load_model, read_matrix, read_vocab,
+    read_word_vectors, read_word2vec, replace_dir, save_model, write_atomic, write_matrix,
+    write_model, write_vocab, write_word2vec_binary, write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
