@@ -92,6 +92,15 @@ pub enum Error {
     #[error(transparent)]
     Sampling(#[from] SamplingError),
 
+    /// Training would train, or trained, no (focus, context) pair: the vocabulary has a
+    /// single word, no line of the corpus holds two words, subsampling keeps nothing, or a
+    /// finished run counted no pair. Nothing is worth writing after it.
+    #[error("nothing to train: {reason}")]
+    NothingToTrain {
+        /// Why, with the numbers that show it.
+        reason: String,
+    },
+
     /// Training produced a non-finite loss or parameter.
     #[error(
         "training diverged in epoch {epoch} after {words} words at learning rate {learning_rate}: {what}"

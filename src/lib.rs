@@ -16,6 +16,7 @@ mod kernels;
 pub mod loss;
 pub mod model;
 pub mod plot;
+mod preflight;
 pub mod sampling;
 pub mod sgd;
 pub mod vocab;

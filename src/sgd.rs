@@ -48,6 +48,7 @@ use crate::hogwild::SharedRows;
 use crate::kernels::{LogisticTable, axpy, dot};
 use crate::loss::loss_and_gradient_batched;
 use crate::model::Model;
+use crate::preflight::{SentenceCounts, check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
 use crate::vocab::{Vocab, VocabBuilder};
 
@@ -164,8 +165,10 @@ pub struct Trained {
 /// # Errors
 ///
 /// [`Error::File`] or [`Error::Corpus`] when a file cannot be read,
-/// [`Error::EmptyVocabulary`] when no word reaches `min_count`, [`Error::Diverged`] when
-/// the loss becomes non-finite.
+/// [`Error::EmptyVocabulary`] when no word reaches `min_count`,
+/// [`Error::NothingToTrain`] before training when the vocabulary has one word, no line
+/// has two words or subsampling keeps next to nothing, and after it when no pair was
+/// trained, [`Error::Diverged`] when the loss becomes non-finite.
 pub fn train<P: AsRef<Path>>(
     config: &TrainConfig,
     paths: &[P],
@@ -175,11 +178,10 @@ pub fn train<P: AsRef<Path>>(
         paths.iter().map(|p| p.as_ref().to_path_buf()),
         config.corpus_options().clone(),
     );
-    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
-        config.min_count(),
-        config.max_vocab(),
-        config.oov(),
-    )?;
+    let builder = VocabBuilder::count_corpus(&corpus)?;
+    let counts = SentenceCounts::of(&builder);
+    let vocab = builder.build(config.min_count(), config.max_vocab(), config.oov())?;
+    check_trainable(config, &vocab, Some(counts))?;
     let mut model = Model::for_config(config, vocab.len());
     let report = train_model(config, &vocab, &mut model, &corpus, observer)?;
     Ok(Trained {
@@ -211,11 +213,10 @@ pub fn train_checkpointed<P: AsRef<Path>>(
     );
     let sizes = corpus_sizes(corpus.paths())?;
     remove_stale_temporaries(options.path());
-    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
-        config.min_count(),
-        config.max_vocab(),
-        config.oov(),
-    )?;
+    let builder = VocabBuilder::count_corpus(&corpus)?;
+    let counts = SentenceCounts::of(&builder);
+    let vocab = builder.build(config.min_count(), config.max_vocab(), config.oov())?;
+    check_trainable(config, &vocab, Some(counts))?;
     let model = Model::for_config(config, vocab.len());
     let checkpoint = Checkpoint {
         config: config.clone(),
@@ -428,7 +429,9 @@ impl PauseGate {
 ///
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration,
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
-/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read, and
+/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read,
+/// [`Error::NothingToTrain`] when no pair was trained (the model is trained as given, so
+/// this is found at the end; [`train`] checks the corpus and vocabulary first), and
 /// [`Error::Diverged`] when a loss or an update becomes non-finite (checked for every
 /// block of focus words in every thread).
 pub fn train_model(
@@ -592,6 +595,9 @@ fn run(
     });
     outcome?;
     written?;
+    if totals.1 == 0 {
+        return Err(no_pair_trained(totals.0));
+    }
     if let Some(options) = checkpoints {
         let state = TrainState {
             epoch: config.epochs(),
@@ -1575,6 +1581,9 @@ pub fn train_course(
         let rate = learning_rate_at(config.learning_rate(), config, words, words_total);
         course_minibatch_step(model, &focus_ids, context_ids.slice(s![..n, ..]), rate)?;
         pairs += n as u64;
+    }
+    if pairs == 0 {
+        return Err(no_pair_trained(words));
     }
     Ok(TrainReport {
         epoch_losses,

@@ -105,6 +105,8 @@ impl Hasher for FxHasher {
 pub struct VocabBuilder {
     counts: WordMap<u64>,
     n_tokens: u64,
+    n_sentences: u64,
+    longest_sentence: u64,
 }
 
 impl VocabBuilder {
@@ -131,8 +133,30 @@ impl VocabBuilder {
     /// Any error of [`SentenceStream::next_sentence`]; the tokens read before it stay
     /// counted.
     pub fn add_sentences(&mut self, stream: &mut SentenceStream) -> Result<()> {
-        while stream.next_sentence(|token| self.add(token))? {}
-        Ok(())
+        loop {
+            let mut length = 0_u64;
+            if !stream.next_sentence(|token| {
+                self.add(token);
+                length += 1;
+            })? {
+                return Ok(());
+            }
+            self.n_sentences += 1;
+            self.longest_sentence = self.longest_sentence.max(length);
+        }
+    }
+
+    /// Number of sentences counted by [`add_sentences`](Self::add_sentences) and
+    /// [`count_corpus`](Self::count_corpus).
+    pub fn n_sentences(&self) -> u64 {
+        self.n_sentences
+    }
+
+    /// Tokens of the longest sentence counted by [`add_sentences`](Self::add_sentences)
+    /// and [`count_corpus`](Self::count_corpus) (markers included): below 2, the corpus
+    /// holds no (focus, context) pair.
+    pub fn longest_sentence(&self) -> u64 {
+        self.longest_sentence
     }
 
     /// Number of tokens counted (with repeats).
@@ -555,6 +579,14 @@ mod tests {
         let builder = builder_of("a b a c a b");
         assert_eq!(builder.n_tokens(), 6);
         assert_eq!(builder.n_distinct(), 3);
+        let mut stream = SentenceStream::from_reader(
+            &b"one\n\ntwo words\nthree words here\n"[..],
+            "s",
+            CorpusOptions::default(),
+        );
+        let mut builder = VocabBuilder::new();
+        builder.add_sentences(&mut stream).unwrap();
+        assert_eq!((builder.n_sentences(), builder.longest_sentence()), (3, 3));
         let empty = VocabBuilder::new();
         assert_eq!((empty.n_tokens(), empty.n_distinct()), (0, 0));
     }

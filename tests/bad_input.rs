@@ -87,6 +87,7 @@ fn binary_garbage_strict_names_file_and_line_lossy_trains() {
 
     let lossy = small_config()
         .utf8(Utf8Policy::Lossy)
+        .subsample(0.0)
         .build()
         .expect("valid");
     let trained = train(&lossy, &[&path], &mut NoProgress).expect("lossy trains");
@@ -154,6 +155,7 @@ fn invalid_utf8_strict_is_an_error_lossy_is_counted() {
     assert_eq!(stream.replaced_bytes(), 1);
     let lossy = small_config()
         .utf8(Utf8Policy::Lossy)
+        .subsample(0.0)
         .build()
         .expect("valid");
     let trained = train(&lossy, &[&path], &mut NoProgress).expect("lossy trains");
@@ -161,20 +163,14 @@ fn invalid_utf8_strict_is_an_error_lossy_is_counted() {
 }
 
 #[test]
-fn a_single_word_trains_without_pairs() {
+fn a_single_word_is_nothing_to_train() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(dir.path(), "one.txt", "Word");
     let config = small_config().epochs(3).build().expect("valid");
-    let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
-    assert_eq!(trained.vocab.words(), ["word"]);
-    assert_eq!((trained.report.words, trained.report.pairs), (3, 0));
-    assert!(
-        trained
-            .model
-            .focus_embeddings()
-            .iter()
-            .all(|x| x.is_finite())
-    );
+    let error = train(&config, &[&path], &mut NoProgress).expect_err("one word");
+    let message = show("a corpus of one word", &error);
+    assert!(matches!(error, Error::NothingToTrain { .. }), "{error:?}");
+    assert_names(&message, &["1 word (\"word\")"]);
 }
 
 #[test]
@@ -1408,4 +1404,65 @@ fn a_finalfusion_file_is_recognised() {
     let (read_vocab, read_vectors) = read_word_vectors(&path).expect("reads finalfusion");
     assert_eq!(read_vocab.words(), vocab.words());
     assert_eq!(read_vectors, vectors);
+}
+
+// ---- nothing to train ----
+
+#[test]
+fn a_run_that_would_train_nothing_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sentences = write(
+        dir.path(),
+        "corpus.txt",
+        "the cat sat\nthe dog ran\n".repeat(20),
+    );
+    let expect_nothing = |case: &str, config: TrainConfig, path: &Path, needles: &[&str]| {
+        let error = train(&config, &[path], &mut NoProgress).expect_err(case);
+        let message = show(case, &error);
+        assert!(
+            matches!(error, Error::NothingToTrain { .. }),
+            "{case}: {error:?}"
+        );
+        assert_names(&message, &["nothing to train: "]);
+        assert_names(&message, needles);
+    };
+    expect_nothing(
+        "max_vocab(Some(1)): a vocabulary of one word",
+        small_config().max_vocab(Some(1)).build().expect("valid"),
+        &sentences,
+        &[
+            "the vocabulary has 1 word (\"the\")",
+            "at least 2",
+            "max_vocab = 1",
+        ],
+    );
+    expect_nothing(
+        "subsample(1e-300)",
+        small_config().subsample(1e-300).build().expect("valid"),
+        &sentences,
+        &[
+            "subsampling with threshold 1e-300",
+            "of the 120 vocabulary words",
+        ],
+    );
+    let one_word_lines = write(dir.path(), "words.txt", "alpha\nbeta\ngamma\nalpha\n");
+    expect_nothing(
+        "a corpus of one word per line",
+        small_config().build().expect("valid"),
+        &one_word_lines,
+        &["no line of the corpus has two words (4 lines with a word, 4 tokens)"],
+    );
+    // Every line has two words, but one of them is never in the vocabulary: the run
+    // trains no pair, and says so instead of returning an untrained model.
+    let pairs_of_rare = write(dir.path(), "rare.txt", "a x1\na x2\nb x3\nb x4\n");
+    expect_nothing(
+        "every pair has a word below min_count: 0 pairs trained",
+        small_config()
+            .min_count(2)
+            .subsample(0.0)
+            .build()
+            .expect("valid"),
+        &pairs_of_rare,
+        &["read 4 corpus words but trained 0 pairs"],
+    );
 }

@@ -427,11 +427,12 @@ fn corpus_edge_cases() {
         Err(Error::EmptyVocabulary(_))
     ));
 
+    // One word gives no pair: nothing to train, refused before training.
     let one = write_file(dir.path(), "one.txt", "word\n");
-    let trained = train(&config, &[&one], &mut NoProgress).expect("one word trains");
-    assert_eq!(trained.vocab.len(), 1);
-    assert_eq!(trained.report.pairs, 0);
-    assert_eq!(trained.report.words, 1);
+    assert!(matches!(
+        train(&config, &[&one], &mut NoProgress),
+        Err(Error::NothingToTrain { .. })
+    ));
 
     // One line of 100 000 tokens: every token is trained on, nothing is truncated; the
     // line is cut into sentences of at most MAX_SENTENCE_BYTES.
@@ -474,6 +475,7 @@ fn corpus_edge_cases() {
         .dim(4)
         .epochs(1)
         .min_count(1)
+        .subsample(0.0)
         .utf8(bilinear_skipgram::Utf8Policy::Lossy)
         .build()
         .expect("valid");
