@@ -85,8 +85,8 @@ pub(crate) fn check_trainable(
             n => format!("{n} epochs"),
         };
         return nothing(format!(
-            "subsampling with threshold {:e} keeps about {kept} of the {} vocabulary words \
-             of the corpus in {epochs}, too few to make a pair (raise subsample, or set it \
+            "subsampling with threshold {:e} keeps, in expectation, {kept} words in \
+             {epochs} of {} words each, too few to make a pair (raise subsample, or set it \
              to 0 to keep every word)",
             config.subsample(),
             vocab.n_tokens(),

@@ -483,7 +483,7 @@ impl Vocab {
     /// # Errors
     ///
     /// - [`Error::Parse`] naming `name` and the one-based line for a line that is longer
-    ///   than [`MAX_LINE_BYTES`](crate::io::MAX_LINE_BYTES), is not valid UTF-8, does not
+    ///   than [`MAX_LINE_BYTES`], is not valid UTF-8, does not
     ///   have exactly two fields, has a count that is not a non-negative integer, or
     ///   repeats a word.
     /// - [`Error::File`] naming `name` if reading fails.

@@ -1442,7 +1442,7 @@ fn a_run_that_would_train_nothing_is_refused() {
         &sentences,
         &[
             "subsampling with threshold 1e-300",
-            "of the 120 vocabulary words",
+            "keeps, in expectation, 0 words in 1 epoch of 120 words each",
         ],
     );
     let one_word_lines = write(dir.path(), "words.txt", "alpha\nbeta\ngamma\nalpha\n");

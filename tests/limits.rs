@@ -74,6 +74,15 @@ fn run_limited_child(case: &str, arg: &str) -> String {
         .output()
         .expect("spawn child");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if let Some(peak) = stdout
+        .lines()
+        .find_map(|l| l[l.find("peak=")? + 5..].trim().parse::<u64>().ok())
+    {
+        eprintln!(
+            "child {case} {arg}: peak RSS {:.1} MiB",
+            peak as f64 / f64::from(1 << 20)
+        );
+    }
     assert!(
         output.status.success(),
         "child {case} failed ({}):\n{stdout}\n{}",
@@ -158,6 +167,7 @@ fn child_under_a_memory_limit() {
         }
         other => panic!("unknown case {other}"),
     }
+    println!("peak={}", status_bytes("VmHWM:").unwrap_or(0));
 }
 
 /// Writes `n` copies of `unit` as one gzip-compressed line.
