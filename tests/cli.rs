@@ -115,9 +115,15 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn errors_are_printed_as_messages_with_their_causes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = run("train", &["--dim", "0"], dir.path());
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "error: `dim` must be at least 1, got 0\n");
+    for name in ["train", "throughput"] {
+        let output = run(name, &["--dim", "0"], dir.path());
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        assert_eq!(
+            stderr(&output),
+            "error: `dim` must be at least 1, got 0\n",
+            "{name}"
+        );
+    }
     fs::create_dir(dir.path().join("sets")).expect("mkdir");
     fs::write(dir.path().join("sets/sim.tsv"), "cat\tdog\t9\n").expect("write");
     for (name, args) in [
