@@ -171,6 +171,23 @@ fn damaged_or_mixed_folders_are_refused_through_the_manifest() {
         &["first/W.npy", "does not list"],
     );
 
+    // A file listed but not needed by the model may be removed; one that is present must
+    // have its listed size.
+    save_model(&first, &one, &vocab).expect("saves");
+    fs::write(first.join("notes.txt"), "x").expect("write");
+    let manifest = fs::read_to_string(first.join(MANIFEST_FILE)).expect("read");
+    fs::write(
+        first.join(MANIFEST_FILE),
+        format!("{manifest}notes.txt\t2\t00000000\n"),
+    )
+    .expect("write");
+    refused(
+        "model folder: a listed file of another size",
+        &["first/notes.txt", "1 bytes, but MANIFEST lists 2"],
+    );
+    fs::remove_file(first.join("notes.txt")).expect("remove");
+    assert_eq!(load_model(&first, OovPolicy::Drop).expect("loads").0, one);
+
     // A folder without a manifest, as earlier versions wrote it, is read as it is.
     fs::remove_file(first.join(MANIFEST_FILE)).expect("remove");
     assert_eq!(load_model(&first, OovPolicy::Drop).expect("loads").0, one);

@@ -183,10 +183,14 @@ impl Manifest {
         Ok(entry)
     }
 
-    /// Checks every listed file's size (not its CRC, which needs its bytes).
+    /// Checks the size of every listed file that exists (not its CRC, which needs its
+    /// bytes). A listed file that was removed since is no error here: a reader checks the
+    /// files it needs with [`check_size`](Self::check_size).
     pub(crate) fn check_sizes(&self, dir: &Path) -> Result<()> {
         for entry in &self.entries {
-            self.check_size(dir, &entry.name)?;
+            if fs::symlink_metadata(dir.join(&entry.name)).is_ok() {
+                self.check_size(dir, &entry.name)?;
+            }
         }
         Ok(())
     }
@@ -333,27 +337,20 @@ fn remove_stale_siblings(parent: &Path, name: &OsString, dir: &Path) {
 }
 
 /// Checks that the existing folder `dir` holds only what a folder written by
-/// [`replace_dir`] holds: the files its manifest lists, or, without a manifest, model
-/// files and the names in `new_names`. A folder that holds anything else (the user's own
-/// files) is never replaced.
+/// [`replace_dir`] holds: its manifest and the files it lists, model files, and the names
+/// in `new_names`. A folder that holds anything else (the user's own files) is never
+/// replaced.
 fn check_replaceable(dir: &Path, new_names: &[String]) -> Result<()> {
     let manifest = Manifest::read(dir)?;
     for entry in fs::read_dir(dir).map_err(file_error(dir))? {
         let entry = entry.map_err(file_error(dir))?;
         let file_name = entry.file_name();
         let name = file_name.to_string_lossy();
-        let expected = match &manifest {
-            Some(manifest) => {
-                name == MANIFEST_FILE
-                    || manifest.get(&name).is_some()
-                    || is_atomic_write_leftover(&name)
-            }
-            None => {
-                LEGACY_MODEL_FILES.contains(&name.as_ref())
-                    || new_names.iter().any(|n| *n == name)
-                    || is_atomic_write_leftover(&name)
-            }
-        };
+        let expected = name == MANIFEST_FILE
+            || manifest.as_ref().is_some_and(|m| m.get(&name).is_some())
+            || LEGACY_MODEL_FILES.contains(&name.as_ref())
+            || new_names.iter().any(|n| *n == name)
+            || is_atomic_write_leftover(&name);
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
         if !expected || !is_file {
             return Err(invalid(
@@ -562,12 +559,12 @@ fn not_a_folder(dir: &Path, metadata: &fs::Metadata) -> Error {
 ///    process killed right then leaves the old folder aside, which the next call for the
 ///    same `dir` puts back.
 ///
-/// An existing `dir` is replaced only if it holds what such a folder holds: the files its
-/// manifest lists, or, for a folder written before manifests existed, model files (`U.npy`,
-/// `V.npy`, `W.npy`, `vocab.txt`, `vectors.txt`, `vectors.bin`, `embeddings.fifu`,
-/// `words.png`, `loss.png`) and files of the names `fill` wrote. Anything else, the user's
-/// own files, makes it an error, and so does a `dir` that is not a folder: neither is ever
-/// deleted.
+/// An existing `dir` is replaced only if it holds what such a folder holds: its manifest
+/// and the files it lists, model files (`U.npy`, `V.npy`, `W.npy`, `vocab.txt`,
+/// `vectors.txt`, `vectors.bin`, `embeddings.fifu`, `words.png`, `loss.png`, as a folder
+/// written before manifests existed holds them), and files of the names `fill` wrote. Anything else, the user's
+/// own files, makes it an error, and so does a `dir` that is not a folder (a symbolic
+/// link included, even to a folder): neither is ever deleted.
 ///
 /// Two processes replacing the same `dir` at once do not disturb each other: each has its
 /// own staging folder, and the last swap wins.

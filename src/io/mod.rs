@@ -514,9 +514,10 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
 /// Loads a model and vocabulary saved by [`save_model`] (or written by [`write_model`]
 /// into a [`replace_dir`]).
 ///
-/// If the folder has a [`MANIFEST_FILE`], every file it lists must have the listed size,
-/// and the four files read must be listed and have the listed CRC-32, so a damaged file,
-/// or a folder of files from different saves, is refused. A folder without a manifest (as
+/// If the folder has a [`MANIFEST_FILE`], every file it lists that is present must have the
+/// listed size, and the four files read must be listed and have the listed CRC-32, so a
+/// damaged file, or a folder of files from different saves, is refused. (Removing a file
+/// the model does not need, such as `embeddings.fifu`, is fine.) A folder without a manifest (as
 /// versions before manifests wrote them) is read as it is, with the shape checks only.
 ///
 /// # Errors
