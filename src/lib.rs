@@ -34,9 +34,10 @@ pub use corpus::{
 pub use error::{ConfigError, Error, Result, SamplingError};
 pub use eval::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
-    BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, MalformedPolicy,
-    SectionScore, SimilarityDataset, SimilarityPair, SimilarityReport, UnitVectors, average_ranks,
-    count_non_finite_rows, find_word, spearman, top_k,
+    Anisotropy, BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, Displacement,
+    MalformedPolicy, ScoreMoments, SectionScore, SimilarityDataset, SimilarityPair,
+    SimilarityReport, UnitVectors, average_ranks, count_non_finite_rows, find_word, spearman,
+    top_k,
 };
 pub use io::{
     CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MANIFEST_FILE, MAX_LINE_BYTES,

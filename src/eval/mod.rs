@@ -8,6 +8,9 @@
 //!   most frequent words, many questions per matrix product.
 //! - [`AnalogyDataset`] (Google `questions-words`, MSR) and [`BatsDataset`] (BATS, asked
 //!   pairwise), reported per section or relation as [`AnalogyReport`]s.
+//! - [`Anisotropy`], [`Displacement`] and [`ScoreMoments`]: whether vectors share one
+//!   direction (a collapse), how far they moved from where they started, and whether the
+//!   model scores every pair alike.
 //!
 //! Words from evaluation files are looked up lowercased ([`find_word`]), since the corpus
 //! reader lowercases its text. Readers take a [`MalformedPolicy`]: stop at the first
@@ -37,6 +40,7 @@
 
 mod analogy;
 mod bats;
+mod geometry;
 mod lines;
 mod similarity;
 
@@ -45,6 +49,7 @@ pub use analogy::{
     COSMUL_EPSILON, DEFAULT_RESTRICT, SectionScore,
 };
 pub use bats::{BatsDataset, BatsRelation, BatsRow};
+pub use geometry::{Anisotropy, Displacement, ScoreMoments};
 pub use lines::{MalformedPolicy, find_word};
 pub use similarity::{
     SimilarityDataset, SimilarityPair, SimilarityReport, average_ranks, spearman,
