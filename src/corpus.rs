@@ -200,6 +200,42 @@ fn finish_token(token: &mut String, ends_with_capital_sigma: bool, f: &mut impl 
     token.clear();
 }
 
+/// `word` lowercased character by character exactly as [`for_each_token`] lowercases the
+/// characters of a token (a capital sigma ending the word after a letter becomes final
+/// sigma), or `None` when that changes nothing. Used by [`Vocab::id`](crate::Vocab::id).
+pub(crate) fn lowercase_token(word: &str) -> Option<String> {
+    if word.is_ascii() {
+        return word
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| word.to_ascii_lowercase());
+    }
+    let unchanged = |c: char| {
+        if c.is_ascii() {
+            return !c.is_ascii_uppercase();
+        }
+        // Lowercase Cyrillic, as in `push_word_char`: the common case in Bulgarian text.
+        if ('\u{430}'..='\u{45f}').contains(&c) {
+            return true;
+        }
+        let mut lower = c.to_lowercase();
+        lower.next() == Some(c) && lower.next().is_none()
+    };
+    if word.chars().all(unchanged) {
+        return None;
+    }
+    let mut token = String::with_capacity(word.len());
+    let mut ends_with_capital_sigma = false;
+    for c in word.chars() {
+        ends_with_capital_sigma = push_word_char(&mut token, c, true);
+    }
+    let mut lowered = None;
+    finish_token(&mut token, ends_with_capital_sigma, &mut |t: &str| {
+        lowered = Some(t.to_owned());
+    });
+    lowered
+}
+
 /// Splits `line` into tokens and calls `f` for each, in order.
 ///
 /// A token is a maximal run of word characters: Unicode letters and digits
