@@ -225,6 +225,7 @@ fn main() -> Result<()> {
         vectors.view(),
         &trained.vocab,
         Some(&config),
+        bilinear_skipgram::FinalfusionVectors::Normalized,
     )?;
     let fifu = if cfg!(feature = "finalfusion") {
         " and embeddings.fifu"

@@ -8,6 +8,7 @@ pub mod bench_support;
 pub mod checkpoint;
 pub mod config;
 pub mod corpus;
+pub mod embeddings;
 pub mod error;
 pub mod eval;
 mod hogwild;
@@ -29,6 +30,7 @@ pub use config::{
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
 };
+pub use embeddings::{Embeddings, Neighbour, SearchOptions};
 pub use error::{ConfigError, Error, Result, SamplingError};
 pub use eval::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
@@ -42,7 +44,7 @@ pub use io::{
     write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
-pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub use io::{FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion};
 pub use linalg::Svd;
 pub use model::{
     EmbeddingInit, InteractionInit, Model, OffsetInteractionKind, OffsetInteractions,

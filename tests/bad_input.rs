@@ -1084,7 +1084,14 @@ fn truncated_finalfusion_files_are_format_errors() {
     let config = TrainConfig::builder().dim(3).build().expect("valid");
     let path = dir.path().join("e.fifu");
     let vectors: Array2<f32> = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
-    write_finalfusion(&path, vectors.view(), &vocab, Some(&config)).expect("writes");
+    write_finalfusion(
+        &path,
+        vectors.view(),
+        &vocab,
+        Some(&config),
+        bilinear_skipgram::FinalfusionVectors::Raw,
+    )
+    .expect("writes");
     let bytes = fs::read(&path).expect("read");
     let cut = dir.path().join("cut.fifu");
     let mut shown = false;

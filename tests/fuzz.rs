@@ -92,6 +92,7 @@ fn seeds() -> &'static Seeds {
                 vectors.view(),
                 &vocab,
                 Some(&config),
+                bilinear_skipgram::FinalfusionVectors::Raw,
             )
             .expect("fifu");
         }

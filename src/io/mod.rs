@@ -17,7 +17,10 @@ mod finalfusion;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
-pub use self::finalfusion::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub(crate) use self::finalfusion::write_finalfusion_parts;
+pub use self::finalfusion::{
+    FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion,
+};
 pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
