@@ -14,10 +14,12 @@
 
 #[cfg(feature = "finalfusion")]
 mod finalfusion;
+mod npy;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
 pub(crate) use self::finalfusion::write_finalfusion_parts;
+#[cfg(feature = "finalfusion")]
 pub use self::finalfusion::{
     FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion,
 };
@@ -28,8 +30,6 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
-use ndarray_npy::WriteNpyExt;
-use ndarray_npy::npy::header::Header;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -102,10 +102,20 @@ pub fn write_atomic(
 /// [`Error::File`] when the file cannot be written.
 pub fn write_matrix(path: &Path, matrix: ArrayView2<'_, f32>) -> Result<()> {
     write_atomic(path, |writer| {
-        matrix.write_npy(writer).map_err(|e| Error::Format {
+        let io = |source| Error::File {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+            source,
+        };
+        writer
+            .write_all(&npy::header("<f4", matrix.nrows(), matrix.ncols()))
+            .map_err(io)?;
+        let mut bytes = Vec::with_capacity(4 * matrix.ncols());
+        for row in matrix.rows() {
+            bytes.clear();
+            bytes.extend(row.iter().flat_map(|x| x.to_le_bytes()));
+            writer.write_all(&bytes).map_err(io)?;
+        }
+        Ok(())
     })
 }
 
@@ -210,9 +220,9 @@ impl<R: Read> NpyReader<'_, R> {
         let start = header_bytes.len();
         header_bytes.resize(start + header_len, 0);
         self.read_exact(&mut header_bytes[start..], "npy header")?;
-        // The Python-literal parser behind `Header` takes time exponential in the nesting
-        // of brackets (20 nested `[` take minutes), so only the shape of a plain array's
-        // header gets to it: one dict, one shape tuple, no list.
+        // Only the shape of a plain array's header is parsed: one dict, one shape tuple, no
+        // list (a structured dtype). (A Python-literal parser used earlier took time
+        // exponential in the nesting of brackets.)
         let count = |c: u8| header_bytes[start..].iter().filter(|&&b| b == c).count();
         let (n_dicts, n_tuples, n_lists) = (count(b'{'), count(b'('), count(b'['));
         if n_dicts > 1 || n_tuples > 1 || n_lists > 0 {
@@ -221,9 +231,9 @@ impl<R: Read> NpyReader<'_, R> {
                  of a plain array has one dict and one shape tuple"
             )));
         }
-        let header = Header::from_reader(&mut header_bytes.as_slice())
+        let header = npy::parse_header(&header_bytes[start..])
             .map_err(|e| self.error(format!("malformed header: {e}")))?;
-        let descriptor = header.type_descriptor.to_string();
+        let descriptor = format!("'{}'", header.descr);
         let little_endian = match descriptor.as_str() {
             "'<f4'" => true,
             "'>f4'" => false,
@@ -309,7 +319,7 @@ impl<R: Read> NpyReader<'_, R> {
             }
         }
         let shape = (n_rows, n_cols);
-        let matrix = if header.layout.is_fortran() {
+        let matrix = if header.fortran_order {
             Array2::from_shape_vec(shape.f(), values).map(|m| m.as_standard_layout().into_owned())
         } else {
             Array2::from_shape_vec(shape, values)
@@ -465,9 +475,9 @@ mod tests {
         fs::write(&truncated, &bytes[..bytes.len() - 5]).expect("truncate");
         assert!(matches!(read_matrix(&truncated), Err(Error::Format { .. })));
         let f64_file = dir.path().join("d.npy");
-        Array2::from_elem((2, 2), 1.0_f64)
-            .write_npy(File::create(&f64_file).expect("create"))
-            .expect("writes");
+        let mut f64_bytes = npy::header("<f8", 2, 2);
+        f64_bytes.extend(1.0_f64.to_le_bytes().repeat(4));
+        fs::write(&f64_file, f64_bytes).expect("writes");
         let err = read_matrix(&f64_file).expect_err("wrong dtype");
         assert!(err.to_string().contains("d.npy"), "{err}");
         assert!(matches!(
