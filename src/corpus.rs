@@ -478,22 +478,48 @@ fn open_decoded(raw: Box<dyn Read + Send>) -> io::Result<(Box<dyn BufRead + Send
         Compression::Plain => Box::new(whole),
         Compression::Gzip => Box::new(BufReader::with_capacity(
             READ_BUFFER_BYTES,
-            flate2::bufread::MultiGzDecoder::new(whole),
+            gzip_decoder(whole)?,
         )),
-        Compression::Xz => {
-            // Same as `XzDecoder::new_multi_decoder`, without its `unwrap` on decoder setup.
-            let stream = liblzma::stream::Stream::new_stream_decoder(
-                u64::MAX,
-                liblzma::stream::CONCATENATED,
-            )
-            .map_err(io::Error::other)?;
-            Box::new(BufReader::with_capacity(
-                READ_BUFFER_BYTES,
-                liblzma::bufread::XzDecoder::new_stream(whole, stream),
-            ))
-        }
+        Compression::Xz => Box::new(BufReader::with_capacity(
+            READ_BUFFER_BYTES,
+            xz_decoder(whole)?,
+        )),
     };
     Ok((reader, compression))
+}
+
+/// The error for a compressed input that this build cannot read.
+#[cfg(not(all(feature = "gzip", feature = "xz")))]
+fn feature_off(format: &str, feature: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "the input is {format}-compressed, but this build reads {format} only with the cargo feature `{feature}`"
+        ),
+    )
+}
+
+/// A decoder of every gzip member of `compressed`, one after the other.
+#[cfg(feature = "gzip")]
+fn gzip_decoder(compressed: impl BufRead + Send + 'static) -> io::Result<impl Read + Send> {
+    Ok(flate2::bufread::MultiGzDecoder::new(compressed))
+}
+
+#[cfg(not(feature = "gzip"))]
+fn gzip_decoder(_: impl BufRead + Send + 'static) -> io::Result<io::Empty> {
+    Err(feature_off("gzip", "gzip"))
+}
+
+/// A decoder of every xz stream of `compressed`, one after the other (stream padding
+/// allowed), as `xz -d` reads concatenated files.
+#[cfg(feature = "xz")]
+fn xz_decoder(compressed: impl BufRead + Send + 'static) -> io::Result<impl Read + Send> {
+    Ok(lzma_rust2::XzReader::new(compressed, true))
+}
+
+#[cfg(not(feature = "xz"))]
+fn xz_decoder(_: impl BufRead + Send + 'static) -> io::Result<io::Empty> {
+    Err(feature_off("xz", "xz"))
 }
 
 /// Tokenises one line, surrounding it with markers if asked. Returns whether the line had
@@ -796,7 +822,8 @@ mod tests {
     }
 
     fn xz(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        let options = lzma_rust2::XzOptions::with_preset(6);
+        let mut encoder = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
         encoder.write_all(bytes).unwrap();
         encoder.finish().unwrap()
     }

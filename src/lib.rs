@@ -17,10 +17,18 @@ mod kernels;
 mod linalg;
 pub mod loss;
 pub mod model;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod sampling;
+#[cfg(feature = "serde")]
+mod serde_impls;
 pub mod sgd;
 pub mod vocab;
+
+// The public API takes and returns ndarray 0.17 arrays and rand 0.10 generators: the exact
+// versions, for callers that do not depend on them directly or pin other versions.
+pub use ndarray;
+pub use rand;
 
 pub use checkpoint::{Checkpoint, CheckpointOptions, TrainState};
 pub use config::{
@@ -50,6 +58,7 @@ pub use model::{
     EmbeddingInit, InteractionInit, Model, OffsetInteractionKind, OffsetInteractions,
     OffsetInteractionsMut, ReadOut, VectorKind,
 };
+#[cfg(feature = "plot")]
 pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{

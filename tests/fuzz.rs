@@ -119,7 +119,8 @@ fn seeds() -> &'static Seeds {
         .expect("write checkpoint");
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gzip.write_all(CORPUS.as_bytes()).expect("gzip");
-        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        let options = lzma_rust2::XzOptions::with_preset(1);
+        let mut xz = lzma_rust2::XzWriter::new(Vec::new(), options).expect("xz");
         xz.write_all(CORPUS.as_bytes()).expect("xz");
         Seeds {
             npy: read("m.npy"),
