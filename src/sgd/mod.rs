@@ -80,6 +80,7 @@ impl Observer for NoProgress {
 
 /// A progress report.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Progress {
     /// Zero-based epoch of the most recent report.
@@ -130,6 +131,7 @@ impl Progress {
 
 /// What a training run did.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct TrainReport {
     /// Mean loss per observed pair in each epoch.
