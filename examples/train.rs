@@ -221,7 +221,7 @@ fn main() -> Result<()> {
     )?;
     #[cfg(feature = "finalfusion")]
     bilinear_skipgram::write_finalfusion(
-        &args.out.join("embeddings.fifu"),
+        args.out.join("embeddings.fifu"),
         vectors.view(),
         &trained.vocab,
         Some(&config),

@@ -88,7 +88,7 @@ fn seeds() -> &'static Seeds {
         {
             let config = TrainConfig::builder().dim(2).build().expect("valid");
             bilinear_skipgram::write_finalfusion(
-                &dir.path().join("e.fifu"),
+                dir.path().join("e.fifu"),
                 vectors.view(),
                 &vocab,
                 Some(&config),
