@@ -89,46 +89,37 @@ pub struct Neighbour<'a> {
 /// How a search of [`Embeddings`] scores and which words it considers. The default is
 /// 3CosAdd over every word.
 ///
+/// The fields are public for reading; build a value with [`SearchOptions::default`] and the
+/// `with_*` setters.
+///
 /// ```
 /// use bilinear_skipgram::{AnalogyMethod, SearchOptions};
 ///
-/// let options = SearchOptions::new().method(AnalogyMethod::CosMul).restrict(30_000);
-/// assert_eq!(options.get_restrict(), Some(30_000));
+/// let options = SearchOptions::default().with_method(AnalogyMethod::CosMul).with_restrict(30_000);
+/// assert_eq!((options.method, options.restrict), (AnalogyMethod::CosMul, Some(30_000)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SearchOptions {
-    method: AnalogyMethod,
-    restrict: Option<usize>,
+    /// How candidates are scored. Default [`AnalogyMethod::CosAdd`].
+    pub method: AnalogyMethod,
+    /// Only the `n` most frequent words (ids `0..n`) are answers; query words may be any
+    /// word. `None` (the default) means every word, an `n` beyond the vocabulary too;
+    /// searches refuse `Some(0)` with [`Error::InvalidArgument`].
+    pub restrict: Option<usize>,
 }
 
 impl SearchOptions {
-    /// 3CosAdd over every word.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Scores candidates with `method` (default [`AnalogyMethod::CosAdd`]).
-    pub fn method(mut self, method: AnalogyMethod) -> Self {
+    /// Sets [`method`](Self::method).
+    pub fn with_method(mut self, method: AnalogyMethod) -> Self {
         self.method = method;
         self
     }
 
-    /// Considers only the `n` most frequent words (ids `0..n`) as answers; query words may
-    /// be any word. Searches return [`Error::InvalidArgument`] for `n = 0`; an `n` beyond
-    /// the vocabulary means every word.
-    pub fn restrict(mut self, n: usize) -> Self {
+    /// Sets [`restrict`](Self::restrict) to `Some(n)`.
+    pub fn with_restrict(mut self, n: usize) -> Self {
         self.restrict = Some(n);
         self
-    }
-
-    /// The scoring method.
-    pub fn get_method(&self) -> AnalogyMethod {
-        self.method
-    }
-
-    /// The restriction, if any.
-    pub fn get_restrict(&self) -> Option<usize> {
-        self.restrict
     }
 }
 

@@ -61,7 +61,7 @@ fn known_answers_on_a_hand_made_matrix() {
             "king",
             "woman",
             1,
-            SearchOptions::new().method(AnalogyMethod::CosMul),
+            SearchOptions::default().with_method(AnalogyMethod::CosMul),
         )
         .expect("known");
     let expected = shifted(0.5) * shifted(half) / (shifted(0.0) + COSMUL_EPSILON);
@@ -208,7 +208,7 @@ fn odd_arguments() {
 #[test]
 fn restriction_limits_the_answers_not_the_query() {
     let e = tiny();
-    let options = SearchOptions::new().restrict(3);
+    let options = SearchOptions::default().with_restrict(3);
     // apple (id 4) may ask; only man, woman, king may answer.
     let near = e
         .most_similar_with(&["apple"], &[], 10, options)
@@ -225,12 +225,23 @@ fn restriction_limits_the_answers_not_the_query() {
     assert_eq!(by_vector.len(), 3);
     // Beyond the vocabulary means everything; 0 is refused.
     assert_eq!(
-        e.most_similar_with(&["queen"], &[], 10, SearchOptions::new().restrict(1000))
-            .expect("fine"),
+        e.most_similar_with(
+            &["queen"],
+            &[],
+            10,
+            SearchOptions::default().with_restrict(1000)
+        )
+        .expect("fine"),
         e.most_similar(&["queen"], &[], 10).expect("fine")
     );
     assert!(matches!(
-        e.analogy_with("man", "king", "woman", 1, SearchOptions::new().restrict(0)),
+        e.analogy_with(
+            "man",
+            "king",
+            "woman",
+            1,
+            SearchOptions::default().with_restrict(0)
+        ),
         Err(Error::InvalidArgument { .. })
     ));
 }
@@ -251,9 +262,9 @@ fn nan_rows_are_never_answers_and_disturb_nothing() {
     assert!(near.iter().all(|n| n.score.is_finite()));
     for cosmul in [false, true] {
         let options = if cosmul {
-            SearchOptions::new().method(AnalogyMethod::CosMul)
+            SearchOptions::default().with_method(AnalogyMethod::CosMul)
         } else {
-            SearchOptions::new()
+            SearchOptions::default()
         };
         let found = e
             .most_similar_with(&["a", "c"], &[], 10, options)
@@ -330,7 +341,9 @@ fn agrees_with_analogy_search_and_unit_vectors() {
         .collect();
     let borrowed = e.analogy_search(restrict).expect("search").with_threads(1);
     for method in AnalogyMethod::ALL {
-        let options = SearchOptions::new().method(method).restrict(restrict);
+        let options = SearchOptions::default()
+            .with_method(method)
+            .with_restrict(restrict);
         for &[a, b, c] in &questions {
             let word = |id: usize| vocab.word(id).expect("id");
             let ours = e

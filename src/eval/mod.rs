@@ -9,8 +9,9 @@
 //! - [`AnalogyDataset`] (Google `questions-words`, MSR) and [`BatsDataset`] (BATS, asked
 //!   pairwise), reported per section or relation as [`AnalogyReport`]s.
 //!
-//! Words from evaluation files are looked up lowercased ([`find_word`]), since the corpus
-//! reader lowercases its text. Readers take a [`MalformedPolicy`]: stop at the first
+//! Words from evaluation files are looked up with [`find_word`]: the crate's one lookup rule
+//! ([`Vocab::id`](crate::Vocab::id): as written, then lowercased as the corpus reader
+//! lowercases its text). Readers take a [`MalformedPolicy`]: stop at the first
 //! malformed line with an error naming file, line and bad text, or skip and count.
 //!
 //! ```no_run
