@@ -34,8 +34,9 @@ use crate::vocab::{OovPolicy, Vocab};
 /// # Searches
 ///
 /// [`most_similar`](Self::most_similar), [`most_similar_by_vector`](Self::most_similar_by_vector)
-/// and [`analogy`](Self::analogy) score every candidate with one matrix–vector product (and
-/// allocate nothing else that grows with the vocabulary than the score vector), skip the
+/// and [`analogy`](Self::analogy) score every candidate in one pass over the unit vectors (a
+/// matrix–vector product for 3CosAdd, small matrix products by blocks for 3CosMul) and
+/// allocate nothing else that grows with the vocabulary than the score vector; they skip the
 /// query words, [`UNK_TOKEN`](crate::UNK_TOKEN) and the sentence markers, and return the `k`
 /// best as [`Neighbour`]s, best first, ties to the smaller id (the more frequent word).
 /// Their `_with` forms take [`SearchOptions`]: 3CosMul instead of 3CosAdd, and a search
