@@ -205,6 +205,18 @@ impl Embeddings {
         Self::new(vocab, model.word_vectors(kind))
     }
 
+    /// The vectors of a file in any format [`read_word_vectors`](crate::read_word_vectors)
+    /// recognises (finalfusion, or word2vec text or binary, compressed or not), words in
+    /// file order, their ranks as counts.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`read_word_vectors`](crate::read_word_vectors).
+    pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<Self> {
+        let (vocab, vectors) = crate::io::read_word_vectors(path)?;
+        Self::new(vocab, vectors)
+    }
+
     /// The vectors of a word2vec file, text or `binary` ([`read_word2vec`](crate::read_word2vec)).
     ///
     /// # Errors

@@ -19,6 +19,7 @@ pub mod loss;
 pub mod model;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod preflight;
 pub mod sampling;
 #[cfg(feature = "serde")]
 mod serde_impls;
@@ -36,7 +37,8 @@ pub use config::{
     WindowMode,
 };
 pub use corpus::{
-    Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
+    Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,
+    SentenceStream, Utf8Policy, for_each_token,
 };
 pub use embeddings::{Embeddings, Neighbour, SearchOptions};
 pub use error::{ConfigError, Error, Result, SamplingError};
@@ -44,12 +46,13 @@ pub use eval::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
     BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, MalformedPolicy,
     SectionScore, SimilarityDataset, SimilarityPair, SimilarityReport, UnitVectors, average_ranks,
-    find_word, spearman, top_k,
+    count_non_finite_rows, find_word, spearman, top_k,
 };
 pub use io::{
-    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, VOCAB_FILE, load_model, read_matrix, read_vocab,
-    read_word2vec, save_model, write_atomic, write_matrix, write_vocab, write_word2vec_binary,
-    write_word2vec_text,
+    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MANIFEST_FILE, MAX_LINE_BYTES,
+    VOCAB_FILE, check_output_dir, check_output_file, load_model, read_matrix, read_vocab,
+    read_word_vectors, read_word2vec, replace_dir, save_model, write_atomic, write_matrix,
+    write_model, write_vocab, write_word2vec_binary, write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion};

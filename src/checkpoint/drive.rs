@@ -9,6 +9,7 @@ use crate::config::TrainConfig;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::preflight::{SentenceCounts, check_trainable};
 use crate::sgd::{Observer, Shared, Trained, learning_rate_at, lock, report_of, run};
 use crate::vocab::{Vocab, VocabBuilder};
 
@@ -35,11 +36,10 @@ pub fn train_checkpointed<P: AsRef<Path>>(
     );
     let sizes = corpus_sizes(corpus.paths())?;
     remove_stale_temporaries(options.path());
-    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
-        config.min_count(),
-        config.max_vocab(),
-        config.oov(),
-    )?;
+    let builder = VocabBuilder::count_corpus(&corpus)?;
+    let counts = SentenceCounts::of(&builder);
+    let vocab = builder.build(config.min_count(), config.max_vocab(), config.oov())?;
+    check_trainable(config, &vocab, Some(counts))?;
     let model = Model::for_config(config, vocab.len());
     let checkpoint = Checkpoint {
         config: config.clone(),

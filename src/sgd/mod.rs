@@ -47,6 +47,7 @@ use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::kernels::LogisticTable;
 use crate::model::Model;
+use crate::preflight::{SentenceCounts, check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
 use crate::vocab::{Vocab, VocabBuilder};
 use pause::PauseGate;
@@ -145,6 +146,10 @@ pub struct TrainReport {
     /// The divergences recovered from by going back to the last checkpoint with lower
     /// learning rates ([`CheckpointOptions::retries`]), in order.
     pub recovered: Vec<String>,
+    /// Tokens longer than [`MAX_TOKEN_BYTES`](crate::corpus::MAX_TOKEN_BYTES) skipped in
+    /// one pass over the corpus (every epoch skips the same ones); 0 if no epoch was read
+    /// to its end in this session.
+    pub long_tokens_skipped: u64,
 }
 
 /// A trained model with its vocabulary.
@@ -168,8 +173,10 @@ pub struct Trained {
 /// # Errors
 ///
 /// [`Error::File`] or [`Error::Corpus`] when a file cannot be read,
-/// [`Error::EmptyVocabulary`] when no word reaches `min_count`, [`Error::Diverged`] when
-/// the loss becomes non-finite.
+/// [`Error::EmptyVocabulary`] when no word reaches `min_count`,
+/// [`Error::NothingToTrain`] before training when the vocabulary has one word, no line
+/// has two words or subsampling keeps next to nothing, and after it when no pair was
+/// trained, [`Error::Diverged`] when the loss becomes non-finite.
 pub fn train<P: AsRef<Path>>(
     config: &TrainConfig,
     paths: &[P],
@@ -179,11 +186,10 @@ pub fn train<P: AsRef<Path>>(
         paths.iter().map(|p| p.as_ref().to_path_buf()),
         config.corpus_options().clone(),
     );
-    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
-        config.min_count(),
-        config.max_vocab(),
-        config.oov(),
-    )?;
+    let builder = VocabBuilder::count_corpus(&corpus)?;
+    let counts = SentenceCounts::of(&builder);
+    let vocab = builder.build(config.min_count(), config.max_vocab(), config.oov())?;
+    check_trainable(config, &vocab, Some(counts))?;
     let mut model = Model::for_config(config, vocab.len());
     let report = train_model(config, &vocab, &mut model, &corpus, observer)?;
     Ok(Trained {
@@ -206,6 +212,7 @@ pub(crate) fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainRepo
         pairs: state.pairs,
         seconds: state.seconds,
         recovered,
+        long_tokens_skipped: 0,
     }
 }
 
@@ -222,7 +229,9 @@ const REPORT_EVERY: Duration = Duration::from_millis(200);
 ///
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration,
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
-/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read, and
+/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read,
+/// [`Error::NothingToTrain`] when no pair was trained (the model is trained as given, so
+/// this is found at the end; [`train`] checks the corpus and vocabulary first), and
 /// [`Error::Diverged`] when a loss or an update becomes non-finite (checked for every
 /// block of focus words in every thread).
 pub fn train_model(
@@ -282,6 +291,7 @@ pub(crate) fn run(
     let mut epoch_loss = start.epoch_losses.clone();
     let mut totals = (start.words_done, start.pairs); // words, pairs
     let mut written = Ok(());
+    let mut long_tokens_skipped = 0;
 
     let outcome = std::thread::scope(|scope| {
         let shared_ref = &shared;
@@ -375,13 +385,19 @@ pub(crate) fn run(
                 first_error.get_or_insert(e);
             }
         }
-        if let Err(e) = reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
-            first_error.get_or_insert(e);
+        match reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
+            Ok(skipped) => long_tokens_skipped = skipped,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
         first_error.map_or(Ok(()), Err)
     });
     outcome?;
     written?;
+    if totals.1 == 0 {
+        return Err(no_pair_trained(totals.0));
+    }
     if let Some(options) = checkpoints {
         let state = TrainState {
             epoch: config.epochs(),
@@ -400,7 +416,7 @@ pub(crate) fn run(
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
     model.interaction_mut().assign(&trained_interaction);
-    let report = report_of(
+    let mut report = report_of(
         &TrainState {
             words_done: totals.0,
             pairs: totals.1,
@@ -410,6 +426,7 @@ pub(crate) fn run(
         },
         Vec::new(),
     );
+    report.long_tokens_skipped = long_tokens_skipped;
     Ok(report)
 }
 

@@ -59,7 +59,8 @@ pub(crate) struct Reader<'r, 'a> {
 
 impl Reader<'_, '_> {
     /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch.
-    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<()> {
+    /// Returns the long tokens skipped in the last epoch read to its end.
+    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<u64> {
         let result = self.read(epoch, sentences);
         if result.is_err() {
             self.shared.abort.store(true, Ordering::Relaxed);
@@ -67,7 +68,8 @@ impl Reader<'_, '_> {
         result
     }
 
-    fn read(&self, first_epoch: usize, skip: u64) -> Result<()> {
+    fn read(&self, first_epoch: usize, skip: u64) -> Result<u64> {
+        let mut long_tokens_skipped = 0;
         let mut since = (Instant::now(), 0_u64); // last checkpoint, words sent since
         let fresh = |epoch| Chunk {
             epoch,
@@ -107,11 +109,11 @@ impl Reader<'_, '_> {
                     since.1 += chunk.ids.len() as u64;
                     let full = std::mem::replace(&mut chunk, fresh(epoch));
                     if !self.send(Job::Chunk(full)) {
-                        return Ok(());
+                        return Ok(long_tokens_skipped);
                     }
                     if self.due(since) {
                         if !self.pause(epoch, sentences) {
-                            return Ok(());
+                            return Ok(long_tokens_skipped);
                         }
                         since = (Instant::now(), 0);
                     }
@@ -120,17 +122,18 @@ impl Reader<'_, '_> {
             if !chunk.ids.is_empty() {
                 since.1 += chunk.ids.len() as u64;
                 if !self.send(Job::Chunk(chunk)) {
-                    return Ok(());
+                    return Ok(long_tokens_skipped);
                 }
             }
+            long_tokens_skipped = stream.long_tokens_skipped();
             if epoch + 1 < self.epochs && self.due(since) {
                 if !self.pause(epoch + 1, 0) {
-                    return Ok(());
+                    return Ok(long_tokens_skipped);
                 }
                 since = (Instant::now(), 0);
             }
         }
-        Ok(())
+        Ok(long_tokens_skipped)
     }
 
     /// Queues a job unless training stopped; `false` if it did. Checking the abort flag
