@@ -15,8 +15,9 @@
 //!
 //! Besides `U.npy`, `V.npy`, `W.npy` and `vocab.txt` it writes the word vectors chosen with
 //! `--vectors` as `vectors.txt` (word2vec text format, which gensim loads with
-//! `KeyedVectors.load_word2vec_format`) and, with the `finalfusion` feature (on by
-//! default), as `embeddings.fifu` with the training configuration in its metadata.
+//! `KeyedVectors.load_word2vec_format`) and, with the `finalfusion` feature (on for the
+//! crate's examples), as `embeddings.fifu` (unit rows and their norms) with the training
+//! configuration in its metadata.
 //!
 //! The output folder is checked before the corpus is read, and replaced as a whole once
 //! everything is written (`replace_dir`): a run that fails at any point leaves the
@@ -324,10 +325,11 @@ fn write_outputs(
     write_word2vec_text(&dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
     #[cfg(feature = "finalfusion")]
     bilinear_skipgram::write_finalfusion(
-        &dir.join("embeddings.fifu"),
+        dir.join("embeddings.fifu"),
         vectors.view(),
         &trained.vocab,
         Some(config),
+        bilinear_skipgram::FinalfusionVectors::Normalized,
     )?;
     let fifu = if cfg!(feature = "finalfusion") {
         " and embeddings.fifu"

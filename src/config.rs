@@ -715,7 +715,7 @@ fn parse_value<'t>(text: &'t str, like: FieldValue<'_>) -> Option<FieldValue<'t>
 }
 
 /// Sets field `key` of `c`; `None` if the value does not fit the field.
-fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -> Option<()> {
+pub(crate) fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -> Option<()> {
     use FieldValue::{Bool, F32, F64, Int, Name};
     let size = |n: u64| usize::try_from(n).ok();
     match (key, value) {

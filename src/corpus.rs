@@ -212,6 +212,42 @@ fn finish_token(token: &mut String, ends_with_capital_sigma: bool, f: &mut impl 
     token.clear();
 }
 
+/// `word` lowercased character by character exactly as [`for_each_token`] lowercases the
+/// characters of a token (a capital sigma ending the word after a letter becomes final
+/// sigma), or `None` when that changes nothing. Used by [`Vocab::id`](crate::Vocab::id).
+pub(crate) fn lowercase_token(word: &str) -> Option<String> {
+    if word.is_ascii() {
+        return word
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| word.to_ascii_lowercase());
+    }
+    let unchanged = |c: char| {
+        if c.is_ascii() {
+            return !c.is_ascii_uppercase();
+        }
+        // Lowercase Cyrillic, as in `push_word_char`: the common case in Bulgarian text.
+        if ('\u{430}'..='\u{45f}').contains(&c) {
+            return true;
+        }
+        let mut lower = c.to_lowercase();
+        lower.next() == Some(c) && lower.next().is_none()
+    };
+    if word.chars().all(unchanged) {
+        return None;
+    }
+    let mut token = String::with_capacity(word.len());
+    let mut ends_with_capital_sigma = false;
+    for c in word.chars() {
+        ends_with_capital_sigma = push_word_char(&mut token, c, true);
+    }
+    let mut lowered = None;
+    finish_token(&mut token, ends_with_capital_sigma, &mut |t: &str| {
+        lowered = Some(t.to_owned());
+    });
+    lowered
+}
+
 /// Splits `line` into tokens and calls `f` for each, in order.
 ///
 /// A token is a maximal run of word characters: Unicode letters and digits
@@ -517,22 +553,48 @@ pub(crate) fn open_decoded(
         Compression::Plain => Box::new(whole),
         Compression::Gzip => Box::new(BufReader::with_capacity(
             READ_BUFFER_BYTES,
-            flate2::bufread::MultiGzDecoder::new(whole),
+            gzip_decoder(whole)?,
         )),
-        Compression::Xz => {
-            // Same as `XzDecoder::new_multi_decoder`, without its `unwrap` on decoder setup.
-            let stream = liblzma::stream::Stream::new_stream_decoder(
-                u64::MAX,
-                liblzma::stream::CONCATENATED,
-            )
-            .map_err(io::Error::other)?;
-            Box::new(BufReader::with_capacity(
-                READ_BUFFER_BYTES,
-                liblzma::bufread::XzDecoder::new_stream(whole, stream),
-            ))
-        }
+        Compression::Xz => Box::new(BufReader::with_capacity(
+            READ_BUFFER_BYTES,
+            xz_decoder(whole)?,
+        )),
     };
     Ok((reader, compression))
+}
+
+/// The error for a compressed input that this build cannot read.
+#[cfg(not(all(feature = "gzip", feature = "xz")))]
+fn feature_off(format: &str, feature: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "the input is {format}-compressed, but this build reads {format} only with the cargo feature `{feature}`"
+        ),
+    )
+}
+
+/// A decoder of every gzip member of `compressed`, one after the other.
+#[cfg(feature = "gzip")]
+fn gzip_decoder(compressed: impl BufRead + Send + 'static) -> io::Result<impl Read + Send> {
+    Ok(flate2::bufread::MultiGzDecoder::new(compressed))
+}
+
+#[cfg(not(feature = "gzip"))]
+fn gzip_decoder(_: impl BufRead + Send + 'static) -> io::Result<io::Empty> {
+    Err(feature_off("gzip", "gzip"))
+}
+
+/// A decoder of every xz stream of `compressed`, one after the other (stream padding
+/// allowed), as `xz -d` reads concatenated files.
+#[cfg(feature = "xz")]
+fn xz_decoder(compressed: impl BufRead + Send + 'static) -> io::Result<impl Read + Send> {
+    Ok(lzma_rust2::XzReader::new(compressed, true))
+}
+
+#[cfg(not(feature = "xz"))]
+fn xz_decoder(_: impl BufRead + Send + 'static) -> io::Result<io::Empty> {
+    Err(feature_off("xz", "xz"))
 }
 
 /// Tokenises one sentence, surrounding it with markers if asked, and skips (and counts in
@@ -1073,7 +1135,8 @@ mod tests {
     }
 
     fn xz(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        let options = lzma_rust2::XzOptions::with_preset(6);
+        let mut encoder = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
         encoder.write_all(bytes).unwrap();
         encoder.finish().unwrap()
     }

@@ -81,6 +81,24 @@ pub enum Error {
         len: usize,
     },
 
+    /// A word that is not in the vocabulary of the vectors being queried (after the lookup
+    /// rule of [`Vocab::id`](crate::Vocab::id): exact, then lowercased).
+    #[error("unknown word {word:?}")]
+    UnknownWord {
+        /// The word as it was given.
+        word: String,
+    },
+
+    /// An argument that no result can be computed for, for example an empty list of query
+    /// words; the message says which argument and why.
+    #[error("invalid {what}: {message}")]
+    InvalidArgument {
+        /// Which argument.
+        what: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// The vocabulary came out empty (for example every word is below `min_count`).
     #[error("the vocabulary is empty: {0}")]
     EmptyVocabulary(String),

@@ -8,6 +8,7 @@ pub mod bench_support;
 pub mod checkpoint;
 pub mod config;
 pub mod corpus;
+pub mod embeddings;
 pub mod error;
 pub mod eval;
 mod hogwild;
@@ -16,11 +17,19 @@ mod kernels;
 mod linalg;
 pub mod loss;
 pub mod model;
+#[cfg(feature = "plot")]
 pub mod plot;
 mod preflight;
 pub mod sampling;
+#[cfg(feature = "serde")]
+mod serde_impls;
 pub mod sgd;
 pub mod vocab;
+
+// The public API takes and returns ndarray 0.17 arrays and rand 0.10 generators: the exact
+// versions, for callers that do not depend on them directly or pin other versions.
+pub use ndarray;
+pub use rand;
 
 pub use checkpoint::{Checkpoint, CheckpointOptions, TrainState};
 pub use config::{
@@ -31,6 +40,7 @@ pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,
     SentenceStream, Utf8Policy, for_each_token,
 };
+pub use embeddings::{Embeddings, Neighbour, SearchOptions};
 pub use error::{ConfigError, Error, Result, SamplingError};
 pub use eval::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
@@ -46,12 +56,13 @@ pub use io::{
     write_model, write_vocab, write_word2vec_binary, write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
-pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub use io::{FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion};
 pub use linalg::Svd;
 pub use model::{
     EmbeddingInit, InteractionInit, Model, OffsetInteractionKind, OffsetInteractions,
     OffsetInteractionsMut, ReadOut, VectorKind,
 };
+#[cfg(feature = "plot")]
 pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{

@@ -384,14 +384,43 @@ impl Vocab {
         self.counts.get(id).copied()
     }
 
-    /// The id of exactly `word`, if it is an entry.
+    /// The id of `word` by the crate's one lookup rule, which every word lookup follows
+    /// ([`lookup`](Self::lookup), [`find_word`](crate::find_word),
+    /// [`AnalogySearch::word_id`](crate::AnalogySearch::word_id) and
+    /// [`Embeddings`](crate::Embeddings)):
+    ///
+    /// 1. `word` exactly as given, if it is an entry;
+    /// 2. otherwise `word` lowercased as the corpus tokenizer lowercases
+    ///    ([`for_each_token`](crate::for_each_token): character by character, a final
+    ///    capital sigma becomes `ς`), if that changes it and is an entry.
+    ///
+    /// Exact first, so that vectors trained without lowercasing (or read from another
+    /// tool's file) that hold both `Paris` and `paris` give each its own vector. Lowercased
+    /// next, because the tokenizer lowercases the corpus by default, so a vocabulary trained
+    /// here holds `paris` only, and `Paris`, as a user or an evaluation file writes it,
+    /// means that entry.
+    ///
+    /// ```
+    /// use bilinear_skipgram::{OovPolicy, Vocab};
+    ///
+    /// let vocab = Vocab::from_counts([("god".to_owned(), 9), ("Rome".to_owned(), 3)], OovPolicy::Drop)?;
+    /// assert_eq!(vocab.id("God"), Some(0));
+    /// assert_eq!(vocab.id("Rome"), Some(1));
+    /// assert_eq!(vocab.id("ROME"), None);
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
     pub fn id(&self, word: &str) -> Option<u32> {
-        self.index.get(word).copied()
+        self.index.get(word).copied().or_else(|| {
+            let lower = crate::corpus::lowercase_token(word)?;
+            self.index.get(lower.as_str()).copied()
+        })
     }
 
-    /// The id a corpus token is trained as: its own id if it is an entry; otherwise the
+    /// The id a token maps to: [`id`](Self::id) (the lookup rule); otherwise the
     /// [`UNK_TOKEN`] id under [`OovPolicy::Unk`], or `None` (drop it) under
-    /// [`OovPolicy::Drop`].
+    /// [`OovPolicy::Drop`]. The trainer maps corpus tokens with it; tokens the tokenizer
+    /// lowercased are found by the first step of the rule, and lowercasing them again
+    /// changes nothing, allocating nothing.
     pub fn lookup(&self, token: &str) -> Option<u32> {
         self.id(token).or(self.unk_id)
     }
@@ -572,6 +601,49 @@ mod tests {
 
     fn pairs(items: &[(&str, u64)]) -> Vec<(String, u64)> {
         items.iter().map(|&(w, c)| (w.to_owned(), c)).collect()
+    }
+
+    proptest::proptest! {
+        /// The lookup rule lowercases a word as the tokenizer lowercases a token.
+        #[test]
+        fn lookups_lowercase_as_the_tokenizer(
+            chars in proptest::collection::vec(proptest::sample::select(vec![
+                'a', 'Z', 'q', 'Q', '7', 'Σ', 'σ', 'ς', 'Ο', 'ό', 'İ', 'Ǆ', 'ǅ', 'Ж', 'ж', 'ё',
+                'Ё', 'ß', 'ẞ', 'Ω', '中', '\u{301}',
+            ]), 1..8)
+        ) {
+            let word: String = chars.into_iter().collect();
+            let mut tokens = Vec::new();
+            crate::corpus::for_each_token(&word, true, &mut String::new(), |t| {
+                tokens.push(t.to_owned())
+            });
+            proptest::prop_assume!(tokens.len() == 1 && tokens[0].chars().count() >= word.chars().count());
+            let lowered = crate::corpus::lowercase_token(&word);
+            proptest::prop_assert_eq!(lowered.as_deref().unwrap_or(&word), tokens[0].as_str());
+            proptest::prop_assert_eq!(lowered.is_none(), tokens[0] == word);
+        }
+    }
+
+    #[test]
+    fn lookups_try_the_word_then_its_lowercase() {
+        let vocab = Vocab::from_counts(
+            pairs(&[
+                ("god", 5),
+                ("Rome", 3),
+                ("rome", 2),
+                ("нефт", 1),
+                ("<UNK>", 0),
+            ]),
+            OovPolicy::Unk,
+        )
+        .unwrap();
+        assert_eq!(vocab.id("God"), Some(0));
+        assert_eq!(vocab.id("Rome"), Some(1));
+        assert_eq!(vocab.id("ROME"), Some(2));
+        assert_eq!(vocab.id("НЕФТ"), Some(3));
+        assert_eq!(vocab.id("goddess"), None);
+        assert_eq!(vocab.lookup("GOD"), Some(0));
+        assert_eq!(vocab.lookup("goddess"), Some(4));
     }
 
     #[test]

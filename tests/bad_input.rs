@@ -1084,7 +1084,14 @@ fn truncated_finalfusion_files_are_format_errors() {
     let config = TrainConfig::builder().dim(3).build().expect("valid");
     let path = dir.path().join("e.fifu");
     let vectors: Array2<f32> = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
-    write_finalfusion(&path, vectors.view(), &vocab, Some(&config)).expect("writes");
+    write_finalfusion(
+        &path,
+        vectors.view(),
+        &vocab,
+        Some(&config),
+        bilinear_skipgram::FinalfusionVectors::Raw,
+    )
+    .expect("writes");
     let bytes = fs::read(&path).expect("read");
     let cut = dir.path().join("cut.fifu");
     let mut shown = false;
@@ -1396,7 +1403,14 @@ fn a_finalfusion_file_is_recognised() {
     .expect("vocab");
     let path = dir.path().join("embeddings.fifu");
     let vectors: Array2<f32> = array![[1.0, 2.0], [4.0, 5.0]];
-    write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+    write_finalfusion(
+        &path,
+        vectors.view(),
+        &vocab,
+        None,
+        bilinear_skipgram::FinalfusionVectors::Raw,
+    )
+    .expect("writes");
     let error = read_word2vec(&path, false).expect_err("not word2vec");
     let message = show("word2vec text: a finalfusion file", &error);
     assert!(matches!(error, Error::Format { .. }), "{error:?}");

@@ -88,10 +88,11 @@ fn seeds() -> &'static Seeds {
         {
             let config = TrainConfig::builder().dim(2).build().expect("valid");
             bilinear_skipgram::write_finalfusion(
-                &dir.path().join("e.fifu"),
+                dir.path().join("e.fifu"),
                 vectors.view(),
                 &vocab,
                 Some(&config),
+                bilinear_skipgram::FinalfusionVectors::Raw,
             )
             .expect("fifu");
         }
@@ -118,7 +119,8 @@ fn seeds() -> &'static Seeds {
         .expect("write checkpoint");
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gzip.write_all(CORPUS.as_bytes()).expect("gzip");
-        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        let options = lzma_rust2::XzOptions::with_preset(1);
+        let mut xz = lzma_rust2::XzWriter::new(Vec::new(), options).expect("xz");
         xz.write_all(CORPUS.as_bytes()).expect("xz");
         Seeds {
             npy: read("m.npy"),

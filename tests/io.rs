@@ -563,6 +563,7 @@ mod finalfusion {
     use super::*;
     use ::finalfusion::io::WriteEmbeddings;
     use ::finalfusion::prelude::*;
+    use bilinear_skipgram::FinalfusionVectors::Raw;
     use bilinear_skipgram::{
         TrainConfig, read_finalfusion, read_finalfusion_metadata, write_finalfusion,
     };
@@ -574,7 +575,7 @@ mod finalfusion {
         fn finalfusion_round_trips_exactly((vocab, vectors) in embeddings()) {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("e.fifu");
-            write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+            write_finalfusion(&path, vectors.view(), &vocab, None, Raw).expect("writes");
             let (words, read) = read_finalfusion(&path).expect("reads");
             prop_assert_eq!(&words[..], vocab.words());
             prop_assert_eq!(read.dim(), vectors.dim());
@@ -606,7 +607,7 @@ mod finalfusion {
             .threads(2)
             .build()
             .expect("config");
-        write_finalfusion(&path, vectors.view(), &vocab, Some(&config)).expect("writes");
+        write_finalfusion(&path, vectors.view(), &vocab, Some(&config), Raw).expect("writes");
         let metadata = read_finalfusion_metadata(&path)
             .expect("reads")
             .expect("has metadata");
@@ -635,7 +636,7 @@ mod finalfusion {
             );
         }
         // Without a config there is no training table.
-        write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+        write_finalfusion(&path, vectors.view(), &vocab, None, Raw).expect("writes");
         let metadata = read_finalfusion_metadata(&path)
             .expect("reads")
             .expect("some");
@@ -647,7 +648,7 @@ mod finalfusion {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("e.fifu");
         let (vocab, vectors) = sample();
-        write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+        write_finalfusion(&path, vectors.view(), &vocab, None, Raw).expect("writes");
         let mut reader = io::BufReader::new(fs::File::open(&path).expect("open"));
         let embeddings: Embeddings<VocabWrap, StorageWrap> =
             Embeddings::read_embeddings(&mut reader).expect("finalfusion reads it");
@@ -689,7 +690,7 @@ mod finalfusion {
         let (vocab, _) = sample();
         let wrong = Array2::<f32>::zeros((2, 2));
         assert!(matches!(
-            write_finalfusion(&path, wrong.view(), &vocab, None),
+            write_finalfusion(&path, wrong.view(), &vocab, None, Raw),
             Err(Error::ShapeMismatch { .. })
         ));
         assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 0);
@@ -724,7 +725,7 @@ mod finalfusion {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("e.fifu");
         let (vocab, vectors) = sample();
-        write_finalfusion(&path, vectors.view(), &vocab, None).expect("writes");
+        write_finalfusion(&path, vectors.view(), &vocab, None, Raw).expect("writes");
         let good = fs::read(&path).expect("read");
         let bad = dir.path().join("bad.fifu");
         let patch = |edit: &dyn Fn(&mut Vec<u8>)| {

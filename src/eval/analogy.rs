@@ -7,12 +7,13 @@ use std::io::BufRead;
 use std::path::Path;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip, s};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2, Zip, s};
 
 use super::lines::{
     MalformedPolicy, Rejection, dataset_name, find_word, open, read_lines, special_ids,
 };
-use super::{UnitVectors, top_k};
+use super::search::{normalize_rows, query_scores};
+use super::top_k;
 use crate::error::{ConfigError, Error, Result};
 use crate::vocab::Vocab;
 
@@ -32,10 +33,11 @@ const MIN_BLOCK: usize = 256;
 
 /// How an analogy a : b :: c : ? picks its answer d among the candidates, a, b and c
 /// excluded. Vectors are normalised to unit length first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum AnalogyMethod {
     /// 3CosAdd (Mikolov et al. 2013): argmax over d of cos(d, b − a + c).
+    #[default]
     CosAdd,
     /// 3CosMul (Levy and Goldberg 2014): argmax over d of
     /// cos′(d, b) · cos′(d, c) / (cos′(d, a) + ε), with cos′ = (cos + 1) / 2 in \[0, 1\]
@@ -54,12 +56,6 @@ impl AnalogyMethod {
             AnalogyMethod::CosMul => "3cosmul",
         }
     }
-}
-
-/// The 3CosMul objective from the cosines of a candidate with a, b and c.
-#[inline]
-fn cos_mul(cos_a: f32, cos_b: f32, cos_c: f32) -> f32 {
-    ((cos_b + 1.0) * 0.5) * ((cos_c + 1.0) * 0.5) / ((cos_a + 1.0) * 0.5 + COSMUL_EPSILON)
 }
 
 /// Candidates scored at a time by [`block_argmax`]: the scores stay in L1 cache.
@@ -311,7 +307,9 @@ impl Best {
 #[derive(Debug, Clone)]
 pub struct AnalogySearch<'v> {
     vocab: &'v Vocab,
-    unit: UnitVectors,
+    /// The candidates' unit rows: a normalised copy, or borrowed from
+    /// [`Embeddings`](crate::Embeddings).
+    unit: CowArray<'v, f32, Ix2>,
     /// Candidates that are never answers: the special tokens.
     excluded: Vec<usize>,
     threads: usize,
@@ -344,9 +342,17 @@ impl<'v> AnalogySearch<'v> {
             }));
         }
         let n = restrict.min(vectors.nrows());
-        let unit = UnitVectors::new(vectors.slice(s![..n, ..]));
+        let mut unit = vectors.slice(s![..n, ..]).to_owned();
+        normalize_rows(unit.view_mut());
+        Ok(Self::from_unit_rows(CowArray::from(unit), vocab))
+    }
+
+    /// A search over `unit`, rows already of unit length (by
+    /// [`normalize_rows`]), which are the first rows of `vocab`'s entries.
+    pub(crate) fn from_unit_rows(unit: CowArray<'v, f32, Ix2>, vocab: &'v Vocab) -> Self {
+        let n = unit.nrows();
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        Ok(AnalogySearch {
+        AnalogySearch {
             vocab,
             unit,
             excluded: special_ids(vocab)
@@ -355,7 +361,7 @@ impl<'v> AnalogySearch<'v> {
                 .collect(),
             threads,
             block_floats: BLOCK_FLOATS,
-        })
+        }
     }
 
     /// Uses `threads` threads in [`best_answers`](Self::best_answers) (0 counts as 1). The
@@ -367,7 +373,7 @@ impl<'v> AnalogySearch<'v> {
 
     /// The number of candidate words `n`: word ids `0..n` are searched.
     pub fn n_candidates(&self) -> usize {
-        self.unit.len()
+        self.unit.nrows()
     }
 
     /// The vocabulary.
@@ -375,8 +381,8 @@ impl<'v> AnalogySearch<'v> {
         self.vocab
     }
 
-    /// The id of `word` if it is one of the candidates (looked up with
-    /// [`find_word`], so lowercased).
+    /// The id of `word` if it is one of the candidates (looked up with [`find_word`]: the
+    /// lookup rule of [`Vocab::id`], special tokens never found).
     pub fn word_id(&self, word: &str) -> Option<usize> {
         find_word(self.vocab, word)
             .map(|id| id as usize)
@@ -410,19 +416,7 @@ impl<'v> AnalogySearch<'v> {
         self.check(question)?;
         let rows = self.unit.view();
         let [a, b, c] = question.map(|w| rows.row(w));
-        let scores: Array1<f32> = match method {
-            AnalogyMethod::CosAdd => {
-                let query = &b - &a + c;
-                self.unit.similarities(query.view())?
-            }
-            AnalogyMethod::CosMul => {
-                let (cos_a, cos_b, cos_c) = (rows.dot(&a), rows.dot(&b), rows.dot(&c));
-                Zip::from(&cos_a)
-                    .and(&cos_b)
-                    .and(&cos_c)
-                    .map_collect(|&x, &y, &z| cos_mul(x, y, z))
-            }
-        };
+        let scores = query_scores(rows, &[b, c], &[a], method);
         let mut exclude = question.to_vec();
         exclude.extend(&self.excluded);
         Ok(top_k(scores.view(), k, &exclude))
@@ -945,13 +939,6 @@ mod tests {
         );
         assert_eq!(max_of(&[f32::NAN, -3.0, f32::NAN]), -3.0);
         assert_eq!(max_of(&[]), f32::NEG_INFINITY);
-    }
-
-    #[test]
-    fn cos_mul_formula() {
-        // cos' = (cos + 1) / 2: 0.75 * 1.0 / (0.5 + 0.001).
-        assert!((cos_mul(0.0, 0.5, 1.0) - 0.75 / 0.501).abs() < 1e-6);
-        assert!(cos_mul(-1.0, 1.0, 1.0) > 900.0);
     }
 
     #[test]

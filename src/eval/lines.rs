@@ -116,7 +116,7 @@ const SPECIAL_TOKENS: [&str; 3] = [UNK_TOKEN, START_MARKER, END_MARKER];
 pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
     let mut ids: Vec<usize> = SPECIAL_TOKENS
         .iter()
-        .filter_map(|t| vocab.id(t))
+        .filter_map(|&t| vocab.id(t).filter(|&id| vocab.word(id as usize) == Some(t)))
         .chain(vocab.unk_id())
         .map(|id| id as usize)
         .collect();
@@ -125,13 +125,10 @@ pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
     ids
 }
 
-/// The vocabulary id of a word from an evaluation file.
-///
-/// The corpus reader lowercases text (see [`for_each_token`](crate::for_each_token)), so
-/// the word is looked up lowercased first (`"Paris"` finds `paris`); if that is not an
-/// entry, the word as written is tried, for vocabularies trained without lowercasing.
-/// The entries [`UNK_TOKEN`], [`START_MARKER`] and [`END_MARKER`] are never returned:
-/// they are not words.
+/// The vocabulary id of a word from an evaluation file: [`Vocab::id`], the crate's one
+/// lookup rule (the word as written, then lowercased as the corpus tokenizer lowercases),
+/// except that the entries [`UNK_TOKEN`], [`START_MARKER`] and [`END_MARKER`] are never
+/// returned: they are not words.
 ///
 /// ```
 /// use bilinear_skipgram::{OovPolicy, Vocab, find_word};
@@ -146,16 +143,14 @@ pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
 /// # Ok::<(), bilinear_skipgram::Error>(())
 /// ```
 pub fn find_word(vocab: &Vocab, word: &str) -> Option<u32> {
-    let lower = word.to_lowercase();
-    vocab
-        .id(&lower)
-        .or_else(|| if lower == word { None } else { vocab.id(word) })
-        .filter(|&id| {
-            Some(id) != vocab.unk_id()
-                && vocab
-                    .word(id as usize)
-                    .is_none_or(|w| !SPECIAL_TOKENS.contains(&w))
-        })
+    vocab.id(word).filter(|&id| !is_special(vocab, id as usize))
+}
+
+/// Whether entry `id` is [`UNK_TOKEN`], a sentence marker or the vocabulary's unknown
+/// entry: not a word.
+pub(crate) fn is_special(vocab: &Vocab, id: usize) -> bool {
+    vocab.unk_id().is_some_and(|unk| unk as usize == id)
+        || vocab.word(id).is_some_and(|w| SPECIAL_TOKENS.contains(&w))
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@
 //!   direction (a collapse), how far they moved from where they started, and whether the
 //!   model scores every pair alike.
 //!
-//! Words from evaluation files are looked up lowercased ([`find_word`]), since the corpus
-//! reader lowercases its text. Readers take a [`MalformedPolicy`]: stop at the first
+//! Words from evaluation files are looked up with [`find_word`]: the crate's one lookup rule
+//! ([`Vocab::id`](crate::Vocab::id): as written, then lowercased as the corpus reader
+//! lowercases its text). Readers take a [`MalformedPolicy`]: stop at the first
 //! malformed line with an error naming file, line and bad text, or skip and count.
 //!
 //! ```no_run
@@ -42,6 +43,7 @@ mod analogy;
 mod bats;
 mod geometry;
 mod lines;
+pub(crate) mod search;
 mod similarity;
 
 pub use analogy::{
@@ -50,12 +52,13 @@ pub use analogy::{
 };
 pub use bats::{BatsDataset, BatsRelation, BatsRow};
 pub use geometry::{Anisotropy, Displacement, ScoreMoments};
+pub(crate) use lines::special_ids;
 pub use lines::{MalformedPolicy, find_word};
 pub use similarity::{
     SimilarityDataset, SimilarityPair, SimilarityReport, average_ranks, spearman,
 };
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
 
@@ -77,22 +80,20 @@ pub fn count_non_finite_rows(vectors: ArrayView2<'_, f32>) -> usize {
         .count()
 }
 
-/// Word vectors scaled to unit length, for cosine queries. Zero rows stay zero.
+/// Word vectors scaled to unit length, for cosine queries. Zero rows stay zero; a row
+/// holding a NaN or an infinity becomes all NaN, so it is never a neighbour. (The same
+/// rows as [`Embeddings::unit_vectors`](crate::Embeddings::unit_vectors), which also keeps
+/// the words and the lengths.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitVectors {
     rows: Array2<f32>,
 }
 
 impl UnitVectors {
-    /// Normalises every row of `vectors`.
+    /// Normalises every row of a copy of `vectors` (lengths computed in `f64`).
     pub fn new(vectors: ArrayView2<'_, f32>) -> Self {
         let mut rows = vectors.to_owned();
-        for mut row in rows.axis_iter_mut(Axis(0)) {
-            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 && norm.is_finite() {
-                row.mapv_inplace(|x| x / norm);
-            }
-        }
+        search::normalize_rows(rows.view_mut());
         UnitVectors { rows }
     }
 
@@ -166,13 +167,33 @@ impl UnitVectors {
 
 /// The `k` largest entries of `scores` (NaN entries and `exclude`d indices skipped), best
 /// first; ties go to the smaller index.
+///
+/// A small `k` keeps the best `k` while scanning; a large one (more than 64, when asking
+/// for much of the vocabulary) selects and sorts instead, so the cost stays
+/// `O(n + k log k)` whatever `k` is.
 pub fn top_k(scores: ArrayView1<'_, f32>, k: usize, exclude: &[usize]) -> Vec<(usize, f32)> {
+    let keep = |&(i, s): &(usize, f32)| !s.is_nan() && !exclude.contains(&i);
+    if k > 64 {
+        let mut all: Vec<(usize, f32)> = scores.iter().copied().enumerate().filter(keep).collect();
+        // NaN is filtered out; -0 and +0 are equal, as in the scan below.
+        let order = |a: &(usize, f32), b: &(usize, f32)| {
+            b.1.partial_cmp(&a.1)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.0.cmp(&b.0))
+        };
+        if all.len() > k {
+            all.select_nth_unstable_by(k, order);
+            all.truncate(k);
+        }
+        all.sort_unstable_by(order);
+        return all;
+    }
     let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
     if k == 0 {
         return best;
     }
     for (i, &s) in scores.iter().enumerate() {
-        if s.is_nan() || exclude.contains(&i) {
+        if !keep(&(i, s)) {
             continue;
         }
         if best.len() == k && best.last().is_some_and(|&(_, worst)| s <= worst) {
@@ -197,6 +218,28 @@ mod tests {
         assert_eq!(top_k(s.view(), 2, &[1]), vec![(4, 0.9), (3, 0.5)]);
         assert_eq!(top_k(s.view(), 0, &[]), vec![]);
         assert_eq!(top_k(s.view(), 10, &[]).len(), 5);
+    }
+
+    #[test]
+    fn large_k_selects_as_small_k_scans() {
+        // Many ties, NaN and exclusions: both paths give the same order.
+        let scores: Array1<f32> = (0..500)
+            .map(|i| match i % 7 {
+                0 => f32::NAN,
+                r => (r as f32 * 0.25).sin() + if i % 3 == 0 { 0.0 } else { 1e-3 },
+            })
+            .collect();
+        let exclude = [3, 10, 499];
+        let all = top_k(scores.view(), 1000, &exclude);
+        assert_eq!(all.len(), 500 - 72 - 3);
+        for k in [1, 5, 64] {
+            assert_eq!(top_k(scores.view(), k, &exclude), all[..k]);
+        }
+        assert_eq!(top_k(scores.view(), 65, &exclude), all[..65]);
+        assert_eq!(top_k(scores.view(), 200, &exclude), all[..200]);
+        for pair in all.windows(2) {
+            assert!(pair[0].1 > pair[1].1 || (pair[0].1 == pair[1].1 && pair[0].0 < pair[1].0));
+        }
     }
 
     #[test]

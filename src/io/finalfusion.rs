@@ -18,24 +18,41 @@ use ::finalfusion::metadata::Metadata;
 use ::finalfusion::norms::NdNorms;
 use ::finalfusion::storage::{NdArray, Storage, StorageView};
 use ::finalfusion::vocab::{SimpleVocab, Vocab as _};
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use toml::{Table, Value};
 
 use crate::config::{FieldValue, TrainConfig};
 use crate::error::{Error, Result};
+use crate::eval::search::normalize_rows;
 use crate::vocab::Vocab;
 
+/// Which vectors a finalfusion file holds ([`write_finalfusion`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FinalfusionVectors {
+    /// finalfusion's own layout: unit-length rows in the storage and the rows' original
+    /// lengths as the norms. finalfusion's queries (`word_similarity`, `analogy`,
+    /// `embedding_similarity`) take dot products of stored rows, which are then true
+    /// cosines, and `embedding_with_norm(w).into_unnormalized()` (or [`read_finalfusion`])
+    /// gives back length × unit row: each value within three `f32` roundings of the one
+    /// written (relative error at most `3·2⁻²⁴` in the normal `f32` range, more for
+    /// subnormal values), not bit for bit. A row holding a NaN or an infinity has no
+    /// direction: it is stored as a zero row with norm NaN (finalfusion's queries stop at a
+    /// NaN score), and reads back as NaN. The metadata says `normalized = true`.
+    #[default]
+    Normalized,
+    /// The rows exactly as given, with every norm 1: [`read_finalfusion`] and finalfusion
+    /// give them back bit for bit, but finalfusion's similarity queries then rank by dot
+    /// product and report dot products as cosines. The metadata says `normalized = false`.
+    Raw,
+}
+
 /// Writes word vectors as a finalfusion file, atomically: a simple vocabulary (the words in
-/// id order), an array storage holding `vectors` exactly as given, norms that are all 1,
-/// and TOML metadata.
-///
-/// finalfusion usually keeps unit-length vectors in its storage and their original lengths
-/// in the norms, so that `storage × norm` is the original vector. Dividing by the norm and
-/// multiplying back is not exact in `f32`, so the vectors are stored as given, with norm 1:
-/// the same rule then gives back the written vectors bit for bit, in finalfusion
-/// (`embedding_with_norm(w).into_unnormalized()`) and in [`read_finalfusion`]. The
-/// metadata says so (`normalized = false`). finalfusion's similarity queries assume unit
-/// rows; for them, pass unit vectors (for example [`UnitVectors::view`]).
+/// id order), an array storage and norms as `layout` says ([`FinalfusionVectors`]:
+/// normalised rows with their lengths, so that finalfusion's own queries give cosines, or
+/// the rows as given with norms of 1, bit-exact), and TOML metadata.
+/// [`Embeddings::write_finalfusion`](crate::Embeddings::write_finalfusion) writes the
+/// normalised layout from vectors already normalised.
 ///
 /// The metadata:
 ///
@@ -44,7 +61,7 @@ use crate::vocab::Vocab;
 /// written_by = "bilinear-skipgram 0.1.0"
 /// n_words = 2
 /// dim = 16
-/// normalized = false
+/// normalized = true     # false for FinalfusionVectors::Raw
 ///
 /// [training]            # only with a config
 /// dim = 16
@@ -74,12 +91,10 @@ use crate::vocab::Vocab;
 /// written (`2M` for concatenated vectors). Counts beyond `i64::MAX` (a seed, say) are
 /// written as strings.
 ///
-/// [`UnitVectors::view`]: crate::UnitVectors::view
-///
-/// Available with the `finalfusion` cargo feature (on by default).
+/// Available with the `finalfusion` cargo feature.
 ///
 /// ```
-/// use bilinear_skipgram::{OovPolicy, TrainConfig, Vocab, read_finalfusion, write_finalfusion};
+/// use bilinear_skipgram::{FinalfusionVectors, OovPolicy, TrainConfig, Vocab, read_finalfusion, write_finalfusion};
 /// use ndarray::array;
 ///
 /// let dir = tempfile::tempdir()?;
@@ -87,10 +102,15 @@ use crate::vocab::Vocab;
 /// let vocab = Vocab::from_counts([("нефт".to_owned(), 3), ("oil".to_owned(), 2)], OovPolicy::Drop)?;
 /// let vectors = array![[0.1_f32, -2.5], [1e-30, -0.0]];
 /// let config = TrainConfig::builder().dim(2).build()?;
-/// write_finalfusion(&path, vectors.view(), &vocab, Some(&config))?;
+/// // Bit for bit:
+/// write_finalfusion(&path, vectors.view(), &vocab, Some(&config), FinalfusionVectors::Raw)?;
 /// let (words, read) = read_finalfusion(&path)?;
 /// assert_eq!(words, ["нефт", "oil"]);
 /// assert_eq!(read, vectors);
+/// // For finalfusion's queries, to rounding:
+/// write_finalfusion(&path, vectors.view(), &vocab, None, FinalfusionVectors::Normalized)?;
+/// let (_, read) = read_finalfusion(&path)?;
+/// assert!(read.iter().zip(&vectors).all(|(r, v)| (r - v).abs() <= 3e-7 * v.abs()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -104,11 +124,45 @@ use crate::vocab::Vocab;
 ///
 /// [`Error::File`] when the file cannot be written.
 pub fn write_finalfusion(
-    path: &Path,
+    path: impl AsRef<Path>,
     vectors: ArrayView2<'_, f32>,
     vocab: &Vocab,
     config: Option<&TrainConfig>,
+    layout: FinalfusionVectors,
 ) -> Result<()> {
+    let path = path.as_ref();
+    match layout {
+        FinalfusionVectors::Normalized => {
+            check_rows(vectors, vocab)?;
+            let mut unit = vectors.to_owned();
+            let norms = normalize_rows(unit.view_mut());
+            write_finalfusion_parts(path, unit.view(), norms.view(), vocab, config)
+        }
+        FinalfusionVectors::Raw => write_parts(path, vectors, None, vocab, config),
+    }
+}
+
+/// Writes the normalised layout from unit rows (as [`normalize_rows`] makes them) and
+/// their lengths.
+pub(crate) fn write_finalfusion_parts(
+    path: &Path,
+    unit: ArrayView2<'_, f32>,
+    norms: ArrayView1<'_, f32>,
+    vocab: &Vocab,
+    config: Option<&TrainConfig>,
+) -> Result<()> {
+    if norms.len() != unit.nrows() {
+        return Err(Error::ShapeMismatch {
+            what: "norms (one per row)",
+            expected: vec![unit.nrows()],
+            found: vec![norms.len()],
+        });
+    }
+    write_parts(path, unit, Some(norms), vocab, config)
+}
+
+/// One row per vocabulary entry, or [`Error::ShapeMismatch`].
+fn check_rows(vectors: ArrayView2<'_, f32>, vocab: &Vocab) -> Result<()> {
     let (n_words, dim) = vectors.dim();
     if n_words != vocab.len() {
         return Err(Error::ShapeMismatch {
@@ -117,6 +171,19 @@ pub fn write_finalfusion(
             found: vec![n_words, dim],
         });
     }
+    Ok(())
+}
+
+/// Writes `rows` with `norms` (unit rows and their lengths), or as given with norms of 1.
+fn write_parts(
+    path: &Path,
+    rows: ArrayView2<'_, f32>,
+    norms: Option<ArrayView1<'_, f32>>,
+    vocab: &Vocab,
+    config: Option<&TrainConfig>,
+) -> Result<()> {
+    check_rows(rows, vocab)?;
+    let (n_words, dim) = rows.dim();
     // finalfusion writes these lengths as u32 without checking.
     let too_long = |message: String| Error::File {
         path: path.to_path_buf(),
@@ -138,8 +205,29 @@ pub fn write_finalfusion(
             word.len()
         )));
     }
+    let normalized = norms.is_some();
     // Through a Vec: finalfusion's matrix type is ndarray 0.15's, ours is 0.17's.
-    let values: Vec<f32> = vectors.iter().copied().collect();
+    let mut values: Vec<f32> = Vec::with_capacity(n_words * dim);
+    let norms: Vec<f32> = match norms {
+        None => {
+            values.extend(rows.iter());
+            vec![1.0_f32; n_words]
+        }
+        Some(norms) => rows
+            .rows()
+            .into_iter()
+            .zip(norms)
+            .map(|(row, &norm)| {
+                if row.iter().all(|x| x.is_finite()) {
+                    values.extend(row.iter());
+                    norm
+                } else {
+                    values.extend(std::iter::repeat_n(0.0_f32, dim));
+                    f32::NAN
+                }
+            })
+            .collect(),
+    };
     let n_values = values.len();
     let matrix = ndarray015::Array2::from_shape_vec((n_words, dim), values).map_err(|_| {
         Error::ShapeMismatch {
@@ -151,10 +239,10 @@ pub fn write_finalfusion(
     // The vocabulary has no duplicate words and one norm and one row per word, which is
     // everything finalfusion asserts.
     let embeddings = Embeddings::new(
-        Some(Metadata::new(metadata(n_words, dim, config))),
+        Some(Metadata::new(metadata(n_words, dim, config, normalized))),
         SimpleVocab::new(vocab.words().to_vec()),
         NdArray::new(matrix),
-        NdNorms::new(vec![1.0_f32; n_words]),
+        NdNorms::new(norms),
     );
     super::write_atomic(path, |writer| {
         embeddings
@@ -164,7 +252,7 @@ pub fn write_finalfusion(
 }
 
 /// The metadata table described at [`write_finalfusion`].
-fn metadata(n_words: usize, dim: usize, config: Option<&TrainConfig>) -> Table {
+fn metadata(n_words: usize, dim: usize, config: Option<&TrainConfig>, normalized: bool) -> Table {
     let mut vectors = Table::new();
     vectors.insert(
         "written_by".into(),
@@ -172,7 +260,7 @@ fn metadata(n_words: usize, dim: usize, config: Option<&TrainConfig>) -> Table {
     );
     vectors.insert("n_words".into(), count(n_words as u64));
     vectors.insert("dim".into(), count(dim as u64));
-    vectors.insert("normalized".into(), Value::Boolean(false));
+    vectors.insert("normalized".into(), Value::Boolean(normalized));
     let mut table = Table::new();
     table.insert("vectors".into(), Value::Table(vectors));
     if let Some(config) = config {
@@ -212,11 +300,15 @@ fn float32(x: f32) -> Value {
 /// Reads a finalfusion file with a simple vocabulary and array storage, as written by
 /// [`write_finalfusion`] (or by finalfusion itself).
 ///
-/// Returns the words in file order and one vector per word, multiplied by its norm when
-/// the file has norms: the vectors [`write_finalfusion`] was given, bit for bit, and for
-/// other files the vectors before finalfusion normalised them (to rounding).
+/// Returns the words in file order and one vector per word: the stored row multiplied by
+/// its norm when the file has norms (norm × unit row, one `f32` rounding), which is
+/// finalfusion's own `embedding_with_norm(w).into_unnormalized()`. So the vectors given to
+/// [`write_finalfusion`] come back bit for bit from [`FinalfusionVectors::Raw`] files
+/// (norms of 1), and to rounding from [`FinalfusionVectors::Normalized`] ones and other
+/// normalised files (within `3·2⁻²⁴` relative error in the normal `f32` range; a row
+/// written with a NaN or an infinity comes back all NaN).
 ///
-/// Available with the `finalfusion` cargo feature (on by default).
+/// Available with the `finalfusion` cargo feature.
 ///
 /// # Errors
 ///
@@ -227,7 +319,8 @@ fn float32(x: f32) -> Value {
 ///   norms vector longer than the file, a repeated word, a word that is not UTF-8, or a
 ///   matrix or norms vector with another number of rows than there are words; has bytes
 ///   after the chunks its header lists; or when finalfusion rejects it.
-pub fn read_finalfusion(path: &Path) -> Result<(Vec<String>, Array2<f32>)> {
+pub fn read_finalfusion(path: impl AsRef<Path>) -> Result<(Vec<String>, Array2<f32>)> {
+    let path = path.as_ref();
     let mut reader = checked_reader(path)?;
     let embeddings = Embeddings::<SimpleVocab, NdArray>::read_embeddings(&mut reader)
         .map_err(|e| convert_error(path, e))?;
@@ -261,12 +354,13 @@ pub fn read_finalfusion(path: &Path) -> Result<(Vec<String>, Array2<f32>)> {
 /// Reads the metadata of a finalfusion file as TOML text, or `None` if it has none. For a
 /// file written by [`write_finalfusion`] it is the table described there.
 ///
-/// Available with the `finalfusion` cargo feature (on by default).
+/// Available with the `finalfusion` cargo feature.
 ///
 /// # Errors
 ///
 /// As [`read_finalfusion`].
-pub fn read_finalfusion_metadata(path: &Path) -> Result<Option<String>> {
+pub fn read_finalfusion_metadata(path: impl AsRef<Path>) -> Result<Option<String>> {
+    let path = path.as_ref();
     let mut reader = checked_reader(path)?;
     let metadata =
         Option::<Metadata>::read_metadata(&mut reader).map_err(|e| convert_error(path, e))?;

@@ -4,9 +4,11 @@
 //! Word vectors (any [`VectorKind`](crate::VectorKind)) can also be exchanged with other
 //! tools: word2vec's text and binary formats ([`write_word2vec_text`],
 //! [`write_word2vec_binary`], [`read_word2vec`]), which gensim and most embedding tools
-//! read, and, with the `finalfusion` cargo feature (on by default), finalfusion files with
-//! the training configuration in their metadata (`write_finalfusion`, `read_finalfusion`,
-//! `read_finalfusion_metadata`). Every round trip returns the vectors bit for bit.
+//! read, and, with the `finalfusion` cargo feature, finalfusion files with the training
+//! configuration in their metadata (`write_finalfusion`, `read_finalfusion`,
+//! `read_finalfusion_metadata`). Every round trip returns the vectors bit for bit, except
+//! finalfusion's normalised layout, which finalfusion's own queries need (see
+//! `FinalfusionVectors`).
 //!
 //! Every file is written to a temporary file in the same folder, flushed to disk and then
 //! renamed over its destination, so an interrupted save never leaves a half-written file
@@ -16,10 +18,15 @@
 mod finalfusion;
 mod folder;
 mod lines;
+mod npy;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
-pub use self::finalfusion::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub(crate) use self::finalfusion::write_finalfusion_parts;
+#[cfg(feature = "finalfusion")]
+pub use self::finalfusion::{
+    FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion,
+};
 pub use folder::{
     MANIFEST_FILE, Manifest, ManifestEntry, check_output_dir, check_output_file, replace_dir,
 };
@@ -32,8 +39,6 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
-use ndarray_npy::WriteNpyExt;
-use ndarray_npy::npy::header::Header;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -208,10 +213,20 @@ pub fn write_atomic(
 /// [`Error::File`] when the file cannot be written.
 pub fn write_matrix(path: &Path, matrix: ArrayView2<'_, f32>) -> Result<()> {
     write_atomic(path, |writer| {
-        matrix.write_npy(writer).map_err(|e| Error::Format {
+        let io = |source| Error::File {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+            source,
+        };
+        writer
+            .write_all(&npy::header("<f4", matrix.nrows(), matrix.ncols()))
+            .map_err(io)?;
+        let mut bytes = Vec::with_capacity(4 * matrix.ncols());
+        for row in matrix.rows() {
+            bytes.clear();
+            bytes.extend(row.iter().flat_map(|x| x.to_le_bytes()));
+            writer.write_all(&bytes).map_err(io)?;
+        }
+        Ok(())
     })
 }
 
@@ -327,9 +342,9 @@ impl<R: Read> NpyReader<'_, R> {
         let start = header_bytes.len();
         header_bytes.resize(start + header_len, 0);
         self.read_exact(&mut header_bytes[start..], "npy header")?;
-        // The Python-literal parser behind `Header` takes time exponential in the nesting
-        // of brackets (20 nested `[` take minutes), so only the shape of a plain array's
-        // header gets to it: one dict, one shape tuple, no list.
+        // Only the shape of a plain array's header is parsed: one dict, one shape tuple, no
+        // list (a structured dtype). (A Python-literal parser used earlier took time
+        // exponential in the nesting of brackets.)
         let count = |c: u8| header_bytes[start..].iter().filter(|&&b| b == c).count();
         let (n_dicts, n_tuples, n_lists) = (count(b'{'), count(b'('), count(b'['));
         if n_dicts > 1 || n_tuples > 1 || n_lists > 0 {
@@ -338,9 +353,9 @@ impl<R: Read> NpyReader<'_, R> {
                  of a plain array has one dict and one shape tuple"
             )));
         }
-        let header = Header::from_reader(&mut header_bytes.as_slice())
+        let header = npy::parse_header(&header_bytes[start..])
             .map_err(|e| self.error(format!("malformed header: {e}")))?;
-        let descriptor = header.type_descriptor.to_string();
+        let descriptor = format!("'{}'", header.descr);
         let little_endian = match descriptor.as_str() {
             "'<f4'" => true,
             "'>f4'" => false,
@@ -426,7 +441,7 @@ impl<R: Read> NpyReader<'_, R> {
             }
         }
         let shape = (n_rows, n_cols);
-        let matrix = if header.layout.is_fortran() {
+        let matrix = if header.fortran_order {
             Array2::from_shape_vec(shape.f(), values).map(|m| m.as_standard_layout().into_owned())
         } else {
             Array2::from_shape_vec(shape, values)
@@ -642,9 +657,9 @@ mod tests {
         fs::write(&truncated, &bytes[..bytes.len() - 5]).expect("truncate");
         assert!(matches!(read_matrix(&truncated), Err(Error::Format { .. })));
         let f64_file = dir.path().join("d.npy");
-        Array2::from_elem((2, 2), 1.0_f64)
-            .write_npy(File::create(&f64_file).expect("create"))
-            .expect("writes");
+        let mut f64_bytes = npy::header("<f8", 2, 2);
+        f64_bytes.extend(1.0_f64.to_le_bytes().repeat(4));
+        fs::write(&f64_file, f64_bytes).expect("writes");
         let err = read_matrix(&f64_file).expect_err("wrong dtype");
         assert!(err.to_string().contains("d.npy"), "{err}");
         assert!(matches!(

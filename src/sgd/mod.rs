@@ -81,6 +81,7 @@ impl Observer for NoProgress {
 
 /// A progress report.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Progress {
     /// Zero-based epoch of the most recent report.
@@ -131,6 +132,7 @@ impl Progress {
 
 /// What a training run did.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct TrainReport {
     /// Mean loss per observed pair in each epoch.
