@@ -21,9 +21,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bilinear_skipgram::{
-    CheckpointOptions, InteractionInit, OovPolicy, Progress, Result, TrainConfig, UnitVectors,
-    VectorKind, WindowMode, plot_loss, plot_words, resume, save_model, train, train_checkpointed,
-    write_word2vec_text,
+    CheckpointOptions, InteractionInit, InteractionOptimizer, OovPolicy, Progress, Result,
+    TrainConfig, UnitVectors, VectorKind, WindowMode, plot_loss, plot_words, resume, save_model,
+    train, train_checkpointed, write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -66,6 +66,13 @@ struct Args {
     /// Initial learning rate of W (0 freezes W).
     #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_INTERACTION_LEARNING_RATE)]
     interaction_learning_rate: f32,
+    /// How W takes its steps: sgd (the block's summed gradient at W's rate) or adagrad
+    /// (per entry, the rate divided by the root of the summed squared gradients).
+    #[arg(long, default_value = "sgd", value_parser = parse_optimizer)]
+    interaction_optimizer: InteractionOptimizer,
+    /// Decay of W towards the identity per block, W -= rate × decay × (W − I) (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    interaction_decay: f32,
     /// Start W with uniform entries (the course) instead of the identity.
     #[arg(long)]
     uniform_interaction: bool,
@@ -127,6 +134,8 @@ fn main() -> Result<()> {
         .max_vocab(args.max_vocab)
         .learning_rate(args.learning_rate)
         .interaction_learning_rate(args.interaction_learning_rate)
+        .interaction_optimizer(args.interaction_optimizer)
+        .interaction_decay(args.interaction_decay)
         .subsample(args.subsample)
         .seed(args.seed)
         .markers(args.markers)
@@ -294,6 +303,13 @@ fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
         .into_iter()
         .find(|kind| kind.name() == name)
         .ok_or_else(|| format!("expected u, vw, concat or sum, got {name:?}"))
+}
+
+fn parse_optimizer(name: &str) -> std::result::Result<InteractionOptimizer, String> {
+    InteractionOptimizer::ALL
+        .into_iter()
+        .find(|optimizer| optimizer.name() == name)
+        .ok_or_else(|| format!("expected sgd or adagrad, got {name:?}"))
 }
 
 fn corpus_names(paths: &[PathBuf]) -> String {

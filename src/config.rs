@@ -30,6 +30,47 @@ pub enum LearningRateSchedule {
     Constant,
 }
 
+/// How the dense interaction parameters (`W`, and the per-offset `D_p` when the model has
+/// them) take their steps.
+///
+/// Each worker thread applies one step per block of focus words (see the
+/// [`sgd`](crate::sgd) module) with the block's summed gradient `g` (for `W`,
+/// `g = Eᵀ U_B`, the sum of `e u_wᵀ` over every pair of every focus word of the block) and
+/// the rate `η` in force (the interaction learning rate under the configured schedule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum InteractionOptimizer {
+    /// Plain SGD, `w -= η g`: the step of a row of `U` or `V`, but summed over every pair
+    /// of the block.
+    #[default]
+    Sgd,
+    /// AdaGrad (Duchi et al., 2011), per entry: `G += g²`, then
+    /// `w -= η g / (√G + ε)` with `ε =` [`ADAGRAD_EPSILON`]. `G` starts at zero, so the
+    /// first step moves every entry with a non-zero gradient by `η`, and later steps shrink
+    /// as squared gradients accumulate: the step no longer grows with the number of pairs
+    /// a block sums over.
+    AdaGrad,
+}
+
+impl InteractionOptimizer {
+    /// Every optimizer, in a fixed order.
+    pub const ALL: [InteractionOptimizer; 2] =
+        [InteractionOptimizer::Sgd, InteractionOptimizer::AdaGrad];
+
+    /// A short name: `sgd` or `adagrad` (the configuration text uses it).
+    pub fn name(self) -> &'static str {
+        match self {
+            InteractionOptimizer::Sgd => "sgd",
+            InteractionOptimizer::AdaGrad => "adagrad",
+        }
+    }
+}
+
+/// The `ε` of [`InteractionOptimizer::AdaGrad`]: `w -= η g / (√G + ε)`. It only keeps the
+/// division finite where `G = 0` (then `g = 0` as well, and the step is 0); any entry that
+/// has seen a gradient has `√G ≥ |g| ≫ ε` in `f32`.
+pub const ADAGRAD_EPSILON: f32 = 1e-8;
+
 /// A checked training configuration. Build it with [`TrainConfig::builder`].
 ///
 /// # Example
@@ -52,6 +93,8 @@ pub struct TrainConfig {
     epochs: usize,
     learning_rate: f32,
     interaction_learning_rate: f32,
+    interaction_optimizer: InteractionOptimizer,
+    interaction_decay: f32,
     schedule: LearningRateSchedule,
     min_count: u64,
     max_vocab: Option<usize>,
@@ -76,6 +119,8 @@ impl Default for TrainConfig {
             epochs: 5,
             learning_rate: 0.025,
             interaction_learning_rate: DEFAULT_INTERACTION_LEARNING_RATE,
+            interaction_optimizer: InteractionOptimizer::Sgd,
+            interaction_decay: 0.0,
             schedule: LearningRateSchedule::Linear,
             min_count: 5,
             max_vocab: None,
@@ -161,7 +206,16 @@ impl TrainConfig {
     pub fn interaction_learning_rate(&self) -> f32 {
         self.interaction_learning_rate
     }
-    /// Learning-rate schedule (applies to both rates).
+    /// How `W` (and the per-offset interactions) take their steps.
+    pub fn interaction_optimizer(&self) -> InteractionOptimizer {
+        self.interaction_optimizer
+    }
+    /// Decay `λ` of the trained interaction towards the identity: after each block,
+    /// `W -= η λ (W − I)` with the interaction rate `η` in force; 0 turns it off.
+    pub fn interaction_decay(&self) -> f32 {
+        self.interaction_decay
+    }
+    /// Learning-rate schedule (applies to every rate).
     pub fn schedule(&self) -> LearningRateSchedule {
         self.schedule
     }
@@ -307,6 +361,35 @@ impl TrainConfigBuilder {
         /// # Ok::<(), bilinear_skipgram::ConfigError>(())
         /// ```
         interaction_learning_rate: f32
+    );
+    setter!(
+        /// How `W` (and the per-offset interactions) take their steps: plain SGD (the
+        /// default) or AdaGrad, whose `η` is the interaction learning rate.
+        ///
+        /// ```
+        /// use bilinear_skipgram::{InteractionOptimizer, TrainConfig};
+        /// let c = TrainConfig::builder()
+        ///     .interaction_optimizer(InteractionOptimizer::AdaGrad)
+        ///     .interaction_learning_rate(0.01)
+        ///     .build()?;
+        /// assert_eq!(c.interaction_optimizer(), InteractionOptimizer::AdaGrad);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        interaction_optimizer: InteractionOptimizer
+    );
+    setter!(
+        /// Decay `λ` of the trained interaction towards the identity, applied after every
+        /// block of focus words as `W -= η λ (W − I)` (`η` the interaction rate in force,
+        /// whatever the optimizer): finite, in [0, 100], default 0 (off). It pulls `W`
+        /// (and each `D_p`) back towards the identity, that is towards plain skip-gram, and
+        /// so bounds how ill-conditioned it can get. No effect while `W` is frozen.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().interaction_decay(0.1).build()?;
+        /// assert_eq!(c.interaction_decay(), 0.1);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        interaction_decay: f32
     );
     setter!(
         /// Linear decay (word2vec, the default) or a constant rate.
@@ -494,6 +577,12 @@ impl TrainConfigBuilder {
             "[0, 100]",
         )?;
         float_range(
+            "interaction_decay",
+            f64::from(c.interaction_decay),
+            |x| (0.0..=100.0).contains(&x),
+            "[0, 100]",
+        )?;
+        float_range(
             "subsample",
             c.subsample,
             |x| (0.0..1.0).contains(&x),
@@ -590,6 +679,11 @@ impl TrainConfig {
                 "interaction_learning_rate",
                 F32(self.interaction_learning_rate),
             ),
+            (
+                "interaction_optimizer",
+                Name(self.interaction_optimizer.name()),
+            ),
+            ("interaction_decay", F32(self.interaction_decay)),
             ("learning_rate_schedule", Name(schedule_name(self.schedule))),
             ("min_count", Int(self.min_count)),
         ];
@@ -637,7 +731,9 @@ impl TrainConfig {
     }
 
     /// Reads the text [`TrainConfig::to_text`] writes. Every field must be present once
-    /// (`max_vocab` is optional) and the values pass the same checks as
+    /// (`max_vocab` is optional, and so are the fields added after the first release, which
+    /// take their defaults when missing, so that older checkpoints still read: see
+    /// [`ADDED_FIELDS`]) and the values pass the same checks as
     /// [`TrainConfigBuilder::build`]. Empty lines and lines starting with `#` are ignored.
     ///
     /// # Errors
@@ -688,7 +784,7 @@ impl TrainConfig {
         if let Some((missing, _)) = defaults
             .fields()
             .into_iter()
-            .find(|(k, _)| !given.contains(k))
+            .find(|(k, _)| !given.contains(k) && !ADDED_FIELDS.contains(k))
         {
             return Err(parse_error(
                 text.lines().count() + 1,
@@ -698,6 +794,10 @@ impl TrainConfig {
         TrainConfigBuilder { config }.build()
     }
 }
+
+/// Configuration fields added after the first release: [`TrainConfig::from_text`] gives
+/// them their default values when they are missing (older checkpoints do not have them).
+pub const ADDED_FIELDS: &[&str] = &["interaction_optimizer", "interaction_decay"];
 
 fn parse_error(line: usize, message: String) -> ConfigError {
     ConfigError::Parse { line, message }
@@ -732,6 +832,12 @@ fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -> Option<()
         ("subsample", F64(x)) => c.subsample = x,
         ("learning_rate", F32(x)) => c.learning_rate = x,
         ("interaction_learning_rate", F32(x)) => c.interaction_learning_rate = x,
+        ("interaction_decay", F32(x)) => c.interaction_decay = x,
+        ("interaction_optimizer", Name(n)) => {
+            c.interaction_optimizer = InteractionOptimizer::ALL
+                .into_iter()
+                .find(|&m| m.name() == n)?;
+        }
         ("lowercase", Bool(b)) => c.corpus.lowercase = b,
         ("markers", Bool(b)) => c.corpus.markers = b,
         ("window_mode", Name(n)) => {
@@ -964,6 +1070,18 @@ mod tests {
                 value: -0.5
             }
         );
+        assert_eq!(
+            err(b().interaction_decay(-0.5)),
+            ConfigError::OutOfRange {
+                field: "interaction_decay",
+                range: "[0, 100]",
+                value: -0.5
+            }
+        );
+        assert_eq!(
+            err(b().interaction_decay(f32::NAN)).to_string(),
+            "`interaction_decay` must be finite, got NaN"
+        );
     }
 
     #[test]
@@ -986,6 +1104,8 @@ mod tests {
             .embedding_init(EmbeddingInit::Uniform)
             .interaction_init(InteractionInit::Uniform)
             .merge_interval(17)
+            .interaction_optimizer(InteractionOptimizer::AdaGrad)
+            .interaction_decay(0.25)
             .markers(true)
             .lowercase(false)
             .utf8(Utf8Policy::Lossy)
@@ -1013,6 +1133,23 @@ mod tests {
         assert!(message.contains("twice"), "{message}");
         let (_, message) = line_of(&good.replace("seed = 1\n", ""));
         assert!(message.contains("`seed` is missing"), "{message}");
+        // Fields added later take their defaults when missing (older checkpoints).
+        let mut older = good.clone();
+        for key in ADDED_FIELDS {
+            older = older
+                .lines()
+                .filter(|l| !l.starts_with(&format!("{key} =")))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        assert_ne!(older, good);
+        assert_eq!(TrainConfig::from_text(&older), Ok(TrainConfig::default()));
+        let (_, message) = line_of(
+            &good
+                .replace("\"adagrad\"", "\"adam\"")
+                .replace("\"sgd\"", "\"adam\""),
+        );
+        assert!(message.contains("interaction_optimizer"), "{message}");
         let (_, message) = line_of(&good.replace("\"shrink\"", "\"wide\""));
         assert!(message.contains("window_mode"), "{message}");
         let (line, _) = line_of(&good.replace("window = 5", "window 5"));

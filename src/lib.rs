@@ -20,10 +20,10 @@ pub mod sampling;
 pub mod sgd;
 pub mod vocab;
 
-pub use checkpoint::{Checkpoint, CheckpointOptions, TrainState};
+pub use checkpoint::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 pub use config::{
-    DEFAULT_INTERACTION_LEARNING_RATE, LearningRateSchedule, TrainConfig, TrainConfigBuilder,
-    WindowMode,
+    ADAGRAD_EPSILON, DEFAULT_INTERACTION_LEARNING_RATE, InteractionOptimizer, LearningRateSchedule,
+    TrainConfig, TrainConfigBuilder, WindowMode,
 };
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,

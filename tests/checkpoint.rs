@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bilinear_skipgram::{
-    Checkpoint, CheckpointOptions, Corpus, Error, Model, NoProgress, OovPolicy, TrainConfig,
-    Trained, Vocab, resume, train_checkpointed, train_model,
+    Checkpoint, CheckpointOptions, Corpus, Error, InteractionOptimizer, Model, NoProgress,
+    OovPolicy, TrainConfig, Trained, Vocab, resume, train_checkpointed, train_model,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -70,16 +70,32 @@ fn watch(path: &Path, copies: &Path, stop: &AtomicBool) -> usize {
 
 #[test]
 fn a_run_resumed_from_any_checkpoint_ends_bit_for_bit_as_the_uninterrupted_run() {
+    resumed_runs_end_as_the_uninterrupted_run(&config(1));
+}
+
+/// The same with AdaGrad and decay for `W`: the checkpoint carries AdaGrad's squares.
+#[test]
+fn a_run_with_adagrad_resumes_bit_for_bit() {
+    let config = config(1)
+        .to_builder()
+        .interaction_optimizer(InteractionOptimizer::AdaGrad)
+        .interaction_learning_rate(0.002)
+        .interaction_decay(0.01)
+        .build()
+        .expect("config");
+    resumed_runs_end_as_the_uninterrupted_run(&config);
+}
+
+fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("run.bsg");
     let copies = dir.path().join("copies");
     std::fs::create_dir(&copies).expect("mkdir");
-    let config = config(1);
     let stop = AtomicBool::new(false);
     let (reference, n_copies) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(&path, &copies, &stop));
         let trained = train_checkpointed(
-            &config,
+            config,
             &[bundled_corpus()],
             &options(&path),
             &mut NoProgress,
@@ -100,6 +116,10 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_for_bit_as_the_uninterrupted_run()
         let copy = copies.join(format!("{i}.bsg"));
         let checkpoint = Checkpoint::read(&copy).expect("every checkpoint seen is complete");
         let state = checkpoint.state.clone();
+        // The squares start at zero (absent in the checkpoint before the first word).
+        let adagrad = config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
+        let squares = checkpoint.optimizer.interaction_squares.is_some();
+        assert_eq!(squares, adagrad && state.words_done > 0);
         let resumed =
             resume(&[bundled_corpus()], &options(&copy), &mut NoProgress).expect("resume");
         assert_same_model(&resumed.model, &reference.model);
@@ -363,11 +383,15 @@ fn a_non_finite_parameter_stops_training_with_where_and_when() {
             epoch,
             words,
             learning_rate,
+            interaction_learning_rate,
+            offset_learning_rate,
             what,
         }) => {
             assert_eq!(epoch, 0);
             assert!(words < 20, "caught only after {words} words");
             assert!(learning_rate > 0.049 && learning_rate <= 0.05);
+            assert_eq!(interaction_learning_rate, 0.0);
+            assert_eq!(offset_learning_rate, None);
             assert!(what.contains("NaN"), "{what}");
         }
         other => panic!("expected divergence, got {other:?}"),
@@ -399,13 +423,25 @@ fn divergence_keeps_the_last_checkpoint_valid() {
         &mut NoProgress,
     );
     match result {
-        Err(Error::Diverged {
-            learning_rate,
-            words,
-            ..
-        }) => {
+        Err(
+            error @ Error::Diverged {
+                learning_rate,
+                interaction_learning_rate,
+                words,
+                ..
+            },
+        ) => {
             assert!(learning_rate > 1.0, "{learning_rate}");
+            assert!(
+                interaction_learning_rate > 1.0,
+                "{interaction_learning_rate}"
+            );
             assert!(words > 0);
+            let message = error.to_string();
+            assert!(
+                message.contains("(U, V)") && message.contains("(W)"),
+                "{message}"
+            );
         }
         other => panic!("expected divergence, got {:?}", other.map(|t| t.report)),
     }

@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::format::{Parts, write_parts};
-use super::{Checkpoint, CheckpointOptions, TrainState};
+use super::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 use crate::config::TrainConfig;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::sgd::{Observer, Shared, Trained, learning_rate_at, lock, report_of, run};
+use crate::sgd::{Observer, Shared, Start, Trained, diverged, report_of, run};
 use crate::vocab::{Vocab, VocabBuilder};
 
 /// Like [`train`], writing checkpoints as `options` says (one before the first word and
@@ -46,6 +46,7 @@ pub fn train_checkpointed<P: AsRef<Path>>(
         vocab,
         model,
         state: TrainState::new(config, sizes),
+        optimizer: OptimizerState::default(),
     };
     checkpoint.write(options.path())?;
     drive(checkpoint, &corpus, options, observer)
@@ -97,13 +98,21 @@ fn drive(
                 config: current.config,
             });
         }
+        let start = Start {
+            state: &current.state,
+            interaction_squares: current
+                .optimizer
+                .interaction_squares
+                .as_ref()
+                .map(|m| m.view()),
+        };
         match run(
             &current.config,
             &current.vocab,
             &mut current.model,
             corpus,
             observer,
-            &current.state,
+            &start,
             Some(options),
         ) {
             Ok(mut report) => {
@@ -143,32 +152,24 @@ pub(crate) fn write_checkpoint(
     shared: &Shared<'_>,
     state: &TrainState,
 ) -> Result<()> {
-    let interaction = lock(shared.interaction);
-    let interaction = interaction.as_slice().ok_or_else(|| Error::ShapeMismatch {
-        what: "W (must be contiguous)",
-        expected: vec![config.dim(), config.dim()],
-        found: vec![],
-    })?;
+    let dense = shared.interaction.snapshot();
+    let interaction = dense.values.as_slice();
+    let squares = (!dense.squares.is_empty()).then_some(dense.squares.as_slice());
     shared.focus.with_all(|focus| {
         shared.context.with_all(|context| {
             for (name, values) in [("U", focus), ("V", context), ("W", interaction)] {
                 if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-                    return Err(Error::Diverged {
-                        epoch: state.epoch,
-                        words: state.words_done,
-                        learning_rate: learning_rate_at(
-                            config.learning_rate(),
-                            config,
-                            state.words_done,
-                            shared.words_total,
-                        ),
-                        what: format!(
+                    return Err(diverged(
+                        config,
+                        (state.epoch, state.words_done),
+                        shared.words_total,
+                        format!(
                             "{name}[{}, {}] is {} at a checkpoint",
                             i / config.dim(),
                             i % config.dim(),
                             values[i]
                         ),
-                    });
+                    ));
                 }
             }
             write_parts(
@@ -179,6 +180,7 @@ pub(crate) fn write_checkpoint(
                     focus,
                     context,
                     interaction,
+                    interaction_squares: squares,
                     state,
                 },
             )

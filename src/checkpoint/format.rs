@@ -7,14 +7,20 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayView2};
 
-use super::{Checkpoint, TrainState};
+use super::{Checkpoint, OptimizerState, TrainState};
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::model::Model;
 use crate::vocab::Vocab;
 
-const MAGIC: &[u8; 8] = b"BSGCKPT1";
+/// The magic bytes of the current format.
+const MAGIC: &[u8; 8] = b"BSGCKPT2";
+/// The magic bytes of the first format (no optimizer state, no held-out sample), still
+/// read.
+const MAGIC_V1: &[u8; 8] = b"BSGCKPT1";
+/// The name of `W`'s AdaGrad squares among the named matrices.
+const INTERACTION_SQUARES: &str = "W.squares";
 /// Bytes per conversion buffer when streaming floats.
 const FLOATS_PER_BUFFER: usize = 16 * 1024;
 
@@ -46,9 +52,13 @@ impl Checkpoint {
         };
         let mut magic = [0_u8; 8];
         reader.read(&mut magic, "the magic bytes")?;
-        if &magic != MAGIC {
-            return Err(reader.bad("not a bilinear-skipgram checkpoint (wrong magic bytes)"));
-        }
+        let version = match &magic {
+            MAGIC => 2,
+            MAGIC_V1 => 1,
+            _ => {
+                return Err(reader.bad("not a bilinear-skipgram checkpoint (wrong magic bytes)"));
+            }
+        };
         let config_text = reader.text("the configuration")?;
         let config = TrainConfig::from_text(&config_text)
             .map_err(|e| reader.bad(&format!("bad configuration: {e}")))?;
@@ -91,6 +101,22 @@ impl Checkpoint {
         let focus = reader.matrix("U", [vocab.len(), dim])?;
         let context = reader.matrix("V", [vocab.len(), dim])?;
         let interaction = reader.matrix("W", [dim, dim])?;
+        let mut optimizer = OptimizerState::default();
+        if version >= 2 {
+            let n_named = reader.u64("the number of named matrices")?;
+            for _ in 0..n_named {
+                let name = reader.text("a matrix name")?;
+                match name.as_str() {
+                    INTERACTION_SQUARES if optimizer.interaction_squares.is_none() => {
+                        optimizer.interaction_squares =
+                            Some(reader.matrix(INTERACTION_SQUARES, [dim, dim])?);
+                    }
+                    _ => {
+                        return Err(reader.bad(&format!("unexpected or repeated matrix {name:?}")));
+                    }
+                }
+            }
+        }
         let expected = reader.crc.clone().finalize();
         let mut stored = [0_u8; 4];
         reader.read(&mut stored, "the CRC")?;
@@ -106,6 +132,7 @@ impl Checkpoint {
             vocab,
             model,
             state,
+            optimizer,
         })
     }
 
@@ -127,6 +154,11 @@ impl Checkpoint {
         let focus = contiguous(self.model.focus_embeddings());
         let context = contiguous(self.model.context_embeddings());
         let interaction = contiguous(self.model.interaction());
+        let squares = self
+            .optimizer
+            .interaction_squares
+            .as_ref()
+            .map(|m| contiguous(m.view()));
         write_parts(
             path,
             &Parts {
@@ -135,6 +167,7 @@ impl Checkpoint {
                 focus: &focus,
                 context: &context,
                 interaction: &interaction,
+                interaction_squares: squares.as_deref(),
                 state: &self.state,
             },
         )
@@ -151,6 +184,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) context: &'a [f32],
     /// `W`, row-major.
     pub(crate) interaction: &'a [f32],
+    /// `W`'s AdaGrad squares, row-major, if any.
+    pub(crate) interaction_squares: Option<&'a [f32]>,
     pub(crate) state: &'a TrainState,
 }
 
@@ -166,6 +201,15 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
         ("checkpoint U", parts.focus, n_words),
         ("checkpoint V", parts.context, n_words),
         ("checkpoint W", parts.interaction, dim),
+        (
+            "checkpoint W squares",
+            parts.interaction_squares.unwrap_or(&[]),
+            if parts.interaction_squares.is_some() {
+                dim
+            } else {
+                0
+            },
+        ),
     ] {
         if data.len() != rows * dim {
             return Err(Error::ShapeMismatch {
@@ -198,6 +242,19 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
                 (dim, parts.interaction),
             ] {
                 out.write_all(&(rows as u64).to_le_bytes())?;
+                out.write_all(&(dim as u64).to_le_bytes())?;
+                write_floats(&mut out, data)?;
+            }
+            let named: Vec<(&str, &[f32])> = parts
+                .interaction_squares
+                .map(|squares| (INTERACTION_SQUARES, squares))
+                .into_iter()
+                .collect();
+            out.write_all(&(named.len() as u64).to_le_bytes())?;
+            for (name, data) in named {
+                out.write_all(&(name.len() as u64).to_le_bytes())?;
+                out.write_all(name.as_bytes())?;
+                out.write_all(&(dim as u64).to_le_bytes())?;
                 out.write_all(&(dim as u64).to_le_bytes())?;
                 write_floats(&mut out, data)?;
             }
@@ -352,5 +409,52 @@ mod tests {
         assert_eq!(back.model.focus_embeddings(), u);
         assert_eq!(back.model.context_embeddings(), v);
         assert_eq!(back.model.interaction(), w);
+    }
+
+    fn small_checkpoint() -> Checkpoint {
+        let config = TrainConfig::builder()
+            .dim(2)
+            .window(3)
+            .negatives(1)
+            .threads(1)
+            .build()
+            .unwrap();
+        let vocab = Vocab::from_counts(
+            [("a".to_owned(), 2), ("b".to_owned(), 1)],
+            crate::OovPolicy::Drop,
+        )
+        .unwrap();
+        let model = Model::for_config(&config, 2);
+        let state = TrainState::new(&config, vec![5]);
+        Checkpoint::new(config, vocab, model, state).unwrap()
+    }
+
+    #[test]
+    fn optimizer_state_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bsg");
+        let mut checkpoint = small_checkpoint();
+        checkpoint.optimizer.interaction_squares = Some(ndarray::array![[1.0, 2.0], [3.0, 4.5]]);
+        checkpoint.write(&path).unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back.optimizer, checkpoint.optimizer);
+    }
+
+    #[test]
+    fn first_format_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bsg");
+        let checkpoint = small_checkpoint();
+        checkpoint.write(&path).unwrap();
+        // Version 1: the old magic, and no count of named matrices before the CRC.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 4 - 8);
+        bytes[..8].copy_from_slice(MAGIC_V1);
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back.model, checkpoint.model);
+        assert_eq!(back.optimizer, OptimizerState::default());
     }
 }

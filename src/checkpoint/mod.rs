@@ -1,12 +1,13 @@
 //! Checkpoints: everything an interrupted training run needs to continue where it stopped.
 //!
-//! A checkpoint holds the configuration, the vocabulary, `U`, `V` and `W`, and the
-//! [`TrainState`]: the corpus position (epoch and sentences done), the words done (which is
-//! where the learning-rate schedule stands), every worker thread's random generator state,
-//! the losses so far and the corpus files' sizes. The trainer writes one at a point where
-//! every worker is paused between two chunks, so the parameters and the position agree;
-//! with one thread a resumed run gives bit for bit the model of an uninterrupted run with
-//! the same checkpoint schedule.
+//! A checkpoint holds the configuration, the vocabulary, `U`, `V` and `W`, the
+//! [`TrainState`] (the corpus position: epoch and sentences done; the words done, which is
+//! where the learning-rate schedule stands; every worker thread's random generator state;
+//! the losses so far; the corpus files' sizes) and the optimizer's state
+//! ([`OptimizerState`]). The trainer writes one at a point where every worker is paused
+//! between two chunks, so the parameters and the position agree; with one thread a
+//! resumed run gives bit for bit the model of an uninterrupted run with the same
+//! checkpoint schedule.
 //!
 //! # File format
 //!
@@ -15,14 +16,19 @@
 //! always a complete checkpoint:
 //!
 //! ```text
-//! "BSGCKPT1"                          magic and format version
+//! "BSGCKPT2"                          magic and format version
 //! u64 n, n bytes                      the configuration (TrainConfig::to_text)
 //! u64 n, n bytes                      the state, `key = value` lines
 //! u64 words, then per word:           the vocabulary in id order
 //!     u32 n, n bytes (UTF-8), u64 count
 //! 3 × (u64 rows, u64 cols, f32 data)  U, V, W, row-major
+//! u64 k, then k named matrices:       the optimizer's state ("W.squares": AdaGrad's
+//!     u64 n, n bytes (name),            sums of squared gradients of W, M×M)
+//!     u64 rows, u64 cols, f32 data
 //! u32                                 CRC-32 of every byte before it
 //! ```
+//!
+//! The first format, `"BSGCKPT1"`, ends after `W` (no optimizer state); it is still read.
 //!
 //! Reading checks the magic, every length against the bytes left in the file before
 //! allocating, the shapes against the configuration and vocabulary, and the CRC.
@@ -32,6 +38,8 @@
 pub(crate) mod drive;
 mod format;
 mod options;
+
+use ndarray::Array2;
 
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
@@ -157,6 +165,16 @@ pub(crate) fn initial_seed(seed: u64, thread: usize) -> [u8; 32] {
     rand::rngs::Xoshiro256PlusPlus::seed_from_u64(mixed).random()
 }
 
+/// The optimizer's state of the dense interaction parameters, which a resumed run needs to
+/// continue exactly.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct OptimizerState {
+    /// AdaGrad's sums of squared gradients of `W` (`M×M`): `Some` when `W` is trained with
+    /// [`InteractionOptimizer::AdaGrad`](crate::InteractionOptimizer::AdaGrad).
+    pub interaction_squares: Option<Array2<f32>>,
+}
+
 /// A checkpoint read back from disk.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -169,11 +187,14 @@ pub struct Checkpoint {
     pub model: Model,
     /// Where the run stands.
     pub state: TrainState,
+    /// The optimizer's state.
+    pub optimizer: OptimizerState,
 }
 
 impl Checkpoint {
     /// A checkpoint from its parts, for example to continue training a model with
-    /// [`resume`](crate::resume) from a state made with [`TrainState::new`].
+    /// [`resume`](crate::resume) from a state made with [`TrainState::new`]. It has no
+    /// optimizer state (AdaGrad starts from zero squares).
     ///
     /// # Errors
     ///
@@ -212,6 +233,7 @@ impl Checkpoint {
             vocab,
             model,
             state,
+            optimizer: OptimizerState::default(),
         })
     }
 }

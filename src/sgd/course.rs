@@ -165,6 +165,8 @@ pub fn train_course(
                                 epoch,
                                 words,
                                 learning_rate: rate,
+                                interaction_learning_rate: rate,
+                                offset_learning_rate: None,
                                 what: format!("the mean loss of a batch is {mean}"),
                             });
                         }

@@ -27,6 +27,7 @@
 //! words), never per pair.
 
 mod course;
+pub(crate) mod dense;
 mod pause;
 mod reader;
 mod worker;
@@ -37,7 +38,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ndarray::Array2;
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::checkpoint::drive::write_checkpoint;
 use crate::checkpoint::{CheckpointOptions, TrainState};
@@ -49,6 +50,7 @@ use crate::kernels::LogisticTable;
 use crate::model::Model;
 use crate::sampling::NegativeSampler;
 use crate::vocab::{Vocab, VocabBuilder};
+use dense::{Dense, SharedDense};
 use pause::PauseGate;
 use reader::{Event, Job, Reader};
 use worker::run_worker;
@@ -230,8 +232,19 @@ pub fn train_model(
     corpus: &Corpus,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
-    let start = TrainState::new(config, Vec::new());
+    let state = TrainState::new(config, Vec::new());
+    let start = Start {
+        state: &state,
+        interaction_squares: None,
+    };
     run(config, vocab, model, corpus, observer, &start, None)
+}
+
+/// Where a run starts: the training state and the optimizer state.
+pub(crate) struct Start<'s> {
+    pub(crate) state: &'s TrainState,
+    /// AdaGrad's squares of `W` (zero when `None`).
+    pub(crate) interaction_squares: Option<ArrayView2<'s, f32>>,
 }
 
 /// Trains from `start` to the end, writing checkpoints as `checkpoints` says.
@@ -241,7 +254,7 @@ pub(crate) fn run(
     model: &mut Model,
     corpus: &Corpus,
     observer: &mut dyn Observer,
-    start: &TrainState,
+    start_from: &Start<'_>,
     checkpoints: Option<&CheckpointOptions>,
 ) -> Result<TrainReport> {
     check_model(
@@ -251,6 +264,8 @@ pub(crate) fn run(
         "model (vocabulary size × configured dimension)",
     )?;
     let threads = config.threads();
+    let dim = config.dim();
+    let start = start_from.state;
     if start.rng_seeds.len() != threads || start.epoch_losses.len() != config.epochs() {
         return Err(Error::ShapeMismatch {
             what: "training state (generator states per thread, losses per epoch)",
@@ -258,15 +273,31 @@ pub(crate) fn run(
             found: vec![start.rng_seeds.len(), start.epoch_losses.len()],
         });
     }
+    if let Some(squares) = &start_from.interaction_squares
+        && squares.dim() != (dim, dim)
+    {
+        return Err(Error::ShapeMismatch {
+            what: "AdaGrad squares of W",
+            expected: vec![dim, dim],
+            found: squares.shape().to_vec(),
+        });
+    }
     let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
     let keep = vocab.keep_probabilities(config.subsample());
     let words_per_epoch = vocab.n_tokens();
     let words_total = words_per_epoch.saturating_mul(config.epochs() as u64);
-    let shared_interaction = Mutex::new(model.interaction().as_standard_layout().into_owned());
+    let interaction = Dense::new(
+        model.interaction().iter().copied().collect(),
+        start_from
+            .interaction_squares
+            .map(|squares| squares.iter().copied().collect()),
+        config.interaction_optimizer(),
+    );
+    let (focus, context, mut model_interaction) = model.parts_mut();
     let shared = Shared::new(
         config,
-        model,
-        &shared_interaction,
+        (focus, context),
+        interaction,
         (&sampler, &keep),
         (start.words_done, words_total),
         start.rng_seeds.clone(),
@@ -393,11 +424,8 @@ pub(crate) fn run(
         };
         write_checkpoint(options, config, vocab, &shared, &state)?;
     }
-    drop(shared);
-    let trained_interaction = shared_interaction
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    model.interaction_mut().assign(&trained_interaction);
+    let trained = shared.into_interaction();
+    model_interaction.assign(&dense::matrix(&trained.values, dim, dim)?);
     let report = report_of(
         &TrainState {
             words_done: totals.0,
@@ -438,6 +466,25 @@ fn check_model(
     Ok(())
 }
 
+/// The divergence at `words` of `words_total` in `epoch`, naming every learning rate in
+/// force then.
+pub(crate) fn diverged(
+    config: &TrainConfig,
+    (epoch, words): (usize, u64),
+    words_total: u64,
+    what: String,
+) -> Error {
+    let at = |initial| learning_rate_at(initial, config, words, words_total);
+    Error::Diverged {
+        epoch,
+        words,
+        learning_rate: at(config.learning_rate()),
+        interaction_learning_rate: at(config.interaction_learning_rate()),
+        offset_learning_rate: None,
+        what,
+    }
+}
+
 /// The learning rate after `done` of `total` words.
 pub(crate) fn learning_rate_at(initial: f32, config: &TrainConfig, done: u64, total: u64) -> f32 {
     match config.schedule() {
@@ -453,7 +500,8 @@ pub(crate) fn learning_rate_at(initial: f32, config: &TrainConfig, done: u64, to
 pub(crate) struct Shared<'a> {
     pub(crate) focus: SharedRows<'a>,
     pub(crate) context: SharedRows<'a>,
-    pub(crate) interaction: &'a Mutex<Array2<f32>>,
+    /// `W` (with its AdaGrad squares), frozen or trained.
+    pub(crate) interaction: SharedDense,
     sampler: &'a NegativeSampler,
     keep: &'a [f32],
     config: &'a TrainConfig,
@@ -471,22 +519,27 @@ pub(crate) struct Shared<'a> {
 }
 
 impl<'a> Shared<'a> {
-    /// What the workers share for training `model`: its `U` and `V` rows (borrowed for
-    /// `'a`), `interaction` (a copy of its `W`), the sampler and keep probabilities, the
-    /// words done and in total, and one generator seed per thread.
+    /// What the workers share for training a model: its `U` and `V` rows (borrowed for
+    /// `'a`), its `W` with the optimizer state (moved in; [`Shared::into_interaction`]
+    /// gives it back), the sampler and keep probabilities, the words done and in total,
+    /// and one generator seed per thread.
     fn new(
         config: &'a TrainConfig,
-        model: &'a mut Model,
-        interaction: &'a Mutex<Array2<f32>>,
+        (focus, context): (ArrayViewMut2<'a, f32>, ArrayViewMut2<'a, f32>),
+        interaction: Dense,
         (sampler, keep): (&'a NegativeSampler, &'a [f32]),
         (words_done, words_total): (u64, u64),
         seeds: Vec<[u8; 32]>,
     ) -> Result<Self> {
         let dim = config.dim();
-        let identity_frozen = config.interaction_learning_rate() == 0.0
-            && model.interaction() == Array2::<f32>::eye(dim);
-        let n_words = model.n_words();
-        let (focus, context, _) = model.parts_mut();
+        let trained = config.interaction_learning_rate() > 0.0;
+        let identity = interaction
+            .values
+            .iter()
+            .enumerate()
+            .all(|(i, &w)| w == if i % (dim + 1) == 0 { 1.0 } else { 0.0 });
+        let identity_frozen = !trained && identity;
+        let n_words = focus.nrows();
         let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context))
         else {
             return Err(Error::ShapeMismatch {
@@ -498,7 +551,7 @@ impl<'a> Shared<'a> {
         Ok(Shared {
             focus,
             context,
-            interaction,
+            interaction: SharedDense::new(interaction, trained),
             sampler,
             keep,
             config,
@@ -510,5 +563,10 @@ impl<'a> Shared<'a> {
             seeds: Mutex::new(seeds),
             gate: PauseGate::default(),
         })
+    }
+
+    /// Ends the sharing and gives back `W` with its optimizer state.
+    fn into_interaction(self) -> Dense {
+        self.interaction.into_dense()
     }
 }

@@ -2,20 +2,23 @@
 //! thread's copy of `W` (see the [module documentation](super)); and the benches' hook
 //! that times one worker on one sentence.
 
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
+use super::dense::{
+    Dense, DenseCopy, SharedDense, decay_towards_identity, matrix, matrix_mut, optimizer_step,
+};
 use super::reader::{Chunk, Event, Job, Report};
-use super::{Shared, check_model, learning_rate_at, lock};
+use super::{Shared, check_model, diverged, learning_rate_at, lock};
 use crate::checkpoint::initial_seed;
-use crate::config::{TrainConfig, WindowMode};
+use crate::config::{InteractionOptimizer, TrainConfig, WindowMode};
 use crate::error::{Error, Result};
 use crate::kernels::{axpy, dot};
 use crate::model::Model;
@@ -86,11 +89,12 @@ struct Worker<'s, 'a> {
     dim: usize,
     /// Largest block.
     capacity: usize,
-    /// This thread's copy of `W`: the shared `W` as of the last merge, plus this thread's
-    /// updates since.
-    interaction: Array2<f32>,
-    /// The shared `W` as of the last merge (unused with one thread).
-    interaction_base: Array2<f32>,
+    /// This thread's copy of `W` (with its AdaGrad squares) when `W` is trained: the
+    /// shared `W` as of the last merge, plus this thread's steps since. `None` when `W` is
+    /// frozen: then every thread reads the one shared `W`.
+    interaction: Option<DenseCopy>,
+    /// The block's gradient of `W` (`M×M`) for AdaGrad; empty otherwise.
+    interaction_gradient: Vec<f32>,
     /// Focus words whose `W` update is in the copy but not yet in the shared `W`.
     unmerged_words: usize,
     /// `U_B`, `H`, `E` and `E W`, `capacity × dim` each, row-major.
@@ -116,7 +120,9 @@ impl<'s, 'a> Worker<'s, 'a> {
             .get(thread)
             .copied()
             .unwrap_or_else(|| initial_seed(config.seed(), thread));
-        let interaction = lock(shared.interaction).clone();
+        let interaction = DenseCopy::new(&shared.interaction, config.threads());
+        let adagrad = interaction.is_some()
+            && config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
         let capacity = config.merge_interval();
         let block_len = capacity * dim;
         Worker {
@@ -126,9 +132,13 @@ impl<'s, 'a> Worker<'s, 'a> {
             position: (0, 0),
             dim,
             capacity,
-            interaction_base: interaction.clone(),
             unmerged_words: 0,
             interaction,
+            interaction_gradient: if adagrad {
+                vec![0.0; dim * dim]
+            } else {
+                Vec::new()
+            },
             block_focus: vec![0.0; block_len],
             block_hidden: vec![0.0; block_len],
             block_error: vec![0.0; block_len],
@@ -155,9 +165,9 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.shared.gate.arrive_and_wait(&self.shared.abort);
         // Continue from the W the checkpoint holds (with every thread's updates), as a run
         // resumed from it does.
-        let shared_interaction = lock(self.shared.interaction);
-        self.interaction.assign(&*shared_interaction);
-        self.interaction_base.assign(&*shared_interaction);
+        if let Some(copy) = &mut self.interaction {
+            copy.refresh(&self.shared.interaction);
+        }
     }
 
     fn train_chunk(&mut self, chunk: &Chunk) -> Result<Report> {
@@ -266,8 +276,13 @@ impl<'s, 'a> Worker<'s, 'a> {
         // H = U_B Wᵀ; with W = I frozen, H is U_B itself.
         if !shared.identity_frozen {
             let focus = block_view(&self.block_focus, n, dim)?;
+            let interaction = matrix(
+                current(self.interaction.as_ref(), &shared.interaction),
+                dim,
+                dim,
+            )?;
             let mut hidden = block_view_mut(&mut self.block_hidden, n, dim)?;
-            general_mat_mul(1.0, &focus, &self.interaction.t(), 0.0, &mut hidden);
+            general_mat_mul(1.0, &focus, &interaction.t(), 0.0, &mut hidden);
         }
         let hidden_rows = if shared.identity_frozen {
             &self.block_focus
@@ -314,8 +329,13 @@ impl<'s, 'a> Worker<'s, 'a> {
             &self.block_error[..used]
         } else {
             let error = block_view(&self.block_error, n, dim)?;
+            let interaction = matrix(
+                current(self.interaction.as_ref(), &shared.interaction),
+                dim,
+                dim,
+            )?;
             let mut update = block_view_mut(&mut self.block_update, n, dim)?;
-            general_mat_mul(1.0, &error, &self.interaction, 0.0, &mut update);
+            general_mat_mul(1.0, &error, &interaction, 0.0, &mut update);
             &self.block_update[..used]
         };
         // Divergence check, once per block: a non-finite score, row of `U`, `V` or `W`
@@ -326,12 +346,12 @@ impl<'s, 'a> Worker<'s, 'a> {
             } else {
                 format!("the loss over {pairs} pairs is {loss}")
             };
-            return Err(Error::Diverged {
-                epoch: self.position.0,
-                words: self.position.1,
-                learning_rate: rate,
+            return Err(diverged(
+                shared.config,
+                self.position,
+                shared.words_total,
                 what,
-            });
+            ));
         }
         for (k, &(position, _)) in self.block.iter().enumerate() {
             let word = self.sentence[position] as usize;
@@ -339,17 +359,29 @@ impl<'s, 'a> Worker<'s, 'a> {
                 .focus
                 .with_row_mut(word, |u| axpy(-rate, &update[k * dim..(k + 1) * dim], u));
         }
-        // W -= α_W Eᵀ U_B on this thread's copy, then merged into the shared W.
-        if interaction_rate > 0.0 {
+        // W -= η (g + λ (W − I)) on this thread's copy (g = Eᵀ U_B under SGD, its AdaGrad
+        // step otherwise), then merged into the shared W.
+        if let Some(copy) = &mut self.interaction {
             let error = block_view(&self.block_error, n, dim)?;
             let focus = block_view(&self.block_focus, n, dim)?;
-            general_mat_mul(
-                -interaction_rate,
-                &error.t(),
-                &focus,
-                1.0,
-                &mut self.interaction,
-            );
+            let decay = interaction_rate * shared.config.interaction_decay();
+            if decay > 0.0 {
+                // Decay first: the gradient step does not depend on W, so this is the
+                // simultaneous step from the W the block used.
+                decay_towards_identity(&mut copy.current.values, dim, decay);
+            }
+            if self.interaction_gradient.is_empty() {
+                let mut interaction = matrix_mut(&mut copy.current.values, dim, dim)?;
+                general_mat_mul(-interaction_rate, &error.t(), &focus, 1.0, &mut interaction);
+            } else {
+                let mut gradient = matrix_mut(&mut self.interaction_gradient, dim, dim)?;
+                general_mat_mul(1.0, &error.t(), &focus, 0.0, &mut gradient);
+                optimizer_step(
+                    &mut copy.current,
+                    &self.interaction_gradient,
+                    interaction_rate,
+                );
+            }
             self.unmerged_words += n;
             if self.unmerged_words >= self.capacity {
                 self.merge_interaction();
@@ -358,29 +390,12 @@ impl<'s, 'a> Worker<'s, 'a> {
         Ok((loss, pairs))
     }
 
-    /// Merges this thread's `W` updates since the last merge into the shared `W` and
-    /// refreshes this thread's copy. The lock is held for two `M×M` passes, not for a
-    /// matrix product: the updates were computed on the copy, outside the lock.
+    /// Merges this thread's `W` steps since the last merge into the shared `W` (see
+    /// [`DenseCopy::merge`]).
     fn merge_interaction(&mut self) {
         self.unmerged_words = 0;
-        let shared = self.shared;
-        let mut shared_interaction = shared
-            .interaction
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if shared.config.threads() == 1 {
-            // The only writer: the shared W equals the copy as it was before this block's
-            // update, so the copy after it is exactly the merged W.
-            shared_interaction.assign(&self.interaction);
-        } else {
-            // shared += copy − base: this thread's update, on top of the other threads'.
-            Zip::from(&mut *shared_interaction)
-                .and(&self.interaction)
-                .and(&self.interaction_base)
-                .for_each(|merged, &copy, &base| *merged += copy - base);
-            self.interaction.assign(&*shared_interaction);
-            drop(shared_interaction);
-            self.interaction_base.assign(&self.interaction);
+        if let Some(copy) = &mut self.interaction {
+            copy.merge(&self.shared.interaction);
         }
     }
 }
@@ -392,6 +407,16 @@ impl Drop for Worker<'_, '_> {
         if self.unmerged_words > 0 {
             self.merge_interaction();
         }
+    }
+}
+
+/// The `W` a worker computes with: its copy when `W` is trained, the shared one when it is
+/// frozen (empty, which the shape checks reject, if a trained `W` had no copy).
+fn current<'c>(copy: Option<&'c DenseCopy>, shared: &'c SharedDense) -> &'c [f32] {
+    match (copy, shared) {
+        (Some(copy), _) => &copy.current.values,
+        (None, SharedDense::Frozen(dense)) => &dense.values,
+        (None, SharedDense::Trained(_)) => &[],
     }
 }
 
@@ -473,11 +498,15 @@ pub(crate) fn time_sentence(
     }
     let sampler = NegativeSampler::new(counts, config.negative_power())?;
     let keep = vec![1.0_f32; counts.len()];
-    let shared_interaction = Mutex::new(model.interaction().as_standard_layout().into_owned());
+    let (focus, context, mut interaction) = model.parts_mut();
     let shared = Shared::new(
         config,
-        model,
-        &shared_interaction,
+        (focus, context),
+        Dense::new(
+            interaction.iter().copied().collect(),
+            None,
+            config.interaction_optimizer(),
+        ),
         (&sampler, &keep),
         (0, u64::MAX),
         vec![initial_seed(config.seed(), 0)],
@@ -495,9 +524,7 @@ pub(crate) fn time_sentence(
     }
     let elapsed = start.elapsed();
     drop(worker);
-    let trained_interaction = shared_interaction
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    model.interaction_mut().assign(&trained_interaction);
+    let trained = shared.into_interaction();
+    interaction.assign(&matrix(&trained.values, config.dim(), config.dim())?);
     Ok((elapsed, pairs, loss))
 }
