@@ -73,6 +73,9 @@ struct Args {
     /// Decay of W towards the identity per block, W -= rate × decay × (W − I) (0: off).
     #[arg(long, default_value_t = 0.0)]
     interaction_decay: f32,
+    /// Pairs in the held-out sample, drawn from sentences left out of training (0: none).
+    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_HELDOUT_PAIRS)]
+    heldout_pairs: usize,
     /// Start W with uniform entries (the course) instead of the identity.
     #[arg(long)]
     uniform_interaction: bool,
@@ -136,6 +139,7 @@ fn main() -> Result<()> {
         .interaction_learning_rate(args.interaction_learning_rate)
         .interaction_optimizer(args.interaction_optimizer)
         .interaction_decay(args.interaction_decay)
+        .heldout_pairs(args.heldout_pairs)
         .subsample(args.subsample)
         .seed(args.seed)
         .markers(args.markers)

@@ -104,6 +104,7 @@ pub struct TrainConfig {
     embedding_init: EmbeddingInit,
     interaction_init: InteractionInit,
     merge_interval: usize,
+    heldout_pairs: usize,
     corpus: CorpusOptions,
     oov: OovPolicy,
 }
@@ -130,6 +131,7 @@ impl Default for TrainConfig {
             embedding_init: EmbeddingInit::Word2vec,
             interaction_init: InteractionInit::Identity,
             merge_interval: 64,
+            heldout_pairs: DEFAULT_HELDOUT_PAIRS,
             corpus: CorpusOptions::default(),
             oov: OovPolicy::Drop,
         }
@@ -143,6 +145,9 @@ impl Default for TrainConfig {
 /// and `[V·W, U]` compared with `W = I` frozen, so the default keeps `W` fixed; set
 /// [`TrainConfigBuilder::interaction_learning_rate`] to train it.
 pub const DEFAULT_INTERACTION_LEARNING_RATE: f32 = 0.0;
+
+/// The default number of held-out pairs (see [`TrainConfigBuilder::heldout_pairs`]).
+pub const DEFAULT_HELDOUT_PAIRS: usize = 4096;
 
 fn default_threads() -> usize {
     std::thread::available_parallelism()
@@ -214,6 +219,10 @@ impl TrainConfig {
     /// `W -= η λ (W − I)` with the interaction rate `η` in force; 0 turns it off.
     pub fn interaction_decay(&self) -> f32 {
         self.interaction_decay
+    }
+    /// Pairs of the held-out sample (0: none).
+    pub fn heldout_pairs(&self) -> usize {
+        self.heldout_pairs
     }
     /// Learning-rate schedule (applies to every rate).
     pub fn schedule(&self) -> LearningRateSchedule {
@@ -491,6 +500,26 @@ impl TrainConfigBuilder {
         merge_interval: usize
     );
     setter!(
+        /// Pairs in the held-out sample: 0 to 1 000 000, default [`DEFAULT_HELDOUT_PAIRS`];
+        /// 0 turns it off.
+        ///
+        /// During the vocabulary pass of [`train`](crate::train) and
+        /// [`train_checkpointed`](crate::train_checkpointed) a seeded rule picks sentences
+        /// (at most 1 % of them); once the vocabulary is built they are turned into this
+        /// many pairs, formed exactly as the trainer forms pairs (subsampling, window,
+        /// negatives), drawn once from the seed. Those sentences are left out of training,
+        /// and the mean loss on the pairs is reported as
+        /// [`Progress::heldout_loss`](crate::Progress::heldout_loss). A corpus with fewer
+        /// than 100 sentences has no held-out sample.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().heldout_pairs(0).build()?;
+        /// assert_eq!(c.heldout_pairs(), 0);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        heldout_pairs: usize
+    );
+    setter!(
         /// What happens to words outside the vocabulary: dropped (word2vec, the default) or
         /// mapped to `<UNK>` (the course).
         ///
@@ -558,6 +587,7 @@ impl TrainConfigBuilder {
         }
         int_range("threads", c.threads as u64, 1, 1_024)?;
         int_range("merge_interval", c.merge_interval as u64, 1, 4_096)?;
+        int_range("heldout_pairs", c.heldout_pairs as u64, 0, 1_000_000)?;
         float_range(
             "negative_power",
             c.negative_power,
@@ -703,6 +733,7 @@ impl TrainConfig {
                 Name(interaction_init_name(self.interaction_init)),
             ),
             ("merge_interval", Int(self.merge_interval as u64)),
+            ("heldout_pairs", Int(self.heldout_pairs as u64)),
             ("lowercase", Bool(self.corpus.lowercase)),
             ("markers", Bool(self.corpus.markers)),
             ("utf8", Name(utf8_name(self.corpus.utf8))),
@@ -797,7 +828,11 @@ impl TrainConfig {
 
 /// Configuration fields added after the first release: [`TrainConfig::from_text`] gives
 /// them their default values when they are missing (older checkpoints do not have them).
-pub const ADDED_FIELDS: &[&str] = &["interaction_optimizer", "interaction_decay"];
+pub const ADDED_FIELDS: &[&str] = &[
+    "interaction_optimizer",
+    "interaction_decay",
+    "heldout_pairs",
+];
 
 fn parse_error(line: usize, message: String) -> ConfigError {
     ConfigError::Parse { line, message }
@@ -828,6 +863,7 @@ fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -> Option<()
         ("threads", Int(n)) => c.threads = size(n)?,
         ("seed", Int(n)) => c.seed = n,
         ("merge_interval", Int(n)) => c.merge_interval = size(n)?,
+        ("heldout_pairs", Int(n)) => c.heldout_pairs = size(n)?,
         ("negative_power", F64(x)) => c.negative_power = x,
         ("subsample", F64(x)) => c.subsample = x,
         ("learning_rate", F32(x)) => c.learning_rate = x,
@@ -1007,6 +1043,14 @@ mod tests {
                     value: 0,
                 },
             ),
+            (
+                b().heldout_pairs(1_000_001),
+                ConfigError::TooLarge {
+                    field: "heldout_pairs",
+                    max: 1_000_000,
+                    value: 1_000_001,
+                },
+            ),
         ];
         for (builder, expected) in cases {
             assert_eq!(err(builder), expected);
@@ -1106,6 +1150,7 @@ mod tests {
             .merge_interval(17)
             .interaction_optimizer(InteractionOptimizer::AdaGrad)
             .interaction_decay(0.25)
+            .heldout_pairs(77)
             .markers(true)
             .lowercase(false)
             .utf8(Utf8Policy::Lossy)

@@ -22,8 +22,8 @@ pub mod vocab;
 
 pub use checkpoint::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 pub use config::{
-    ADAGRAD_EPSILON, DEFAULT_INTERACTION_LEARNING_RATE, InteractionOptimizer, LearningRateSchedule,
-    TrainConfig, TrainConfigBuilder, WindowMode,
+    ADAGRAD_EPSILON, DEFAULT_HELDOUT_PAIRS, DEFAULT_INTERACTION_LEARNING_RATE,
+    InteractionOptimizer, LearningRateSchedule, TrainConfig, TrainConfigBuilder, WindowMode,
 };
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
@@ -46,7 +46,8 @@ pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
 pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{
-    NoProgress, Observer, Progress, TrainReport, Trained, course_minibatch_step, resume, train,
-    train_checkpointed, train_course, train_model,
+    HeldOut, InteractionDiagnostics, NoProgress, Observer, Progress, SCORE_EVERY,
+    SENTENCES_PER_HELDOUT, TOKENS_PER_PAIR, TrainReport, Trained, course_minibatch_step, resume,
+    train, train_checkpointed, train_course, train_model,
 };
 pub use vocab::{OovPolicy, UNK_TOKEN, Vocab, VocabBuilder};

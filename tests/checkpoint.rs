@@ -116,6 +116,7 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
         let copy = copies.join(format!("{i}.bsg"));
         let checkpoint = Checkpoint::read(&copy).expect("every checkpoint seen is complete");
         let state = checkpoint.state.clone();
+        assert_eq!(checkpoint.heldout, reference.heldout);
         // The squares start at zero (absent in the checkpoint before the first word).
         let adagrad = config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
         let squares = checkpoint.optimizer.interaction_squares.is_some();
@@ -124,6 +125,15 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
             resume(&[bundled_corpus()], &options(&copy), &mut NoProgress).expect("resume");
         assert_same_model(&resumed.model, &reference.model);
         assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
+        assert_eq!(
+            resumed.report.epoch_heldout_losses,
+            reference.report.epoch_heldout_losses
+        );
+        assert_eq!(
+            resumed.report.epoch_interactions,
+            reference.report.epoch_interactions
+        );
+        assert_eq!(resumed.heldout, reference.heldout);
         assert_eq!(resumed.report.words, reference.report.words);
         assert_eq!(resumed.report.pairs, reference.report.pairs);
         if state.words_done > 0 && !state.finished(&checkpoint.config) {
@@ -137,6 +147,15 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     // The final checkpoint is the finished run: resuming it returns the model at once.
     let finished = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
     assert_same_model(&finished.model, &reference.model);
+    // The bundled corpus has a held-out sample, scored at both epoch ends.
+    assert!(reference.heldout.is_some());
+    assert!(
+        reference
+            .report
+            .epoch_heldout_losses
+            .iter()
+            .all(Option::is_some)
+    );
 }
 
 /// Runs only as the child process of `sigkill_at_a_random_moment_loses_nothing`.

@@ -1,14 +1,14 @@
 //! The step of the interaction `W`: plain SGD and AdaGrad on the block's summed gradient,
 //! with and without decay towards the identity, checked against exact steps computed with
-//! the loss module.
+//! the loss module; and `W`'s diagnostics in the progress reports and the final report.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
-    ADAGRAD_EPSILON, Corpus, InteractionOptimizer, LearningRateSchedule, Model, NoProgress,
-    OovPolicy, TrainConfig, Vocab, WindowMode, train_model,
+    ADAGRAD_EPSILON, Corpus, InteractionDiagnostics, InteractionOptimizer, LearningRateSchedule,
+    Model, NoProgress, OovPolicy, Progress, TrainConfig, Vocab, WindowMode, train, train_model,
 };
 use ndarray::{Array2, array};
 
@@ -152,5 +152,70 @@ fn interaction_steps_equal_exact_steps_from_the_block_gradient() {
             gap > 1e-3,
             "{what}: indistinguishable from the other optimizer"
         );
+    }
+}
+
+/// Two topics; random words of one topic per line.
+fn topics(n_sentences: usize) -> String {
+    let words = [
+        ["cat", "dog", "mouse", "pet", "fur", "paw"],
+        ["car", "bus", "road", "wheel", "drive", "fuel"],
+    ];
+    let mut text = String::new();
+    for i in 0..n_sentences {
+        let topic = &words[i % 2];
+        let line: Vec<&str> = (0..8).map(|k| topic[(i * 7 + k * 5) % 6]).collect();
+        text.push_str(&line.join(" "));
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn progress_and_report_carry_w_diagnostics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(dir.path(), "topics.txt", &topics(600));
+    for (interaction_rate, optimizer) in [
+        (0.0, InteractionOptimizer::Sgd),
+        (0.01, InteractionOptimizer::Sgd),
+        (0.01, InteractionOptimizer::AdaGrad),
+    ] {
+        let config = TrainConfig::builder()
+            .dim(8)
+            .window(2)
+            .epochs(3)
+            .min_count(1)
+            .threads(1)
+            .interaction_learning_rate(interaction_rate)
+            .interaction_optimizer(optimizer)
+            .build()
+            .expect("valid");
+        let mut reports: Vec<Progress> = Vec::new();
+        let mut observer = |p: &Progress| reports.push(*p);
+        let trained = train(&config, &[&path], &mut observer).expect("trains");
+        let diagnostics = &trained.report.epoch_interactions;
+        assert_eq!(diagnostics.len(), 3);
+        let last = diagnostics[2].expect("measured at the end");
+        let direct = InteractionDiagnostics::of(trained.model.interaction());
+        assert_eq!(last, direct);
+        // Every epoch end is reported, in order, with its diagnostics.
+        let with: Vec<&Progress> = reports.iter().filter(|p| p.interaction.is_some()).collect();
+        assert!(with.len() >= 3, "{} reports with diagnostics", with.len());
+        assert_eq!(with.last().and_then(|p| p.interaction), Some(last));
+        for (epoch, d) in diagnostics.iter().enumerate() {
+            let d = d.expect("every epoch end is measured");
+            assert!(
+                with.iter()
+                    .any(|p| p.epoch == epoch && p.interaction == Some(d)),
+                "epoch {epoch}"
+            );
+        }
+        if interaction_rate == 0.0 {
+            assert_eq!(last.distance_from_identity, 0.0);
+            assert!((last.condition_number - 1.0).abs() < 1e-12);
+        } else {
+            assert!(last.distance_from_identity > 0.0);
+            assert!(last.condition_number > 1.0);
+        }
     }
 }

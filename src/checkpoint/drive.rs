@@ -9,8 +9,10 @@ use crate::config::TrainConfig;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::sgd::{Observer, Shared, Start, Trained, diverged, report_of, run};
-use crate::vocab::{Vocab, VocabBuilder};
+use crate::sgd::{
+    HeldOut, Observer, Shared, Start, Trained, count_corpus, diverged, report_of, run,
+};
+use crate::vocab::Vocab;
 
 /// Like [`train`], writing checkpoints as `options` says (one before the first word and
 /// one at the end as well), so that [`resume`] can continue the run after an interruption.
@@ -35,11 +37,7 @@ pub fn train_checkpointed<P: AsRef<Path>>(
     );
     let sizes = corpus_sizes(corpus.paths())?;
     remove_stale_temporaries(options.path());
-    let vocab = VocabBuilder::count_corpus(&corpus)?.build(
-        config.min_count(),
-        config.max_vocab(),
-        config.oov(),
-    )?;
+    let (vocab, heldout) = count_corpus(config, &corpus)?;
     let model = Model::for_config(config, vocab.len());
     let checkpoint = Checkpoint {
         config: config.clone(),
@@ -47,6 +45,7 @@ pub fn train_checkpointed<P: AsRef<Path>>(
         model,
         state: TrainState::new(config, sizes),
         optimizer: OptimizerState::default(),
+        heldout,
     };
     checkpoint.write(options.path())?;
     drive(checkpoint, &corpus, options, observer)
@@ -96,6 +95,7 @@ fn drive(
                 vocab: current.vocab,
                 model: current.model,
                 config: current.config,
+                heldout: current.heldout,
             });
         }
         let start = Start {
@@ -105,6 +105,7 @@ fn drive(
                 .interaction_squares
                 .as_ref()
                 .map(|m| m.view()),
+            heldout: current.heldout.as_ref(),
         };
         match run(
             &current.config,
@@ -122,6 +123,7 @@ fn drive(
                     model: current.model,
                     report,
                     config: current.config,
+                    heldout: current.heldout,
                 });
             }
             Err(error @ Error::Diverged { .. }) if recovered.len() < options.retry_count() => {
@@ -151,6 +153,7 @@ pub(crate) fn write_checkpoint(
     vocab: &Vocab,
     shared: &Shared<'_>,
     state: &TrainState,
+    heldout: Option<&HeldOut>,
 ) -> Result<()> {
     let dense = shared.interaction.snapshot();
     let interaction = dense.values.as_slice();
@@ -182,6 +185,7 @@ pub(crate) fn write_checkpoint(
                     interaction,
                     interaction_squares: squares,
                     state,
+                    heldout,
                 },
             )
         })

@@ -12,6 +12,7 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::model::Model;
+use crate::sgd::HeldOut;
 use crate::vocab::Vocab;
 
 /// The magic bytes of the current format.
@@ -102,6 +103,7 @@ impl Checkpoint {
         let context = reader.matrix("V", [vocab.len(), dim])?;
         let interaction = reader.matrix("W", [dim, dim])?;
         let mut optimizer = OptimizerState::default();
+        let mut heldout = None;
         if version >= 2 {
             let n_named = reader.u64("the number of named matrices")?;
             for _ in 0..n_named {
@@ -116,6 +118,7 @@ impl Checkpoint {
                     }
                 }
             }
+            heldout = reader.heldout(&config, vocab.len())?;
         }
         let expected = reader.crc.clone().finalize();
         let mut stored = [0_u8; 4];
@@ -133,6 +136,7 @@ impl Checkpoint {
             model,
             state,
             optimizer,
+            heldout,
         })
     }
 
@@ -169,6 +173,7 @@ impl Checkpoint {
                 interaction: &interaction,
                 interaction_squares: squares.as_deref(),
                 state: &self.state,
+                heldout: self.heldout.as_ref(),
             },
         )
     }
@@ -187,6 +192,7 @@ pub(crate) struct Parts<'a> {
     /// `W`'s AdaGrad squares, row-major, if any.
     pub(crate) interaction_squares: Option<&'a [f32]>,
     pub(crate) state: &'a TrainState,
+    pub(crate) heldout: Option<&'a HeldOut>,
 }
 
 /// Writes a checkpoint atomically from its parts.
@@ -258,11 +264,44 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
                 out.write_all(&(dim as u64).to_le_bytes())?;
                 write_floats(&mut out, data)?;
             }
+            write_heldout(&mut out, parts.heldout)?;
             let crc = out.crc.clone().finalize();
             out.inner.write_all(&crc.to_le_bytes())
         };
         body().map_err(file_error)
     })
+}
+
+/// The held-out sample: `u64` sentences (0: none), then the sentence indices, the tokens,
+/// the pairs and the rows per pair, and per pair its focus id, offset and rows.
+fn write_heldout(out: &mut impl Write, heldout: Option<&HeldOut>) -> std::io::Result<()> {
+    let Some(heldout) = heldout else {
+        return out.write_all(&0_u64.to_le_bytes());
+    };
+    out.write_all(&(heldout.sentences().len() as u64).to_le_bytes())?;
+    for &sentence in heldout.sentences() {
+        out.write_all(&sentence.to_le_bytes())?;
+    }
+    let rows = heldout.context_ids();
+    for n in [heldout.n_tokens(), rows.nrows() as u64, rows.ncols() as u64] {
+        out.write_all(&n.to_le_bytes())?;
+    }
+    let mut buffer = Vec::new();
+    for ((&focus, &offset), row) in heldout
+        .focus_ids()
+        .iter()
+        .zip(heldout.offsets())
+        .zip(rows.rows())
+    {
+        buffer.clear();
+        buffer.extend_from_slice(&focus.to_le_bytes());
+        buffer.extend_from_slice(&offset.to_le_bytes());
+        for &id in row {
+            buffer.extend_from_slice(&id.to_le_bytes());
+        }
+        out.write_all(&buffer)?;
+    }
+    Ok(())
 }
 
 fn write_floats(out: &mut impl Write, data: &[f32]) -> std::io::Result<()> {
@@ -353,6 +392,69 @@ impl<R: Read> CheckedReader<'_, R> {
         String::from_utf8(bytes).map_err(|_| self.bad(&format!("{what} is not UTF-8")))
     }
 
+    fn i32(&mut self, what: &str) -> Result<i32> {
+        let mut b = [0_u8; 4];
+        self.read(&mut b, what)?;
+        Ok(i32::from_le_bytes(b))
+    }
+
+    /// The held-out sample written by [`write_heldout`], checked against the
+    /// configuration (rows per pair, window) and the vocabulary size.
+    fn heldout(&mut self, config: &TrainConfig, n_words: usize) -> Result<Option<HeldOut>> {
+        let n_sentences = self.u64("the number of held-out sentences")?;
+        if n_sentences == 0 {
+            return Ok(None);
+        }
+        if n_sentences.saturating_mul(8) > self.left {
+            return Err(self.bad(&format!(
+                "truncated: {n_sentences} held-out sentences do not fit in the {} bytes left",
+                self.left
+            )));
+        }
+        let mut sentences = Vec::with_capacity(n_sentences as usize);
+        for _ in 0..n_sentences {
+            sentences.push(self.u64("a held-out sentence")?);
+        }
+        let n_tokens = self.u64("the held-out tokens")?;
+        let n_pairs = self.u64("the number of held-out pairs")?;
+        let n_rows = self.u64("the rows per held-out pair")?;
+        if n_rows != config.negatives() as u64 + 1 {
+            return Err(self.bad(&format!(
+                "held-out pairs have {n_rows} rows, expected {} (negatives + 1)",
+                config.negatives() + 1
+            )));
+        }
+        if n_pairs.saturating_mul(8 + 4 * n_rows) > self.left {
+            return Err(self.bad(&format!(
+                "truncated: {n_pairs} held-out pairs do not fit in the {} bytes left",
+                self.left
+            )));
+        }
+        let (n_pairs, n_rows) = (n_pairs as usize, n_rows as usize);
+        let mut focus = Vec::with_capacity(n_pairs);
+        let mut offsets = Vec::with_capacity(n_pairs);
+        let mut rows = Vec::with_capacity(n_pairs * n_rows);
+        for _ in 0..n_pairs {
+            focus.push(self.u32("a held-out focus word")?);
+            offsets.push(self.i32("a held-out offset")?);
+            for _ in 0..n_rows {
+                rows.push(self.u32("a held-out context row")?);
+            }
+        }
+        let rows = Array2::from_shape_vec((n_pairs, n_rows), rows)
+            .map_err(|_| self.bad("the held-out rows have the wrong length"))?;
+        HeldOut::from_parts(
+            sentences,
+            n_tokens,
+            focus,
+            offsets,
+            rows,
+            (n_words, config.window()),
+        )
+        .map(Some)
+        .map_err(|e| self.bad(&format!("bad held-out sample: {e}")))
+    }
+
     fn matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Array2<f32>> {
         let rows = self.u64(name)?;
         let cols = self.u64(name)?;
@@ -430,14 +532,34 @@ mod tests {
     }
 
     #[test]
-    fn optimizer_state_round_trips() {
+    fn optimizer_state_and_heldout_sample_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.bsg");
         let mut checkpoint = small_checkpoint();
         checkpoint.optimizer.interaction_squares = Some(ndarray::array![[1.0, 2.0], [3.0, 4.5]]);
+        checkpoint.heldout = Some(
+            HeldOut::from_parts(
+                vec![3, 17],
+                12,
+                vec![0, 1, 1],
+                vec![-3, 1, 2],
+                ndarray::array![[1, 0], [0, 0], [1, 1]],
+                (2, 3),
+            )
+            .unwrap(),
+        );
         checkpoint.write(&path).unwrap();
         let back = Checkpoint::read(&path).unwrap();
         assert_eq!(back.optimizer, checkpoint.optimizer);
+        assert_eq!(back.heldout, checkpoint.heldout);
+        // An offset beyond the window, or an id beyond the vocabulary, is refused.
+        for (offsets, rows) in [
+            (vec![-4, 1, 2], ndarray::array![[1, 0], [0, 0], [1, 1]]),
+            (vec![-3, 1, 2], ndarray::array![[1, 0], [0, 2], [1, 1]]),
+        ] {
+            let bad = HeldOut::from_parts(vec![3], 12, vec![0, 1, 1], offsets, rows, (2, 3));
+            assert!(bad.is_err());
+        }
     }
 
     #[test]
@@ -446,9 +568,9 @@ mod tests {
         let path = dir.path().join("c.bsg");
         let checkpoint = small_checkpoint();
         checkpoint.write(&path).unwrap();
-        // Version 1: the old magic, and no count of named matrices before the CRC.
+        // Version 1: the old magic, and no named matrices and held-out count before the CRC.
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes.truncate(bytes.len() - 4 - 8);
+        bytes.truncate(bytes.len() - 4 - 16);
         bytes[..8].copy_from_slice(MAGIC_V1);
         let crc = crc32fast::hash(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
@@ -456,5 +578,6 @@ mod tests {
         let back = Checkpoint::read(&path).unwrap();
         assert_eq!(back.model, checkpoint.model);
         assert_eq!(back.optimizer, OptimizerState::default());
+        assert!(back.heldout.is_none());
     }
 }

@@ -206,6 +206,8 @@ pub fn train_course(
         pairs += n as u64;
     }
     Ok(TrainReport {
+        epoch_heldout_losses: vec![None; epoch_losses.len()],
+        epoch_interactions: vec![None; epoch_losses.len()],
         epoch_losses,
         words,
         pairs,

@@ -42,7 +42,7 @@ pub(crate) fn run_worker(
             let next = lock(jobs).recv();
             match next {
                 Err(_) => return Ok(()),
-                Ok(Job::Pause) => worker.pause(),
+                Ok(Job::Pause { checkpoint }) => worker.pause(checkpoint),
                 Ok(Job::Chunk(chunk)) => {
                     let report = worker.train_chunk(&chunk)?;
                     if events.send(Event::Chunk(report)).is_err() {
@@ -150,13 +150,17 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
     }
 
-    /// Stops for a checkpoint: moves the generator to a fresh seed that the checkpoint
-    /// records, merges its `W` updates, waits at the gate, and takes the merged `W`.
-    fn pause(&mut self) {
-        let seed: [u8; 32] = self.rng.random();
-        self.rng = Xoshiro256PlusPlus::from_seed(seed);
-        if let Some(slot) = lock(&self.shared.seeds).get_mut(self.thread) {
-            *slot = seed;
+    /// Stops for the calling thread: for a checkpoint, moves the generator to a fresh seed
+    /// that the checkpoint records; then merges its `W` updates, waits at the gate, and
+    /// takes the merged `W`. With one thread a pause without a checkpoint changes nothing:
+    /// the merge is an assignment and the random stream goes on.
+    fn pause(&mut self, checkpoint: bool) {
+        if checkpoint {
+            let seed: [u8; 32] = self.rng.random();
+            self.rng = Xoshiro256PlusPlus::from_seed(seed);
+            if let Some(slot) = lock(&self.shared.seeds).get_mut(self.thread) {
+                *slot = seed;
+            }
         }
         // The checkpoint needs this thread's W updates in the shared W.
         if self.unmerged_words > 0 {
