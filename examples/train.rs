@@ -1,5 +1,6 @@
 //! Trains embeddings, prints the nearest neighbours of a few probe words and draws them
-//! (`words.png`) and the training loss (`loss.png`).
+//! (`words.png`) and the training loss, online and held out, with `W`'s distance from the
+//! identity and condition number (`loss.png`).
 //!
 //! With no arguments it trains on the bundled King James Bible (`data/kjv.txt.xz`):
 //!
@@ -22,8 +23,8 @@ use std::time::Duration;
 
 use bilinear_skipgram::{
     CheckpointOptions, InteractionInit, InteractionOptimizer, OovPolicy, Progress, Result,
-    TrainConfig, UnitVectors, VectorKind, WindowMode, plot_loss, plot_words, resume, save_model,
-    train, train_checkpointed, write_word2vec_text,
+    TrainConfig, TrainingCurves, UnitVectors, VectorKind, WindowMode, plot_training, plot_words,
+    resume, save_model, train, train_checkpointed, write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -170,13 +171,17 @@ fn main() -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let mut loss_points = Vec::new();
+    let mut curves = TrainingCurves::new();
+    let mut heldout = String::new();
     let mut show = |p: &Progress| {
-        loss_points.push((p.words_done, p.interval_loss));
+        curves.record(p);
+        if let Some(loss) = p.heldout_loss {
+            heldout = format!(" held-out {loss:.4}");
+        }
         bar.set_length(p.words_total);
         bar.set_position(p.words_done);
         bar.set_message(format!(
-            "epoch {} lr {:.5} loss {:.4} {:.0} words/s",
+            "epoch {} lr {:.5} loss {:.4}{heldout} {:.0} words/s",
             p.epoch + 1,
             p.learning_rate,
             p.interval_loss,
@@ -212,18 +217,34 @@ fn main() -> Result<()> {
     bar.finish();
     let report = &trained.report;
     eprintln!(
-        "{} words, {} pairs in {:.1} s ({:.0} words/s/thread); loss per epoch: {}",
+        "{} words, {} pairs in {:.1} s ({:.0} words/s/thread)",
         report.words,
         report.pairs,
         report.seconds,
         report.words as f64 / report.seconds / config.threads() as f64,
-        report
-            .epoch_losses
-            .iter()
-            .map(|l| format!("{l:.4}"))
-            .collect::<Vec<_>>()
-            .join(" ")
     );
+    let heldout_pairs = trained.heldout.as_ref().map_or(0, |h| h.n_pairs());
+    for (epoch, (online, heldout)) in report
+        .epoch_losses
+        .iter()
+        .zip(&report.epoch_heldout_losses)
+        .enumerate()
+    {
+        let heldout = heldout.map_or_else(
+            || "none".to_owned(),
+            |l| format!("{l:.4} ({heldout_pairs} pairs)"),
+        );
+        eprintln!(
+            "epoch {}: online loss {online:.4}, held-out loss {heldout}",
+            epoch + 1
+        );
+    }
+    if let Some(Some(w)) = report.epoch_interactions.last() {
+        eprintln!(
+            "W: ‖W − I‖_F = {:.4}, condition number σmax/σmin = {:.4}",
+            w.distance_from_identity, w.condition_number
+        );
+    }
 
     save_model(&args.out, &trained.model, &trained.vocab)?;
     let vectors = trained.model.word_vectors(args.vectors);
@@ -279,7 +300,7 @@ fn main() -> Result<()> {
         }
     }
 
-    plot_loss(&args.out.join("loss.png"), &loss_points, "Training loss")?;
+    plot_training(&args.out.join("loss.png"), &curves, "Training loss and W")?;
     let found: Vec<(&str, usize)> = probes
         .iter()
         .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())? as usize)))

@@ -43,7 +43,7 @@ pub use io::{
 #[cfg(feature = "finalfusion")]
 pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
 pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
-pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
+pub use plot::{PICTURE_SIZE, TrainingCurves, plot_loss, plot_training, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{
     HeldOut, InteractionDiagnostics, NoProgress, Observer, Progress, SCORE_EVERY,

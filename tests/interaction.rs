@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
     ADAGRAD_EPSILON, Corpus, InteractionDiagnostics, InteractionOptimizer, LearningRateSchedule,
-    Model, NoProgress, OovPolicy, Progress, TrainConfig, Vocab, WindowMode, train, train_model,
+    Model, NoProgress, OovPolicy, Progress, TrainConfig, TrainingCurves, Vocab, WindowMode, train,
+    train_model,
 };
 use ndarray::{Array2, array};
 
@@ -191,8 +192,17 @@ fn progress_and_report_carry_w_diagnostics() {
             .build()
             .expect("valid");
         let mut reports: Vec<Progress> = Vec::new();
-        let mut observer = |p: &Progress| reports.push(*p);
+        let mut curves = TrainingCurves::new();
+        let mut observer = |p: &Progress| {
+            reports.push(*p);
+            curves.record(p);
+        };
         let trained = train(&config, &[&path], &mut observer).expect("trains");
+        // The curves hold every report's online loss and the diagnostics where reported.
+        assert_eq!(curves.online_loss.len(), reports.len());
+        let n_diagnostics = reports.iter().filter(|p| p.interaction.is_some()).count();
+        assert_eq!(curves.interaction_distance.len(), n_diagnostics);
+        assert_eq!(curves.interaction_condition.len(), n_diagnostics);
         let diagnostics = &trained.report.epoch_interactions;
         assert_eq!(diagnostics.len(), 3);
         let last = diagnostics[2].expect("measured at the end");
