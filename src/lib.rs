@@ -13,6 +13,7 @@ pub mod eval;
 mod hogwild;
 pub mod io;
 mod kernels;
+mod linalg;
 pub mod loss;
 pub mod model;
 pub mod plot;
@@ -42,7 +43,11 @@ pub use io::{
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
-pub use model::{EmbeddingInit, InteractionInit, Model, VectorKind};
+pub use linalg::Svd;
+pub use model::{
+    EmbeddingInit, InteractionInit, Model, OffsetInteractionKind, OffsetInteractions,
+    OffsetInteractionsMut, ReadOut, VectorKind,
+};
 pub use plot::{PICTURE_SIZE, TrainingCurves, plot_loss, plot_training, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{

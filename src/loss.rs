@@ -33,6 +33,45 @@
 //! that mean, so every per-observation gradient is divided by `S` and `∂J/∂W` is the mean
 //! of the per-observation `∂J/∂W`.
 //!
+//! # Per-offset interactions
+//!
+//! A model may give every window offset `p` (the context's position minus the focus
+//! word's) its own interaction `D_p` on top of the shared `W`: a pair at offset `p` is scored
+//! `s = v_cᵀ D_p W u_w`, with `D_p` either the identity (the single `W` above, "every `W_p`
+//! tied"), a diagonal matrix `diag(d_p)` (with `W = I` frozen, `v_cᵀ diag(d_p) u_w`:
+//! position-dependent weighting as in Mikolov et al. 2018) or a full `M×M` matrix (with
+//! `W = I` frozen, a full `W_p` per offset). With
+//!
+//! ```text
+//! h   = W u_w                    (length M)
+//! h_p = D_p h                    (length M)
+//! s   = Ṽ h_p                    (s_k = v_kᵀ D_p W u_w)
+//! J   = softplus(-s_0) + Σ_j softplus(s_j)
+//! g   = σ(s) - δ
+//! e   = Ṽᵀ g                     (∂J/∂h_p)
+//! ẽ   = D_pᵀ e                   (∂J/∂h)
+//!
+//! ∂J/∂Ṽ   = g ⊗ h_p              (row k is g_k · h_p)
+//! ∂J/∂D_p = e hᵀ                 (full D_p)
+//! ∂J/∂d_p = e ⊙ h                (diagonal D_p = diag(d_p); the diagonal of e hᵀ)
+//! ∂J/∂u_w = Wᵀ ẽ = Wᵀ D_pᵀ Ṽᵀ g
+//! ∂J/∂W   = ẽ u_wᵀ
+//! ```
+//!
+//! Each follows from the chain rule through the linear maps `u_w ↦ h ↦ h_p ↦ s`:
+//! `∂J/∂s = g`; `s = Ṽ h_p` gives `∂J/∂Ṽ = g h_pᵀ` and `∂J/∂h_p = Ṽᵀ g = e`; `h_p = D_p h`
+//! gives `∂J/∂D_p = e hᵀ` (entry `(i, j)`: `e_i h_j`; for a diagonal only `i = j`
+//! remains) and `∂J/∂h = D_pᵀ e`; `h = W u_w` gives `∂J/∂W = ẽ u_wᵀ` and
+//! `∂J/∂u_w = Wᵀ ẽ`. With `D_p = I`, `h_p = h` and `ẽ = e` and these are the formulas
+//! above, computed in the same order: [`offset_loss_and_gradient`] with an identity,
+//! `diag(1, …, 1)` or full identity `D_p` returns exactly what [`loss_and_gradient`] does.
+//!
+//! A batch ([`offset_loss_and_gradient_batched`]) holds `S` observations, each with its own
+//! index into a stack of `P` interactions `D_0 … D_{P-1}` (a model with window `b` has
+//! `P = 2b`; the model decides which offset is which index). It averages `J` over `S`;
+//! `∂J/∂D_p` is the sum over the observations that use `D_p` of their gradients, divided by
+//! `S` (zero for an interaction no observation uses), and `∂J/∂W` is the mean over all.
+//!
 //! # Numerics
 //!
 //! `log σ` is evaluated through `softplus(x) = max(x, 0) + ln(1 + e^{-|x|})` and `σ`
@@ -407,6 +446,436 @@ pub fn loss_and_gradient_batched<T: Real>(
         focus: focus_grad,
         contexts: contexts_grad,
         interaction: interaction_grad,
+    })
+}
+
+/// One window offset's interaction `D_p`, the factor between `W` and the context rows in
+/// `s = Ṽ D_p W u_w` (see [Per-offset interactions](self#per-offset-interactions)).
+#[derive(Debug, Clone, Copy)]
+pub enum OffsetInteraction<'a, T> {
+    /// `D_p = I`: the shared `W` alone.
+    Identity,
+    /// `D_p = diag(d_p)`; the view is `d_p`, length `M`.
+    Diagonal(ArrayView1<'a, T>),
+    /// A full `M×M` matrix `D_p`.
+    Full(ArrayView2<'a, T>),
+}
+
+/// The interactions `D_0 … D_{P-1}` of every window offset, all of one variant.
+#[derive(Debug, Clone, Copy)]
+pub enum OffsetInteractionStack<'a, T> {
+    /// Every `D_p = I`; any offset index is accepted.
+    Identity,
+    /// `P×M`: row `p` is `d_p`, `D_p = diag(d_p)`.
+    Diagonal(ArrayView2<'a, T>),
+    /// `P×M×M`: `D_p` is `[p, .., ..]`.
+    Full(ArrayView3<'a, T>),
+}
+
+impl<'a, T> OffsetInteractionStack<'a, T> {
+    /// `P`, the number of interactions, or `None` for [`Identity`](Self::Identity) (which
+    /// stands for any number of identities).
+    pub fn n_offsets(&self) -> Option<usize> {
+        match self {
+            OffsetInteractionStack::Identity => None,
+            OffsetInteractionStack::Diagonal(d) => Some(d.nrows()),
+            OffsetInteractionStack::Full(d) => Some(d.len_of(Axis(0))),
+        }
+    }
+
+    /// `D_p`, or `None` when `p ≥ P`.
+    pub fn get(&self, p: usize) -> Option<OffsetInteraction<'a, T>> {
+        match *self {
+            OffsetInteractionStack::Identity => Some(OffsetInteraction::Identity),
+            OffsetInteractionStack::Diagonal(d) => {
+                (p < d.nrows()).then(|| OffsetInteraction::Diagonal(d.index_axis_move(Axis(0), p)))
+            }
+            OffsetInteractionStack::Full(d) => (p < d.len_of(Axis(0)))
+                .then(|| OffsetInteraction::Full(d.index_axis_move(Axis(0), p))),
+        }
+    }
+}
+
+/// `∂J/∂D_p` of one observation, of the variant of its `D_p`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OffsetInteractionGradient<T> {
+    /// `D_p = I` has no parameters.
+    Identity,
+    /// `∂J/∂d_p = e ⊙ h`, length `M`.
+    Diagonal(Array1<T>),
+    /// `∂J/∂D_p = e hᵀ`, `M×M`.
+    Full(Array2<T>),
+}
+
+/// The gradient of a batch's mean loss with respect to every `D_p` of the stack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OffsetInteractionStackGradient<T> {
+    /// Identities have no parameters.
+    Identity,
+    /// `P×M`: row `p` is `∂J/∂d_p`.
+    Diagonal(Array2<T>),
+    /// `P×M×M`: `[p, .., ..]` is `∂J/∂D_p`.
+    Full(Array3<T>),
+}
+
+/// Loss and gradients of one observation with a per-offset interaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffsetGradients<T> {
+    /// `J`.
+    pub loss: T,
+    /// `∂J/∂u_w = Wᵀ D_pᵀ Ṽᵀ g`, length `M`.
+    pub focus: Array1<T>,
+    /// `∂J/∂Ṽ = g ⊗ h_p`, `(n+1)×M`; row 0 belongs to the observed context.
+    pub contexts: Array2<T>,
+    /// `∂J/∂W = (D_pᵀ Ṽᵀ g) u_wᵀ`, `M×M`.
+    pub interaction: Array2<T>,
+    /// `∂J/∂D_p`.
+    pub offset_interaction: OffsetInteractionGradient<T>,
+}
+
+/// Mean loss and gradients of a batch of `S` observations with per-offset interactions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffsetBatchGradients<T> {
+    /// Mean `J` over the batch.
+    pub loss: T,
+    /// `S×M`: row `k` is observation `k`'s `∂J/∂u_w` divided by `S`.
+    pub focus: Array2<T>,
+    /// `S×(n+1)×M`: observation `k`'s `∂J/∂Ṽ` divided by `S`.
+    pub contexts: Array3<T>,
+    /// `M×M`: the mean of the observations' `∂J/∂W`.
+    pub interaction: Array2<T>,
+    /// Every `∂J/∂D_p`: the sum of the gradients of the observations at index `p`, divided
+    /// by `S`.
+    pub offset_interactions: OffsetInteractionStackGradient<T>,
+}
+
+/// Where one observation's `∂J/∂D_p` is added.
+enum OffsetGradientMut<'a, T> {
+    Identity,
+    Diagonal(ArrayViewMut1<'a, T>),
+    Full(ArrayViewMut2<'a, T>),
+}
+
+/// Scratch vectors of the per-offset computation.
+struct OffsetWorkspace<T> {
+    /// `h = W u_w`.
+    hidden: Array1<T>,
+    /// `h_p = D_p h`.
+    positioned: Array1<T>,
+    /// `s`, then `g`.
+    errors: Array1<T>,
+    /// `e = Ṽᵀ g`.
+    weighted: Array1<T>,
+    /// `ẽ = D_pᵀ e`.
+    back: Array1<T>,
+}
+
+impl<T: Real> OffsetWorkspace<T> {
+    fn new(dim: usize, n_rows: usize) -> Self {
+        OffsetWorkspace {
+            hidden: Array1::zeros(dim),
+            positioned: Array1::zeros(dim),
+            errors: Array1::zeros(n_rows),
+            weighted: Array1::zeros(dim),
+            back: Array1::zeros(dim),
+        }
+    }
+}
+
+/// Checks that `d` fits dimension `dim`.
+fn check_offset_interaction<T>(d: &OffsetInteraction<'_, T>, dim: usize) -> Result<()> {
+    match d {
+        OffsetInteraction::Identity => Ok(()),
+        OffsetInteraction::Diagonal(d) => check_shape("offset interaction", &[dim], d.shape()),
+        OffsetInteraction::Full(d) => check_shape("offset interaction", &[dim, dim], d.shape()),
+    }
+}
+
+/// Adds `scale` times one observation's gradients into the buffers and returns its loss.
+/// The caller has checked every shape.
+#[allow(clippy::too_many_arguments)]
+fn accumulate_offset<T: Real>(
+    focus: ArrayView1<'_, T>,
+    contexts: ArrayView2<'_, T>,
+    interaction: ArrayView2<'_, T>,
+    offset_interaction: OffsetInteraction<'_, T>,
+    noise_offsets: Option<ArrayView1<'_, T>>,
+    scale: T,
+    grads: GradientsMut<'_, T>,
+    offset_grad: OffsetGradientMut<'_, T>,
+    workspace: &mut OffsetWorkspace<T>,
+) -> T {
+    let OffsetWorkspace {
+        hidden,
+        positioned,
+        errors,
+        weighted,
+        back,
+    } = workspace;
+    // h = W u_w
+    general_mat_vec_mul(T::one(), &interaction, &focus, T::zero(), hidden);
+    // h_p = D_p h
+    match offset_interaction {
+        OffsetInteraction::Identity => positioned.assign(&*hidden),
+        OffsetInteraction::Diagonal(d) => Zip::from(&mut *positioned)
+            .and(&d)
+            .and(&*hidden)
+            .for_each(|y, &d, &h| *y = d * h),
+        OffsetInteraction::Full(d) => {
+            general_mat_vec_mul(T::one(), &d, &*hidden, T::zero(), positioned)
+        }
+    }
+    // s = Ṽ h_p, stored in `errors` for now
+    general_mat_vec_mul(T::one(), &contexts, &*positioned, T::zero(), errors);
+    if let Some(q) = noise_offsets {
+        Zip::from(&mut *errors)
+            .and(&q)
+            .for_each(|s, &q| *s = *s - q);
+    }
+    // J and g = σ(s) - δ; g_0 = -σ(-s_0) avoids cancellation.
+    let mut loss = T::zero();
+    for (k, s) in errors.iter_mut().enumerate() {
+        if k == 0 {
+            loss = loss + softplus(-*s);
+            *s = -sigmoid(-*s);
+        } else {
+            loss = loss + softplus(*s);
+            *s = sigmoid(*s);
+        }
+    }
+    // e = Ṽᵀ g
+    general_mat_vec_mul(T::one(), &contexts.t(), &*errors, T::zero(), weighted);
+    // ∂J/∂D_p = e hᵀ, or its diagonal e ⊙ h
+    match offset_grad {
+        OffsetGradientMut::Identity => {}
+        OffsetGradientMut::Diagonal(mut grad) => Zip::from(&mut grad)
+            .and(&*weighted)
+            .and(&*hidden)
+            .for_each(|g, &e, &h| *g = *g + scale * e * h),
+        OffsetGradientMut::Full(mut grad) => {
+            for (mut row, &e) in grad.axis_iter_mut(Axis(0)).zip(weighted.iter()) {
+                row.scaled_add(scale * e, &*hidden);
+            }
+        }
+    }
+    // ẽ = D_pᵀ e
+    match offset_interaction {
+        OffsetInteraction::Identity => back.assign(&*weighted),
+        OffsetInteraction::Diagonal(d) => Zip::from(&mut *back)
+            .and(&d)
+            .and(&*weighted)
+            .for_each(|y, &d, &e| *y = d * e),
+        OffsetInteraction::Full(d) => {
+            general_mat_vec_mul(T::one(), &d.t(), &*weighted, T::zero(), back)
+        }
+    }
+    let GradientsMut {
+        focus: mut focus_grad,
+        contexts: mut contexts_grad,
+        interaction: mut interaction_grad,
+    } = grads;
+    // ∂J/∂u_w = Wᵀ ẽ, as a sum of rows of W
+    for (row, &e) in interaction.axis_iter(Axis(0)).zip(back.iter()) {
+        focus_grad.scaled_add(scale * e, &row);
+    }
+    // ∂J/∂Ṽ = g ⊗ h_p
+    for (mut row, &g) in contexts_grad.axis_iter_mut(Axis(0)).zip(errors.iter()) {
+        row.scaled_add(scale * g, &*positioned);
+    }
+    // ∂J/∂W = ẽ u_wᵀ
+    for (mut row, &e) in interaction_grad.axis_iter_mut(Axis(0)).zip(back.iter()) {
+        row.scaled_add(scale * e, &focus);
+    }
+    loss
+}
+
+/// Loss and gradients of one observation scored `s = Ṽ D_p W u_w`.
+///
+/// `contexts` holds the observed context in row 0 and the negatives in rows `1..=n`;
+/// `noise_offsets`, when given, are the noise-contrastive offsets `q` (one per context row,
+/// subtracted from the scores) exactly as `offsets` in [`loss_and_gradient`]. See
+/// [Per-offset interactions](self#per-offset-interactions) for the formulas.
+///
+/// # Example
+///
+/// With `D_p = diag(2, 0)` only the first coordinate of `h = W u_w` counts, twice:
+///
+/// ```
+/// use bilinear_skipgram::loss::{
+///     OffsetInteraction, OffsetInteractionGradient, offset_loss_and_gradient, softplus,
+/// };
+/// use ndarray::array;
+///
+/// let u = array![1.0_f64, 3.0];
+/// let contexts = array![[1.0, 1.0]];
+/// let w = array![[1.0, 0.0], [0.0, 1.0]];
+/// let d = array![2.0, 0.0];
+/// let g = offset_loss_and_gradient(
+///     u.view(), contexts.view(), w.view(), OffsetInteraction::Diagonal(d.view()), None,
+/// )?;
+/// // h = (1, 3), h_p = (2, 0), s = 2
+/// assert!((g.loss - softplus(-2.0)).abs() < 1e-15);
+/// // g_0 = σ(2) − 1, e = g_0 v_c, ∂J/∂d = e ⊙ h = g_0 (1, 3)
+/// let g0 = g.contexts[[0, 0]] / 2.0;
+/// assert_eq!(g.offset_interaction, OffsetInteractionGradient::Diagonal(array![g0, 3.0 * g0]));
+/// // ẽ = d ⊙ e = (2 g_0, 0): u's second coordinate does not reach the score
+/// assert_eq!(g.focus, array![2.0 * g0, 0.0]);
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] when `contexts` is not `(n+1)×M` with `n + 1 ≥ 1`,
+/// `interaction` is not `M×M`, a diagonal `D_p` is not of length `M`, a full one not `M×M`,
+/// or `noise_offsets` is not of length `n + 1` (`M = focus.len()`).
+pub fn offset_loss_and_gradient<T: Real>(
+    focus: ArrayView1<'_, T>,
+    contexts: ArrayView2<'_, T>,
+    interaction: ArrayView2<'_, T>,
+    offset_interaction: OffsetInteraction<'_, T>,
+    noise_offsets: Option<ArrayView1<'_, T>>,
+) -> Result<OffsetGradients<T>> {
+    let (dim, n_rows) = check_observation(&focus, &contexts, &interaction, noise_offsets.as_ref())?;
+    check_offset_interaction(&offset_interaction, dim)?;
+    let mut focus_grad = Array1::zeros(dim);
+    let mut contexts_grad = Array2::zeros((n_rows, dim));
+    let mut interaction_grad = Array2::zeros((dim, dim));
+    let mut offset_grad = match offset_interaction {
+        OffsetInteraction::Identity => OffsetInteractionGradient::Identity,
+        OffsetInteraction::Diagonal(_) => OffsetInteractionGradient::Diagonal(Array1::zeros(dim)),
+        OffsetInteraction::Full(_) => OffsetInteractionGradient::Full(Array2::zeros((dim, dim))),
+    };
+    let offset_grad_mut = match &mut offset_grad {
+        OffsetInteractionGradient::Identity => OffsetGradientMut::Identity,
+        OffsetInteractionGradient::Diagonal(g) => OffsetGradientMut::Diagonal(g.view_mut()),
+        OffsetInteractionGradient::Full(g) => OffsetGradientMut::Full(g.view_mut()),
+    };
+    let loss = accumulate_offset(
+        focus,
+        contexts,
+        interaction,
+        offset_interaction,
+        noise_offsets,
+        T::one(),
+        GradientsMut {
+            focus: focus_grad.view_mut(),
+            contexts: contexts_grad.view_mut(),
+            interaction: interaction_grad.view_mut(),
+        },
+        offset_grad_mut,
+        &mut OffsetWorkspace::new(dim, n_rows),
+    );
+    Ok(OffsetGradients {
+        loss,
+        focus: focus_grad,
+        contexts: contexts_grad,
+        interaction: interaction_grad,
+        offset_interaction: offset_grad,
+    })
+}
+
+/// Mean loss and gradients of a batch of `S ≥ 1` observations, observation `k` scored with
+/// the interaction `D_{offset_indices[k]}` of the stack.
+///
+/// `focus` is `S×M`, `contexts` `S×(n+1)×M` (observation `k`'s context rows, positive
+/// first), `offset_indices` has length `S`, and `noise_offsets`, when given, is `S×(n+1)`
+/// (as `offsets` in [`loss_and_gradient_batched`]). The result holds `∂J/∂D_p` for every
+/// `p` of the stack, zero for those no observation uses. With
+/// [`OffsetInteractionStack::Identity`] the indices are not used.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] when `S = 0`, `n + 1 = 0`, a shape does not match the ones
+/// above or the stack is not `P×M` (diagonal) or `P×M×M` (full);
+/// [`Error::IndexOutOfRange`] for an offset index `≥ P`.
+pub fn offset_loss_and_gradient_batched<T: Real>(
+    focus: ArrayView2<'_, T>,
+    contexts: ArrayView3<'_, T>,
+    offset_indices: &[usize],
+    interaction: ArrayView2<'_, T>,
+    offset_interactions: OffsetInteractionStack<'_, T>,
+    noise_offsets: Option<ArrayView2<'_, T>>,
+) -> Result<OffsetBatchGradients<T>> {
+    let (n_obs, dim) = focus.dim();
+    let n_rows = contexts.len_of(Axis(1));
+    if n_obs == 0 || n_rows == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "batch (needs at least one observation with a context row)",
+            expected: vec![n_obs.max(1), n_rows.max(1), dim],
+            found: contexts.shape().to_vec(),
+        });
+    }
+    check_shape("contexts", &[n_obs, n_rows, dim], contexts.shape())?;
+    check_shape("offset indices", &[n_obs], &[offset_indices.len()])?;
+    check_shape("interaction", &[dim, dim], interaction.shape())?;
+    if let Some(q) = &noise_offsets {
+        check_shape("noise offsets", &[n_obs, n_rows], q.shape())?;
+    }
+    let mut offset_grad = match offset_interactions {
+        OffsetInteractionStack::Identity => OffsetInteractionStackGradient::Identity,
+        OffsetInteractionStack::Diagonal(d) => {
+            let n_offsets = d.nrows();
+            check_shape("offset interactions", &[n_offsets, dim], d.shape())?;
+            OffsetInteractionStackGradient::Diagonal(Array2::zeros((n_offsets, dim)))
+        }
+        OffsetInteractionStack::Full(d) => {
+            let n_offsets = d.len_of(Axis(0));
+            check_shape("offset interactions", &[n_offsets, dim, dim], d.shape())?;
+            OffsetInteractionStackGradient::Full(Array3::zeros((n_offsets, dim, dim)))
+        }
+    };
+    if let Some(n_offsets) = offset_interactions.n_offsets()
+        && let Some(&index) = offset_indices.iter().find(|&&p| p >= n_offsets)
+    {
+        return Err(Error::IndexOutOfRange {
+            what: "offset interaction",
+            index,
+            len: n_offsets,
+        });
+    }
+    let scale = T::one() / count_as::<T>(n_obs);
+    let mut focus_grad = Array2::zeros((n_obs, dim));
+    let mut contexts_grad = Array3::zeros((n_obs, n_rows, dim));
+    let mut interaction_grad = Array2::zeros((dim, dim));
+    let mut workspace = OffsetWorkspace::new(dim, n_rows);
+    let mut total = T::zero();
+    for (k, &p) in offset_indices.iter().enumerate() {
+        // Checked above: every index is in range.
+        let Some(d) = offset_interactions.get(p) else {
+            continue;
+        };
+        let offset_grad_mut = match &mut offset_grad {
+            OffsetInteractionStackGradient::Identity => OffsetGradientMut::Identity,
+            OffsetInteractionStackGradient::Diagonal(g) => {
+                OffsetGradientMut::Diagonal(g.row_mut(p))
+            }
+            OffsetInteractionStackGradient::Full(g) => {
+                OffsetGradientMut::Full(g.index_axis_mut(Axis(0), p))
+            }
+        };
+        total = total
+            + accumulate_offset(
+                focus.row(k),
+                contexts.index_axis(Axis(0), k),
+                interaction,
+                d,
+                noise_offsets.as_ref().map(|q| q.row(k)),
+                scale,
+                GradientsMut {
+                    focus: focus_grad.row_mut(k),
+                    contexts: contexts_grad.index_axis_mut(Axis(0), k),
+                    interaction: interaction_grad.view_mut(),
+                },
+                offset_grad_mut,
+                &mut workspace,
+            );
+    }
+    Ok(OffsetBatchGradients {
+        loss: total * scale,
+        focus: focus_grad,
+        contexts: contexts_grad,
+        interaction: interaction_grad,
+        offset_interactions: offset_grad,
     })
 }
 

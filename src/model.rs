@@ -1,10 +1,78 @@
-//! The model's parameters: focus embeddings `U`, context embeddings `V` and the
-//! interaction matrix `W`, and the word vectors users read from them.
+//! The model's parameters: focus embeddings `U`, context embeddings `V`, the interaction
+//! matrix `W` and optional per-offset interactions `D_p`, and the word vectors users read
+//! from them.
+//!
+//! # Word vectors
+//!
+//! A pair (focus word `w`, context word `c`) is scored `s = v_cᵀ W u_w`. For any invertible
+//! `A`, replacing `u_w → A u_w` (`U → U Aᵀ`) and `W → W A⁻¹` leaves every score unchanged,
+//! and so does `V → V B`, `W → B⁻¹ W`: the scores, which are all the objective sees, fix `U`,
+//! `V` and `W` only up to such changes of basis. A trained `W` far from `I` (ill-conditioned)
+//! puts `U` and `V` in a distorted basis, where cosines between raw rows are not those the
+//! scores imply. [`Model::word_vectors`] reads out three families of vectors
+//! ([`VectorKind`], CLI names in brackets); `n` is the number of words.
+//!
+//! **Raw** rows of the parameters, as trained:
+//!
+//! * `u` ([`Focus`](VectorKind::Focus)): the rows `u_w` of `U`.
+//! * `vw` ([`MappedContext`](VectorKind::MappedContext)): the rows of `V W`, context vectors
+//!   mapped into the focus space, so that `s = (V W)_c · u_w`.
+//! * `sum` ([`Sum`](VectorKind::Sum)): `U + V W`.
+//! * `concat` ([`Concatenated`](VectorKind::Concatenated)): `[V W, U]` (`n×2M`) with each
+//!   half's rows scaled to unit length first (zero rows stay zero), so that both halves weigh
+//!   equally in a cosine.
+//!
+//! **Balanced**: with the SVD `W = P Σ Qᵀ`, focus vectors `F = U Q Σ^{1/2}` and context
+//! vectors `C = V P Σ^{1/2}`: `W`'s stretch is split evenly between the two sides, and
+//! `⟨C_c, F_w⟩ = v_cᵀ W u_w` is the score. With `W = I` they are exactly `U` and `V`.
+//! `F Fᵀ = U (WᵀW)^{1/2} Uᵀ` and `C Cᵀ = V (W Wᵀ)^{1/2} Vᵀ`, so their cosines do not change
+//! under orthogonal changes of basis (`A`, `B` orthogonal above) but do under general ones.
+//! Kinds `balanced-focus` (`F`), `balanced-context` (`C`), `balanced-sum`
+//! (`F + C`) and `balanced-concat` (`[C, F]`, each half's rows scaled to unit length).
+//!
+//! **Score-only**: vectors that depend on the score matrix `S = V W Uᵀ` (`n×n`, never
+//! formed) alone. With `U = Q_u R_u` and `V = Q_v R_v` (`Q` with orthonormal columns,
+//! computed from the eigendecompositions of the `M×M` Gram matrices: `UᵀU = E D Eᵀ`,
+//! `R_u = D^{1/2} Eᵀ`, `Q_u = U E D^{-1/2}`) and the SVD `R_v W R_uᵀ = X Λ Yᵀ`:
+//! `F = Q_u Y Λ^{1/2}` and `C = Q_v X Λ^{1/2}`. Then `S = C Fᵀ` is an SVD of `S` in
+//! disguise (`Q_v X` and `Q_u Y` have orthonormal columns), so `F Fᵀ = (SᵀS)^{1/2}` and
+//! `C Cᵀ = (S Sᵀ)^{1/2}`: every cosine between `F` rows, or between `C` rows, is unchanged
+//! by every reparametrisation that keeps the scores. The cost is `O(n·M²)`. Directions of
+//! `U` or `V` with a singular value below [`SCORE_RANK_TOLERANCE`] (`1e-6`) of their
+//! largest count as zero (they are at the level of `f32` rounding), and so do singular
+//! values of `S` up to `M·ε_f64` of the largest; columns beyond the rank of `S` are zero.
+//! Kinds `score-focus`, `score-context`, `score-sum` and `score-concat`, built as the
+//! balanced ones.
+//!
+//! The `M×M` work (SVDs by one-sided Jacobi, eigendecompositions by Jacobi) and the Gram
+//! matrices run in `f64`, the `n×M` products `F = U T`, `C = V T'` in the model's `f32`
+//! ([`balanced_read_out`] and [`score_read_out`] take `f32` or `f64` matrices). At
+//! `n = 63 000` words one kind takes about 0.1 s (balanced) and 0.3 s (score-only) of CPU
+//! time at `M = 100`, 0.8 s and 3.5 s at `M = 300`; computing a read-out once
+//! ([`Model::balanced_read_out`], [`Model::score_read_out`]) and taking its
+//! [`sum`](ReadOut::sum) and [`concatenated`](ReadOut::concatenated) is cheaper than asking
+//! for several kinds one by one.
+//!
+//! # Per-offset interactions
+//!
+//! A model can have one interaction `D_p` per window offset ([`OffsetInteractions`]):
+//! a pair at offset `p` is scored `v_cᵀ D_p W u_w` (see [`crate::loss`]). Word vectors do
+//! not know offsets, so every kind above is read out with the **effective interaction**
+//! `W̄ = Σ_p π_p D_p W` in place of `W`, where `π_p` is the share of training pairs at
+//! offset `p` ([`OffsetInteractions::pair_shares`]): `v_cᵀ W̄ u_w` is the score of the pair
+//! averaged over the offsets it is trained at. Without per-offset interactions `W̄ = W`.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, concatenate};
+mod offsets;
+mod readout;
+
+pub use offsets::{OffsetInteractionKind, OffsetInteractions, OffsetInteractionsMut};
+pub use readout::{ReadOut, SCORE_RANK_TOLERANCE, balanced_read_out, score_read_out};
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::{Rng, RngExt, SeedableRng};
 
 use crate::error::{Error, Result};
+use crate::linalg::{self, Svd};
 
 /// How `U` and `V` start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,47 +96,100 @@ pub enum InteractionInit {
     Uniform,
 }
 
-/// Which vectors represent a word.
+/// Which vectors represent a word (see the [module documentation](self#word-vectors) for
+/// the constructions). Every kind has a short [`name`](Self::name) for command lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum VectorKind {
-    /// Rows of `U`, the focus (target) embeddings.
+    /// `u`: rows of `U`, the focus (target) embeddings.
     #[default]
     Focus,
-    /// Rows of `V·W`: context vectors mapped into the focus space (`s = (V W)_c · u_w`).
+    /// `vw`: rows of `V·W`: context vectors mapped into the focus space
+    /// (`s = (V W)_c · u_w`).
     MappedContext,
-    /// `[V·W, U]`, length `2M`.
+    /// `concat`: `[V·W, U]`, length `2M`, each half's rows scaled to unit length (zero rows
+    /// stay zero), so that both halves weigh equally in a cosine.
     Concatenated,
-    /// `U + V·W`.
+    /// `sum`: `U + V·W`.
     Sum,
+    /// `balanced-focus`: `F = U Q Σ^{1/2}` with `W = P Σ Qᵀ`.
+    BalancedFocus,
+    /// `balanced-context`: `C = V P Σ^{1/2}`.
+    BalancedContext,
+    /// `balanced-sum`: `F + C` of the balanced read-out.
+    BalancedSum,
+    /// `balanced-concat`: `[C, F]` of the balanced read-out, each half's rows scaled to
+    /// unit length.
+    BalancedConcatenated,
+    /// `score-focus`: `F = Q_u Y Λ^{1/2}`, a function of the scores alone.
+    ScoreFocus,
+    /// `score-context`: `C = Q_v X Λ^{1/2}`.
+    ScoreContext,
+    /// `score-sum`: `F + C` of the score-only read-out.
+    ScoreSum,
+    /// `score-concat`: `[C, F]` of the score-only read-out, each half's rows scaled to unit
+    /// length.
+    ScoreConcatenated,
 }
 
 impl VectorKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [VectorKind; 4] = [
+    pub const ALL: [VectorKind; 12] = [
         VectorKind::Focus,
         VectorKind::MappedContext,
         VectorKind::Concatenated,
         VectorKind::Sum,
+        VectorKind::BalancedFocus,
+        VectorKind::BalancedContext,
+        VectorKind::BalancedSum,
+        VectorKind::BalancedConcatenated,
+        VectorKind::ScoreFocus,
+        VectorKind::ScoreContext,
+        VectorKind::ScoreSum,
+        VectorKind::ScoreConcatenated,
     ];
 
-    /// A short name: `u`, `vw`, `concat` or `sum`.
+    /// A short name: `u`, `vw`, `concat`, `sum`, `balanced-focus`, `balanced-context`,
+    /// `balanced-sum`, `balanced-concat`, `score-focus`, `score-context`, `score-sum` or
+    /// `score-concat`.
     pub fn name(self) -> &'static str {
         match self {
             VectorKind::Focus => "u",
             VectorKind::MappedContext => "vw",
             VectorKind::Concatenated => "concat",
             VectorKind::Sum => "sum",
+            VectorKind::BalancedFocus => "balanced-focus",
+            VectorKind::BalancedContext => "balanced-context",
+            VectorKind::BalancedSum => "balanced-sum",
+            VectorKind::BalancedConcatenated => "balanced-concat",
+            VectorKind::ScoreFocus => "score-focus",
+            VectorKind::ScoreContext => "score-context",
+            VectorKind::ScoreSum => "score-sum",
+            VectorKind::ScoreConcatenated => "score-concat",
         }
+    }
+
+    /// The kind with this [`name`](Self::name), if any.
+    ///
+    /// ```
+    /// use bilinear_skipgram::VectorKind;
+    /// assert_eq!(VectorKind::from_name("score-concat"), Some(VectorKind::ScoreConcatenated));
+    /// assert_eq!(VectorKind::from_name("vw"), Some(VectorKind::MappedContext));
+    /// assert_eq!(VectorKind::from_name("U"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<VectorKind> {
+        VectorKind::ALL.into_iter().find(|kind| kind.name() == name)
     }
 }
 
-/// `U` (`n_words×M`), `V` (`n_words×M`) and `W` (`M×M`), in `f32`.
+/// `U` (`n_words×M`), `V` (`n_words×M`), `W` (`M×M`) and the per-offset interactions
+/// (none unless asked for), in `f32`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     focus: Array2<f32>,
     context: Array2<f32>,
     interaction: Array2<f32>,
+    offsets: OffsetInteractions,
 }
 
 fn uniform<R: Rng + ?Sized>(rows: usize, cols: usize, half_width: f32, rng: &mut R) -> Array2<f32> {
@@ -115,6 +236,7 @@ impl Model {
             focus,
             context,
             interaction,
+            offsets: OffsetInteractions::none(),
         }
     }
 
@@ -174,12 +296,68 @@ impl Model {
             focus,
             context,
             interaction,
+            offsets: OffsetInteractions::none(),
         })
     }
 
-    /// The matrices `(U, V, W)`.
+    /// The model with the given per-offset interactions (replacing any it had), for
+    /// example [`OffsetInteractions::identity`] to start training with them.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bilinear_skipgram::{
+    ///     EmbeddingInit, InteractionInit, Model, OffsetInteractionKind, OffsetInteractions,
+    ///     WindowMode,
+    /// };
+    /// use rand::{SeedableRng, rngs::Xoshiro256PlusPlus};
+    ///
+    /// let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+    /// let offsets = OffsetInteractions::identity(OffsetInteractionKind::Diagonal, 4, 5, WindowMode::Shrink)?;
+    /// let model = Model::new(10, 4, EmbeddingInit::Word2vec, InteractionInit::Identity, &mut rng)
+    ///     .with_offset_interactions(offsets)?;
+    /// assert_eq!(model.offset_interactions().n_offsets(), 10);
+    /// // At the identity the effective interaction is W itself.
+    /// assert_eq!(model.effective_interaction(), model.interaction());
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the interactions are for another dimension than the
+    /// model's `M`.
+    pub fn with_offset_interactions(mut self, offsets: OffsetInteractions) -> Result<Self> {
+        offsets.check_dim(self.dim())?;
+        self.offsets = offsets;
+        Ok(self)
+    }
+
+    /// A model from given matrices and per-offset interactions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] unless `focus` and `context` are both `n_words×M`,
+    /// `interaction` is `M×M` and the per-offset interactions are for dimension `M`.
+    pub fn from_parts_with_offsets(
+        focus: Array2<f32>,
+        context: Array2<f32>,
+        interaction: Array2<f32>,
+        offsets: OffsetInteractions,
+    ) -> Result<Self> {
+        Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)
+    }
+
+    /// The matrices `(U, V, W)` (the per-offset interactions are dropped; see
+    /// [`into_parts_with_offsets`](Self::into_parts_with_offsets)).
     pub fn into_parts(self) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
         (self.focus, self.context, self.interaction)
+    }
+
+    /// `(U, V, W, per-offset interactions)`.
+    pub fn into_parts_with_offsets(
+        self,
+    ) -> (Array2<f32>, Array2<f32>, Array2<f32>, OffsetInteractions) {
+        (self.focus, self.context, self.interaction, self.offsets)
     }
 
     /// Number of words (rows of `U` and `V`).
@@ -207,6 +385,12 @@ impl Model {
         self.interaction.view()
     }
 
+    /// The per-offset interactions ([`OffsetInteractions::none`] unless the model was built
+    /// with some).
+    pub fn offset_interactions(&self) -> &OffsetInteractions {
+        &self.offsets
+    }
+
     /// Mutable `U`.
     pub fn focus_embeddings_mut(&mut self) -> ArrayViewMut2<'_, f32> {
         self.focus.view_mut()
@@ -220,6 +404,11 @@ impl Model {
     /// Mutable `W`.
     pub fn interaction_mut(&mut self) -> ArrayViewMut2<'_, f32> {
         self.interaction.view_mut()
+    }
+
+    /// Mutable per-offset interactions.
+    pub fn offset_interactions_mut(&mut self) -> OffsetInteractionsMut<'_> {
+        self.offsets.view_mut()
     }
 
     /// All three matrices mutably at once: `(U, V, W)`.
@@ -237,13 +426,98 @@ impl Model {
         )
     }
 
-    /// `V·W`: row `c` is `v_cᵀ W`, the context vector mapped into the focus space, so that
-    /// the score of a pair is `(V W)_c · u_w`.
-    pub fn mapped_context_embeddings(&self) -> Array2<f32> {
-        self.context.dot(&self.interaction)
+    /// Everything mutably at once: `(U, V, W, per-offset interactions)`.
+    pub fn parts_with_offsets_mut(
+        &mut self,
+    ) -> (
+        ArrayViewMut2<'_, f32>,
+        ArrayViewMut2<'_, f32>,
+        ArrayViewMut2<'_, f32>,
+        OffsetInteractionsMut<'_>,
+    ) {
+        (
+            self.focus.view_mut(),
+            self.context.view_mut(),
+            self.interaction.view_mut(),
+            self.offsets.view_mut(),
+        )
     }
 
-    /// The word vectors of the given kind, one row per word.
+    /// `W̄ = Σ_p π_p D_p W`, the interaction word vectors are read out with (see
+    /// [Per-offset interactions](self#per-offset-interactions)), computed in `f64`; `W`
+    /// itself (a copy) without per-offset interactions.
+    pub fn effective_interaction(&self) -> Array2<f32> {
+        match self.offsets.kind() {
+            OffsetInteractionKind::None => self.interaction.clone(),
+            _ => self.effective_interaction_f64().mapv(|x| x as f32),
+        }
+    }
+
+    fn effective_interaction_f64(&self) -> Array2<f64> {
+        self.offsets.effective_interaction(self.interaction.view())
+    }
+
+    /// The SVD `W = P Σ Qᵀ` (`left` = `P`, `right` = `Q`, singular values in descending
+    /// order), computed in `f64` by one-sided Jacobi; [`Svd::condition_number`] gives
+    /// `σ_max/σ_min`. This is `W` itself, not the effective interaction.
+    ///
+    /// ```
+    /// use bilinear_skipgram::Model;
+    /// use ndarray::{Array2, array};
+    ///
+    /// let model = Model::from_parts(Array2::zeros((3, 2)), Array2::zeros((3, 2)), array![[0.0, 4.4], [0.012, 0.0]])?;
+    /// let svd = model.interaction_svd();
+    /// assert_eq!(svd.singular_values.to_vec(), vec![4.4_f32 as f64, 0.012_f32 as f64]);
+    /// assert!((svd.condition_number() - 4.4 / 0.012).abs() < 1e-3);
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    pub fn interaction_svd(&self) -> Svd {
+        linalg::svd(self.interaction.mapv(f64::from).view())
+    }
+
+    /// `‖W − I‖_F`, in `f64`: how far the model is from plain skip-gram.
+    pub fn interaction_distance_from_identity(&self) -> f64 {
+        self.interaction
+            .indexed_iter()
+            .map(|((i, j), &x)| {
+                let d = f64::from(x) - if i == j { 1.0 } else { 0.0 };
+                d * d
+            })
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// `V·W̄`: row `c` is `v_cᵀ W̄`, the context vector mapped into the focus space, so that
+    /// the score of a pair is `(V W̄)_c · u_w`. `W̄ = W` without per-offset interactions.
+    pub fn mapped_context_embeddings(&self) -> Array2<f32> {
+        match self.offsets.kind() {
+            OffsetInteractionKind::None => self.context.dot(&self.interaction),
+            _ => self.context.dot(&self.effective_interaction()),
+        }
+    }
+
+    /// The balanced read-out of the model: `F = U Q Σ^{1/2}`, `C = V P Σ^{1/2}` with
+    /// `W̄ = P Σ Qᵀ` (see the [module documentation](self#word-vectors)).
+    pub fn balanced_read_out(&self) -> ReadOut<f32> {
+        readout::balanced(
+            self.focus.view(),
+            self.context.view(),
+            self.effective_interaction_f64().view(),
+        )
+    }
+
+    /// The score-only read-out of the model: `F = Q_u Y Λ^{1/2}`, `C = Q_v X Λ^{1/2}` (see
+    /// the [module documentation](self#word-vectors)).
+    pub fn score_read_out(&self) -> ReadOut<f32> {
+        readout::score(
+            self.focus.view(),
+            self.context.view(),
+            self.effective_interaction_f64().view(),
+        )
+    }
+
+    /// The word vectors of the given kind, one row per word (see the
+    /// [module documentation](self#word-vectors) for every construction).
     ///
     /// # Example
     ///
@@ -257,21 +531,32 @@ impl Model {
     ///     array![[2.0, 0.0], [0.0, 3.0]],
     /// )?;
     /// assert_eq!(model.word_vectors(VectorKind::MappedContext), array![[0.0, 3.0]]);
-    /// assert_eq!(model.word_vectors(VectorKind::Concatenated), array![[0.0, 3.0, 1.0, 0.0]]);
+    /// // Each half scaled to unit length: [V·W / |V·W|, U / |U|].
+    /// assert_eq!(model.word_vectors(VectorKind::Concatenated), array![[0.0, 1.0, 1.0, 0.0]]);
     /// assert_eq!(model.word_vectors(VectorKind::Sum), array![[1.0, 3.0]]);
+    /// // W = P Σ Qᵀ with Σ = diag(3, 2): F = U Q Σ^{1/2}, C = V P Σ^{1/2}, ⟨C, F⟩ = 0 = v W u.
+    /// let f = model.word_vectors(VectorKind::BalancedFocus);
+    /// let c = model.word_vectors(VectorKind::BalancedContext);
+    /// assert_eq!(c.row(0).dot(&f.row(0)), 0.0);
     /// # Ok::<(), bilinear_skipgram::Error>(())
     /// ```
     pub fn word_vectors(&self, kind: VectorKind) -> Array2<f32> {
         match kind {
             VectorKind::Focus => self.focus.clone(),
             VectorKind::MappedContext => self.mapped_context_embeddings(),
-            VectorKind::Concatenated => {
-                let mapped = self.mapped_context_embeddings();
-                // Both have n_words rows by construction, so this cannot fail; fall back to
-                // the mapped vectors rather than panic.
-                concatenate(Axis(1), &[mapped.view(), self.focus.view()]).unwrap_or(mapped)
-            }
+            VectorKind::Concatenated => readout::concatenate_unit_rows(
+                self.mapped_context_embeddings().view(),
+                self.focus.view(),
+            ),
             VectorKind::Sum => self.mapped_context_embeddings() + &self.focus,
+            VectorKind::BalancedFocus => self.balanced_read_out().focus,
+            VectorKind::BalancedContext => self.balanced_read_out().context,
+            VectorKind::BalancedSum => self.balanced_read_out().sum(),
+            VectorKind::BalancedConcatenated => self.balanced_read_out().concatenated(),
+            VectorKind::ScoreFocus => self.score_read_out().focus,
+            VectorKind::ScoreContext => self.score_read_out().context,
+            VectorKind::ScoreSum => self.score_read_out().sum(),
+            VectorKind::ScoreConcatenated => self.score_read_out().concatenated(),
         }
     }
 }
@@ -346,7 +631,19 @@ mod tests {
         assert_eq!(vw, expected);
         let concat = model.word_vectors(VectorKind::Concatenated);
         assert_eq!(concat.dim(), (5, 6));
-        assert_eq!(concat.slice(ndarray::s![.., 3..]), model.focus_embeddings());
+        for (row, (u, vw)) in concat
+            .rows()
+            .into_iter()
+            .zip(model.focus_embeddings().rows().into_iter().zip(vw.rows()))
+        {
+            let (left, right) = (row.slice(ndarray::s![..3]), row.slice(ndarray::s![3..]));
+            assert!((left.dot(&left) - 1.0).abs() < 1e-6 && (right.dot(&right) - 1.0).abs() < 1e-6);
+            let (nu, nvw) = (u.dot(&u).sqrt(), vw.dot(&vw).sqrt());
+            for k in 0..3 {
+                assert!((right[k] - u[k] / nu).abs() < 1e-6);
+                assert!((left[k] - vw[k] / nvw).abs() < 1e-6);
+            }
+        }
         let sum = model.word_vectors(VectorKind::Sum);
         assert_eq!(sum, &expected + &model.focus_embeddings());
     }
