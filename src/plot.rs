@@ -169,7 +169,7 @@ fn principal_coordinates(vectors: ArrayView2<f32>) -> Result<Array2<f64>> {
 /// by cyclic Jacobi rotations: each rotation zeroes one off-diagonal pair, and sweeps repeat
 /// until the off-diagonal part is negligible against the whole matrix. Exact to rounding for
 /// any symmetric input, including repeated eigenvalues.
-pub(crate) fn symmetric_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
+fn symmetric_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
     const MAX_SWEEPS: usize = 64;
     let n = a.nrows();
     let mut v = Array2::<f64>::eye(n);
