@@ -13,18 +13,19 @@
 //! again after an interruption and it resumes from the checkpoint (the training options
 //! then come from the checkpoint).
 //!
-//! Besides `U.npy`, `V.npy`, `W.npy` and `vocab.txt` it writes the word vectors chosen with
-//! `--vectors` as `vectors.txt` (word2vec text format, which gensim loads with
-//! `KeyedVectors.load_word2vec_format`) and, with the `finalfusion` feature (on by
-//! default), as `embeddings.fifu` with the training configuration in its metadata.
+//! Besides `U.npy`, `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`) it
+//! writes the word vectors chosen with `--vectors` as `vectors.txt` (word2vec text format,
+//! which gensim loads with `KeyedVectors.load_word2vec_format`) and, with the `finalfusion`
+//! feature (on by default), as `embeddings.fifu` with the training configuration in its
+//! metadata.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use bilinear_skipgram::{
-    CheckpointOptions, InteractionInit, InteractionOptimizer, OovPolicy, Progress, Result,
-    TrainConfig, TrainingCurves, UnitVectors, VectorKind, WindowMode, plot_training, plot_words,
-    resume, save_model, train, train_checkpointed, write_word2vec_text,
+    CheckpointOptions, InteractionInit, InteractionOptimizer, OffsetInteractionKind, OovPolicy,
+    Progress, Result, TrainConfig, TrainingCurves, UnitVectors, VectorKind, WindowMode,
+    plot_training, plot_words, resume, save_model, train, train_checkpointed, write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -74,6 +75,13 @@ struct Args {
     /// Decay of W towards the identity per block, W -= rate × decay × (W − I) (0: off).
     #[arg(long, default_value_t = 0.0)]
     interaction_decay: f32,
+    /// Per-offset interactions D_p (a pair at offset p is scored v_cᵀ D_p W u_w): none,
+    /// diagonal or full.
+    #[arg(long, default_value = "none", value_parser = parse_offsets)]
+    offsets: OffsetInteractionKind,
+    /// Initial learning rate of the per-offset interactions (0 freezes them).
+    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
+    offset_learning_rate: f32,
     /// Pairs in the held-out sample, drawn from sentences left out of training (0: none).
     #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_HELDOUT_PAIRS)]
     heldout_pairs: usize,
@@ -141,6 +149,8 @@ fn main() -> Result<()> {
         .interaction_optimizer(args.interaction_optimizer)
         .interaction_decay(args.interaction_decay)
         .heldout_pairs(args.heldout_pairs)
+        .offset_interactions(args.offsets)
+        .offset_learning_rate(args.offset_learning_rate)
         .subsample(args.subsample)
         .seed(args.seed)
         .markers(args.markers)
@@ -240,8 +250,13 @@ fn main() -> Result<()> {
         );
     }
     if let Some(Some(w)) = report.epoch_interactions.last() {
+        let (name, what) = if config.offset_interactions() == OffsetInteractionKind::None {
+            ("W", "")
+        } else {
+            ("W̄", " (W̄ = Σ π_p D_p W, the effective interaction)")
+        };
         eprintln!(
-            "W: ‖W − I‖_F = {:.4}, condition number σmax/σmin = {:.4}",
+            "‖{name} − I‖_F = {:.4}, condition number of {name} σmax/σmin = {:.4}{what}",
             w.distance_from_identity, w.condition_number
         );
     }
@@ -266,8 +281,13 @@ fn main() -> Result<()> {
         ""
     };
     eprintln!(
-        "wrote U.npy, V.npy, W.npy, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
+        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
          vectors, dim {}) to {}",
+        if config.offset_interactions() == OffsetInteractionKind::None {
+            ""
+        } else {
+            ", D.npy, D.txt"
+        },
         trained.vocab.len(),
         config.dim(),
         args.vectors.name(),
@@ -328,6 +348,11 @@ fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
         .into_iter()
         .find(|kind| kind.name() == name)
         .ok_or_else(|| format!("expected u, vw, concat or sum, got {name:?}"))
+}
+
+fn parse_offsets(name: &str) -> std::result::Result<OffsetInteractionKind, String> {
+    OffsetInteractionKind::from_name(name)
+        .ok_or_else(|| format!("expected none, diagonal or full, got {name:?}"))
 }
 
 fn parse_optimizer(name: &str) -> std::result::Result<InteractionOptimizer, String> {

@@ -3,7 +3,7 @@
 
 use crate::corpus::{CorpusOptions, Utf8Policy};
 use crate::error::ConfigError;
-use crate::model::{EmbeddingInit, InteractionInit};
+use crate::model::{EmbeddingInit, InteractionInit, OffsetInteractionKind};
 use crate::vocab::OovPolicy;
 
 /// How far a focus word looks for its contexts.
@@ -95,6 +95,8 @@ pub struct TrainConfig {
     interaction_learning_rate: f32,
     interaction_optimizer: InteractionOptimizer,
     interaction_decay: f32,
+    offset_interactions: OffsetInteractionKind,
+    offset_learning_rate: f32,
     schedule: LearningRateSchedule,
     min_count: u64,
     max_vocab: Option<usize>,
@@ -122,6 +124,8 @@ impl Default for TrainConfig {
             interaction_learning_rate: DEFAULT_INTERACTION_LEARNING_RATE,
             interaction_optimizer: InteractionOptimizer::Sgd,
             interaction_decay: 0.0,
+            offset_interactions: OffsetInteractionKind::None,
+            offset_learning_rate: DEFAULT_OFFSET_LEARNING_RATE,
             schedule: LearningRateSchedule::Linear,
             min_count: 5,
             max_vocab: None,
@@ -145,6 +149,14 @@ impl Default for TrainConfig {
 /// and `[V·W, U]` compared with `W = I` frozen, so the default keeps `W` fixed; set
 /// [`TrainConfigBuilder::interaction_learning_rate`] to train it.
 pub const DEFAULT_INTERACTION_LEARNING_RATE: f32 = 0.0;
+
+/// The default learning rate of the per-offset interactions `D_p` (used only when the
+/// model has them, see [`TrainConfigBuilder::offset_interactions`]): the rate measured for
+/// a single trained `W` on English Wikipedia, a starting point rather than a tuned value.
+pub const DEFAULT_OFFSET_LEARNING_RATE: f32 = 0.0025;
+
+/// The most floats full per-offset interactions may take (`2 · window · dim²`): 2³⁰, 4 GiB.
+pub const MAX_OFFSET_FLOATS: u64 = 1 << 30;
 
 /// The default number of held-out pairs (see [`TrainConfigBuilder::heldout_pairs`]).
 pub const DEFAULT_HELDOUT_PAIRS: usize = 4096;
@@ -219,6 +231,14 @@ impl TrainConfig {
     /// `W -= η λ (W − I)` with the interaction rate `η` in force; 0 turns it off.
     pub fn interaction_decay(&self) -> f32 {
         self.interaction_decay
+    }
+    /// The per-offset interactions `D_p` the model has: none (the default), diagonal or full.
+    pub fn offset_interactions(&self) -> OffsetInteractionKind {
+        self.offset_interactions
+    }
+    /// Initial learning rate of the per-offset interactions; 0 freezes them.
+    pub fn offset_learning_rate(&self) -> f32 {
+        self.offset_learning_rate
     }
     /// Pairs of the held-out sample (0: none).
     pub fn heldout_pairs(&self) -> usize {
@@ -399,6 +419,37 @@ impl TrainConfigBuilder {
         /// # Ok::<(), bilinear_skipgram::ConfigError>(())
         /// ```
         interaction_decay: f32
+    );
+    setter!(
+        /// Per-offset interactions: none (the default: every pair is scored `v_cᵀ W u_w`),
+        /// diagonal or full. With them a pair whose context is `o` positions from its focus
+        /// word is scored `v_cᵀ D_o W u_w` ([`OffsetInteractions`](crate::OffsetInteractions)),
+        /// one `D_o` per offset `o ∈ {−b…−1, 1…b}` of the window `b`, starting at the
+        /// identity and trained at [`offset_learning_rate`](Self::offset_learning_rate)
+        /// with the [`interaction_optimizer`](Self::interaction_optimizer). Full
+        /// interactions take `2 · window · dim²` floats, at most [`MAX_OFFSET_FLOATS`].
+        ///
+        /// ```
+        /// use bilinear_skipgram::{OffsetInteractionKind, TrainConfig};
+        /// let c = TrainConfig::builder()
+        ///     .offset_interactions(OffsetInteractionKind::Diagonal)
+        ///     .build()?;
+        /// assert_eq!(c.offset_interactions(), OffsetInteractionKind::Diagonal);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        offset_interactions: OffsetInteractionKind
+    );
+    setter!(
+        /// Initial learning rate of the per-offset interactions: finite, in [0, 100],
+        /// default [`DEFAULT_OFFSET_LEARNING_RATE`]; 0 freezes them at the identity. It
+        /// follows the same schedule as the other rates.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().offset_learning_rate(0.01).build()?;
+        /// assert_eq!(c.offset_learning_rate(), 0.01);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        offset_learning_rate: f32
     );
     setter!(
         /// Linear decay (word2vec, the default) or a constant rate.
@@ -607,6 +658,22 @@ impl TrainConfigBuilder {
             "[0, 100]",
         )?;
         float_range(
+            "offset_learning_rate",
+            f64::from(c.offset_learning_rate),
+            |x| (0.0..=100.0).contains(&x),
+            "[0, 100]",
+        )?;
+        if c.offset_interactions == OffsetInteractionKind::Full {
+            let floats = (2 * c.window as u64).saturating_mul((c.dim as u64).pow(2));
+            if floats > MAX_OFFSET_FLOATS {
+                return Err(ConfigError::TooLarge {
+                    field: "full offset interactions (2 · window · dim² floats)",
+                    max: MAX_OFFSET_FLOATS,
+                    value: floats,
+                });
+            }
+        }
+        float_range(
             "interaction_decay",
             f64::from(c.interaction_decay),
             |x| (0.0..=100.0).contains(&x),
@@ -651,7 +718,7 @@ impl std::fmt::Display for FieldValue<'_> {
     }
 }
 
-fn window_mode_name(mode: WindowMode) -> &'static str {
+pub(crate) fn window_mode_name(mode: WindowMode) -> &'static str {
     match mode {
         WindowMode::Shrink => "shrink",
         WindowMode::Fixed => "fixed",
@@ -714,6 +781,8 @@ impl TrainConfig {
                 Name(self.interaction_optimizer.name()),
             ),
             ("interaction_decay", F32(self.interaction_decay)),
+            ("offset_interactions", Name(self.offset_interactions.name())),
+            ("offset_learning_rate", F32(self.offset_learning_rate)),
             ("learning_rate_schedule", Name(schedule_name(self.schedule))),
             ("min_count", Int(self.min_count)),
         ];
@@ -832,6 +901,8 @@ pub const ADDED_FIELDS: &[&str] = &[
     "interaction_optimizer",
     "interaction_decay",
     "heldout_pairs",
+    "offset_interactions",
+    "offset_learning_rate",
 ];
 
 fn parse_error(line: usize, message: String) -> ConfigError {
@@ -869,6 +940,10 @@ fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -> Option<()
         ("learning_rate", F32(x)) => c.learning_rate = x,
         ("interaction_learning_rate", F32(x)) => c.interaction_learning_rate = x,
         ("interaction_decay", F32(x)) => c.interaction_decay = x,
+        ("offset_learning_rate", F32(x)) => c.offset_learning_rate = x,
+        ("offset_interactions", Name(n)) => {
+            c.offset_interactions = OffsetInteractionKind::from_name(n)?;
+        }
         ("interaction_optimizer", Name(n)) => {
             c.interaction_optimizer = InteractionOptimizer::ALL
                 .into_iter()
@@ -1126,6 +1201,31 @@ mod tests {
             err(b().interaction_decay(f32::NAN)).to_string(),
             "`interaction_decay` must be finite, got NaN"
         );
+        assert_eq!(
+            err(b().offset_learning_rate(-0.5)),
+            ConfigError::OutOfRange {
+                field: "offset_learning_rate",
+                range: "[0, 100]",
+                value: -0.5
+            }
+        );
+        let huge = b()
+            .offset_interactions(OffsetInteractionKind::Full)
+            .dim(10_000)
+            .window(10);
+        assert!(matches!(
+            err(huge),
+            ConfigError::TooLarge {
+                max: MAX_OFFSET_FLOATS,
+                value: 2_000_000_000,
+                ..
+            }
+        ));
+        let diagonal = b()
+            .offset_interactions(OffsetInteractionKind::Diagonal)
+            .dim(10_000)
+            .window(10);
+        assert!(diagonal.build().is_ok());
     }
 
     #[test]
@@ -1150,6 +1250,8 @@ mod tests {
             .merge_interval(17)
             .interaction_optimizer(InteractionOptimizer::AdaGrad)
             .interaction_decay(0.25)
+            .offset_interactions(OffsetInteractionKind::Full)
+            .offset_learning_rate(0.125)
             .heldout_pairs(77)
             .markers(true)
             .lowercase(false)

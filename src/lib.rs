@@ -24,7 +24,8 @@ pub mod vocab;
 pub use checkpoint::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 pub use config::{
     ADAGRAD_EPSILON, DEFAULT_HELDOUT_PAIRS, DEFAULT_INTERACTION_LEARNING_RATE,
-    InteractionOptimizer, LearningRateSchedule, TrainConfig, TrainConfigBuilder, WindowMode,
+    DEFAULT_OFFSET_LEARNING_RATE, InteractionOptimizer, LearningRateSchedule, MAX_OFFSET_FLOATS,
+    TrainConfig, TrainConfigBuilder, WindowMode,
 };
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
@@ -37,9 +38,9 @@ pub use eval::{
     find_word, spearman, top_k,
 };
 pub use io::{
-    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, VOCAB_FILE, load_model, read_matrix, read_vocab,
-    read_word2vec, save_model, write_atomic, write_matrix, write_vocab, write_word2vec_binary,
-    write_word2vec_text,
+    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, OFFSETS_FILE, OFFSETS_INFO_FILE, VOCAB_FILE,
+    load_model, read_matrix, read_vocab, read_word2vec, save_model, write_atomic, write_matrix,
+    write_vocab, write_word2vec_binary, write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Corpus, Error, InteractionOptimizer, Model, NoProgress,
-    OovPolicy, TrainConfig, Trained, Vocab, resume, train_checkpointed, train_model,
+    OffsetInteractionKind, OovPolicy, TrainConfig, Trained, Vocab, resume, train_checkpointed,
+    train_model,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -45,6 +46,10 @@ fn assert_same_model(a: &Model, b: &Model) {
         "V differs"
     );
     assert!(a.interaction() == b.interaction(), "W differs");
+    assert!(
+        a.offset_interactions() == b.offset_interactions(),
+        "D differs"
+    );
 }
 
 fn all_finite(model: &Model) -> bool {
@@ -86,6 +91,34 @@ fn a_run_with_adagrad_resumes_bit_for_bit() {
     resumed_runs_end_as_the_uninterrupted_run(&config);
 }
 
+/// The same with per-offset interactions, diagonal with AdaGrad and full with SGD: the
+/// checkpoint carries `D` and its squares.
+#[test]
+fn a_run_with_diagonal_offsets_resumes_bit_for_bit() {
+    resumed_runs_end_as_the_uninterrupted_run(&offsets_config(
+        OffsetInteractionKind::Diagonal,
+        InteractionOptimizer::AdaGrad,
+    ));
+}
+
+#[test]
+fn a_run_with_full_offsets_resumes_bit_for_bit() {
+    resumed_runs_end_as_the_uninterrupted_run(&offsets_config(
+        OffsetInteractionKind::Full,
+        InteractionOptimizer::Sgd,
+    ));
+}
+
+fn offsets_config(kind: OffsetInteractionKind, optimizer: InteractionOptimizer) -> TrainConfig {
+    config(1)
+        .to_builder()
+        .offset_interactions(kind)
+        .offset_learning_rate(0.005)
+        .interaction_optimizer(optimizer)
+        .build()
+        .expect("config")
+}
+
 fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("run.bsg");
@@ -121,6 +154,13 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
         let adagrad = config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
         let squares = checkpoint.optimizer.interaction_squares.is_some();
         assert_eq!(squares, adagrad && state.words_done > 0);
+        let offsets = config.offset_interactions() != OffsetInteractionKind::None;
+        let offset_squares = checkpoint.optimizer.offset_squares.is_some();
+        assert_eq!(offset_squares, offsets && adagrad && state.words_done > 0);
+        assert_eq!(
+            checkpoint.model.offset_interactions().kind(),
+            config.offset_interactions()
+        );
         let resumed =
             resume(&[bundled_corpus()], &options(&copy), &mut NoProgress).expect("resume");
         assert_same_model(&resumed.model, &reference.model);

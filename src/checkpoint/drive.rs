@@ -8,9 +8,9 @@ use super::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 use crate::config::TrainConfig;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
-use crate::model::Model;
 use crate::sgd::{
-    HeldOut, Observer, Shared, Start, Trained, count_corpus, diverged, report_of, run,
+    HeldOut, Observer, Shared, Start, Trained, count_corpus, diverged, initial_model, report_of,
+    run,
 };
 use crate::vocab::Vocab;
 
@@ -38,7 +38,7 @@ pub fn train_checkpointed<P: AsRef<Path>>(
     let sizes = corpus_sizes(corpus.paths())?;
     remove_stale_temporaries(options.path());
     let (vocab, heldout) = count_corpus(config, &corpus)?;
-    let model = Model::for_config(config, vocab.len());
+    let model = initial_model(config, vocab.len())?;
     let checkpoint = Checkpoint {
         config: config.clone(),
         vocab,
@@ -105,6 +105,7 @@ fn drive(
                 .interaction_squares
                 .as_ref()
                 .map(|m| m.view()),
+            offset_squares: current.optimizer.offset_squares.as_ref().map(|m| m.view()),
             heldout: current.heldout.as_ref(),
         };
         match run(
@@ -134,6 +135,7 @@ fn drive(
                     .to_builder()
                     .learning_rate(last.config.learning_rate() * factor)
                     .interaction_learning_rate(last.config.interaction_learning_rate() * factor)
+                    .offset_learning_rate(last.config.offset_learning_rate() * factor)
                     .build()?;
                 // Record the lower rates at once, so an interruption now resumes with them.
                 last.write(options.path())?;
@@ -158,9 +160,21 @@ pub(crate) fn write_checkpoint(
     let dense = shared.interaction.snapshot();
     let interaction = dense.values.as_slice();
     let squares = (!dense.squares.is_empty()).then_some(dense.squares.as_slice());
+    let offsets = shared.offsets.as_ref().map(|d| d.snapshot());
+    let offset_values = offsets.as_ref().map(|d| d.values.as_slice());
+    let offset_squares = offsets
+        .as_ref()
+        .filter(|d| !d.squares.is_empty())
+        .map(|d| d.squares.as_slice());
     shared.focus.with_all(|focus| {
         shared.context.with_all(|context| {
-            for (name, values) in [("U", focus), ("V", context), ("W", interaction)] {
+            let checked = [
+                ("U", focus),
+                ("V", context),
+                ("W", interaction),
+                ("D", offset_values.unwrap_or(&[])),
+            ];
+            for (name, values) in checked {
                 if let Some(i) = values.iter().position(|x| !x.is_finite()) {
                     return Err(diverged(
                         config,
@@ -184,6 +198,8 @@ pub(crate) fn write_checkpoint(
                     context,
                     interaction,
                     interaction_squares: squares,
+                    offsets: offset_values,
+                    offset_squares,
                     state,
                     heldout,
                 },

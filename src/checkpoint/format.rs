@@ -12,7 +12,8 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::model::Model;
-use crate::sgd::HeldOut;
+use crate::model::{OffsetInteractionKind, OffsetInteractions};
+use crate::sgd::{HeldOut, interactions_of};
 use crate::vocab::Vocab;
 
 /// The magic bytes of the current format.
@@ -22,6 +23,22 @@ const MAGIC: &[u8; 8] = b"BSGCKPT2";
 const MAGIC_V1: &[u8; 8] = b"BSGCKPT1";
 /// The name of `W`'s AdaGrad squares among the named matrices.
 const INTERACTION_SQUARES: &str = "W.squares";
+/// The name of the per-offset interactions among the named matrices: `P×M` (diagonal) or
+/// `(P·M)×M` (full), as in `D.npy`.
+const OFFSETS: &str = "D";
+/// The name of their AdaGrad squares, in the same layout.
+const OFFSET_SQUARES: &str = "D.squares";
+
+/// Rows of the per-offset interactions of `config` as stored (`M` columns): `2b` for
+/// diagonal ones, `2b·M` for full ones, 0 for none.
+pub(crate) fn offset_rows(config: &TrainConfig) -> usize {
+    let n_offsets = 2 * config.window();
+    match config.offset_interactions() {
+        OffsetInteractionKind::None => 0,
+        OffsetInteractionKind::Diagonal => n_offsets,
+        OffsetInteractionKind::Full => n_offsets * config.dim(),
+    }
+}
 /// Bytes per conversion buffer when streaming floats.
 const FLOATS_PER_BUFFER: usize = 16 * 1024;
 
@@ -104,22 +121,36 @@ impl Checkpoint {
         let interaction = reader.matrix("W", [dim, dim])?;
         let mut optimizer = OptimizerState::default();
         let mut heldout = None;
+        let mut offsets = None;
+        let d_rows = offset_rows(&config);
         if version >= 2 {
             let n_named = reader.u64("the number of named matrices")?;
             for _ in 0..n_named {
                 let name = reader.text("a matrix name")?;
-                match name.as_str() {
-                    INTERACTION_SQUARES if optimizer.interaction_squares.is_none() => {
-                        optimizer.interaction_squares =
-                            Some(reader.matrix(INTERACTION_SQUARES, [dim, dim])?);
-                    }
-                    _ => {
-                        return Err(reader.bad(&format!("unexpected or repeated matrix {name:?}")));
-                    }
+                let (slot, rows) = match name.as_str() {
+                    INTERACTION_SQUARES => (&mut optimizer.interaction_squares, dim),
+                    OFFSETS if d_rows > 0 => (&mut offsets, d_rows),
+                    OFFSET_SQUARES if d_rows > 0 => (&mut optimizer.offset_squares, d_rows),
+                    _ => return Err(reader.bad(&format!("unexpected matrix {name:?}"))),
+                };
+                if slot.is_some() {
+                    return Err(reader.bad(&format!("repeated matrix {name:?}")));
                 }
+                *slot = Some(reader.matrix(&name, [rows, dim])?);
             }
             heldout = reader.heldout(&config, vocab.len())?;
         }
+        let offsets = match offsets {
+            None if d_rows > 0 => {
+                return Err(reader.bad(&format!(
+                    "the configuration has {} per-offset interactions, and the checkpoint none",
+                    config.offset_interactions().name()
+                )));
+            }
+            None => OffsetInteractions::none(),
+            Some(d) => interactions_of(&config, d.into_raw_vec_and_offset().0)
+                .map_err(|e| reader.bad(&format!("bad per-offset interactions: {e}")))?,
+        };
         let expected = reader.crc.clone().finalize();
         let mut stored = [0_u8; 4];
         reader.read(&mut stored, "the CRC")?;
@@ -129,7 +160,8 @@ impl Checkpoint {
         if reader.left != 0 {
             return Err(reader.bad(&format!("{} unexpected bytes after the end", reader.left)));
         }
-        let model = Model::from_parts(focus, context, interaction)?;
+        let model =
+            Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
         Ok(Checkpoint {
             config,
             vocab,
@@ -158,11 +190,26 @@ impl Checkpoint {
         let focus = contiguous(self.model.focus_embeddings());
         let context = contiguous(self.model.context_embeddings());
         let interaction = contiguous(self.model.interaction());
-        let squares = self
+        let interaction_squares = self
             .optimizer
             .interaction_squares
             .as_ref()
             .map(|m| contiguous(m.view()));
+        let offset_squares = self
+            .optimizer
+            .offset_squares
+            .as_ref()
+            .map(|m| contiguous(m.view()));
+        let offsets = self.model.offset_interactions();
+        let offsets: Option<std::borrow::Cow<'_, [f32]>> =
+            match (offsets.diagonal(), offsets.full()) {
+                (Some(d), _) => Some(contiguous(d)),
+                (_, Some(d)) => Some(match d.to_slice() {
+                    Some(slice) => std::borrow::Cow::Borrowed(slice),
+                    None => std::borrow::Cow::Owned(d.iter().copied().collect()),
+                }),
+                _ => None,
+            };
         write_parts(
             path,
             &Parts {
@@ -171,7 +218,9 @@ impl Checkpoint {
                 focus: &focus,
                 context: &context,
                 interaction: &interaction,
-                interaction_squares: squares.as_deref(),
+                interaction_squares: interaction_squares.as_deref(),
+                offsets: offsets.as_deref(),
+                offset_squares: offset_squares.as_deref(),
                 state: &self.state,
                 heldout: self.heldout.as_ref(),
             },
@@ -191,6 +240,10 @@ pub(crate) struct Parts<'a> {
     pub(crate) interaction: &'a [f32],
     /// `W`'s AdaGrad squares, row-major, if any.
     pub(crate) interaction_squares: Option<&'a [f32]>,
+    /// The per-offset interactions (`P×M` or `(P·M)×M`, row-major), if the model has any.
+    pub(crate) offsets: Option<&'a [f32]>,
+    /// Their AdaGrad squares, in the same layout, if any.
+    pub(crate) offset_squares: Option<&'a [f32]>,
     pub(crate) state: &'a TrainState,
     pub(crate) heldout: Option<&'a HeldOut>,
 }
@@ -203,20 +256,30 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
     };
     let dim = parts.config.dim();
     let n_words = parts.vocab.len();
-    for (what, data, rows) in [
+    let d_rows = offset_rows(parts.config);
+    let named: Vec<(&'static str, usize, &[f32])> = [
+        (INTERACTION_SQUARES, dim, parts.interaction_squares),
+        (OFFSETS, d_rows, parts.offsets),
+        (OFFSET_SQUARES, d_rows, parts.offset_squares),
+    ]
+    .into_iter()
+    .filter_map(|(name, rows, data)| Some((name, rows, data?)))
+    .collect();
+    if (d_rows > 0) != parts.offsets.is_some() {
+        return Err(Error::ShapeMismatch {
+            what: "checkpoint per-offset interactions (as the configuration has)",
+            expected: vec![d_rows, dim],
+            found: vec![parts.offsets.map_or(0, |d| d.len() / dim.max(1)), dim],
+        });
+    }
+    let checks = [
         ("checkpoint U", parts.focus, n_words),
         ("checkpoint V", parts.context, n_words),
         ("checkpoint W", parts.interaction, dim),
-        (
-            "checkpoint W squares",
-            parts.interaction_squares.unwrap_or(&[]),
-            if parts.interaction_squares.is_some() {
-                dim
-            } else {
-                0
-            },
-        ),
-    ] {
+    ]
+    .into_iter()
+    .chain(named.iter().map(|&(name, rows, data)| (name, data, rows)));
+    for (what, data, rows) in checks {
         if data.len() != rows * dim {
             return Err(Error::ShapeMismatch {
                 what,
@@ -251,16 +314,11 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
                 out.write_all(&(dim as u64).to_le_bytes())?;
                 write_floats(&mut out, data)?;
             }
-            let named: Vec<(&str, &[f32])> = parts
-                .interaction_squares
-                .map(|squares| (INTERACTION_SQUARES, squares))
-                .into_iter()
-                .collect();
             out.write_all(&(named.len() as u64).to_le_bytes())?;
-            for (name, data) in named {
+            for &(name, rows, data) in &named {
                 out.write_all(&(name.len() as u64).to_le_bytes())?;
                 out.write_all(name.as_bytes())?;
-                out.write_all(&(dim as u64).to_le_bytes())?;
+                out.write_all(&(rows as u64).to_le_bytes())?;
                 out.write_all(&(dim as u64).to_le_bytes())?;
                 write_floats(&mut out, data)?;
             }
@@ -559,6 +617,50 @@ mod tests {
         ] {
             let bad = HeldOut::from_parts(vec![3], 12, vec![0, 1, 1], offsets, rows, (2, 3));
             assert!(bad.is_err());
+        }
+    }
+
+    #[test]
+    fn per_offset_interactions_and_their_squares_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bsg");
+        for kind in [OffsetInteractionKind::Diagonal, OffsetInteractionKind::Full] {
+            let plain = small_checkpoint();
+            let config = plain
+                .config
+                .to_builder()
+                .offset_interactions(kind)
+                .build()
+                .unwrap();
+            let rows = offset_rows(&config);
+            let values: Vec<f32> = (0..rows * 2).map(|i| i as f32 * 0.25 - 1.0).collect();
+            let offsets = interactions_of(&config, values).unwrap();
+            let model = plain
+                .model
+                .clone()
+                .with_offset_interactions(offsets)
+                .unwrap();
+            let state = TrainState::new(&config, vec![5]);
+            let mut checkpoint =
+                Checkpoint::new(config, plain.vocab.clone(), model, state).unwrap();
+            checkpoint.optimizer.offset_squares =
+                Some(Array2::from_shape_fn((rows, 2), |(i, j)| {
+                    (i * 2 + j) as f32
+                }));
+            checkpoint.write(&path).unwrap();
+            let back = Checkpoint::read(&path).unwrap();
+            assert_eq!(back.model, checkpoint.model, "{kind:?}");
+            assert_eq!(back.optimizer, checkpoint.optimizer, "{kind:?}");
+            // A model without the configured interactions is refused.
+            assert!(matches!(
+                Checkpoint::new(
+                    checkpoint.config.clone(),
+                    plain.vocab.clone(),
+                    plain.model.clone(),
+                    checkpoint.state.clone()
+                ),
+                Err(Error::ShapeMismatch { .. })
+            ));
         }
     }
 

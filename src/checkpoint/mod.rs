@@ -233,6 +233,10 @@ pub struct OptimizerState {
     /// AdaGrad's sums of squared gradients of `W` (`M×M`): `Some` when `W` is trained with
     /// [`InteractionOptimizer::AdaGrad`](crate::InteractionOptimizer::AdaGrad).
     pub interaction_squares: Option<Array2<f32>>,
+    /// AdaGrad's sums of squared gradients of the per-offset interactions, in the layout of
+    /// `D.npy` ([`OFFSETS_FILE`](crate::OFFSETS_FILE)): `P×M` for diagonal interactions,
+    /// `(P·M)×M` for full ones. `Some` when they are trained with AdaGrad.
+    pub offset_squares: Option<Array2<f32>>,
 }
 
 /// A checkpoint read back from disk.
@@ -261,8 +265,8 @@ impl Checkpoint {
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] unless the model has one row per vocabulary entry and the
-    /// configuration's dimension, and the state one generator per thread and one loss per
-    /// epoch.
+    /// configuration's dimension and per-offset interactions, and the state one generator
+    /// per thread and one loss per epoch.
     pub fn new(
         config: TrainConfig,
         vocab: Vocab,
@@ -290,6 +294,7 @@ impl Checkpoint {
                 });
             }
         }
+        crate::sgd::check_offsets(&config, &model)?;
         Ok(Checkpoint {
             config,
             vocab,

@@ -14,10 +14,12 @@
 
 #[cfg(feature = "finalfusion")]
 mod finalfusion;
+mod offsets;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
 pub use self::finalfusion::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub use offsets::{OFFSETS_FILE, OFFSETS_INFO_FILE};
 pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
@@ -336,7 +338,10 @@ pub fn read_vocab(path: &Path, oov: OovPolicy) -> Result<Vocab> {
 }
 
 /// Saves `U`, `V`, `W` and the vocabulary into `dir` (created if missing) as
-/// [`FOCUS_FILE`], [`CONTEXT_FILE`], [`INTERACTION_FILE`] and [`VOCAB_FILE`].
+/// [`FOCUS_FILE`], [`CONTEXT_FILE`], [`INTERACTION_FILE`] and [`VOCAB_FILE`], and the
+/// per-offset interactions, if the model has any, as [`OFFSETS_FILE`] and
+/// [`OFFSETS_INFO_FILE`] (see [`OffsetInteractions`](crate::OffsetInteractions) for the
+/// layout: `P×M` for diagonal ones, the `P` matrices stacked as `(P·M)×M` for full ones).
 ///
 /// # Errors
 ///
@@ -354,10 +359,12 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
     write_matrix(&dir.join(FOCUS_FILE), model.focus_embeddings())?;
     write_matrix(&dir.join(CONTEXT_FILE), model.context_embeddings())?;
     write_matrix(&dir.join(INTERACTION_FILE), model.interaction())?;
+    offsets::write_offsets(dir, model.offset_interactions())?;
     write_vocab(&dir.join(VOCAB_FILE), vocab)
 }
 
-/// Loads a model and vocabulary saved by [`save_model`].
+/// Loads a model and vocabulary saved by [`save_model`], with its per-offset interactions
+/// if the folder has them.
 ///
 /// # Errors
 ///
@@ -390,7 +397,10 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
             found: interaction.shape().to_vec(),
         });
     }
-    Ok((Model::from_parts(focus, context, interaction)?, vocab))
+    let offsets = offsets::read_offsets(dir, focus.ncols())?;
+    let model =
+        Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
+    Ok((model, vocab))
 }
 
 #[cfg(test)]

@@ -35,27 +35,27 @@ impl InteractionDiagnostics {
     /// assert!((d.distance_from_identity - 1.25_f64.sqrt()).abs() < 1e-9);
     /// ```
     pub fn of(interaction: ArrayView2<'_, f32>) -> InteractionDiagnostics {
+        Self::of_f64(interaction.mapv(f64::from).view())
+    }
+
+    /// [`InteractionDiagnostics::of`] an `f64` matrix (the effective interaction
+    /// `W̄ = Σ_p π_p D_p W` of a model with per-offset interactions).
+    pub(crate) fn of_f64(interaction: ArrayView2<'_, f64>) -> InteractionDiagnostics {
         InteractionDiagnostics {
             distance_from_identity: distance_from_identity(interaction),
-            condition_number: condition_number(interaction),
+            condition_number: linalg::svd(interaction).condition_number(),
         }
     }
 }
 
-/// `‖W − I‖_F` of a square matrix, in `f64`.
-fn distance_from_identity(w: ArrayView2<'_, f32>) -> f64 {
+/// `‖W − I‖_F` of a square matrix.
+fn distance_from_identity(w: ArrayView2<'_, f64>) -> f64 {
     let mut sum = 0.0_f64;
     Zip::indexed(&w).for_each(|(i, j), &x| {
-        let d = f64::from(x) - if i == j { 1.0 } else { 0.0 };
+        let d = x - if i == j { 1.0 } else { 0.0 };
         sum += d * d;
     });
     sum.sqrt()
-}
-
-/// `σ_max / σ_min` of a square matrix, from its singular values ([`linalg::svd`]: one-sided
-/// Jacobi in `f64`, accurate for condition numbers of `10⁴` and beyond).
-fn condition_number(w: ArrayView2<'_, f32>) -> f64 {
-    linalg::svd(w.mapv(f64::from).view()).condition_number()
 }
 
 #[cfg(test)]
@@ -79,7 +79,7 @@ mod tests {
         let w = q.dot(&sigma).dot(&q.t());
         let kappa = InteractionDiagnostics::of(w.view()).condition_number;
         assert!((kappa / (4.42 / 0.012) - 1.0).abs() < 1e-4, "{kappa}");
-        let two = array![[1.0_f32, 3.0], [0.0, 5.0]];
+        let two = array![[1.0_f64, 3.0], [0.0, 5.0]];
         assert!((distance_from_identity(two.view()) - 5.0).abs() < 1e-12);
         let singular = array![[1.0_f32, 2.0], [2.0, 4.0]];
         assert!(InteractionDiagnostics::of(singular.view()).condition_number > 1e6);

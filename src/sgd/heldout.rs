@@ -13,7 +13,7 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::loss::softplus;
-use crate::model::Model;
+use crate::model::{Model, OffsetInteractionKind, OffsetInteractions};
 use crate::sampling::NegativeSampler;
 use crate::vocab::{Vocab, VocabBuilder};
 
@@ -55,9 +55,11 @@ const SALT: u64 = 0x6865_6c64_6f75_7421; // "heldout!"
 /// # The loss
 ///
 /// [`HeldOut::loss`] is the mean over the pairs of the exact loss
-/// `J = softplus(−s_0) + Σ_j softplus(s_j)`, `s_k = v_kᵀ W u_w`, in `f64` (the same value
-/// as [`loss_and_gradient`](crate::loss::loss_and_gradient) gives pair by pair), with
-/// `h = W u_w` computed once per focus word.
+/// `J = softplus(−s_0) + Σ_j softplus(s_j)`, `s_k = v_kᵀ W u_w` (`v_kᵀ D_p W u_w` for a
+/// pair at offset `p` of a model with per-offset interactions), in `f64` (the same value as
+/// [`loss_and_gradient`](crate::loss::loss_and_gradient) and
+/// [`offset_loss_and_gradient`](crate::loss::offset_loss_and_gradient) give pair by pair),
+/// with `h = W u_w` computed once per focus word.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeldOut {
     sentences: Vec<u64>,
@@ -182,8 +184,23 @@ impl HeldOut {
             });
         }
         let (focus, context) = (model.focus_embeddings(), model.context_embeddings());
+        let offsets = model.offset_interactions();
+        let offsets = (offsets.kind() != OffsetInteractionKind::None).then_some(offsets);
+        if let Some(offsets) = offsets
+            && let Some(&bad) = self
+                .offsets
+                .iter()
+                .find(|&&o| offsets.index_of(o as isize).is_none())
+        {
+            return Err(Error::IndexOutOfRange {
+                what: "held-out offset (beyond the model's window)",
+                index: bad.unsigned_abs() as usize,
+                len: offsets.window() + 1,
+            });
+        }
         Ok(self.mean_loss(
             model.interaction(),
+            offsets,
             |id, out| copy_f64(focus.row(id).iter().copied(), out),
             |id, out| copy_f64(context.row(id).iter().copied(), out),
         ))
@@ -195,26 +212,36 @@ impl HeldOut {
         focus: &SharedRows<'_>,
         context: &SharedRows<'_>,
         interaction: ArrayView2<'_, f32>,
+        offsets: Option<&OffsetInteractions>,
     ) -> f64 {
         self.mean_loss(
             interaction,
+            offsets,
             |id, out| focus.with_row(id, |row| copy_f64(row.iter().copied(), out)),
             |id, out| context.with_row(id, |row| copy_f64(row.iter().copied(), out)),
         )
     }
 
     /// The mean loss with rows read by `focus_row` and `context_row` (which write row `id`
-    /// into `out` as `f64`). Pairs are sorted by focus word, so `h = W u_w` is computed
-    /// once per focus word.
+    /// into `out` as `f64`), and the per-offset interactions `offsets` if any (every
+    /// pair's offset within their window: checked when the sample is made or read). Pairs
+    /// are sorted by focus word, so `h = W u_w` is computed once per focus word; a pair at
+    /// offset `p` is scored with `h_p = D_p h`.
     fn mean_loss(
         &self,
         interaction: ArrayView2<'_, f32>,
+        offsets: Option<&OffsetInteractions>,
         focus_row: impl Fn(usize, &mut [f64]),
         context_row: impl Fn(usize, &mut [f64]),
     ) -> f64 {
         let dim = interaction.nrows();
         let interaction = interaction.mapv(f64::from);
+        let diagonal = offsets
+            .and_then(|o| o.diagonal())
+            .map(|d| d.mapv(f64::from));
+        let full = offsets.and_then(|o| o.full()).map(|d| d.mapv(f64::from));
         let (mut focus, mut hidden, mut row) = (vec![0.0; dim], vec![0.0; dim], vec![0.0; dim]);
+        let mut hidden_p = vec![0.0; dim];
         let mut total = 0.0_f64;
         let mut current = None;
         for (k, &word) in self.focus.iter().enumerate() {
@@ -225,9 +252,26 @@ impl HeldOut {
                     *h = w.iter().zip(&focus).map(|(w, u)| w * u).sum();
                 }
             }
+            let p = offsets.and_then(|o| o.index_of(self.offsets[k] as isize));
+            let h_p: &[f64] = match (p, &diagonal, &full) {
+                (Some(p), Some(d), _) => {
+                    for ((out, &d), &h) in hidden_p.iter_mut().zip(d.row(p)).zip(&hidden) {
+                        *out = d * h;
+                    }
+                    &hidden_p
+                }
+                (Some(p), _, Some(d)) => {
+                    let d_p = d.index_axis(ndarray::Axis(0), p);
+                    for (out, d_row) in hidden_p.iter_mut().zip(d_p.rows()) {
+                        *out = d_row.iter().zip(&hidden).map(|(d, h)| d * h).sum();
+                    }
+                    &hidden_p
+                }
+                _ => &hidden,
+            };
             for (j, &id) in self.rows.row(k).iter().enumerate() {
                 context_row(id as usize, &mut row);
-                let score: f64 = row.iter().zip(&hidden).map(|(v, h)| v * h).sum();
+                let score: f64 = row.iter().zip(h_p).map(|(v, h)| v * h).sum();
                 total += if j == 0 {
                     softplus(-score)
                 } else {

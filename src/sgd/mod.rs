@@ -43,6 +43,7 @@ mod course;
 pub(crate) mod dense;
 mod diagnostics;
 mod heldout;
+mod offsets;
 mod pause;
 mod reader;
 mod worker;
@@ -62,7 +63,7 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::kernels::LogisticTable;
-use crate::model::Model;
+use crate::model::{Model, OffsetInteractionKind, OffsetInteractions};
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
 use dense::{Dense, SharedDense};
@@ -74,6 +75,7 @@ pub use crate::checkpoint::drive::{resume, train_checkpointed};
 pub use course::{course_minibatch_step, train_course};
 pub use diagnostics::InteractionDiagnostics;
 pub use heldout::{HeldOut, SENTENCES_PER_HELDOUT, TOKENS_PER_PAIR};
+pub(crate) use offsets::interactions_of;
 pub(crate) use worker::time_sentence;
 
 /// Receives training progress.
@@ -222,11 +224,12 @@ pub fn train<P: AsRef<Path>>(
         config.corpus_options().clone(),
     );
     let (vocab, heldout) = count_corpus(config, &corpus)?;
-    let mut model = Model::for_config(config, vocab.len());
+    let mut model = initial_model(config, vocab.len())?;
     let state = TrainState::new(config, Vec::new());
     let start = Start {
         state: &state,
         interaction_squares: None,
+        offset_squares: None,
         heldout: heldout.as_ref(),
     };
     let report = run(config, &vocab, &mut model, &corpus, observer, &start, None)?;
@@ -237,6 +240,18 @@ pub fn train<P: AsRef<Path>>(
         config: config.clone(),
         heldout,
     })
+}
+
+/// The model [`train`] starts from: [`Model::for_config`], with the configured per-offset
+/// interactions at the identity.
+pub(crate) fn initial_model(config: &TrainConfig, n_words: usize) -> Result<Model> {
+    let offsets = OffsetInteractions::identity(
+        config.offset_interactions(),
+        config.dim(),
+        config.window(),
+        config.window_mode(),
+    )?;
+    Model::for_config(config, n_words).with_offset_interactions(offsets)
 }
 
 /// The vocabulary pass: the vocabulary of `corpus` and its held-out sample.
@@ -280,14 +295,17 @@ pub const SCORE_EVERY: Duration = Duration::from_secs(2);
 /// Trains an existing model on a corpus with the online trainer (see the
 /// [module documentation](self)).
 ///
-/// `model` must have one row per vocabulary entry and the configuration's dimension. The
+/// `model` must have one row per vocabulary entry and the configuration's dimension, and
+/// the per-offset interactions the configuration asks for (kind, window and window mode;
+/// [`OffsetInteractions::identity`] makes them to start from). The
 /// corpus is read `epochs` times; tokens are mapped through `vocab` with its OOV policy.
 /// There is no held-out sample: it is drawn during the vocabulary pass, which [`train`]
 /// and [`train_checkpointed`] make.
 ///
 /// # Errors
 ///
-/// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration,
+/// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration
+/// (its per-offset interactions included),
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
 /// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read, and
 /// [`Error::Diverged`] when a loss or an update becomes non-finite (checked for every
@@ -303,6 +321,7 @@ pub fn train_model(
     let start = Start {
         state: &state,
         interaction_squares: None,
+        offset_squares: None,
         heldout: None,
     };
     run(config, vocab, model, corpus, observer, &start, None)
@@ -313,6 +332,9 @@ pub(crate) struct Start<'s> {
     pub(crate) state: &'s TrainState,
     /// AdaGrad's squares of `W` (zero when `None`).
     pub(crate) interaction_squares: Option<ArrayView2<'s, f32>>,
+    /// AdaGrad's squares of the per-offset interactions, flat as
+    /// [`OptimizerState`](crate::OptimizerState) keeps them (zero when `None`).
+    pub(crate) offset_squares: Option<ArrayView2<'s, f32>>,
     pub(crate) heldout: Option<&'s HeldOut>,
 }
 
@@ -351,6 +373,23 @@ pub(crate) fn run(
             found: squares.shape().to_vec(),
         });
     }
+    check_offsets(config, model)?;
+    let offset_values = offsets::dense_of(
+        model.offset_interactions(),
+        start
+            .offset_squares
+            .map(|squares| squares.iter().copied().collect()),
+        config.interaction_optimizer(),
+    );
+    if let (Some(squares), Some(values)) = (&start.offset_squares, &offset_values)
+        && squares.len() != values.values.len()
+    {
+        return Err(Error::ShapeMismatch {
+            what: "AdaGrad squares of the per-offset interactions",
+            expected: vec![values.values.len()],
+            found: squares.shape().to_vec(),
+        });
+    }
     let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
     let keep = vocab.keep_probabilities(config.subsample());
     let words_per_epoch = vocab
@@ -364,36 +403,53 @@ pub(crate) fn run(
             .map(|squares| squares.iter().copied().collect()),
         config.interaction_optimizer(),
     );
-    let (focus, context, mut model_interaction) = model.parts_mut();
+    let (focus, context, mut model_interaction, mut model_offsets) = model.parts_with_offsets_mut();
     let shared = Shared::new(
         config,
         (focus, context),
-        interaction,
+        (interaction, offset_values),
         (&sampler, &keep),
         (start_state.words_done, words_total),
         start_state.rng_seeds.clone(),
     )?;
-    let interaction_trained = matches!(shared.interaction, SharedDense::Trained(_));
-    // A frozen W's diagnostics do not change: computed once.
-    let frozen_diagnostics = if interaction_trained {
-        None
-    } else {
-        let values = shared.interaction.snapshot().values;
-        Some(InteractionDiagnostics::of(dense::matrix(
-            &values, dim, dim,
-        )?))
-    };
-    // The held-out loss and W's diagnostics of the shared model as it stands.
-    let score = |shared: &Shared<'_>| -> Result<Scores> {
+    // The held-out loss and the diagnostics of W (of W̄ = Σ_p π_p D_p W with per-offset
+    // interactions) of the shared model as it stands.
+    let measure = |shared: &Shared<'_>, diagnostics: bool| -> Result<Scores> {
         let values = shared.interaction.snapshot().values;
         let interaction = dense::matrix(&values, dim, dim)?;
+        let offsets = shared
+            .offsets
+            .as_ref()
+            .map(|d| offsets::interactions_of(config, d.snapshot().values))
+            .transpose()?;
+        let effective = match &offsets {
+            Some(offsets) => offsets.effective_interaction(interaction),
+            None => interaction.mapv(f64::from),
+        };
         Ok(Scores {
-            heldout_loss: heldout
-                .map(|h| h.shared_loss(&shared.focus, &shared.context, interaction)),
-            interaction: frozen_diagnostics
-                .unwrap_or_else(|| InteractionDiagnostics::of(interaction)),
+            heldout_loss: heldout.map(|h| {
+                h.shared_loss(
+                    &shared.focus,
+                    &shared.context,
+                    interaction,
+                    offsets.as_ref(),
+                )
+            }),
+            interaction: diagnostics.then(|| InteractionDiagnostics::of_f64(effective.view())),
         })
     };
+    // Frozen interactions' diagnostics do not change: computed once.
+    let frozen_diagnostics = if shared.trains_dense {
+        None
+    } else {
+        measure(&shared, true)?.interaction
+    };
+    let score = |shared: &Shared<'_>| -> Result<Scores> {
+        let mut scores = measure(shared, frozen_diagnostics.is_none())?;
+        scores.interaction = scores.interaction.or(frozen_diagnostics);
+        Ok(scores)
+    };
+    let interaction_trained = shared.trains_dense;
 
     let (chunk_tx, chunk_rx) = sync_channel::<Job>(2 * threads);
     let chunk_rx = Mutex::new(chunk_rx);
@@ -454,7 +510,7 @@ pub(crate) fn run(
                     / progress.elapsed.as_secs_f64().max(1e-9);
                 if let Some(scores) = scores {
                     progress.heldout_loss = scores.heldout_loss;
-                    progress.interaction = Some(scores.interaction);
+                    progress.interaction = scores.interaction;
                 }
                 observer.on_progress(&progress);
                 *interval = (0.0, 0);
@@ -476,7 +532,7 @@ pub(crate) fn run(
                                     *slot = scores.heldout_loss;
                                 }
                                 if let Some(slot) = epoch_interactions.get_mut(epoch - 1) {
-                                    *slot = Some(scores.interaction);
+                                    *slot = scores.interaction;
                                 }
                                 emit(&mut interval, epoch - 1, totals.0, Some(scores));
                                 last_call = Instant::now();
@@ -546,7 +602,7 @@ pub(crate) fn run(
                 *slot = scores.heldout_loss;
             }
             if let Some(slot) = epoch_interactions.get_mut(last) {
-                *slot = Some(scores.interaction);
+                *slot = scores.interaction;
             }
         }
         emit(&mut interval, last_epoch, totals.0, scores);
@@ -582,8 +638,11 @@ pub(crate) fn run(
     if let Some(options) = checkpoints {
         write_checkpoint(options, config, vocab, &shared, &state, heldout)?;
     }
-    let trained = shared.into_interaction();
+    let (trained, trained_offsets) = shared.into_interaction();
     model_interaction.assign(&dense::matrix(&trained.values, dim, dim)?);
+    if let Some(trained_offsets) = trained_offsets {
+        offsets::assign(&mut model_offsets, &trained_offsets.values)?;
+    }
     Ok(report_of(&state, Vec::new()))
 }
 
@@ -591,7 +650,41 @@ pub(crate) fn run(
 #[derive(Debug, Clone, Copy)]
 struct Scores {
     heldout_loss: Option<f64>,
-    interaction: InteractionDiagnostics,
+    interaction: Option<InteractionDiagnostics>,
+}
+
+/// Checks that the model has the per-offset interactions `config` asks for.
+pub(crate) fn check_offsets(config: &TrainConfig, model: &Model) -> Result<()> {
+    let offsets = model.offset_interactions();
+    let kind = config.offset_interactions();
+    let fits = offsets.kind() == kind
+        && (kind == OffsetInteractionKind::None
+            || (offsets.window() == config.window()
+                && offsets.window_mode() == config.window_mode()
+                && offsets.dim() == Some(config.dim())));
+    if fits {
+        return Ok(());
+    }
+    let index = |kind| {
+        OffsetInteractionKind::ALL
+            .iter()
+            .position(|&k| k == kind)
+            .unwrap_or(0)
+    };
+    Err(Error::ShapeMismatch {
+        what: "per-offset interactions ([kind: 0 none, 1 diagonal, 2 full; offsets; \
+               dimension], in the configuration's window mode)",
+        expected: vec![
+            index(kind),
+            2 * config.window() * usize::from(kind != OffsetInteractionKind::None),
+            config.dim(),
+        ],
+        found: vec![
+            index(offsets.kind()),
+            offsets.n_offsets(),
+            offsets.dim().unwrap_or(config.dim()),
+        ],
+    })
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -635,7 +728,8 @@ pub(crate) fn diverged(
         words,
         learning_rate: at(config.learning_rate()),
         interaction_learning_rate: at(config.interaction_learning_rate()),
-        offset_learning_rate: None,
+        offset_learning_rate: (config.offset_interactions() != OffsetInteractionKind::None)
+            .then(|| at(config.offset_learning_rate())),
         what,
     }
 }
@@ -657,6 +751,10 @@ pub(crate) struct Shared<'a> {
     pub(crate) context: SharedRows<'a>,
     /// `W` (with its AdaGrad squares), frozen or trained.
     pub(crate) interaction: SharedDense,
+    /// The per-offset interactions `D` (with their squares), when the model has them.
+    pub(crate) offsets: Option<SharedDense>,
+    /// `W` or `D` is trained: workers count focus words towards merges.
+    trains_dense: bool,
     sampler: &'a NegativeSampler,
     keep: &'a [f32],
     config: &'a TrainConfig,
@@ -675,13 +773,13 @@ pub(crate) struct Shared<'a> {
 
 impl<'a> Shared<'a> {
     /// What the workers share for training a model: its `U` and `V` rows (borrowed for
-    /// `'a`), its `W` with the optimizer state (moved in; [`Shared::into_interaction`]
-    /// gives it back), the sampler and keep probabilities, the words done and in total,
-    /// and one generator seed per thread.
+    /// `'a`), its `W` and per-offset interactions with the optimizer state (moved in;
+    /// [`Shared::into_interaction`] gives them back), the sampler and keep probabilities,
+    /// the words done and in total, and one generator seed per thread.
     fn new(
         config: &'a TrainConfig,
         (focus, context): (ArrayViewMut2<'a, f32>, ArrayViewMut2<'a, f32>),
-        interaction: Dense,
+        (interaction, offsets): (Dense, Option<Dense>),
         (sampler, keep): (&'a NegativeSampler, &'a [f32]),
         (words_done, words_total): (u64, u64),
         seeds: Vec<[u8; 32]>,
@@ -694,6 +792,8 @@ impl<'a> Shared<'a> {
             .enumerate()
             .all(|(i, &w)| w == if i % (dim + 1) == 0 { 1.0 } else { 0.0 });
         let identity_frozen = !trained && identity;
+        let offsets_trained = config.offset_learning_rate() > 0.0;
+        let trains_dense = trained || (offsets.is_some() && offsets_trained);
         let n_words = focus.nrows();
         let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context))
         else {
@@ -707,6 +807,8 @@ impl<'a> Shared<'a> {
             focus,
             context,
             interaction: SharedDense::new(interaction, trained),
+            offsets: offsets.map(|d| SharedDense::new(d, offsets_trained)),
+            trains_dense,
             sampler,
             keep,
             config,
@@ -720,8 +822,12 @@ impl<'a> Shared<'a> {
         })
     }
 
-    /// Ends the sharing and gives back `W` with its optimizer state.
-    fn into_interaction(self) -> Dense {
-        self.interaction.into_dense()
+    /// Ends the sharing and gives back `W` and the per-offset interactions with their
+    /// optimizer state.
+    fn into_interaction(self) -> (Dense, Option<Dense>) {
+        (
+            self.interaction.into_dense(),
+            self.offsets.map(SharedDense::into_dense),
+        )
     }
 }

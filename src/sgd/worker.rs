@@ -15,6 +15,7 @@ use rand::{RngExt, SeedableRng};
 use super::dense::{
     Dense, DenseCopy, SharedDense, decay_towards_identity, matrix, matrix_mut, optimizer_step,
 };
+use super::offsets::OffsetBlock;
 use super::reader::{Chunk, Event, Job, Report};
 use super::{Shared, check_model, diverged, learning_rate_at, lock};
 use crate::checkpoint::initial_seed;
@@ -80,6 +81,12 @@ pub(crate) fn run_worker(
 /// focus words, so this equals processing the focus words one by one with `W` held fixed
 /// for the block. The copy is merged into the shared `W` every `merge_interval` focus
 /// words and when the worker is dropped (see the module documentation).
+///
+/// With per-offset interactions a pair at offset `p` uses `h_p = D_p h` instead of `h`,
+/// its error `e_p = Ṽᵀ g` reaches its focus word's row of `E` as `D_pᵀ e_p`, and `D_p`'s
+/// gradient collects `e_p hᵀ` (see [`OffsetBlock`]); `D` is stepped once per block on the
+/// thread's copy and merged with `W`, so the block still equals sequential steps with `W`
+/// and every `D_p` held fixed.
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
     thread: usize,
@@ -95,7 +102,9 @@ struct Worker<'s, 'a> {
     interaction: Option<DenseCopy>,
     /// The block's gradient of `W` (`M×M`) for AdaGrad; empty otherwise.
     interaction_gradient: Vec<f32>,
-    /// Focus words whose `W` update is in the copy but not yet in the shared `W`.
+    /// The per-offset interactions' block state and copy, when the model has them.
+    offsets: Option<OffsetBlock>,
+    /// Focus words whose `W` (or `D`) update is in the copy but not yet in the shared one.
     unmerged_words: usize,
     /// `U_B`, `H`, `E` and `E W`, `capacity × dim` each, row-major.
     block_focus: Vec<f32>,
@@ -125,6 +134,12 @@ impl<'s, 'a> Worker<'s, 'a> {
             && config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
         let capacity = config.merge_interval();
         let block_len = capacity * dim;
+        let offsets = OffsetBlock::new(
+            shared.offsets.as_ref(),
+            config.offset_interactions(),
+            (config.window(), dim),
+            (capacity, config.threads()),
+        );
         Worker {
             shared,
             thread,
@@ -133,6 +148,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             dim,
             capacity,
             unmerged_words: 0,
+            offsets,
             interaction,
             interaction_gradient: if adagrad {
                 vec![0.0; dim * dim]
@@ -172,6 +188,12 @@ impl<'s, 'a> Worker<'s, 'a> {
         if let Some(copy) = &mut self.interaction {
             copy.refresh(&self.shared.interaction);
         }
+        if let (Some(copy), Some(shared)) = (
+            self.offsets.as_mut().and_then(|o| o.copy.as_mut()),
+            &self.shared.offsets,
+        ) {
+            copy.refresh(shared);
+        }
     }
 
     fn train_chunk(&mut self, chunk: &Chunk) -> Result<Report> {
@@ -191,12 +213,22 @@ impl<'s, 'a> Worker<'s, 'a> {
                 done,
                 shared.words_total,
             );
+            let offset_rate = learning_rate_at(
+                config.offset_learning_rate(),
+                config,
+                done,
+                shared.words_total,
+            );
             let words = chunk.ids.get(start..end).unwrap_or(&[]);
             self.position = (chunk.epoch, done);
             local_words += words.len() as u64;
             start = end;
             self.subsample(words);
-            let (l, p) = self.train_sentence(rate, interaction_rate)?;
+            let (l, p) = self.train_sentence(Rates {
+                rows: rate,
+                interaction: interaction_rate,
+                offsets: offset_rate,
+            })?;
             loss += l;
             pairs += p;
         }
@@ -221,7 +253,7 @@ impl<'s, 'a> Worker<'s, 'a> {
 
     /// Trains on `self.sentence`, block by block; returns the summed loss and the number of
     /// pairs.
-    fn train_sentence(&mut self, rate: f32, interaction_rate: f32) -> Result<(f64, u64)> {
+    fn train_sentence(&mut self, rates: Rates) -> Result<(f64, u64)> {
         let len = self.sentence.len();
         let mut loss = 0.0_f64;
         let mut pairs = 0_u64;
@@ -229,7 +261,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         while next < len {
             next = self.fill_block(next);
             if !self.block.is_empty() {
-                let (l, p) = self.train_block(rate, interaction_rate)?;
+                let (l, p) = self.train_block(rates)?;
                 loss += l;
                 pairs += p;
             }
@@ -262,7 +294,8 @@ impl<'s, 'a> Worker<'s, 'a> {
         i
     }
 
-    fn train_block(&mut self, rate: f32, interaction_rate: f32) -> Result<(f64, u64)> {
+    fn train_block(&mut self, rates: Rates) -> Result<(f64, u64)> {
+        let (rate, interaction_rate) = (rates.rows, rates.interaction);
         let shared = self.shared;
         let dim = self.dim;
         let n = self.block.len();
@@ -299,9 +332,15 @@ impl<'s, 'a> Worker<'s, 'a> {
         // and the rows of the pairs ahead can be prefetched while a pair is trained.
         let stride = self.gains.len();
         self.pair_rows.clear();
-        for &(i, reach) in &self.block {
+        if let Some(offsets) = &mut self.offsets {
+            offsets.clear();
+        }
+        for (k, &(i, reach)) in self.block.iter().enumerate() {
             for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
                 if j != i {
+                    if let Some(offsets) = &mut self.offsets {
+                        offsets.push(k, j as isize - i as isize);
+                    }
                     self.pair_rows.push(self.sentence[j]);
                     for _ in 1..stride {
                         self.pair_rows
@@ -316,15 +355,36 @@ impl<'s, 'a> Worker<'s, 'a> {
         let mut loss = 0.0_f64;
         let mut pair_rows = self.pair_rows.chunks_exact(stride);
         let mut ahead = self.pair_rows.chunks_exact(stride).skip(PREFETCH_PAIRS);
-        for (k, &(i, reach)) in self.block.iter().enumerate() {
-            let hidden = &hidden_rows[k * dim..(k + 1) * dim];
-            let error = &mut self.block_error[k * dim..(k + 1) * dim];
-            let n_pairs = (i + reach + 1).min(len) - i.saturating_sub(reach) - 1;
-            for rows in pair_rows.by_ref().take(n_pairs) {
+        if let (Some(offsets), Some(shared_offsets)) = (&mut self.offsets, &shared.offsets) {
+            // Each pair with its own h_p and e_p, then E += D_pᵀ e_p.
+            offsets.forward(hidden_rows, shared_offsets)?;
+            let OffsetBlock { hidden, error, .. } = offsets;
+            for (q, rows) in pair_rows.enumerate() {
                 for &row in ahead.next().unwrap_or(&[]) {
                     shared.context.prefetch(row as usize);
                 }
-                loss += train_pair(shared, rows, &mut self.gains, hidden, error, rate);
+                let pair = q * dim..(q + 1) * dim;
+                loss += train_pair(
+                    shared,
+                    rows,
+                    &mut self.gains,
+                    &hidden[pair.clone()],
+                    &mut error[pair],
+                    rate,
+                );
+            }
+            offsets.backward(hidden_rows, &mut self.block_error, shared_offsets)?;
+        } else {
+            for (k, &(i, reach)) in self.block.iter().enumerate() {
+                let hidden = &hidden_rows[k * dim..(k + 1) * dim];
+                let error = &mut self.block_error[k * dim..(k + 1) * dim];
+                let n_pairs = (i + reach + 1).min(len) - i.saturating_sub(reach) - 1;
+                for rows in pair_rows.by_ref().take(n_pairs) {
+                    for &row in ahead.next().unwrap_or(&[]) {
+                        shared.context.prefetch(row as usize);
+                    }
+                    loss += train_pair(shared, rows, &mut self.gains, hidden, error, rate);
+                }
             }
         }
         let pairs = (self.pair_rows.len() / stride) as u64;
@@ -386,6 +446,12 @@ impl<'s, 'a> Worker<'s, 'a> {
                     interaction_rate,
                 );
             }
+        }
+        // D -= η_D (g_D + λ (D − I)) on this thread's copy, merged with W.
+        if let Some(offsets) = &mut self.offsets {
+            offsets.step(rates.offsets, shared.config.interaction_decay());
+        }
+        if shared.trains_dense {
             self.unmerged_words += n;
             if self.unmerged_words >= self.capacity {
                 self.merge_interaction();
@@ -394,12 +460,18 @@ impl<'s, 'a> Worker<'s, 'a> {
         Ok((loss, pairs))
     }
 
-    /// Merges this thread's `W` steps since the last merge into the shared `W` (see
+    /// Merges this thread's `W` and `D` steps since the last merge into the shared ones (see
     /// [`DenseCopy::merge`]).
     fn merge_interaction(&mut self) {
         self.unmerged_words = 0;
         if let Some(copy) = &mut self.interaction {
             copy.merge(&self.shared.interaction);
+        }
+        if let (Some(copy), Some(shared)) = (
+            self.offsets.as_mut().and_then(|o| o.copy.as_mut()),
+            &self.shared.offsets,
+        ) {
+            copy.merge(shared);
         }
     }
 }
@@ -412,6 +484,17 @@ impl Drop for Worker<'_, '_> {
             self.merge_interaction();
         }
     }
+}
+
+/// The learning rates in force for a sentence.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    /// `U` and `V`.
+    rows: f32,
+    /// `W`.
+    interaction: f32,
+    /// The per-offset interactions.
+    offsets: f32,
 }
 
 /// The `W` a worker computes with: its copy when `W` is trained, the shared one when it is
@@ -502,14 +585,23 @@ pub(crate) fn time_sentence(
     }
     let sampler = NegativeSampler::new(counts, config.negative_power())?;
     let keep = vec![1.0_f32; counts.len()];
-    let (focus, context, mut interaction) = model.parts_mut();
+    super::check_offsets(config, model)?;
+    let offsets = super::offsets::dense_of(
+        model.offset_interactions(),
+        None,
+        config.interaction_optimizer(),
+    );
+    let (focus, context, mut interaction, mut model_offsets) = model.parts_with_offsets_mut();
     let shared = Shared::new(
         config,
         (focus, context),
-        Dense::new(
-            interaction.iter().copied().collect(),
-            None,
-            config.interaction_optimizer(),
+        (
+            Dense::new(
+                interaction.iter().copied().collect(),
+                None,
+                config.interaction_optimizer(),
+            ),
+            offsets,
         ),
         (&sampler, &keep),
         (0, u64::MAX),
@@ -521,14 +613,20 @@ pub(crate) fn time_sentence(
     for _ in 0..repeats {
         worker.sentence.clear();
         worker.sentence.extend_from_slice(sentence);
-        let (l, p) =
-            worker.train_sentence(config.learning_rate(), config.interaction_learning_rate())?;
+        let (l, p) = worker.train_sentence(Rates {
+            rows: config.learning_rate(),
+            interaction: config.interaction_learning_rate(),
+            offsets: config.offset_learning_rate(),
+        })?;
         loss += l;
         pairs = p;
     }
     let elapsed = start.elapsed();
     drop(worker);
-    let trained = shared.into_interaction();
+    let (trained, trained_offsets) = shared.into_interaction();
     interaction.assign(&matrix(&trained.values, config.dim(), config.dim())?);
+    if let Some(trained_offsets) = trained_offsets {
+        super::offsets::assign(&mut model_offsets, &trained_offsets.values)?;
+    }
     Ok((elapsed, pairs, loss))
 }
