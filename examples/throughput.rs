@@ -57,6 +57,9 @@ struct Args {
     /// Per-offset interactions D_p: none, diagonal or full (in both modes).
     #[arg(long, default_value = "none")]
     offsets: String,
+    /// Focus words per block (and between merges of W and D_p).
+    #[arg(long, default_value_t = 64)]
+    merge_interval: usize,
     /// Learning rate of the per-offset interactions (0 freezes them).
     #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
     offset_learning_rate: f32,
@@ -118,6 +121,7 @@ fn main() -> Result<()> {
             .interaction_optimizer(optimizer)
             .offset_interactions(offsets)
             .offset_learning_rate(args.offset_learning_rate)
+            .merge_interval(args.merge_interval)
             .build()?;
         let corpus = Corpus::new(args.corpus.clone(), config.corpus_options().clone());
         let start = std::time::Instant::now();

@@ -181,13 +181,19 @@ impl OffsetBlock {
     ) -> Result<()> {
         let dim = self.dim;
         let trained = self.copy.is_some();
-        self.gradient.fill(0.0);
         let d = current(self.copy.as_ref(), shared);
         match self.kind {
             OffsetInteractionKind::Full => {
                 for (p, list) in self.by_offset.iter().enumerate() {
                     let n = list.len();
                     if n == 0 {
+                        // The GEMM below overwrites the gradient of every offset with a
+                        // pair; only the others need zeroing (D's gradient is P·M² floats).
+                        if let Some(gradient) =
+                            self.gradient.get_mut(p * dim * dim..(p + 1) * dim * dim)
+                        {
+                            gradient.fill(0.0);
+                        }
                         continue;
                     }
                     for (row, &q) in list.iter().enumerate() {
@@ -223,6 +229,7 @@ impl OffsetBlock {
                 }
             }
             _ => {
+                self.gradient.fill(0.0);
                 for (q, &(k, p)) in self.pairs.iter().enumerate() {
                     let e = &self.error[q * dim..(q + 1) * dim];
                     let d_p = &d[p * dim..(p + 1) * dim];
