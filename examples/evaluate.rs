@@ -12,15 +12,29 @@
 //! analogy sets are `msr_analogy.txt` and `questions-words*.txt` (accuracy of 3CosAdd and
 //! 3CosMul) and `bats*.tsv` (mean accuracy over the relations with a covered question,
 //! their number in brackets). Coverage is the pairs or questions whose words are in the
-//! vocabulary (for analogies: among the `--restrict` most frequent words) out of all.
+//! vocabulary (for analogies: among the `--restrict` most frequent words) out of all;
+//! similarity pairs whose vectors hold a NaN or an infinity are left out and counted.
+//!
+//! Errors are printed with their causes, one per line, with exit status 1; a closed
+//! standard output (`evaluate … | true`) ends the program quietly with status 0.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
     AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, BatsDataset, DEFAULT_RESTRICT,
-    MalformedPolicy, OovPolicy, Result, SimilarityDataset, VectorKind, Vocab, load_model,
-    read_word2vec,
+    Error, MalformedPolicy, OovPolicy, Result, SimilarityDataset, VectorKind, Vocab,
+    count_non_finite_rows, load_model, read_word_vectors,
 };
+
+/// Writes to standard error, ignoring a closed one.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 use clap::{Parser, ValueEnum};
 use ndarray::Array2;
 
@@ -29,8 +43,9 @@ use ndarray::Array2;
 #[command(version, about)]
 struct Args {
     /// Model folder written by the train example (U.npy, V.npy, W.npy, vocab.txt), or a
-    /// word2vec file (`.bin`: binary, otherwise text) with words in descending frequency,
-    /// as word2vec and gensim write them.
+    /// file of word vectors with words in descending frequency, as word2vec and gensim
+    /// write them: word2vec (`.bin`: binary, otherwise text; either possibly gzip- or
+    /// xz-compressed) or finalfusion (recognised by its first bytes).
     model_dir: PathBuf,
     /// Folder with the evaluation sets.
     #[arg(long, default_value = "../shared/data/eval")]
@@ -123,7 +138,7 @@ fn read_sets(dir: &Path, policy: MalformedPolicy) -> Result<Vec<EvalSet>> {
         } else if name.ends_with(".tsv") {
             let set = SimilarityDataset::read(&path, policy)?;
             if set.pairs().is_empty() {
-                eprintln!(
+                note!(
                     "{}: no `word word score` line, not evaluated",
                     path.display()
                 );
@@ -190,10 +205,22 @@ fn analogy_cells(
     cells
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        // Standard output was closed (`evaluate … | true`).
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(error) => {
+            note!("error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     if !args.eval_dir.is_dir() {
-        eprintln!(
+        note!(
             "evaluation folder {} not found; pass --eval-dir DIR with word-similarity *.tsv \
              files, msr_analogy.txt, questions-words*.txt or bats*.tsv",
             args.eval_dir.display()
@@ -207,12 +234,12 @@ fn main() -> Result<()> {
     };
     let sets = read_sets(&args.eval_dir, policy)?;
     if sets.is_empty() {
-        eprintln!("no evaluation set found in {}", args.eval_dir.display());
+        note!("no evaluation set found in {}", args.eval_dir.display());
         std::process::exit(2);
     }
     for set in &sets {
         if let Some(first) = set.malformed_lines().first() {
-            eprintln!(
+            note!(
                 "{}: skipped {} malformed lines (the first is line {first})",
                 set.name(),
                 set.malformed_lines().len()
@@ -220,20 +247,7 @@ fn main() -> Result<()> {
         }
     }
     // (vectors name, vectors) to evaluate, and their vocabulary.
-    let (candidates, vocab): (Vec<(String, Array2<f32>)>, Vocab) = if args.model_dir.is_file() {
-        let binary = args.model_dir.extension().is_some_and(|e| e == "bin");
-        let (words, vectors) = read_word2vec(&args.model_dir, binary)?;
-        let n = words.len() as u64;
-        // Keep the file's order (descending frequency) as the vocabulary's.
-        let vocab = Vocab::from_counts(
-            words
-                .into_iter()
-                .enumerate()
-                .map(|(i, w)| (w, n - i as u64)),
-            OovPolicy::Drop,
-        )?;
-        (vec![("file".to_owned(), vectors)], vocab)
-    } else {
+    let (candidates, vocab): (Vec<(String, Array2<f32>)>, Vocab) = if args.model_dir.is_dir() {
         let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
         let kinds = args.vectors.kinds();
         (
@@ -243,8 +257,23 @@ fn main() -> Result<()> {
                 .collect(),
             vocab,
         )
+    } else {
+        // The file's order (descending frequency) is the vocabulary's.
+        let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
+        (vec![("file".to_owned(), vectors)], vocab)
     };
-    eprintln!(
+    for (name, vectors) in &candidates {
+        let n_bad = count_non_finite_rows(vectors.view());
+        if n_bad > 0 {
+            note!(
+                "warning: {n_bad} of {} {name} vectors hold a NaN or an infinity (a diverged \
+                 model?); similarity pairs with them are left out and counted, analogy \
+                 questions with them get no answer",
+                vectors.nrows()
+            );
+        }
+    }
+    note!(
         "{}: {} words, dimension {}; analogies over the {} most frequent words",
         args.model_dir.display(),
         vocab.len(),
@@ -263,11 +292,16 @@ fn main() -> Result<()> {
             let cells = match set {
                 EvalSet::Similarity(data) => {
                     let report = data.evaluate(vectors.view(), &vocab)?;
+                    let non_finite = if report.n_non_finite > 0 {
+                        format!(" ({} non-finite)", report.n_non_finite)
+                    } else {
+                        String::new()
+                    };
                     vec![[
                         data.name().to_owned(),
                         "spearman".to_owned(),
                         score(report.spearman),
-                        format!("{}/{}", report.n_found, report.n_pairs),
+                        format!("{}/{}{non_finite}", report.n_found, report.n_pairs),
                     ]]
                 }
                 EvalSet::Analogy(data) => {
@@ -303,6 +337,7 @@ fn main() -> Result<()> {
                 .unwrap_or(0)
         })
         .collect();
+    let mut text = String::new();
     for row in table {
         let line: Vec<String> = row
             .iter()
@@ -316,7 +351,12 @@ fn main() -> Result<()> {
                 }
             })
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        text.push_str(line.join("  ").trim_end());
+        text.push('\n');
     }
-    Ok(())
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Io)
 }

@@ -11,13 +11,23 @@
 //! A single word gives its `k` nearest neighbours by cosine similarity; `a:b::c` or
 //! `a b c` gives the `k` best answers to a : b :: c : ? by 3CosAdd and by 3CosMul, among
 //! the `--restrict` most frequent words.
+//!
+//! The vectors come from a model folder written by the train example, or from a file of
+//! word vectors: word2vec text or binary (`.bin`), possibly gzip- or xz-compressed, or
+//! finalfusion. Queries typed on standard input are lines of at most 64 KiB of UTF-8; a
+//! line that is not ends the session with an error giving its number. Errors are printed
+//! with their causes, one per line, with exit status 1; a closed standard output
+//! (`nearest … | head -1`) ends the program quietly with status 0.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
+use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    AnalogyMethod, AnalogySearch, DEFAULT_RESTRICT, OovPolicy, Result, UnitVectors, VectorKind,
-    Vocab, find_word, load_model,
+    AnalogyMethod, AnalogySearch, DEFAULT_RESTRICT, Error, LineReader, MAX_LINE_BYTES, OovPolicy,
+    Result, UnitVectors, VectorKind, Vocab, count_non_finite_rows, find_word, load_model,
+    read_word_vectors,
 };
 use clap::{Parser, ValueEnum};
 
@@ -25,11 +35,13 @@ use clap::{Parser, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Model folder written by the train example (U.npy, V.npy, W.npy, vocab.txt).
+    /// Model folder written by the train example (U.npy, V.npy, W.npy, vocab.txt), or a
+    /// file of word vectors (word2vec text, binary if named `.bin`, possibly compressed; or
+    /// finalfusion), with words in descending frequency.
     model_dir: PathBuf,
     /// Queries: a word, or an analogy `a:b::c`; none to read them from standard input.
     queries: Vec<String>,
-    /// Which word vectors to use.
+    /// Which word vectors of a model folder to use (a file holds one kind).
     #[arg(long, value_enum, default_value_t = Vectors::U)]
     vectors: Vectors,
     /// Answers printed per query.
@@ -67,17 +79,21 @@ fn listing(vocab: &Vocab, answers: &[(usize, f32)]) -> String {
         .join(", ")
 }
 
-/// Answers one query, printing the result or why there is none.
-fn answer(query: &str, unit: &UnitVectors, search: &AnalogySearch<'_>, k: usize) -> Result<()> {
+/// Answers one query: the result, or why there is none, as lines of text.
+fn answer(query: &str, unit: &UnitVectors, search: &AnalogySearch<'_>, k: usize) -> Result<String> {
     let vocab = search.vocab();
+    let mut out = String::new();
     let words: Vec<&str> = match query.split_once("::") {
         Some((a_b, c)) => a_b.split(':').chain([c]).map(str::trim).collect(),
         None => query.split_whitespace().collect(),
     };
     match words.as_slice() {
         [word] => match find_word(vocab, word) {
-            Some(id) => println!("{word}: {}", listing(vocab, &unit.nearest(id as usize, k)?)),
-            None => println!("{word}: not in the vocabulary"),
+            Some(id) => out.push_str(&format!(
+                "{word}: {}\n",
+                listing(vocab, &unit.nearest(id as usize, k)?)
+            )),
+            None => out.push_str(&format!("{word}: not in the vocabulary\n")),
         },
         [a, b, c] => {
             let ids: Vec<Option<usize>> = [a, b, c].iter().map(|w| search.word_id(w)).collect();
@@ -88,55 +104,95 @@ fn answer(query: &str, unit: &UnitVectors, search: &AnalogySearch<'_>, k: usize)
                     .filter(|(_, id)| id.is_none())
                     .map(|(w, _)| **w)
                     .collect();
-                println!(
-                    "{a}:{b}::{c}: {} not among the {} most frequent words",
+                out.push_str(&format!(
+                    "{a}:{b}::{c}: {} not among the {} most frequent words\n",
                     missing.join(", "),
                     search.n_candidates()
-                );
-                return Ok(());
+                ));
+                return Ok(out);
             };
             for method in AnalogyMethod::ALL {
                 let best = search.answers([a_id, b_id, c_id], method, k)?;
-                println!(
-                    "{a}:{b}::{c} ({}): {}",
+                out.push_str(&format!(
+                    "{a}:{b}::{c} ({}): {}\n",
                     method.name(),
                     listing(vocab, &best)
-                );
+                ));
             }
         }
-        _ => println!("{query:?}: expected one word, `a:b::c` or `a b c`"),
+        _ => out.push_str(&format!(
+            "{query:?}: expected one word, `a:b::c` or `a b c`\n"
+        )),
     }
-    Ok(())
+    Ok(out)
 }
 
-fn main() -> Result<()> {
+/// Writes to standard output at once; a closed one is an error that `main` takes quietly.
+fn print(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Io)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        // Standard output was closed (`nearest … | head -1`).
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
-    let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
-    let vectors = model.word_vectors(args.vectors.into());
+    let (vectors, vocab) = if args.model_dir.is_dir() {
+        let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+        (model.word_vectors(args.vectors.into()), vocab)
+    } else {
+        let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
+        (vectors, vocab)
+    };
+    let n_bad = count_non_finite_rows(vectors.view());
+    if n_bad > 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: {n_bad} of {} vectors hold a NaN or an infinity (a diverged model?); \
+             those words have no neighbours",
+            vectors.nrows()
+        );
+    }
     let unit = UnitVectors::new(vectors.view());
     let search = AnalogySearch::new(vectors.view(), &vocab, args.restrict)?;
     if !args.queries.is_empty() {
         for query in &args.queries {
-            answer(query, &unit, &search, args.k)?;
+            print(&answer(query, &unit, &search, args.k)?)?;
         }
         return Ok(());
     }
     let interactive = std::io::stdin().is_terminal();
     if interactive {
-        eprintln!("a word, or an analogy a:b::c; end with Ctrl-D");
+        let _ = writeln!(
+            std::io::stderr(),
+            "a word, or an analogy a:b::c; end with Ctrl-D"
+        );
     }
-    let mut lines = std::io::stdin().lock().lines();
+    let mut lines = LineReader::new(std::io::stdin().lock(), "standard input", MAX_LINE_BYTES);
     loop {
         if interactive {
-            eprint!("> ");
-            std::io::stderr().flush()?;
+            let mut stderr = std::io::stderr();
+            let _ = write!(stderr, "> ");
+            let _ = stderr.flush();
         }
-        let Some(line) = lines.next() else {
+        let Some(line) = lines.next_line()? else {
             return Ok(());
         };
-        let line = line?;
         if !line.trim().is_empty() {
-            answer(line.trim(), &unit, &search, args.k)?;
+            print(&answer(line.trim(), &unit, &search, args.k)?)?;
         }
     }
 }

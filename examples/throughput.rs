@@ -16,12 +16,18 @@
 //! training seconds ÷ threads, the unit of `benches/course_numpy.py`. Peak RSS is the
 //! process's high-water mark from `/proc/self/status` (Linux); run one mode per process to
 //! measure each mode's own.
+//!
+//! Errors are printed with their causes, one per line, with exit status 1; a closed
+//! standard output ends the program quietly with status 0.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
+use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    Corpus, InteractionOptimizer, Model, NoProgress, OffsetInteractionKind, OffsetInteractions,
-    Result, TrainConfig, VocabBuilder, WindowMode, train_model,
+    Corpus, Error, InteractionOptimizer, Model, NoProgress, OffsetInteractionKind,
+    OffsetInteractions, Result, TrainConfig, VocabBuilder, WindowMode, train_model,
 };
 use clap::{Parser, ValueEnum};
 
@@ -75,7 +81,19 @@ enum Mode {
     Both,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        // Standard output was closed (`throughput … | head -1`).
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     let Some(offsets) = OffsetInteractionKind::from_name(&args.offsets) else {
         eprintln!(
@@ -139,7 +157,9 @@ fn main() -> Result<()> {
         let report = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)?;
         let with_vocabulary = start.elapsed().as_secs_f64();
         let words = raw_tokens as f64 * config.epochs() as f64;
-        println!(
+        let mut stdout = std::io::stdout().lock();
+        writeln!(
+            stdout,
             "{:<8} offsets {:<8} dim {:>4} threads {} epochs {}: {:>9.0} words/s/thread, {:.2} s \
              ({:.0} words/s/thread and {:.2} s with the vocabulary pass), \
              {:.0} pairs/s/thread ({} pairs), {} raw tokens, {} vocabulary words, peak RSS {}",
@@ -157,7 +177,9 @@ fn main() -> Result<()> {
             raw_tokens,
             vocab.len(),
             peak_rss().unwrap_or_else(|| "unknown".to_owned()),
-        );
+        )
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Io)?;
     }
     Ok(())
 }

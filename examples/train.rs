@@ -11,21 +11,33 @@
 //!
 //! With `--checkpoint FILE` it writes a checkpoint every few minutes; run the same command
 //! again after an interruption and it resumes from the checkpoint (the training options
-//! then come from the checkpoint).
+//! then come from the checkpoint). Once the run has finished, the same command says so and
+//! does nothing.
 //!
 //! Besides `U.npy`, `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`) it
 //! writes the word vectors chosen with `--vectors` as `vectors.txt` (word2vec text format,
 //! which gensim loads with `KeyedVectors.load_word2vec_format`) and, with the `finalfusion`
 //! feature (on by default), as `embeddings.fifu` with the training configuration in its
 //! metadata.
+//!
+//! The output folder is checked before the corpus is read, and replaced as a whole once
+//! everything is written (`replace_dir`): a run that fails at any point leaves the
+//! previous output folder exactly as it was. Errors are printed with their causes, one
+//! per line, with exit status 1. If standard output is closed early (`train … | head`),
+//! the program ends quietly with status 0: its files are written before anything is
+//! printed there.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    CheckpointOptions, InteractionInit, InteractionOptimizer, OffsetInteractionKind, OovPolicy,
-    Progress, Result, TrainConfig, TrainingCurves, UnitVectors, VectorKind, WindowMode,
-    plot_training, plot_words, resume, save_model, train, train_checkpointed, write_word2vec_text,
+    Checkpoint, CheckpointOptions, Error, InteractionInit, InteractionOptimizer,
+    OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, TrainingCurves,
+    UnitVectors, Utf8Policy, VectorKind, WindowMode, check_output_dir, check_output_file,
+    plot_training, plot_words, replace_dir, resume, train, train_checkpointed, write_model,
+    write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -100,6 +112,9 @@ struct Args {
     /// Map unknown words to <UNK> instead of dropping them.
     #[arg(long)]
     unk: bool,
+    /// Replace invalid UTF-8 in the corpus (counted) instead of stopping at it.
+    #[arg(long)]
+    lossy_utf8: bool,
     /// Output folder for U.npy, V.npy, W.npy, vocab.txt, vectors.txt, embeddings.fifu,
     /// words.png and loss.png.
     #[arg(long, default_value = "embeddings")]
@@ -117,16 +132,35 @@ struct Args {
     /// Checkpoint file: written during training, and resumed from if it exists.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// Minutes between checkpoints.
-    #[arg(long, default_value_t = 5.0)]
+    /// Minutes between checkpoints (needs --checkpoint).
+    #[arg(long, default_value_t = 5.0, requires = "checkpoint")]
     checkpoint_minutes: f64,
     /// On divergence, go back to the last checkpoint with half the learning rates, up to
     /// this many times (needs --checkpoint).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, requires = "checkpoint")]
     retries: usize,
 }
 
-fn main() -> Result<()> {
+/// Writes to standard error, ignoring a closed one (`2>&1 | head`).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        // Standard output was closed (`train … | head`): the files are written already.
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(error) => {
+            note!("error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     let bundled = args.corpus.is_empty();
     let corpus = if bundled {
@@ -154,6 +188,11 @@ fn main() -> Result<()> {
         .subsample(args.subsample)
         .seed(args.seed)
         .markers(args.markers)
+        .utf8(if args.lossy_utf8 {
+            Utf8Policy::Lossy
+        } else {
+            Utf8Policy::Strict
+        })
         .oov(if args.unk {
             OovPolicy::Unk
         } else {
@@ -173,7 +212,35 @@ fn main() -> Result<()> {
         builder = builder.threads(threads);
     }
     let config = builder.build()?;
-    eprintln!("training on {}", corpus_names(&corpus));
+    // Where the results go is checked before hours of training, not after.
+    check_output_dir(&args.out)?;
+    let checkpoint = match &args.checkpoint {
+        None => None,
+        Some(path) => {
+            check_output_file(path)?;
+            let options = CheckpointOptions::new(path)
+                .every_minutes(args.checkpoint_minutes)?
+                .retries(args.retries, 0.5)?;
+            Some(options)
+        }
+    };
+    if let Some(options) = &checkpoint
+        && options.path().exists()
+    {
+        let last = Checkpoint::read(options.path())?;
+        if last.state.finished(&last.config) {
+            note!(
+                "{}: this run already finished ({} words, {} pairs); nothing to do, and {} \
+                 was left as it is (remove the checkpoint to train again)",
+                options.path().display(),
+                last.state.words_done,
+                last.state.pairs,
+                args.out.display()
+            );
+            return Ok(());
+        }
+    }
+    note!("training on {}", corpus_names(&corpus));
 
     let bar = ProgressBar::new(1);
     bar.set_style(
@@ -198,40 +265,28 @@ fn main() -> Result<()> {
             p.words_per_second
         ));
     };
-    let trained = match &args.checkpoint {
+    let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,
-        Some(path) => {
-            let minutes = args.checkpoint_minutes;
-            if !(minutes.is_finite() && minutes > 0.0) {
-                eprintln!("--checkpoint-minutes must be positive, got {minutes}");
-                std::process::exit(2);
-            }
-            let options = CheckpointOptions::new(path)
-                .every(Duration::from_secs_f64(minutes * 60.0))
-                .retries(args.retries, 0.5)?;
-            if path.exists() {
-                eprintln!(
-                    "resuming from {} (its training options apply)",
-                    path.display()
-                );
-                resume(&corpus, &options, &mut show)?
-            } else {
-                train_checkpointed(&config, &corpus, &options, &mut show)?
-            }
+        Some(options) if options.path().exists() => {
+            note!(
+                "resuming from {} (its training options apply)",
+                options.path().display()
+            );
+            resume(&corpus, options, &mut show)?
         }
+        Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };
-    for divergence in &trained.report.recovered {
-        eprintln!("recovered from: {divergence}");
-    }
-    let config = trained.config.clone();
     bar.finish();
+    for divergence in &trained.report.recovered {
+        note!("recovered from: {divergence}");
+    }
     let report = &trained.report;
-    eprintln!(
+    note!(
         "{} words, {} pairs in {:.1} s ({:.0} words/s/thread)",
         report.words,
         report.pairs,
         report.seconds,
-        report.words as f64 / report.seconds / config.threads() as f64,
+        report.words as f64 / report.seconds / trained.config.threads() as f64,
     );
     let heldout_pairs = trained.heldout.as_ref().map_or(0, |h| h.n_pairs());
     for (epoch, (online, heldout)) in report
@@ -244,56 +299,30 @@ fn main() -> Result<()> {
             || "none".to_owned(),
             |l| format!("{l:.4} ({heldout_pairs} pairs)"),
         );
-        eprintln!(
+        note!(
             "epoch {}: online loss {online:.4}, held-out loss {heldout}",
             epoch + 1
         );
     }
     if let Some(Some(w)) = report.epoch_interactions.last() {
-        let (name, what) = if config.offset_interactions() == OffsetInteractionKind::None {
+        let (name, what) = if trained.config.offset_interactions() == OffsetInteractionKind::None {
             ("W", "")
         } else {
             ("W̄", " (W̄ = Σ π_p D_p W, the effective interaction)")
         };
-        eprintln!(
+        note!(
             "‖{name} − I‖_F = {:.4}, condition number of {name} σmax/σmin = {:.4}{what}",
-            w.distance_from_identity, w.condition_number
+            w.distance_from_identity,
+            w.condition_number
         );
     }
-
-    save_model(&args.out, &trained.model, &trained.vocab)?;
-    let vectors = trained.model.word_vectors(args.vectors);
-    write_word2vec_text(
-        &args.out.join("vectors.txt"),
-        vectors.view(),
-        &trained.vocab,
-    )?;
-    #[cfg(feature = "finalfusion")]
-    bilinear_skipgram::write_finalfusion(
-        &args.out.join("embeddings.fifu"),
-        vectors.view(),
-        &trained.vocab,
-        Some(&config),
-    )?;
-    let fifu = if cfg!(feature = "finalfusion") {
-        " and embeddings.fifu"
-    } else {
-        ""
-    };
-    eprintln!(
-        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
-         vectors, dim {}) to {}",
-        if config.offset_interactions() == OffsetInteractionKind::None {
-            ""
-        } else {
-            ", D.npy, D.txt"
-        },
-        trained.vocab.len(),
-        config.dim(),
-        args.vectors.name(),
-        vectors.ncols(),
-        args.out.display()
-    );
+    if report.long_tokens_skipped > 0 {
+        note!(
+            "skipped {} tokens longer than {} bytes in each epoch",
+            report.long_tokens_skipped,
+            bilinear_skipgram::MAX_TOKEN_BYTES
+        );
+    }
 
     let probes = if args.probes.is_empty() && bundled {
         ["god", "king", "gold", "water", "jerusalem", "sheep"]
@@ -302,12 +331,18 @@ fn main() -> Result<()> {
     } else {
         args.probes.clone()
     };
+    // Every output in one folder, replaced as a whole once all of it is written.
+    replace_dir(&args.out, |dir| {
+        write_outputs(dir, &trained, &args, &probes, &curves)
+    })?;
+
+    let mut text = String::new();
     for kind in [VectorKind::Focus, VectorKind::MappedContext] {
         let vectors = UnitVectors::new(trained.model.word_vectors(kind).view());
-        println!("nearest neighbours ({} vectors):", kind.name());
+        text.push_str(&format!("nearest neighbours ({} vectors):\n", kind.name()));
         for probe in &probes {
             let Some(id) = trained.vocab.id(&probe.to_lowercase()) else {
-                println!("  {probe}: not in the vocabulary");
+                text.push_str(&format!("  {probe}: not in the vocabulary\n"));
                 continue;
             };
             let list = vectors
@@ -316,11 +351,47 @@ fn main() -> Result<()> {
                 .filter_map(|(i, cos)| trained.vocab.word(i).map(|w| format!("{w} {cos:.2}")))
                 .collect::<Vec<_>>()
                 .join(", ");
-            println!("  {probe}: {list}");
+            text.push_str(&format!("  {probe}: {list}\n"));
         }
     }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Io)
+}
 
-    plot_training(&args.out.join("loss.png"), &curves, "Training loss and W")?;
+/// Writes the model, the word vectors and the pictures into `dir`.
+fn write_outputs(
+    dir: &Path,
+    trained: &Trained,
+    args: &Args,
+    probes: &[String],
+    curves: &TrainingCurves,
+) -> Result<()> {
+    let config = &trained.config;
+    write_model(dir, &trained.model, &trained.vocab)?;
+    let vectors = trained.model.word_vectors(args.vectors);
+    write_word2vec_text(&dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
+    #[cfg(feature = "finalfusion")]
+    bilinear_skipgram::write_finalfusion(
+        &dir.join("embeddings.fifu"),
+        vectors.view(),
+        &trained.vocab,
+        Some(config),
+    )?;
+    let fifu = if cfg!(feature = "finalfusion") {
+        " and embeddings.fifu"
+    } else {
+        ""
+    };
+    let mut pictures = Vec::new();
+    // A resumed run that had little left to do may have no loss to draw.
+    let finite = |points: &[(u64, f64)]| points.iter().any(|(_, loss)| loss.is_finite());
+    if finite(&curves.online_loss) || finite(&curves.heldout_loss) {
+        plot_training(&dir.join("loss.png"), curves, "Training loss and W")?;
+        pictures.push("loss.png");
+    }
     let found: Vec<(&str, usize)> = probes
         .iter()
         .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())? as usize)))
@@ -332,13 +403,27 @@ fn main() -> Result<()> {
             "{} probe words: U, centred, top two singular vectors",
             labels.len()
         );
-        plot_words(&args.out.join("words.png"), focus.view(), &labels, &title)?;
-        eprintln!("wrote words.png and loss.png to {}", args.out.display());
-    } else {
-        eprintln!(
-            "wrote loss.png to {} (words.png needs 2 probe words in the vocabulary)",
-            args.out.display()
-        );
+        plot_words(&dir.join("words.png"), focus.view(), &labels, &title)?;
+        pictures.push("words.png");
+    }
+    note!(
+        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
+         vectors, dim {}){}{} to {}",
+        if config.offset_interactions() == OffsetInteractionKind::None {
+            ""
+        } else {
+            ", D.npy, D.txt"
+        },
+        trained.vocab.len(),
+        config.dim(),
+        args.vectors.name(),
+        vectors.ncols(),
+        if pictures.is_empty() { "" } else { ", " },
+        pictures.join(", "),
+        args.out.display()
+    );
+    if pictures.len() < 2 {
+        note!("(words.png needs 2 probe words in the vocabulary, loss.png a finite loss)");
     }
     Ok(())
 }

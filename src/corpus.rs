@@ -38,6 +38,18 @@ pub const START_MARKER: &str = "<START>";
 /// Token emitted after the last word of every sentence when [`CorpusOptions::markers`] is on.
 pub const END_MARKER: &str = "<END>";
 
+/// The longest token kept, in bytes (after lowercasing). A longer run of word characters
+/// is not a word of any language (it is binary data, an unsegmented URL, a base64 blob): it
+/// is skipped and counted in [`SentenceStream::long_tokens_skipped`] and
+/// [`TrainReport::long_tokens_skipped`](crate::TrainReport::long_tokens_skipped).
+pub const MAX_TOKEN_BYTES: usize = 1000;
+
+/// The longest sentence, in bytes. A longer line is cut, between two tokens, into sentences
+/// of at most this many bytes, so that a line of any length (a file without line breaks,
+/// 10⁹ words on one line) is read and trained in bounded memory. Windows do not reach
+/// across such a cut, as in word2vec (which cuts at 1000 words).
+pub const MAX_SENTENCE_BYTES: usize = 1 << 16;
+
 /// Capacity of the buffered readers placed over files and decompressors.
 const READ_BUFFER_BYTES: usize = 1 << 16;
 
@@ -363,31 +375,92 @@ impl Corpus {
     /// files are opened lazily, one at a time, as the stream reaches them. Each file may be
     /// plain, gzip or xz: the format is recognised by its first bytes, not its name.
     ///
+    /// Every file must be a regular file: training reads the corpus once for the
+    /// vocabulary and once per epoch, and a pipe (`mkfifo`, `/dev/stdin` of a pipeline,
+    /// `<(…)`, or `-` for standard input) can be read only once; opening one again would
+    /// wait forever. Save such a stream to a file first (compressed if you like). To read
+    /// a stream once, use [`SentenceStream::from_reader`].
+    ///
     /// # Errors
     ///
-    /// [`Error::File`] naming the path if a file does not exist, cannot be inspected, or is
-    /// a directory.
+    /// [`Error::File`] naming the path if a file does not exist, cannot be inspected, is a
+    /// directory, or is not a regular file (a pipe, a device, a socket, or `-`).
     pub fn sentences(&self) -> Result<SentenceStream> {
         for path in &self.paths {
-            let metadata = std::fs::metadata(path).map_err(|source| Error::File {
-                path: path.clone(),
-                source,
-            })?;
-            if metadata.is_dir() {
-                return Err(Error::File {
-                    path: path.clone(),
-                    source: io::Error::new(
-                        io::ErrorKind::IsADirectory,
-                        "is a directory, not a corpus file",
-                    ),
-                });
-            }
+            check_corpus_file(path)?;
         }
         Ok(SentenceStream::with_pending(
             self.paths.iter().cloned().map(Pending::Path).collect(),
             self.options.clone(),
         ))
     }
+}
+
+/// Checks that `path` is a regular file (after following symbolic links).
+fn check_corpus_file(path: &Path) -> Result<()> {
+    let refuse = |kind: io::ErrorKind, what: &str| {
+        Err(Error::File {
+            path: path.to_path_buf(),
+            source: io::Error::new(kind, what.to_owned()),
+        })
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound && path == Path::new("-") => {
+            return refuse(
+                io::ErrorKind::InvalidInput,
+                "standard input cannot be a corpus: the corpus is read once for the \
+                 vocabulary and once per epoch, so it must be a regular file (save the \
+                 stream to a file first, compressed if you like)",
+            );
+        }
+        Err(source) => {
+            return Err(Error::File {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if metadata.is_dir() {
+        return refuse(
+            io::ErrorKind::IsADirectory,
+            "is a directory, not a corpus file",
+        );
+    }
+    if !metadata.is_file() {
+        let what = file_type_name(&metadata.file_type());
+        return refuse(
+            io::ErrorKind::InvalidInput,
+            &format!(
+                "is {what}, not a regular file: the corpus is read once for the vocabulary \
+                 and once per epoch, so it must be a regular file (save the stream to a file \
+                 first, compressed if you like)"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// What a file that is neither a regular file nor a directory is, in words.
+fn file_type_name(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a pipe (FIFO)";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = file_type;
+    "a special file"
 }
 
 /// A source not yet opened.
@@ -403,7 +476,7 @@ enum Pending {
 
 /// The format of the source being read, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compression {
+pub(crate) enum Compression {
     Plain,
     Gzip,
     Xz,
@@ -423,7 +496,9 @@ impl Compression {
 
 /// Reads the first bytes of `raw` to recognise its format and returns a buffered reader
 /// over the decompressed text.
-fn open_decoded(raw: Box<dyn Read + Send>) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
+pub(crate) fn open_decoded(
+    raw: Box<dyn Read + Send>,
+) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
     let mut raw = BufReader::with_capacity(READ_BUFFER_BYTES, raw);
     let mut magic = [0_u8; XZ_MAGIC.len()];
     let mut n_magic = 0;
@@ -460,16 +535,22 @@ fn open_decoded(raw: Box<dyn Read + Send>) -> io::Result<(Box<dyn BufRead + Send
     Ok((reader, compression))
 }
 
-/// Tokenises one line, surrounding it with markers if asked. Returns whether the line had
-/// any token.
+/// Tokenises one sentence, surrounding it with markers if asked, and skips (and counts in
+/// `long_tokens`) the tokens longer than [`MAX_TOKEN_BYTES`]. Returns whether the sentence
+/// had any token.
 fn emit_sentence(
     text: &str,
     options: &CorpusOptions,
     buffer: &mut String,
+    long_tokens: &mut u64,
     f: &mut impl FnMut(&str),
 ) -> bool {
     let mut any = false;
     for_each_token(text, options.lowercase, buffer, |token| {
+        if token.len() > MAX_TOKEN_BYTES {
+            *long_tokens += 1;
+            return;
+        }
         if !any {
             any = true;
             if options.markers {
@@ -482,6 +563,98 @@ fn emit_sentence(
         f(END_MARKER);
     }
     any
+}
+
+/// How a character takes part in tokens: a word character, a joiner (apostrophe or
+/// hyphen) or a separator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    Word,
+    Joiner,
+    Separator,
+}
+
+impl CharClass {
+    fn of(c: char) -> Self {
+        if is_word_char(c) {
+            Self::Word
+        } else if is_joiner(c) {
+            Self::Joiner
+        } else {
+            Self::Separator
+        }
+    }
+
+    fn of_ascii(b: u8) -> Self {
+        Self::of(char::from(b))
+    }
+
+    /// Whether text may be cut between a character of class `self` and one of class
+    /// `next` without changing its tokens: unless a word character or a joiner meets
+    /// another, except two joiners (the first of which then joins nothing).
+    fn cut_between(self, next: Self) -> bool {
+        self == Self::Separator
+            || next == Self::Separator
+            || (self, next) == (Self::Joiner, Self::Joiner)
+    }
+}
+
+/// The last position of `bytes`, after at least one byte, where the text can be cut
+/// without changing its tokens (see [`CharClass::cut_between`]); `None` if there is none,
+/// that is, if `bytes` is one run of word characters and joiners. An incomplete UTF-8
+/// sequence at the very end is never cut before, since more of it may follow; invalid
+/// sequences elsewhere separate tokens, as U+FFFD does.
+fn last_cut(bytes: &[u8]) -> Option<usize> {
+    // ASCII text: look back from the end, two bytes at a time.
+    let n = bytes.len();
+    if bytes
+        .last()
+        .is_some_and(|&b| b.is_ascii() && CharClass::of_ascii(b) == CharClass::Separator)
+    {
+        return Some(n);
+    }
+    let mut i = n;
+    while i >= 2 && bytes[i - 1].is_ascii() && bytes[i - 2].is_ascii() {
+        if CharClass::of_ascii(bytes[i - 2]).cut_between(CharClass::of_ascii(bytes[i - 1])) {
+            return Some(i - 1);
+        }
+        i -= 1;
+    }
+    if i < 2 {
+        return None;
+    }
+    // Any text: one pass from the start.
+    let mut best = None;
+    let mut previous: Option<CharClass> = None;
+    let mut at = 0;
+    let mut chunks = bytes.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        for c in chunk.valid().chars() {
+            let class = CharClass::of(c);
+            if previous.is_some_and(|p| p.cut_between(class)) {
+                best = Some(at);
+            }
+            previous = Some(class);
+            at += c.len_utf8();
+        }
+        let invalid = chunk.invalid();
+        if invalid.is_empty() {
+            continue;
+        }
+        if chunks.peek().is_none() {
+            // Possibly the start of a character cut by the buffer's end.
+            return best;
+        }
+        if previous.is_some() {
+            best = Some(at);
+        }
+        previous = Some(CharClass::Separator);
+        at += invalid.len();
+    }
+    if previous == Some(CharClass::Separator) {
+        best = Some(at);
+    }
+    best.filter(|&cut| cut > 0)
 }
 
 /// Decodes `bytes` into `out`, replacing each maximal invalid sequence by U+FFFD. Returns
@@ -502,9 +675,13 @@ fn decode_lossy(bytes: &[u8], out: &mut String) -> u64 {
 
 /// Sentences of a corpus, read one line at a time.
 ///
-/// Made by [`Corpus::sentences`] or [`SentenceStream::from_reader`]. Lines of any length
-/// are read in full into a reused buffer; a trailing `"\n"` or `"\r\n"` is removed. Lines
-/// with no token are skipped.
+/// Made by [`Corpus::sentences`] or [`SentenceStream::from_reader`]. A trailing `"\n"` or
+/// `"\r\n"` is removed, and lines with no token are skipped. Memory stays bounded
+/// whatever the input: a line longer than [`MAX_SENTENCE_BYTES`] is cut between two tokens
+/// into several sentences, and a token longer than [`MAX_TOKEN_BYTES`] is skipped and
+/// counted ([`long_tokens_skipped`](Self::long_tokens_skipped)); a run of word characters
+/// too long to fit a sentence is skipped up to the next ASCII separator (a space,
+/// punctuation, a control character) or the end of its line.
 ///
 /// After an error the stream can still be used: an invalid UTF-8 line (strict mode) is
 /// skipped, while a read or decompression error, or a file that cannot be opened, abandons
@@ -518,9 +695,33 @@ pub struct SentenceStream {
     line: u64,
     bytes_read: u64,
     replaced_bytes: u64,
+    long_tokens: u64,
+    /// The bytes of the current line read and not yet handed out: the sentence being read,
+    /// which starts with what a cut left over of the one before.
     line_bytes: Vec<u8>,
+    /// Bytes at the start of `line_bytes` that the last sentence took.
+    consumed: usize,
+    /// Whether the current line goes on after the bytes read (the last sentence was cut
+    /// from a longer line, or the line is being read).
+    mid_line: bool,
+    /// Bytes of the current line before `line_bytes`.
+    line_offset: u64,
+    /// What to discard before reading on.
+    skipping: Skip,
+    /// [`MAX_SENTENCE_BYTES`], or less in tests.
+    max_sentence: usize,
     line_text: String,
     token: String,
+}
+
+/// Input that [`SentenceStream`] discards before reading on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    Nothing,
+    /// The rest of a line that had invalid UTF-8.
+    RestOfLine,
+    /// The rest of a token longer than a sentence.
+    LongToken,
 }
 
 impl fmt::Debug for SentenceStream {
@@ -532,6 +733,7 @@ impl fmt::Debug for SentenceStream {
             .field("n_pending_sources", &self.pending.len())
             .field("bytes_read", &self.bytes_read)
             .field("replaced_bytes", &self.replaced_bytes)
+            .field("long_tokens_skipped", &self.long_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -547,7 +749,13 @@ impl SentenceStream {
             line: 0,
             bytes_read: 0,
             replaced_bytes: 0,
+            long_tokens: 0,
             line_bytes: Vec::new(),
+            consumed: 0,
+            mid_line: false,
+            line_offset: 0,
+            skipping: Skip::Nothing,
+            max_sentence: MAX_SENTENCE_BYTES,
             line_text: String::new(),
             token: String::new(),
         }
@@ -581,10 +789,11 @@ impl SentenceStream {
         Self::with_pending(VecDeque::from([pending]), options)
     }
 
-    /// Reads the next line that has at least one token and calls `f` for each token in
+    /// Reads the next sentence that has at least one token and calls `f` for each token in
     /// order, with [`START_MARKER`] first and [`END_MARKER`] last when markers are on.
     /// Returns `Ok(true)` if a sentence was read and `Ok(false)` at the end of the last
-    /// source.
+    /// source. A sentence is a line, or a piece of a line longer than
+    /// [`MAX_SENTENCE_BYTES`].
     ///
     /// # Errors
     ///
@@ -594,10 +803,11 @@ impl SentenceStream {
     ///   mode (with the byte offset within the line) and for read or decompression errors
     ///   (for example a truncated gzip or xz file).
     ///
-    /// If an error is returned, `f` has not been called for that line.
+    /// If an error is returned, `f` has not been called for that sentence (it may have
+    /// been for the sentences cut from the same line before it).
     pub fn next_sentence(&mut self, mut f: impl FnMut(&str)) -> Result<bool> {
         loop {
-            let Some(source) = self.source.as_mut() else {
+            if self.source.is_none() {
                 match self.pending.pop_front() {
                     None => return Ok(false),
                     Some(pending) => {
@@ -605,51 +815,147 @@ impl SentenceStream {
                         continue;
                     }
                 }
-            };
-            self.line_bytes.clear();
-            let n_bytes = match source.read_until(b'\n', &mut self.line_bytes) {
-                Ok(n_bytes) => n_bytes,
-                Err(error) => {
+            }
+            let len = match self.read_piece() {
+                Ok(Some(len)) => len,
+                Ok(None) => {
                     self.source = None;
-                    return Err(self.read_error(&error));
+                    continue;
+                }
+                Err(error) => {
+                    let error = self.read_error(&error);
+                    self.source = None;
+                    self.reset_line();
+                    return Err(error);
                 }
             };
-            if n_bytes == 0 {
-                self.source = None;
-                continue;
-            }
-            self.line += 1;
-            self.bytes_read += n_bytes as u64;
-            if self.line_bytes.last() == Some(&b'\n') {
-                self.line_bytes.pop();
-                if self.line_bytes.last() == Some(&b'\r') {
-                    self.line_bytes.pop();
-                }
-            }
+            let piece = &self.line_bytes[..len];
             let text = match self.options.utf8 {
-                Utf8Policy::Strict => match std::str::from_utf8(&self.line_bytes) {
+                Utf8Policy::Strict => match std::str::from_utf8(piece) {
                     Ok(text) => text,
                     Err(error) => {
+                        let offset = self.line_offset + error.valid_up_to() as u64;
+                        if self.mid_line {
+                            // The rest of the line goes with it.
+                            self.line_bytes.clear();
+                            self.consumed = 0;
+                            self.skipping = Skip::RestOfLine;
+                        }
                         return Err(Error::Corpus {
                             path: self.path.clone().unwrap_or_default(),
                             line: self.line,
                             message: format!(
-                                "invalid UTF-8 at byte offset {} of the line (0-based); \
-                                 use Utf8Policy::Lossy to replace invalid bytes",
-                                error.valid_up_to()
+                                "invalid UTF-8 at byte offset {offset} of the line (0-based); \
+                                 to replace invalid bytes instead, use Utf8Policy::Lossy (in \
+                                 the train example: --lossy-utf8)"
                             ),
                         });
                     }
                 },
                 Utf8Policy::Lossy => {
-                    self.replaced_bytes += decode_lossy(&self.line_bytes, &mut self.line_text);
+                    self.replaced_bytes += decode_lossy(piece, &mut self.line_text);
                     self.line_text.as_str()
                 }
             };
-            if emit_sentence(text, &self.options, &mut self.token, &mut f) {
+            if emit_sentence(
+                text,
+                &self.options,
+                &mut self.token,
+                &mut self.long_tokens,
+                &mut f,
+            ) {
                 return Ok(true);
             }
         }
+    }
+
+    /// Reads the next sentence's bytes into `line_bytes` and returns their length without
+    /// the line ending; `None` at the end of the source. At most [`MAX_SENTENCE_BYTES`] are
+    /// held: a longer line is cut at the last place between two tokens ([`last_cut`]), and
+    /// a run of word characters that fills the buffer is skipped as a long token.
+    fn read_piece(&mut self) -> io::Result<Option<usize>> {
+        let Some(source) = self.source.as_mut() else {
+            return Ok(None);
+        };
+        self.line_bytes.drain(..self.consumed);
+        self.line_offset += self.consumed as u64;
+        self.consumed = 0;
+        loop {
+            if self.skipping != Skip::Nothing {
+                let buf = source.fill_buf()?;
+                if buf.is_empty() {
+                    self.reset_line();
+                    return Ok(None);
+                }
+                let stop = match self.skipping {
+                    Skip::RestOfLine => buf.iter().position(|&b| b == b'\n').map(|i| i + 1),
+                    _ => buf.iter().position(|&b| {
+                        b.is_ascii() && CharClass::of_ascii(b) == CharClass::Separator
+                    }),
+                };
+                let n = stop.unwrap_or(buf.len());
+                source.consume(n);
+                self.bytes_read += n as u64;
+                self.line_offset += n as u64;
+                if stop.is_some() {
+                    if self.skipping == Skip::RestOfLine {
+                        self.mid_line = false;
+                    }
+                    self.skipping = Skip::Nothing;
+                }
+                continue;
+            }
+            let room = self.max_sentence.saturating_sub(self.line_bytes.len());
+            let n = source
+                .by_ref()
+                .take(room as u64)
+                .read_until(b'\n', &mut self.line_bytes)?;
+            self.bytes_read += n as u64;
+            if self.line_bytes.is_empty() {
+                self.mid_line = false;
+                return Ok(None);
+            }
+            if !self.mid_line {
+                self.line += 1;
+                self.line_offset = 0;
+                self.mid_line = true;
+            }
+            let len = self.line_bytes.len();
+            if self.line_bytes.last() == Some(&b'\n') || len < self.max_sentence {
+                // The end of the line (or of the source).
+                self.consumed = len;
+                self.mid_line = false;
+                let mut end = len;
+                if self.line_bytes.last() == Some(&b'\n') {
+                    end -= 1;
+                    if end > 0 && self.line_bytes[end - 1] == b'\r' {
+                        end -= 1;
+                    }
+                }
+                return Ok(Some(end));
+            }
+            match last_cut(&self.line_bytes) {
+                Some(cut) => {
+                    self.consumed = cut;
+                    return Ok(Some(cut));
+                }
+                None => {
+                    self.long_tokens += 1;
+                    self.line_offset += len as u64;
+                    self.line_bytes.clear();
+                    self.skipping = Skip::LongToken;
+                }
+            }
+        }
+    }
+
+    /// Forgets the line being read (after an error, or at the end of a source).
+    fn reset_line(&mut self) {
+        self.line_bytes.clear();
+        self.consumed = 0;
+        self.mid_line = false;
+        self.line_offset = 0;
+        self.skipping = Skip::Nothing;
     }
 
     /// Opens a pending source and makes it current.
@@ -667,6 +973,7 @@ impl SentenceStream {
         };
         self.path = Some(name);
         self.line = 0;
+        self.reset_line();
         match open_decoded(raw) {
             Ok((reader, compression)) => {
                 self.source = Some(reader);
@@ -680,7 +987,8 @@ impl SentenceStream {
         }
     }
 
-    /// The error for a failed read of the line after the current one.
+    /// The error for a failed read of the current line, or of the one after it if the
+    /// current one was read to its end.
     fn read_error(&self, error: &io::Error) -> Error {
         let what = match self.compression {
             Compression::Plain => "read error",
@@ -689,7 +997,7 @@ impl SentenceStream {
         };
         Error::Corpus {
             path: self.path.clone().unwrap_or_default(),
-            line: self.line + 1,
+            line: self.line + u64::from(!self.mid_line),
             message: format!("{what}: {error}"),
         }
     }
@@ -716,6 +1024,11 @@ impl SentenceStream {
     /// Uncompressed bytes consumed so far across all sources, line endings included.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
+    }
+
+    /// Number of tokens longer than [`MAX_TOKEN_BYTES`] skipped so far (all sources).
+    pub fn long_tokens_skipped(&self) -> u64 {
+        self.long_tokens
     }
 }
 
@@ -960,19 +1273,213 @@ mod tests {
             "long",
             CorpusOptions::default(),
         );
-        let mut count = 0;
-        let mut last = String::new();
-        assert!(
-            stream
-                .next_sentence(|t| {
-                    count += 1;
-                    last = t.to_owned();
+        // Cut into sentences of at most MAX_SENTENCE_BYTES, every token kept in order.
+        let sentences = read_all(&mut stream).unwrap();
+        assert!(sentences.len() > 1);
+        let tokens: Vec<String> = sentences.into_iter().flatten().collect();
+        let expected: Vec<String> = (0..n_tokens).map(|i| format!("w{i}")).collect();
+        assert_eq!(tokens, expected);
+        assert_eq!(stream.current_line(), 1);
+    }
+
+    /// `unit` repeated `n` times, made as it is read: a line of any length in little memory.
+    struct Repeat {
+        unit: &'static [u8],
+        left: u64,
+        at: usize,
+    }
+
+    impl Read for Repeat {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut n = 0;
+            while n < buf.len() && self.left > 0 {
+                let take = (self.unit.len() - self.at).min(buf.len() - n);
+                buf[n..n + take].copy_from_slice(&self.unit[self.at..self.at + take]);
+                n += take;
+                self.at += take;
+                if self.at == self.unit.len() {
+                    self.at = 0;
+                    self.left -= 1;
+                }
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_line_of_millions_of_tokens_is_read_in_bounded_memory() {
+        // One line of 24 MB, no line break at all.
+        let n = 1_000_000;
+        let reader = Repeat {
+            unit: b"Alpha beta, gamma-delta ",
+            left: n,
+            at: 0,
+        };
+        let mut stream = SentenceStream::from_reader(reader, "endless", CorpusOptions::default());
+        let (mut count, mut sentences, mut longest) = (0_u64, 0_u64, 0_usize);
+        loop {
+            let mut in_sentence = 0;
+            let more = stream
+                .next_sentence(|token| {
+                    assert!(["alpha", "beta", "gamma-delta"].contains(&token), "{token}");
+                    in_sentence += 1;
                 })
-                .unwrap()
+                .unwrap();
+            if !more {
+                break;
+            }
+            count += in_sentence as u64;
+            sentences += 1;
+            longest = longest.max(in_sentence);
+            // The line buffer never holds much more than a sentence.
+            assert!(stream.line_bytes.capacity() <= 2 * MAX_SENTENCE_BYTES);
+        }
+        assert_eq!(count, 3 * n);
+        assert!(sentences >= 24 * n / MAX_SENTENCE_BYTES as u64);
+        assert!(longest <= MAX_SENTENCE_BYTES / 6);
+        assert_eq!(stream.bytes_read(), 24 * n);
+        assert_eq!(stream.current_line(), 1);
+        assert_eq!(stream.long_tokens_skipped(), 0);
+    }
+
+    #[test]
+    fn gzip_of_nul_bytes_reads_in_bounded_memory() {
+        // 16 MiB of NUL bytes, one line, gzip-compressed to a few kilobytes.
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let zeros = vec![0_u8; 1 << 20];
+        for _ in 0..16 {
+            encoder.write_all(&zeros).unwrap();
+        }
+        let compressed = encoder.finish().unwrap();
+        assert!(compressed.len() < 100_000);
+        let mut stream = SentenceStream::from_reader(
+            std::io::Cursor::new(compressed),
+            "zeros.gz",
+            CorpusOptions::default(),
         );
-        assert_eq!(count, n_tokens);
-        assert_eq!(last, format!("w{}", n_tokens - 1));
-        assert!(!stream.next_sentence(|_| {}).unwrap());
+        assert!(!stream.next_sentence(|t| panic!("token {t:?}")).unwrap());
+        assert_eq!(stream.bytes_read(), 16 << 20);
+        assert!(stream.line_bytes.capacity() <= 2 * MAX_SENTENCE_BYTES);
+    }
+
+    #[test]
+    fn long_tokens_are_skipped_and_counted() {
+        let long = "x".repeat(MAX_TOKEN_BYTES + 1);
+        let fits = "y".repeat(MAX_TOKEN_BYTES);
+        let huge = "z".repeat(3 * MAX_SENTENCE_BYTES);
+        let text = format!("a {long} b\n{fits}\nc {huge}, d\n\u{e9}{huge}\u{fc} e\nlast\n");
+        let mut stream = SentenceStream::from_reader(
+            std::io::Cursor::new(text.into_bytes()),
+            "long-tokens",
+            CorpusOptions::default(),
+        );
+        let sentences = read_all(&mut stream).unwrap();
+        // `c` ends the sentence cut before the run of z; the run is skipped up to the
+        // comma. A run that starts with a non-ASCII letter is skipped up to the space
+        // (ü is taken as part of it).
+        assert_eq!(
+            sentences,
+            [
+                strings(&["a", "b"]),
+                vec![fits],
+                strings(&["c"]),
+                strings(&["d"]),
+                strings(&["e"]),
+                strings(&["last"]),
+            ]
+        );
+        assert_eq!(stream.long_tokens_skipped(), 3);
+        assert_eq!(stream.current_line(), 5);
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_long_line_gives_its_offset_and_skips_the_rest_of_the_line() {
+        let mut bytes = b"ok ".repeat(30_000);
+        bytes.extend_from_slice(b"\xff more\nnext\n");
+        let mut stream = SentenceStream::from_reader(
+            std::io::Cursor::new(bytes),
+            "bad-long",
+            CorpusOptions::default(),
+        );
+        let mut n_ok = 0;
+        let error = loop {
+            match stream.next_sentence(|t| {
+                assert_eq!(t, "ok");
+                n_ok += 1;
+            }) {
+                Ok(true) => {}
+                Ok(false) => panic!("no error"),
+                Err(error) => break error,
+            }
+        };
+        let message = error.to_string();
+        assert!(
+            message.starts_with("bad-long:1: invalid UTF-8 at byte offset 90000 of the line"),
+            "{message}"
+        );
+        assert!(message.contains("--lossy-utf8"), "{message}");
+        // The sentences before the bad one were read; the rest of the line is dropped.
+        assert!(n_ok > 0 && n_ok <= 30_000, "{n_ok}");
+        assert_eq!(read_all(&mut stream).unwrap(), [strings(&["next"])]);
+        assert_eq!(stream.current_line(), 2);
+    }
+
+    /// Words of mixed scripts and separators, including joiners that join (a single `-` or
+    /// `'` between words) and that do not (`--`, `'-`, at the ends).
+    fn line_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let word = "[a-zA-Z0-9\u{e9}\u{3a3}\u{3c3}\u{e7}\u{43d}\u{415}\u{424}\u{422}]{1,5}";
+        let separator = proptest::sample::select(vec![
+            " ",
+            " ",
+            " ",
+            ", ",
+            "\u{2014}",
+            "-",
+            "'",
+            "--",
+            "'-",
+            "\u{2019}",
+            "\u{2010}",
+            "\u{2026} ",
+            "\t",
+            "\u{fffd}",
+            "\u{3000}",
+        ]);
+        proptest::collection::vec((word, separator), 0..400).prop_map(|items| {
+            items
+                .into_iter()
+                .map(|(w, s)| format!("{w}{s}"))
+                .collect::<String>()
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Cutting a line into sentences anywhere between tokens keeps exactly the tokens
+        /// of the whole line.
+        #[test]
+        fn cutting_a_line_keeps_its_tokens(
+            line in line_strategy(),
+            max_sentence in 96_usize..400,
+            lowercase in proptest::bool::ANY,
+        ) {
+            let mut reference = Vec::new();
+            let mut buffer = String::new();
+            for_each_token(&line, lowercase, &mut buffer, |t| reference.push(t.to_owned()));
+            let text = format!("{line}\nsecond line\n");
+            let options = CorpusOptions::default().with_lowercase(lowercase);
+            let mut stream =
+                SentenceStream::from_reader(std::io::Cursor::new(text.into_bytes()), "p", options);
+            stream.max_sentence = max_sentence;
+            let mut sentences = read_all(&mut stream).unwrap();
+            let last = sentences.pop();
+            proptest::prop_assert_eq!(last, Some(strings(&["second", "line"])));
+            let tokens: Vec<String> = sentences.into_iter().flatten().collect();
+            proptest::prop_assert_eq!(tokens, reference);
+            proptest::prop_assert_eq!(stream.long_tokens_skipped(), 0);
+            proptest::prop_assert_eq!(stream.current_line(), 2);
+        }
     }
 
     #[test]

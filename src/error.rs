@@ -1,5 +1,6 @@
 //! Error types: one crate [`Error`], plus [`ConfigError`] and [`SamplingError`] for the
-//! checks that happen before any data is touched.
+//! checks that happen before any data is touched, and [`report`], which writes an error
+//! with its causes for a person to read.
 
 use std::path::PathBuf;
 
@@ -24,9 +25,23 @@ pub enum Error {
     },
 
     /// A corpus line that could not be read, for example invalid UTF-8 in strict mode.
+    /// Only corpus files give this error; the other text files give [`Error::Parse`].
     #[error("{path}:{line}: {message}")]
     Corpus {
         /// The corpus file.
+        path: PathBuf,
+        /// One-based line number.
+        line: u64,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// A line of a text file that is not a corpus (a vocabulary, an evaluation set, word2vec
+    /// text, queries on standard input) that could not be read: malformed, not UTF-8, or
+    /// longer than the reader's limit.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        /// The file (or a name such as `standard input`).
         path: PathBuf,
         /// One-based line number.
         line: u64,
@@ -78,6 +93,15 @@ pub enum Error {
     #[error(transparent)]
     Sampling(#[from] SamplingError),
 
+    /// Training would train, or trained, no (focus, context) pair: the vocabulary has a
+    /// single word, no line of the corpus holds two words, subsampling keeps nothing, or a
+    /// finished run counted no pair. Nothing is worth writing after it.
+    #[error("nothing to train: {reason}")]
+    NothingToTrain {
+        /// Why, with the numbers that show it.
+        reason: String,
+    },
+
     /// Training produced a non-finite loss or parameter.
     #[error(
         "training diverged in epoch {epoch} after {words} words at learning rates {}: {what}",
@@ -98,6 +122,60 @@ pub enum Error {
         /// What was found non-finite.
         what: String,
     },
+}
+
+impl Error {
+    /// Whether this is a write to a closed pipe (`EPIPE`), as when the reader of a
+    /// program's standard output goes away (`program | head`). Command-line programs
+    /// usually end quietly then, as the examples do.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io(error) | Error::File { source: error, .. } => {
+                error.kind() == std::io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An error's message followed by its causes ([`source`](std::error::Error::source)), one
+/// per line, for a person to read; for example, what a `main` prints before it exits with
+/// a failure status.
+///
+/// A cause whose message already ends the line before it is not repeated: the messages of
+/// [`Error::File`], for example, end with their I/O error.
+///
+/// ```
+/// use bilinear_skipgram::{Error, error::report};
+///
+/// let error = Error::File {
+///     path: "corpus.txt".into(),
+///     source: std::io::Error::from(std::io::ErrorKind::NotFound),
+/// };
+/// assert_eq!(report(&error), "I/O error on corpus.txt: entity not found");
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("could not load the model")]
+/// struct Outer(#[source] Error);
+/// assert_eq!(
+///     report(&Outer(error)),
+///     "could not load the model\nI/O error on corpus.txt: entity not found"
+/// );
+/// ```
+pub fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut last = text.clone();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let message = error.to_string();
+        if !last.ends_with(&message) {
+            text.push('\n');
+            text.push_str(&message);
+        }
+        last = message;
+        cause = error.source();
+    }
+    text
 }
 
 /// `"0.025 (U, V), 0 (W, frozen)"` and so on: every learning rate of a divergence.
@@ -158,7 +236,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A float field outside its accepted range.
-    #[error("`{field}` must lie in {range}, got {value}")]
+    #[error("`{field}` must lie in {range}, got {}", Readable(*value))]
     OutOfRange {
         /// Field name.
         field: &'static str,
@@ -167,6 +245,21 @@ pub enum ConfigError {
         /// The value given.
         value: f64,
     },
+}
+
+/// A float as a person reads it: as Rust writes it, but in scientific notation when it
+/// would be long (`1e300`, not 301 digits).
+struct Readable(f64);
+
+impl std::fmt::Display for Readable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let magnitude = self.0.abs();
+        if self.0 == 0.0 || !self.0.is_finite() || (1e-4..1e16).contains(&magnitude) {
+            write!(f, "{}", self.0)
+        } else {
+            write!(f, "{:e}", self.0)
+        }
+    }
 }
 
 /// Why a negative sampler could not be built.

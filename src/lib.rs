@@ -17,6 +17,7 @@ mod linalg;
 pub mod loss;
 pub mod model;
 pub mod plot;
+mod preflight;
 pub mod sampling;
 pub mod sgd;
 pub mod vocab;
@@ -28,19 +29,22 @@ pub use config::{
     TrainConfig, TrainConfigBuilder, WindowMode,
 };
 pub use corpus::{
-    Corpus, CorpusOptions, END_MARKER, START_MARKER, SentenceStream, Utf8Policy, for_each_token,
+    Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,
+    SentenceStream, Utf8Policy, for_each_token,
 };
 pub use error::{ConfigError, Error, Result, SamplingError};
 pub use eval::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
     BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, MalformedPolicy,
     SectionScore, SimilarityDataset, SimilarityPair, SimilarityReport, UnitVectors, average_ranks,
-    find_word, spearman, top_k,
+    count_non_finite_rows, find_word, spearman, top_k,
 };
 pub use io::{
-    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, OFFSETS_FILE, OFFSETS_INFO_FILE, VOCAB_FILE,
-    load_model, read_matrix, read_vocab, read_word2vec, save_model, write_atomic, write_matrix,
-    write_vocab, write_word2vec_binary, write_word2vec_text,
+    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MANIFEST_FILE, MAX_LINE_BYTES,
+    OFFSETS_FILE, OFFSETS_INFO_FILE, VOCAB_FILE, check_output_dir, check_output_file, load_model,
+    read_matrix, read_vocab, read_word_vectors, read_word2vec, replace_dir, save_model,
+    write_atomic, write_matrix, write_model, write_vocab, write_word2vec_binary,
+    write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};

@@ -24,6 +24,7 @@ use std::path::Path;
 
 use crate::corpus::{Corpus, SentenceStream};
 use crate::error::{ConfigError, Error, Result};
+use crate::io::{LineReader, MAX_LINE_BYTES};
 
 /// The vocabulary entry standing for every out-of-vocabulary token under [`OovPolicy::Unk`].
 pub const UNK_TOKEN: &str = "<UNK>";
@@ -104,6 +105,8 @@ impl Hasher for FxHasher {
 pub struct VocabBuilder {
     counts: WordMap<u64>,
     n_tokens: u64,
+    n_sentences: u64,
+    longest_sentence: u64,
 }
 
 impl VocabBuilder {
@@ -130,8 +133,30 @@ impl VocabBuilder {
     /// Any error of [`SentenceStream::next_sentence`]; the tokens read before it stay
     /// counted.
     pub fn add_sentences(&mut self, stream: &mut SentenceStream) -> Result<()> {
-        while stream.next_sentence(|token| self.add(token))? {}
-        Ok(())
+        loop {
+            let mut length = 0_u64;
+            if !stream.next_sentence(|token| {
+                self.add(token);
+                length += 1;
+            })? {
+                return Ok(());
+            }
+            self.n_sentences += 1;
+            self.longest_sentence = self.longest_sentence.max(length);
+        }
+    }
+
+    /// Number of sentences counted by [`add_sentences`](Self::add_sentences) and
+    /// [`count_corpus`](Self::count_corpus).
+    pub fn n_sentences(&self) -> u64 {
+        self.n_sentences
+    }
+
+    /// Tokens of the longest sentence counted by [`add_sentences`](Self::add_sentences)
+    /// and [`count_corpus`](Self::count_corpus) (markers included): below 2, the corpus
+    /// holds no (focus, context) pair.
+    pub fn longest_sentence(&self) -> u64 {
+        self.longest_sentence
     }
 
     /// Number of tokens counted (with repeats).
@@ -451,69 +476,52 @@ impl Vocab {
 
     /// Reads a vocabulary written by [`write_text`](Self::write_text): one `word count`
     /// line per entry, ids in line order. Lines holding only whitespace are skipped; a
-    /// trailing `"\r"` is ignored. With [`OovPolicy::Unk`], a missing [`UNK_TOKEN`] entry is
-    /// appended with count 0. `name` is used in errors.
+    /// trailing `"\r"` and a byte-order mark at the start are ignored. With
+    /// [`OovPolicy::Unk`], a missing [`UNK_TOKEN`] entry is appended with count 0. `name` is
+    /// used in errors.
     ///
     /// # Errors
     ///
-    /// - [`Error::Corpus`] naming `name` and the one-based line for a line that is not
-    ///   valid UTF-8, does not have exactly two fields, has a count that is not a
-    ///   non-negative integer, or repeats a word.
+    /// - [`Error::Parse`] naming `name` and the one-based line for a line that is longer
+    ///   than [`MAX_LINE_BYTES`], is not valid UTF-8, does not
+    ///   have exactly two fields, has a count that is not a non-negative integer, or
+    ///   repeats a word.
     /// - [`Error::File`] naming `name` if reading fails.
     /// - [`Error::EmptyVocabulary`] if there is no word, [`Error::Config`] if more than
     ///   `u32::MAX`.
-    pub fn read_text(mut reader: impl BufRead, name: &Path, oov: OovPolicy) -> Result<Vocab> {
-        let corpus_error = |line: u64, message: String| Error::Corpus {
+    pub fn read_text(reader: impl BufRead, name: &Path, oov: OovPolicy) -> Result<Vocab> {
+        let parse_error = |line: u64, message: String| Error::Parse {
             path: name.to_path_buf(),
             line,
             message,
         };
         let mut table = Table::default();
         let mut lines_of_ids: Vec<u64> = Vec::new();
-        let mut bytes = Vec::new();
-        let mut line = 0_u64;
+        let mut lines = LineReader::new(reader, name, MAX_LINE_BYTES);
         loop {
-            bytes.clear();
-            let n_bytes = reader
-                .read_until(b'\n', &mut bytes)
-                .map_err(|source| Error::File {
-                    path: name.to_path_buf(),
-                    source,
-                })?;
-            if n_bytes == 0 {
+            let line = lines.line_number() + 1;
+            let Some(text) = lines.next_line()? else {
                 break;
-            }
-            line += 1;
-            let text = std::str::from_utf8(&bytes).map_err(|error| {
-                corpus_error(
-                    line,
-                    format!(
-                        "invalid UTF-8 at byte offset {} of the line",
-                        error.valid_up_to()
-                    ),
-                )
-            })?;
-            let text = text.strip_suffix('\n').unwrap_or(text);
-            let text = text.strip_suffix('\r').unwrap_or(text);
+            };
             let mut fields = text.split_whitespace();
             let (word, count) = match (fields.next(), fields.next(), fields.next()) {
                 (None, _, _) => continue,
                 (Some(word), Some(count), None) => (word, count),
                 (Some(word), None, _) => {
-                    return Err(corpus_error(
+                    return Err(parse_error(
                         line,
                         format!("expected `word count`, found only {word:?}"),
                     ));
                 }
                 (Some(_), Some(_), Some(_)) => {
-                    return Err(corpus_error(
+                    return Err(parse_error(
                         line,
                         format!("expected `word count`, found more than two fields in {text:?}"),
                     ));
                 }
             };
             let count: u64 = count.parse().map_err(|error| {
-                corpus_error(
+                parse_error(
                     line,
                     format!(
                         "count {count:?} of word {word:?} is not a non-negative integer: {error}"
@@ -522,7 +530,7 @@ impl Vocab {
             })?;
             if let Some(id) = table.insert(word.to_owned(), count)? {
                 let first = lines_of_ids.get(id as usize).copied().unwrap_or_default();
-                return Err(corpus_error(
+                return Err(parse_error(
                     line,
                     format!("word {word:?} appears again (first on line {first})"),
                 ));
@@ -571,6 +579,14 @@ mod tests {
         let builder = builder_of("a b a c a b");
         assert_eq!(builder.n_tokens(), 6);
         assert_eq!(builder.n_distinct(), 3);
+        let mut stream = SentenceStream::from_reader(
+            &b"one\n\ntwo words\nthree words here\n"[..],
+            "s",
+            CorpusOptions::default(),
+        );
+        let mut builder = VocabBuilder::new();
+        builder.add_sentences(&mut stream).unwrap();
+        assert_eq!((builder.n_sentences(), builder.longest_sentence()), (3, 3));
         let empty = VocabBuilder::new();
         assert_eq!((empty.n_tokens(), empty.n_distinct()), (0, 0));
     }
@@ -833,20 +849,24 @@ mod tests {
 
     #[test]
     fn malformed_text_names_the_line_and_value() {
-        let cases: [(&[u8], u64, &str); 6] = [
+        let long_line = format!("a 1\n{} 2\n", "w".repeat(MAX_LINE_BYTES));
+        let cases: [(&[u8], u64, &str); 8] = [
             (b"a 1\nb\n", 2, "found only \"b\""),
             (b"a 1\nb 2 3\n", 2, "more than two fields"),
             (b"a 1\nb x7\n", 2, "\"x7\""),
             (b"a -1\n", 1, "\"-1\""),
             (b"a 1\nb 2\na 3\n", 3, "first on line 1"),
             (b"a 1\n\xff 2\n", 2, "invalid UTF-8"),
+            (long_line.as_bytes(), 2, "longer than 65536 bytes"),
+            // A byte-order mark at the start is not part of the first word.
+            (b"\xef\xbb\xbfa 1\nb 2\na 3\n", 3, "first on line 1"),
         ];
         for (input, want_line, want_text) in cases {
             let error =
                 Vocab::read_text(Cursor::new(input), Path::new("vocab.txt"), OovPolicy::Drop)
                     .unwrap_err();
             match &error {
-                Error::Corpus {
+                Error::Parse {
                     path,
                     line,
                     message,
@@ -855,7 +875,7 @@ mod tests {
                     assert_eq!(*line, want_line, "{message}");
                     assert!(message.contains(want_text), "{message}");
                 }
-                other => panic!("expected Error::Corpus, got {other:?}"),
+                other => panic!("expected Error::Parse, got {other:?}"),
             }
         }
         let error =

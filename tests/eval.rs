@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
     AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, BatsDataset, Error,
-    MalformedPolicy, OovPolicy, SimilarityDataset, UnitVectors, Vocab, average_ranks, find_word,
-    spearman,
+    MalformedPolicy, OovPolicy, SimilarityDataset, SimilarityPair, UnitVectors, Vocab,
+    average_ranks, count_non_finite_rows, find_word, spearman,
 };
 use ndarray::{Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -131,6 +131,48 @@ fn similarity_counts_coverage_and_ranks_ties() {
         set.evaluate(wrong_rows.view(), &vocab),
         Err(Error::ShapeMismatch { .. })
     ));
+    assert_eq!(report.n_non_finite, 0);
+}
+
+#[test]
+fn similarity_leaves_out_and_counts_pairs_with_non_finite_vectors() {
+    let set = SimilarityDataset::from_pairs(
+        "sim",
+        [
+            ("cat", "dog", 9.0),
+            ("cat", "car", 5.0),
+            ("dog", "tree", 1.0),
+            ("car", "tree", 2.0),
+        ]
+        .map(|(first, second, score)| SimilarityPair {
+            first: first.to_owned(),
+            second: second.to_owned(),
+            score,
+        })
+        .to_vec(),
+    );
+    let (vocab, mut vectors) = angle_vectors();
+    let clean = set.evaluate(vectors.view(), &vocab).expect("evaluates");
+    assert_eq!((clean.n_found, clean.n_non_finite), (4, 0));
+    assert_eq!(count_non_finite_rows(vectors.view()), 0);
+    // A NaN in the vector of "tree" (a diverged model): its two pairs are left out and
+    // counted, and ρ is that of the other two, not undefined.
+    vectors[[3, 1]] = f32::NAN;
+    assert_eq!(count_non_finite_rows(vectors.view()), 1);
+    let report = set.evaluate(vectors.view(), &vocab).expect("evaluates");
+    assert_eq!(
+        (report.n_found, report.n_non_finite, report.n_oov),
+        (2, 2, 0)
+    );
+    let only_two = SimilarityDataset::from_pairs("two", set.pairs()[..2].to_vec());
+    assert_eq!(
+        report.spearman,
+        only_two
+            .evaluate(vectors.view(), &vocab)
+            .expect("evaluates")
+            .spearman
+    );
+    assert!(report.spearman.is_some());
 }
 
 #[test]
@@ -151,7 +193,7 @@ fn malformed_similarity_lines_strict_and_skip() {
         "old\tnew\t1.5\nfast\tquick\t8\nbig\tlarge\tabc\nhot\n\nwarm\tcold\t2\n",
     );
     let err = SimilarityDataset::read(&path, MalformedPolicy::Strict).expect_err("strict");
-    assert!(matches!(err, Error::Corpus { line: 3, .. }), "{err:?}");
+    assert!(matches!(err, Error::Parse { line: 3, .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("broken.tsv:3:"), "{message}");
     assert!(message.contains("\"abc\""), "{message}");

@@ -208,6 +208,7 @@ fn typed(error: &Error) -> bool {
         error,
         Error::Format { .. }
             | Error::Corpus { .. }
+            | Error::Parse { .. }
             | Error::File { .. }
             | Error::ShapeMismatch { .. }
             | Error::EmptyVocabulary(_)
@@ -372,9 +373,21 @@ proptest! {
         u in input(|s| &s.npy),
         v in input(|s| &s.npy),
         vocab in "([a-zа-я]{1,4} [0-9]{1,3}\n){0,4}",
+        manifest in proptest::option::of(prop_oneof![
+            "bilinear-skipgram manifest 1\n(((U|V|W)\\.npy|vocab\\.txt|x)\t[0-9]{1,4}\t[0-9a-f]{7,9}\n){0,5}",
+            "[ -~\t\n]{0,100}",
+        ]),
     ) {
         let dir = scratch().join(format!("model-{:?}", std::thread::current().id()));
         std::fs::create_dir_all(&dir).expect("dir");
+        // With a manifest or without one (as earlier versions wrote model folders).
+        let manifest_path = dir.join(bilinear_skipgram::MANIFEST_FILE);
+        match &manifest {
+            Some(text) => std::fs::write(&manifest_path, text).expect("write"),
+            None => {
+                let _ = std::fs::remove_file(&manifest_path);
+            }
+        }
         std::fs::write(dir.join("U.npy"), &u).expect("write");
         std::fs::write(dir.join("V.npy"), &v).expect("write");
         std::fs::write(dir.join("vocab.txt"), &vocab).expect("write");

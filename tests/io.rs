@@ -192,10 +192,10 @@ fn reads_what_gensim_and_word2vec_write() {
 }
 
 /// The one-based line of a text-format error.
-fn corpus_line(err: &Error) -> u64 {
+fn parse_line(err: &Error) -> u64 {
     match err {
-        Error::Corpus { line, .. } => *line,
-        other => panic!("expected Error::Corpus, got {other:?}"),
+        Error::Parse { line, .. } => *line,
+        other => panic!("expected Error::Parse, got {other:?}"),
     }
 }
 
@@ -217,14 +217,14 @@ fn malformed_text_files_give_the_line() {
     for (name, text, line, needle) in cases {
         let path = write_bytes(dir.path(), "bad.txt", text.as_bytes());
         let err = read_word2vec(&path, false).expect_err(name);
-        assert_eq!(corpus_line(&err), line, "{name}: {err}");
+        assert_eq!(parse_line(&err), line, "{name}: {err}");
         let message = err.to_string();
         assert!(message.contains("bad.txt"), "{name}: {message}");
         assert!(message.contains(needle), "{name}: {message}");
     }
     let path = write_bytes(dir.path(), "utf8.txt", b"1 1\n\xff 1\n");
     assert_eq!(
-        corpus_line(&read_word2vec(&path, false).expect_err("utf8")),
+        parse_line(&read_word2vec(&path, false).expect_err("utf8")),
         2
     );
 }
@@ -294,7 +294,7 @@ fn truncated_files_and_lying_headers_are_format_errors() {
             let cut = write_bytes(dir.path(), "cut", &bytes);
             let err = read_word2vec(&cut, binary).expect_err(header);
             assert!(
-                matches!(err, Error::Format { .. } | Error::Corpus { .. }),
+                matches!(err, Error::Format { .. } | Error::Parse { .. }),
                 "{header}: {err:?}"
             );
             let needle = if binary { binary_needle } else { text_needle };

@@ -515,6 +515,13 @@ fn saved_models_keep_their_offsets() {
     bilinear_skipgram::save_model(&out, &start_model(case), &vocab).expect("saves");
     let info = out.join(bilinear_skipgram::OFFSETS_INFO_FILE);
     let text = std::fs::read_to_string(&info).expect("D.txt");
+    // The manifest lists both files: a changed D.txt is refused.
+    std::fs::write(&info, text.replace("window = 2", "window = 3")).expect("write");
+    let error = bilinear_skipgram::load_model(&out, OovPolicy::Drop).expect_err("changed");
+    assert!(error.to_string().contains("MANIFEST"), "{error}");
+    // Without the manifest (a folder as older versions wrote them) the files are read as
+    // they are, and checked.
+    std::fs::remove_file(out.join(bilinear_skipgram::MANIFEST_FILE)).expect("remove");
     for (bad, needle) in [
         (text.replace("\"diagonal\"", "\"round\""), "line 1"),
         (text.replace("window = 2", "window = 3"), "D.npy"),

@@ -427,13 +427,15 @@ fn corpus_edge_cases() {
         Err(Error::EmptyVocabulary(_))
     ));
 
+    // One word gives no pair: nothing to train, refused before training.
     let one = write_file(dir.path(), "one.txt", "word\n");
-    let trained = train(&config, &[&one], &mut NoProgress).expect("one word trains");
-    assert_eq!(trained.vocab.len(), 1);
-    assert_eq!(trained.report.pairs, 0);
-    assert_eq!(trained.report.words, 1);
+    assert!(matches!(
+        train(&config, &[&one], &mut NoProgress),
+        Err(Error::NothingToTrain { .. })
+    ));
 
-    // One line of 100 000 tokens: every token is trained on, nothing is truncated.
+    // One line of 100 000 tokens: every token is trained on, nothing is truncated; the
+    // line is cut into sentences of at most MAX_SENTENCE_BYTES.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
     let long: Vec<String> = (0..100_000)
         .map(|_| format!("w{}", rng.random_range(0..50)))
@@ -451,8 +453,17 @@ fn corpus_edge_cases() {
         .expect("valid");
     let trained = train(&no_subsampling, &[&long_path], &mut NoProgress).expect("trains");
     assert_eq!(trained.report.words, 100_000);
-    // Fixed window 2: every position has 4 contexts except 2 at each end (3 + 2 fewer).
-    assert_eq!(trained.report.pairs, 100_000 * 4 - 6);
+    let mut stream = bilinear_skipgram::Corpus::new([&long_path], Default::default())
+        .sentences()
+        .expect("opens");
+    let mut n_sentences = 0;
+    while stream.next_sentence(|_| {}).expect("reads") {
+        n_sentences += 1;
+    }
+    assert!(n_sentences > 1);
+    // Fixed window 2: every position has 4 contexts except 2 at each end of each sentence
+    // (3 + 2 fewer).
+    assert_eq!(trained.report.pairs, 100_000 * 4 - 6 * n_sentences);
 
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, b"fine words\nmore fine words\nbad \xff\xfe byte\n").expect("write");
@@ -464,6 +475,7 @@ fn corpus_edge_cases() {
         .dim(4)
         .epochs(1)
         .min_count(1)
+        .subsample(0.0)
         .utf8(bilinear_skipgram::Utf8Policy::Lossy)
         .build()
         .expect("valid");

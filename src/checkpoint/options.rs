@@ -44,6 +44,30 @@ impl CheckpointOptions {
         self
     }
 
+    /// A checkpoint whenever this many minutes of training have passed since the last
+    /// one: [`every`](Self::every) for a number that comes from a person, checked first.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::NotFinite`] or [`ConfigError::OutOfRange`] unless
+    /// `0 < minutes ≤ 1 000 000` (about two years).
+    pub fn every_minutes(self, minutes: f64) -> Result<Self, ConfigError> {
+        if !minutes.is_finite() {
+            return Err(ConfigError::NotFinite {
+                field: "checkpoint minutes",
+                value: minutes,
+            });
+        }
+        if !(minutes > 0.0 && minutes <= 1e6) {
+            return Err(ConfigError::OutOfRange {
+                field: "checkpoint minutes",
+                range: "(0, 1000000]",
+                value: minutes,
+            });
+        }
+        Ok(self.every(Duration::from_secs_f64(minutes * 60.0)))
+    }
+
     /// A checkpoint whenever this many corpus words have been trained since the last one
     /// (taken at the next chunk boundary, about ten thousand words); `None` for time only.
     /// Word-based checkpoints are placed the same way in every run, which makes runs with
@@ -113,6 +137,33 @@ impl CheckpointOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkpoint_minutes_are_checked() {
+        let options = CheckpointOptions::new("c").every_minutes(1.5).unwrap();
+        assert_eq!(options.interval(), Some(Duration::from_secs(90)));
+        for (minutes, message) in [
+            (
+                1e300,
+                "`checkpoint minutes` must lie in (0, 1000000], got 1e300",
+            ),
+            (0.0, "`checkpoint minutes` must lie in (0, 1000000], got 0"),
+            (
+                -1.0,
+                "`checkpoint minutes` must lie in (0, 1000000], got -1",
+            ),
+            (f64::NAN, "`checkpoint minutes` must be finite, got NaN"),
+            (
+                f64::INFINITY,
+                "`checkpoint minutes` must be finite, got inf",
+            ),
+        ] {
+            let error = CheckpointOptions::new("c")
+                .every_minutes(minutes)
+                .unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+    }
 
     #[test]
     fn retry_factor_is_checked() {

@@ -760,7 +760,7 @@ impl AnalogyDataset {
     /// # Errors
     ///
     /// [`Error::File`] when the file cannot be opened or read; under
-    /// [`MalformedPolicy::Strict`], [`Error::Corpus`] naming the file, the line and the bad
+    /// [`MalformedPolicy::Strict`], [`Error::Parse`] naming the file, the line and the bad
     /// text of the first line that is neither a `: name` header nor four words.
     ///
     /// # Example

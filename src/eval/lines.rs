@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::corpus::{END_MARKER, START_MARKER};
 use crate::error::{Error, Result};
+use crate::io::{LineReader, MAX_LINE_BYTES};
 use crate::vocab::{UNK_TOKEN, Vocab};
 
 /// What a reader of an evaluation file does with a malformed line (a wrong number of
@@ -15,7 +16,7 @@ use crate::vocab::{UNK_TOKEN, Vocab};
 /// Blank lines are never malformed; they are skipped under either policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MalformedPolicy {
-    /// Stop at the first malformed line with [`Error::Corpus`], whose message reads
+    /// Stop at the first malformed line with [`Error::Parse`], whose message reads
     /// `FILE:LINE: what was wrong` and quotes the bad text.
     #[default]
     Strict,
@@ -36,28 +37,22 @@ pub(crate) enum Rejection {
 /// Reads `reader` line by line and hands every non-blank line, without its line ending
 /// and surrounding whitespace, to `parse`, with its one-based number. Returns the numbers
 /// of the lines skipped as malformed (always empty under [`MalformedPolicy::Strict`]).
+/// A byte-order mark at the start of the file is dropped; a line longer than
+/// [`MAX_LINE_BYTES`] is an error under either policy.
 pub(crate) fn read_lines(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     path: &Path,
     policy: MalformedPolicy,
     mut parse: impl FnMut(u64, &str) -> Result<(), Rejection>,
 ) -> Result<Vec<u64>> {
     let mut malformed = Vec::new();
-    let mut buffer = Vec::new();
-    let mut line_number = 0_u64;
+    let mut lines = LineReader::new(reader, path, MAX_LINE_BYTES);
     loop {
-        buffer.clear();
-        let n = reader
-            .read_until(b'\n', &mut buffer)
-            .map_err(|source| Error::File {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        if n == 0 {
+        let line_number = lines.line_number() + 1;
+        let Some(buffer) = lines.next_bytes()? else {
             return Ok(malformed);
-        }
-        line_number += 1;
-        let outcome = match std::str::from_utf8(&buffer) {
+        };
+        let outcome = match std::str::from_utf8(buffer) {
             Ok(text) => {
                 let text = text.trim();
                 if text.is_empty() {
@@ -67,7 +62,7 @@ pub(crate) fn read_lines(
             }
             Err(e) => Err(Rejection::Malformed(format!(
                 "invalid UTF-8 ({e}): {:?}",
-                String::from_utf8_lossy(&buffer).trim_end()
+                String::from_utf8_lossy(buffer).trim_end()
             ))),
         };
         match outcome {
@@ -76,7 +71,7 @@ pub(crate) fn read_lines(
                 malformed.push(line_number);
             }
             Err(Rejection::Malformed(message) | Rejection::Fatal(message)) => {
-                return Err(Error::Corpus {
+                return Err(Error::Parse {
                     path: path.to_path_buf(),
                     line: line_number,
                     message,

@@ -54,6 +54,24 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
 
+/// The number of rows of `vectors` that hold a NaN or an infinity: words of a diverged or
+/// damaged model, whose similarities cannot be ranked. Readers accept such vectors (they
+/// may have been written that way); evaluations leave them out and count them.
+///
+/// ```
+/// use bilinear_skipgram::count_non_finite_rows;
+/// use ndarray::array;
+///
+/// assert_eq!(count_non_finite_rows(array![[1.0_f32, 0.0], [f32::NAN, 1.0], [f32::INFINITY, 0.0]].view()), 2);
+/// ```
+pub fn count_non_finite_rows(vectors: ArrayView2<'_, f32>) -> usize {
+    vectors
+        .rows()
+        .into_iter()
+        .filter(|row| !row.iter().all(|x| x.is_finite()))
+        .count()
+}
+
 /// Word vectors scaled to unit length, for cosine queries. Zero rows stay zero.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitVectors {

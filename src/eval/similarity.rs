@@ -40,14 +40,18 @@ pub struct SimilarityDataset {
 pub struct SimilarityReport {
     /// Spearman's ρ between the gold scores and the cosines of the pairs found, or `None`
     /// when it is undefined (fewer than two pairs found, or all gold scores or all cosines
-    /// equal, or a cosine is not finite).
+    /// equal).
     pub spearman: Option<f64>,
-    /// Pairs in the dataset.
+    /// Pairs in the dataset: `n_found + n_oov + n_non_finite`.
     pub n_pairs: usize,
-    /// Pairs whose two words are both in the vocabulary: the pairs ρ is computed on.
+    /// Pairs whose two words are both in the vocabulary with finite vectors: the pairs ρ is
+    /// computed on.
     pub n_found: usize,
-    /// Pairs left out because a word is not in the vocabulary (`n_pairs - n_found`).
+    /// Pairs left out because a word is not in the vocabulary.
     pub n_oov: usize,
+    /// Pairs left out because the vector of one of their words holds a NaN or an infinity
+    /// (a diverged or damaged model): their cosine cannot be ranked.
+    pub n_non_finite: usize,
     /// The distinct words not found, in order of first appearance.
     pub oov_words: Vec<String>,
 }
@@ -92,7 +96,7 @@ impl SimilarityDataset {
     /// # Errors
     ///
     /// [`Error::File`] when the file cannot be opened or read; under
-    /// [`MalformedPolicy::Strict`], [`Error::Corpus`] naming the file, the line and the bad
+    /// [`MalformedPolicy::Strict`], [`Error::Parse`] naming the file, the line and the bad
     /// text of the first line that does not have exactly three fields or whose score is
     /// not a finite number.
     ///
@@ -159,8 +163,8 @@ impl SimilarityDataset {
 
     /// Scores word vectors on the dataset: the cosine similarity of every pair whose two
     /// words are in `vocab`, and Spearman's ρ ([`spearman`]) between these cosines and the
-    /// gold scores. Pairs with a word outside the vocabulary are counted in the report,
-    /// not scored. Words are looked up with [`find_word`] (lowercased, as the corpus is). A
+    /// gold scores. Pairs with a word outside the vocabulary, or with a vector that is not
+    /// finite, are counted in the report, not scored. Words are looked up with [`find_word`] (lowercased, as the corpus is). A
     /// zero vector has cosine 0 with everything.
     ///
     /// `vectors` has one row per vocabulary id, for example
@@ -185,10 +189,13 @@ impl SimilarityDataset {
         let mut cosines = Vec::with_capacity(self.pairs.len());
         let mut oov_words = Vec::new();
         let mut seen_oov = HashSet::new();
+        let mut n_non_finite = 0;
+        let finite = |id: u32| vectors.row(id as usize).iter().all(|x| x.is_finite());
         for pair in &self.pairs {
             let first = find_word(vocab, &pair.first);
             let second = find_word(vocab, &pair.second);
             match (first, second) {
+                (Some(i), Some(j)) if !(finite(i) && finite(j)) => n_non_finite += 1,
                 (Some(i), Some(j)) => {
                     gold.push(pair.score);
                     cosines.push(cosine(vectors.row(i as usize), vectors.row(j as usize)));
@@ -207,7 +214,8 @@ impl SimilarityDataset {
             spearman: spearman(&gold, &cosines)?,
             n_pairs: self.pairs.len(),
             n_found,
-            n_oov: self.pairs.len() - n_found,
+            n_oov: self.pairs.len() - n_found - n_non_finite,
+            n_non_finite,
             oov_words,
         })
     }

@@ -14,11 +14,18 @@
 
 #[cfg(feature = "finalfusion")]
 mod finalfusion;
+mod folder;
+mod lines;
 mod offsets;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
 pub use self::finalfusion::{read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub use folder::{
+    MANIFEST_FILE, Manifest, ManifestEntry, check_output_dir, check_output_file, replace_dir,
+};
+
+pub use lines::{LineReader, MAX_LINE_BYTES};
 pub use offsets::{OFFSETS_FILE, OFFSETS_INFO_FILE};
 pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
@@ -43,6 +50,100 @@ pub const INTERACTION_FILE: &str = "W.npy";
 /// File name of the vocabulary in a model folder.
 pub const VOCAB_FILE: &str = "vocab.txt";
 
+/// What a file is, if its first bytes show that it holds no word2vec vectors.
+fn not_word2vec(magic: &[u8]) -> Option<&'static str> {
+    if magic.starts_with(b"FiFu") {
+        Some("a finalfusion file (it starts with \"FiFu\")")
+    } else if magic.starts_with(b"\x93NUMPY") {
+        Some("an .npy matrix without words (it starts with \"\\x93NUMPY\")")
+    } else if magic.starts_with(b"BSGCKPT") {
+        Some("a bilinear-skipgram checkpoint")
+    } else {
+        None
+    }
+}
+
+/// Word vectors from a file in any format the crate reads, with a vocabulary in file
+/// order: a finalfusion file (recognised by its first bytes; with the `finalfusion`
+/// feature), or word2vec's binary format if the file name ends in `.bin` (also
+/// `.bin.gz`, `.bin.xz`, any case) and its text format otherwise, either one possibly
+/// gzip- or xz-compressed ([`read_word2vec`]).
+///
+/// The vocabulary's ids follow the file's order, and the counts `n, n − 1, …, 1` stand for
+/// the ranks: word2vec and gensim write the most frequent words first, and analogy
+/// searches ([`AnalogySearch`](crate::AnalogySearch)) restrict answers to the first words.
+///
+/// # Errors
+///
+/// [`Error::File`] naming the path when it cannot be read or is a folder (a model folder
+/// is read with [`load_model`]); everything [`read_word2vec`] and `read_finalfusion`
+/// return; [`Error::Format`] for a finalfusion file without the `finalfusion` feature;
+/// [`Error::EmptyVocabulary`] for a file of no word.
+pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<(Vocab, Array2<f32>)> {
+    let path = path.as_ref();
+    let mut magic = [0_u8; 8];
+    let n_magic = {
+        let mut file = File::open(path).map_err(file_error(path))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::File {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "is a folder, not a file of word vectors (a model folder is read with \
+                     load_model)",
+                ),
+            });
+        }
+        read_up_to(&mut file, &mut magic).map_err(file_error(path))?
+    };
+    let (words, vectors) = if magic[..n_magic].starts_with(b"FiFu") {
+        #[cfg(feature = "finalfusion")]
+        {
+            read_finalfusion(path)?
+        }
+        #[cfg(not(feature = "finalfusion"))]
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: "a finalfusion file (it starts with \"FiFu\"), and this build of \
+                      bilinear-skipgram has no `finalfusion` feature to read it"
+                .to_owned(),
+        });
+    } else {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let stem = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".xz"))
+            .unwrap_or(&name);
+        read_word2vec(path, stem.ends_with(".bin"))?
+    };
+    let n = words.len() as u64;
+    let vocab = Vocab::from_counts(
+        words
+            .into_iter()
+            .enumerate()
+            .map(|(i, word)| (word, n - i as u64)),
+        OovPolicy::Drop,
+    )?;
+    Ok((vocab, vectors))
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::File {
         path: path.to_path_buf(),
@@ -57,7 +158,8 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// # Errors
 ///
 /// [`Error::File`] when the file cannot be created, written, synced or renamed, or
-/// whatever `write` returns.
+/// whatever `write` returns (an [`Error::Io`] of `write` becomes an [`Error::File`] naming
+/// `path`).
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>,
@@ -74,7 +176,14 @@ pub fn write_atomic(
         let file = File::create(&tmp).map_err(file_error(&tmp))?;
         {
             let mut writer = BufWriter::new(&file);
-            write(&mut writer)?;
+            // An I/O error of `write` (a full disk) is an error on this file.
+            write(&mut writer).map_err(|error| match error {
+                Error::Io(source) => Error::File {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                other => other,
+            })?;
             writer.flush().map_err(file_error(&tmp))?;
         }
         file.sync_all().map_err(file_error(&tmp))?;
@@ -131,18 +240,29 @@ const NPY_READ_CHUNK: usize = 1 << 16;
 ///   example `'<f8'`), it is not 2-D (the message gives the shape), or its data is shorter
 ///   or longer than the shape needs (the message gives both sizes).
 pub fn read_matrix(path: &Path) -> Result<Array2<f32>> {
+    read_matrix_listed(path, None)
+}
+
+/// [`read_matrix`], checking the bytes read against `entry` of a manifest.
+fn read_matrix_listed(path: &Path, entry: Option<&ManifestEntry>) -> Result<Array2<f32>> {
     let file = File::open(path).map_err(file_error(path))?;
     let file_len = file
         .metadata()
         .ok()
         .filter(std::fs::Metadata::is_file)
         .map(|m| m.len());
-    NpyReader {
+    let mut crc = folder::CrcReader::new(file);
+    let matrix = NpyReader {
         path,
-        inner: BufReader::new(file),
+        inner: BufReader::new(&mut crc),
         offset: 0,
     }
-    .read(file_len)
+    .read(file_len)?;
+    if let Some(entry) = entry {
+        let (crc32, size) = crc.finish().map_err(file_error(path))?;
+        folder::check_crc(path, entry, crc32, size)?;
+    }
+    Ok(matrix)
 }
 
 /// A `.npy` file being read, with the bytes consumed so far.
@@ -333,21 +453,34 @@ pub fn write_vocab(path: &Path, vocab: &Vocab) -> Result<()> {
 /// [`Error::File`] when the file cannot be opened, [`Error::Corpus`] naming the line of a
 /// malformed entry.
 pub fn read_vocab(path: &Path, oov: OovPolicy) -> Result<Vocab> {
-    let file = File::open(path).map_err(file_error(path))?;
-    Vocab::read_text(BufReader::new(file), path, oov)
+    read_vocab_listed(path, oov, None)
 }
 
-/// Saves `U`, `V`, `W` and the vocabulary into `dir` (created if missing) as
-/// [`FOCUS_FILE`], [`CONTEXT_FILE`], [`INTERACTION_FILE`] and [`VOCAB_FILE`], and the
-/// per-offset interactions, if the model has any, as [`OFFSETS_FILE`] and
-/// [`OFFSETS_INFO_FILE`] (see [`OffsetInteractions`](crate::OffsetInteractions) for the
-/// layout: `P×M` for diagonal ones, the `P` matrices stacked as `(P·M)×M` for full ones).
+/// [`read_vocab`], checking the bytes read against `entry` of a manifest.
+fn read_vocab_listed(path: &Path, oov: OovPolicy, entry: Option<&ManifestEntry>) -> Result<Vocab> {
+    let file = File::open(path).map_err(file_error(path))?;
+    let mut crc = folder::CrcReader::new(file);
+    let vocab = Vocab::read_text(BufReader::new(&mut crc), path, oov)?;
+    if let Some(entry) = entry {
+        let (crc32, size) = crc.finish().map_err(file_error(path))?;
+        folder::check_crc(path, entry, crc32, size)?;
+    }
+    Ok(vocab)
+}
+
+/// Writes `U`, `V`, `W` and the vocabulary as [`FOCUS_FILE`], [`CONTEXT_FILE`],
+/// [`INTERACTION_FILE`] and [`VOCAB_FILE`] (and the per-offset interactions as
+/// [`OFFSETS_FILE`] and [`OFFSETS_INFO_FILE`]) into the existing folder `dir`, each file
+/// atomically but the four not as a whole: this is for the `fill` of a [`replace_dir`]
+/// that writes more files next to the model (as the `train` example does). To save a
+/// model on its own, use [`save_model`].
 ///
 /// # Errors
 ///
-/// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry,
-/// [`Error::File`] when a file cannot be written.
-pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
+/// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry
+/// (before anything is written), [`Error::File`] naming a file that cannot be written.
+pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result<()> {
+    let dir = dir.as_ref();
     if model.n_words() != vocab.len() {
         return Err(Error::ShapeMismatch {
             what: "model rows (one per vocabulary entry)",
@@ -355,7 +488,6 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
             found: vec![model.n_words(), model.dim()],
         });
     }
-    fs::create_dir_all(dir).map_err(file_error(dir))?;
     write_matrix(&dir.join(FOCUS_FILE), model.focus_embeddings())?;
     write_matrix(&dir.join(CONTEXT_FILE), model.context_embeddings())?;
     write_matrix(&dir.join(INTERACTION_FILE), model.interaction())?;
@@ -363,17 +495,58 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
     write_vocab(&dir.join(VOCAB_FILE), vocab)
 }
 
-/// Loads a model and vocabulary saved by [`save_model`], with its per-offset interactions
-/// if the folder has them.
+/// Saves `U`, `V`, `W` and the vocabulary as the folder `dir`, replaced as a whole
+/// ([`replace_dir`]): [`FOCUS_FILE`], [`CONTEXT_FILE`], [`INTERACTION_FILE`],
+/// [`VOCAB_FILE`], the per-offset interactions if the model has any ([`OFFSETS_FILE`] and
+/// [`OFFSETS_INFO_FILE`]; see [`OffsetInteractions`](crate::OffsetInteractions) for the
+/// layout: `P×M` for diagonal ones, the `P` matrices stacked as `(P·M)×M` for full ones)
+/// and a [`MANIFEST_FILE`] with their sizes and CRC-32s. A reader sees the
+/// old folder or the new one, never a mix; an interrupted save leaves the old one, and
+/// its leftovers are removed by the next save of the same folder.
+///
+/// An existing `dir` must hold a model folder's files and nothing else (see
+/// [`replace_dir`]); they are all replaced, so files written next to an earlier model
+/// (`vectors.txt`, pictures) are gone afterwards. To write more files with the model,
+/// call [`replace_dir`] with [`write_model`] and the other writers.
 ///
 /// # Errors
 ///
-/// [`Error::File`], [`Error::Format`] or [`Error::Corpus`] when a file is missing or
-/// malformed, [`Error::ShapeMismatch`] when the matrices do not fit each other or the
-/// vocabulary.
+/// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry,
+/// [`Error::File`] when a file cannot be written or `dir` cannot be replaced (it is not
+/// a folder, or holds files that are not a model's).
+pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
+    replace_dir(dir, |staging| write_model(staging, model, vocab))
+}
+
+/// Loads a model and vocabulary saved by [`save_model`] (or written by [`write_model`]
+/// into a [`replace_dir`]).
+///
+/// If the folder has a [`MANIFEST_FILE`], every file it lists that is present must have the
+/// listed size, and the four files read must be listed and have the listed CRC-32, so a
+/// damaged file, or a folder of files from different saves, is refused. (Removing a file
+/// the model does not need, such as `embeddings.fifu`, is fine.) A folder without a manifest (as
+/// versions before manifests wrote them) is read as it is, with the shape checks only.
+///
+/// # Errors
+///
+/// - [`Error::File`], [`Error::Format`] or [`Error::Parse`] when a file is missing or
+///   malformed.
+/// - [`Error::Format`] naming the file and what differs when it does not match the
+///   manifest (size, CRC-32, not listed); [`Error::Parse`] for a malformed manifest.
+/// - [`Error::ShapeMismatch`] when the matrices do not fit each other or the vocabulary.
 pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
-    let vocab = read_vocab(&dir.join(VOCAB_FILE), oov)?;
-    let focus = read_matrix(&dir.join(FOCUS_FILE))?;
+    let manifest = Manifest::read(dir)?;
+    if let Some(manifest) = &manifest {
+        manifest.check_sizes(dir)?;
+    }
+    let listed = |name: &str| {
+        manifest
+            .as_ref()
+            .map(|m| m.check_size(dir, name))
+            .transpose()
+    };
+    let vocab = read_vocab_listed(&dir.join(VOCAB_FILE), oov, listed(VOCAB_FILE)?)?;
+    let focus = read_matrix_listed(&dir.join(FOCUS_FILE), listed(FOCUS_FILE)?)?;
     if focus.nrows() != vocab.len() {
         return Err(Error::ShapeMismatch {
             what: "U.npy (one row per entry of vocab.txt)",
@@ -381,7 +554,7 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
             found: focus.shape().to_vec(),
         });
     }
-    let context = read_matrix(&dir.join(CONTEXT_FILE))?;
+    let context = read_matrix_listed(&dir.join(CONTEXT_FILE), listed(CONTEXT_FILE)?)?;
     if context.dim() != focus.dim() {
         return Err(Error::ShapeMismatch {
             what: "V.npy (the shape of U.npy)",
@@ -389,7 +562,7 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
             found: context.shape().to_vec(),
         });
     }
-    let interaction = read_matrix(&dir.join(INTERACTION_FILE))?;
+    let interaction = read_matrix_listed(&dir.join(INTERACTION_FILE), listed(INTERACTION_FILE)?)?;
     if interaction.dim() != (focus.ncols(), focus.ncols()) {
         return Err(Error::ShapeMismatch {
             what: "W.npy (M×M for the M columns of U.npy)",
@@ -397,7 +570,7 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
             found: interaction.shape().to_vec(),
         });
     }
-    let offsets = offsets::read_offsets(dir, focus.ncols())?;
+    let offsets = offsets::read_offsets(dir, focus.ncols(), manifest.as_ref())?;
     let model =
         Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
     Ok((model, vocab))
@@ -427,13 +600,20 @@ mod tests {
         let (loaded, loaded_vocab) = load_model(&out, OovPolicy::Drop).expect("loads");
         assert_eq!(loaded, model);
         assert_eq!(loaded_vocab, vocab);
-        // Only the four final files remain: no temporary file is left behind.
+        // Only the four final files and the manifest remain: no temporary file is left
+        // behind, and no staging folder next to the model.
         let mut names: Vec<String> = fs::read_dir(&out)
             .expect("list")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["U.npy", "V.npy", "W.npy", "vocab.txt"]);
+        assert_eq!(names, ["MANIFEST", "U.npy", "V.npy", "W.npy", "vocab.txt"]);
+        assert_eq!(
+            fs::read_dir(dir.path().join("nested"))
+                .expect("list")
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -491,6 +671,12 @@ mod tests {
             Array2::zeros((2, 2)).view(),
         )
         .expect("w");
+        // The manifest tells the new W.npy from the one saved.
+        let error = load_model(&model_dir, OovPolicy::Drop).unwrap_err();
+        assert!(matches!(&error, Error::Format { .. }), "{error:?}");
+        assert!(error.to_string().contains("MANIFEST lists"), "{error}");
+        // Without it (a folder of an earlier version), the shapes are checked.
+        fs::remove_file(model_dir.join(MANIFEST_FILE)).expect("remove");
         assert!(matches!(
             load_model(&model_dir, OovPolicy::Drop),
             Err(Error::ShapeMismatch { .. })

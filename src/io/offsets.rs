@@ -21,7 +21,8 @@ use std::path::Path;
 
 use ndarray::{Array3, ArrayView2};
 
-use super::{read_matrix, write_atomic, write_matrix};
+use super::folder::check_crc;
+use super::{Manifest, read_matrix_listed, write_atomic, write_matrix};
 use crate::config::{WindowMode, window_mode_name};
 use crate::error::{Error, Result};
 use crate::model::{OffsetInteractionKind, OffsetInteractions};
@@ -76,13 +77,19 @@ pub(crate) fn write_offsets(dir: &Path, offsets: &OffsetInteractions) -> Result<
     })
 }
 
-/// Reads the per-offset interactions of a model of dimension `dim` from `dir`:
-/// [`OffsetInteractions::none`] when the folder has no [`OFFSETS_INFO_FILE`].
-pub(crate) fn read_offsets(dir: &Path, dim: usize) -> Result<OffsetInteractions> {
+/// Reads the per-offset interactions of a model of dimension `dim` from `dir`, checking
+/// both files against `manifest` when there is one: [`OffsetInteractions::none`] when the
+/// folder has no [`OFFSETS_INFO_FILE`] (and the manifest lists none).
+pub(crate) fn read_offsets(
+    dir: &Path,
+    dim: usize,
+    manifest: Option<&Manifest>,
+) -> Result<OffsetInteractions> {
     let info = dir.join(OFFSETS_INFO_FILE);
-    let text = match std::fs::read_to_string(&info) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let listed = manifest.is_some_and(|m| m.get(OFFSETS_INFO_FILE).is_some());
+    let bytes = match std::fs::read(&info) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !listed => {
             let values = dir.join(OFFSETS_FILE);
             if values.exists() {
                 return Err(Error::Format {
@@ -94,6 +101,14 @@ pub(crate) fn read_offsets(dir: &Path, dim: usize) -> Result<OffsetInteractions>
         }
         Err(source) => return Err(Error::File { path: info, source }),
     };
+    if let Some(manifest) = manifest {
+        let entry = manifest.check_size(dir, OFFSETS_INFO_FILE)?;
+        check_crc(&info, entry, crc32fast::hash(&bytes), bytes.len() as u64)?;
+    }
+    let text = String::from_utf8(bytes).map_err(|_| Error::Format {
+        path: info.clone(),
+        message: "not UTF-8".to_owned(),
+    })?;
     let bad = |line: usize, message: String| Error::Format {
         path: info.clone(),
         message: format!("line {line}: {message}"),
@@ -137,7 +152,10 @@ pub(crate) fn read_offsets(dir: &Path, dim: usize) -> Result<OffsetInteractions>
         return Ok(OffsetInteractions::none());
     }
     let path = dir.join(OFFSETS_FILE);
-    let values = read_matrix(&path)?;
+    let entry = manifest
+        .map(|m| m.check_size(dir, OFFSETS_FILE))
+        .transpose()?;
+    let values = read_matrix_listed(&path, entry)?;
     let n_offsets = 2 * window;
     let rows = match kind {
         OffsetInteractionKind::Full => n_offsets * dim,

@@ -12,11 +12,16 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayView2};
 
+use super::MAX_LINE_BYTES;
 use crate::error::{Error, Result};
 use crate::vocab::Vocab;
 
 /// The header line is `n_words dim\n`; anything longer than this is not a header.
 const MAX_HEADER_LEN: u64 = 256;
+
+/// The longest text value accepted, in bytes: a row of the text format may be at most
+/// [`MAX_LINE_BYTES`] plus this many bytes per value long.
+const MAX_TEXT_VALUE_BYTES: usize = 64;
 
 /// Writes word vectors in word2vec's text format, atomically: a header line
 /// `n_words dim`, then one line `word v1 v2 … vdim` per vocabulary entry, in id order.
@@ -176,36 +181,58 @@ fn check_writable(path: &Path, vectors: ArrayView2<'_, f32>, vocab: &Vocab) -> R
 ///   gensim does not), which are not part of the word. Newlines after the last row are
 ///   ignored.
 ///
+/// A gzip- or xz-compressed file (as word2vec files are often distributed, for example
+/// `GoogleNews-vectors-negative300.bin.gz`) is recognised by its first bytes and read
+/// through the decompressor. A finalfusion or `.npy` file is recognised too, and refused
+/// with a message that says what it is.
+///
 /// It is stricter than gensim in that the header must be exact: a file with fewer or more
-/// rows than it claims, or rows of another length, is an error rather than read in part.
-/// Memory is reserved only for what the file can actually hold, so a header claiming
-/// 10¹² words gives an error at the end of the file, not a huge allocation.
+/// rows than it claims, or rows of another length, is an error rather than read in part;
+/// a dimension of 0 is refused. Memory is reserved only for what the file can actually
+/// hold, so a header claiming 10¹² words gives an error at the end of the file, not a huge
+/// allocation; a line of the text format may be at most [`MAX_LINE_BYTES`] plus 64 bytes
+/// per value long.
 ///
 /// # Errors
 ///
-/// - [`Error::File`] when the file cannot be opened or read.
-/// - Text format, [`Error::Corpus`] naming the one-based line: a header that is not two
-///   non-negative integers; a line that is not valid UTF-8, has an empty word, a value
-///   that is not a number or the wrong number of values; a word seen before; a row beyond
-///   the header's count.
+/// - [`Error::File`] when the file cannot be opened or read (or decompressed).
+/// - Text format, [`Error::Parse`] naming the one-based line: a header that is not two
+///   non-negative integers; a line that is too long, is not valid UTF-8, has an empty
+///   word, a value that is not a number or the wrong number of values; a word seen before;
+///   a row beyond the header's count.
 /// - Binary format, [`Error::Format`] naming the row and its byte offset: a bad header, a
 ///   word that is not valid UTF-8, is empty, contains whitespace or is seen before, a
 ///   vector cut short, or bytes after the header's count of rows (a wrong count or
 ///   dimension in the header shows up as one of these).
-/// - Both, [`Error::Format`]: an empty file or no header line, a header whose count times
-///   dimension overflows a `usize`, or a file that ends before the header's count of rows.
+/// - Both, [`Error::Format`]: an empty file or no header line, a header of dimension 0 or
+///   whose count times dimension overflows a `usize`, a file that ends before the
+///   header's count of rows, or a finalfusion or `.npy` file.
 pub fn read_word2vec(path: &Path, binary: bool) -> Result<(Vec<String>, Array2<f32>)> {
     let file = File::open(path).map_err(super::file_error(path))?;
     // The size of a regular file bounds what it can hold; other files (pipes) are read as
     // they come, growing buffers as data arrives.
-    let file_len = file
+    let mut file_len = file
         .metadata()
         .ok()
         .filter(std::fs::Metadata::is_file)
         .map(|m| m.len());
+    let mut raw = BufReader::new(file);
+    let magic = raw.fill_buf().map_err(super::file_error(path))?;
+    if let Some(what) = super::not_word2vec(magic) {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!("{what}, not a word2vec file"),
+        });
+    }
+    let (inner, compression) =
+        crate::corpus::open_decoded(Box::new(raw)).map_err(super::file_error(path))?;
+    if compression != crate::corpus::Compression::Plain {
+        // The file's size no longer bounds what it holds.
+        file_len = None;
+    }
     let mut reader = Reader {
         path,
-        inner: BufReader::new(file),
+        inner,
         offset: 0,
     };
     let header = reader.read_header()?;
@@ -251,7 +278,7 @@ fn rows_to_reserve(n_words: usize, dim: usize, binary: bool, remaining: Option<u
     usize::try_from(max_rows).map_or(n_words, |max_rows| n_words.min(max_rows))
 }
 
-/// Parses `n_words dim`.
+/// Parses `n_words dim`; a dimension of 0 is an error.
 fn parse_header(path: &Path, header: &[u8], binary: bool) -> Result<(usize, usize)> {
     let bad = |message: String| {
         if binary {
@@ -260,7 +287,7 @@ fn parse_header(path: &Path, header: &[u8], binary: bool) -> Result<(usize, usiz
                 message: format!("header: {message}"),
             }
         } else {
-            Error::Corpus {
+            Error::Parse {
                 path: path.to_path_buf(),
                 line: 1,
                 message,
@@ -282,7 +309,13 @@ fn parse_header(path: &Path, header: &[u8], binary: bool) -> Result<(usize, usiz
             .parse::<usize>()
             .map_err(|_| bad(format!("the header's {what} {field:?} is not a count")))
     };
-    Ok((number(n_words, "word count")?, number(dim, "dimension")?))
+    let (n_words, dim) = (number(n_words, "word count")?, number(dim, "dimension")?);
+    if dim == 0 {
+        return Err(bad(
+            "the header's dimension is 0: a word vector needs at least one value".to_owned(),
+        ));
+    }
+    Ok((n_words, dim))
 }
 
 /// At most 40 characters of `text`, for error messages.
@@ -293,10 +326,10 @@ fn truncate(text: &str) -> String {
     }
 }
 
-/// A buffered file that counts the bytes consumed.
+/// A buffered (and decompressed) file that counts the bytes consumed.
 struct Reader<'a> {
     path: &'a Path,
-    inner: BufReader<File>,
+    inner: Box<dyn BufRead + Send>,
     offset: u64,
 }
 
@@ -365,16 +398,31 @@ impl Reader<'_> {
         let path = self.path;
         let mut line = Vec::new();
         let mut line_no = 1_u64;
+        let max_line = MAX_LINE_BYTES.saturating_add(dim.saturating_mul(MAX_TEXT_VALUE_BYTES));
+        // The longest line plus "\r\n", and one byte more to tell a longer one.
+        let limit = (max_line as u64).saturating_add(3);
+        let too_long = |line: u64| Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "the line is longer than {max_line} bytes ({MAX_LINE_BYTES} for the word and \
+                 {MAX_TEXT_VALUE_BYTES} per value for the header's dimension {dim})"
+            ),
+        };
         for row in 1..=n_words {
             line.clear();
             line_no += 1;
-            if self.read_until(b'\n', u64::MAX, &mut line)? == 0 {
+            let n = self.read_until(b'\n', limit, &mut line)?;
+            if n == 0 {
                 return Err(self.format_error(format!(
                     "the file ends after {} of the {n_words} rows its header claims",
                     row - 1
                 )));
             }
-            let bad = |message: String| Error::Corpus {
+            if n as u64 == limit && line.last() != Some(&b'\n') {
+                return Err(too_long(line_no));
+            }
+            let bad = |message: String| Error::Parse {
                 path: path.to_path_buf(),
                 line: line_no,
                 message,
@@ -416,15 +464,19 @@ impl Reader<'_> {
         loop {
             line.clear();
             line_no += 1;
-            if self.read_until(b'\n', u64::MAX, &mut line)? == 0 {
+            let n = self.read_until(b'\n', limit, &mut line)?;
+            if n == 0 {
                 return Ok(());
             }
             if !line.iter().all(u8::is_ascii_whitespace) {
-                return Err(Error::Corpus {
+                return Err(Error::Parse {
                     path: self.path.to_path_buf(),
                     line: line_no,
                     message: format!("more rows than the {n_words} the header claims"),
                 });
+            }
+            if n as u64 == limit && line.last() != Some(&b'\n') {
+                return Err(too_long(line_no));
             }
         }
     }
@@ -448,8 +500,16 @@ impl Reader<'_> {
                 message: format!("row {row} (byte {start}): {message}"),
             };
             word.clear();
-            self.read_until(b' ', u64::MAX, &mut word)?;
+            // A word of at most MAX_LINE_BYTES, after a newline or two, and its space.
+            let limit = MAX_LINE_BYTES as u64 + 3;
+            let n = self.read_until(b' ', limit, &mut word)?;
             let leading_newlines = word.iter().take_while(|&&b| b == b'\n').count();
+            if n as u64 == limit && word.last() != Some(&b' ') {
+                return Err(bad(format!(
+                    "no space within {limit} bytes: a word is at most {MAX_LINE_BYTES} bytes \
+                     (is the header's dimension right?)"
+                )));
+            }
             if word.last() != Some(&b' ') {
                 return Err(if word.len() == leading_newlines {
                     self.format_error(format!(

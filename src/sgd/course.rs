@@ -12,6 +12,7 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::loss::loss_and_gradient_batched;
 use crate::model::Model;
+use crate::preflight::no_pair_trained;
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
 
@@ -122,6 +123,7 @@ pub fn train_course(
     let mut sentence = Vec::new();
     let mut last_call = Instant::now();
     let mut interval = (0.0_f64, 0_u64);
+    let mut long_tokens_skipped = 0;
 
     for epoch in 0..config.epochs() {
         let (mut epoch_loss, mut epoch_pairs) = (0.0_f64, 0_u64);
@@ -197,6 +199,7 @@ pub fn train_course(
         }
         pairs += epoch_pairs;
         epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
+        long_tokens_skipped = stream.long_tokens_skipped();
     }
     // A last partial batch is applied too, as a smaller batch.
     if !focus_ids.is_empty() {
@@ -204,6 +207,9 @@ pub fn train_course(
         let rate = learning_rate_at(config.learning_rate(), config, words, words_total);
         course_minibatch_step(model, &focus_ids, context_ids.slice(s![..n, ..]), rate)?;
         pairs += n as u64;
+    }
+    if pairs == 0 {
+        return Err(no_pair_trained(words));
     }
     Ok(TrainReport {
         epoch_heldout_losses: vec![None; epoch_losses.len()],
@@ -213,5 +219,6 @@ pub fn train_course(
         pairs,
         seconds: start.elapsed().as_secs_f64(),
         recovered: Vec::new(),
+        long_tokens_skipped,
     })
 }

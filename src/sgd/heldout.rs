@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::loss::softplus;
 use crate::model::{Model, OffsetInteractionKind, OffsetInteractions};
+use crate::preflight::SentenceCounts;
 use crate::sampling::NegativeSampler;
 use crate::vocab::{Vocab, VocabBuilder};
 
@@ -308,6 +309,8 @@ pub(crate) struct Candidates {
     tokens: usize,
     /// Sentences in the corpus.
     n_sentences: u64,
+    /// Tokens of the longest sentence.
+    longest: u64,
 }
 
 /// The vocabulary pass: counts every token of `corpus` and, unless `config` asks for no
@@ -335,18 +338,24 @@ pub(crate) fn count_corpus(
                     .last_key_value()
                     .is_some_and(|(&(largest, _), _)| key < largest));
         sentence.clear();
+        let mut tokens = 0_u64;
         let more = if wanted {
             stream.next_sentence(|token| {
                 builder.add(token);
+                tokens += 1;
                 sentence.push(token.to_owned());
             })?
         } else {
-            stream.next_sentence(|token| builder.add(token))?
+            stream.next_sentence(|token| {
+                builder.add(token);
+                tokens += 1;
+            })?
         };
         if !more {
             break;
         }
         candidates.n_sentences += 1;
+        candidates.longest = candidates.longest.max(tokens);
         if wanted {
             candidates.tokens += sentence.len();
             candidates
@@ -366,6 +375,14 @@ pub(crate) fn count_corpus(
 }
 
 impl Candidates {
+    /// What the vocabulary pass saw of the sentences.
+    pub(crate) fn sentence_counts(&self) -> SentenceCounts {
+        SentenceCounts {
+            sentences: self.n_sentences,
+            longest: self.longest,
+        }
+    }
+
     /// Turns the candidate sentences into the held-out sample for `vocab` (see
     /// [`HeldOut`]); `None` when it would be empty.
     ///

@@ -64,6 +64,7 @@ use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::kernels::LogisticTable;
 use crate::model::{Model, OffsetInteractionKind, OffsetInteractions};
+use crate::preflight::{check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
 use dense::{Dense, SharedDense};
@@ -185,6 +186,10 @@ pub struct TrainReport {
     /// The divergences recovered from by going back to the last checkpoint with lower
     /// learning rates ([`CheckpointOptions::retries`]), in order.
     pub recovered: Vec<String>,
+    /// Tokens longer than [`MAX_TOKEN_BYTES`](crate::corpus::MAX_TOKEN_BYTES) skipped in
+    /// one pass over the corpus (every epoch skips the same ones); 0 if no epoch was read
+    /// to its end in this session.
+    pub long_tokens_skipped: u64,
 }
 
 /// A trained model with its vocabulary.
@@ -212,8 +217,10 @@ pub struct Trained {
 /// # Errors
 ///
 /// [`Error::File`] or [`Error::Corpus`] when a file cannot be read,
-/// [`Error::EmptyVocabulary`] when no word reaches `min_count`, [`Error::Diverged`] when
-/// the loss becomes non-finite.
+/// [`Error::EmptyVocabulary`] when no word reaches `min_count`,
+/// [`Error::NothingToTrain`] before training when the vocabulary has one word, no line
+/// has two words or subsampling keeps next to nothing, and after it when no pair was
+/// trained, [`Error::Diverged`] when the loss becomes non-finite.
 pub fn train<P: AsRef<Path>>(
     config: &TrainConfig,
     paths: &[P],
@@ -254,13 +261,16 @@ pub(crate) fn initial_model(config: &TrainConfig, n_words: usize) -> Result<Mode
     Model::for_config(config, n_words).with_offset_interactions(offsets)
 }
 
-/// The vocabulary pass: the vocabulary of `corpus` and its held-out sample.
+/// The vocabulary pass: the vocabulary of `corpus`, checked to leave something to train,
+/// and its held-out sample.
 pub(crate) fn count_corpus(
     config: &TrainConfig,
     corpus: &Corpus,
 ) -> Result<(Vocab, Option<HeldOut>)> {
     let (counts, candidates) = heldout::count_corpus(corpus, config)?;
+    let sentences = candidates.sentence_counts();
     let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
+    check_trainable(config, &vocab, Some(sentences))?;
     let heldout = candidates.into_heldout(config, &vocab)?;
     Ok((vocab, heldout))
 }
@@ -279,6 +289,7 @@ pub(crate) fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainRepo
         pairs: state.pairs,
         seconds: state.seconds,
         recovered,
+        long_tokens_skipped: 0,
     }
 }
 
@@ -307,7 +318,9 @@ pub const SCORE_EVERY: Duration = Duration::from_secs(2);
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration
 /// (its per-offset interactions included),
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
-/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read, and
+/// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read,
+/// [`Error::NothingToTrain`] when no pair was trained (the model is trained as given, so
+/// this is found at the end; [`train`] checks the corpus and vocabulary first), and
 /// [`Error::Diverged`] when a loss or an update becomes non-finite (checked for every
 /// block of focus words in every thread).
 pub fn train_model(
@@ -461,6 +474,7 @@ pub(crate) fn run(
     let mut epoch_interactions = start_state.interactions.clone();
     let mut totals = (start_state.words_done, start_state.pairs); // words, pairs
     let mut written = Ok(());
+    let mut long_tokens_skipped = 0;
 
     let outcome = std::thread::scope(|scope| {
         let shared_ref = &shared;
@@ -613,8 +627,11 @@ pub(crate) fn run(
                 first_error.get_or_insert(e);
             }
         }
-        if let Err(e) = reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
-            first_error.get_or_insert(e);
+        match reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
+            Ok(skipped) => long_tokens_skipped = skipped,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
         if let Err(e) = score_error {
             first_error.get_or_insert(e);
@@ -623,6 +640,9 @@ pub(crate) fn run(
     });
     outcome?;
     written?;
+    if totals.1 == 0 {
+        return Err(no_pair_trained(totals.0));
+    }
     let state = TrainState {
         epoch: config.epochs(),
         sentences: 0,
@@ -643,7 +663,9 @@ pub(crate) fn run(
     if let Some(trained_offsets) = trained_offsets {
         offsets::assign(&mut model_offsets, &trained_offsets.values)?;
     }
-    Ok(report_of(&state, Vec::new()))
+    let mut report = report_of(&state, Vec::new());
+    report.long_tokens_skipped = long_tokens_skipped;
+    Ok(report)
 }
 
 /// What the calling thread measures on the shared model.

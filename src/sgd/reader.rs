@@ -75,7 +75,8 @@ pub(crate) struct Reader<'r, 'a> {
 
 impl Reader<'_, '_> {
     /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch.
-    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<()> {
+    /// Returns the long tokens skipped in the last epoch read to its end.
+    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<u64> {
         let result = self.read(epoch, sentences);
         if result.is_err() {
             self.shared.abort.store(true, Ordering::Relaxed);
@@ -83,7 +84,8 @@ impl Reader<'_, '_> {
         result
     }
 
-    fn read(&self, first_epoch: usize, skip: u64) -> Result<()> {
+    fn read(&self, first_epoch: usize, skip: u64) -> Result<u64> {
+        let mut long_tokens_skipped = 0;
         let mut since = (Instant::now(), 0_u64); // last checkpoint, words sent since
         let fresh = |epoch| Chunk {
             epoch,
@@ -128,11 +130,11 @@ impl Reader<'_, '_> {
                     since.1 += chunk.ids.len() as u64;
                     let full = std::mem::replace(&mut chunk, fresh(epoch));
                     if !self.send(Job::Chunk(full)) {
-                        return Ok(());
+                        return Ok(long_tokens_skipped);
                     }
                     if self.due(since) {
                         if !self.pause(epoch, sentences, true) {
-                            return Ok(());
+                            return Ok(long_tokens_skipped);
                         }
                         since = (Instant::now(), 0);
                     }
@@ -141,20 +143,21 @@ impl Reader<'_, '_> {
             if !chunk.ids.is_empty() {
                 since.1 += chunk.ids.len() as u64;
                 if !self.send(Job::Chunk(chunk)) {
-                    return Ok(());
+                    return Ok(long_tokens_skipped);
                 }
             }
+            long_tokens_skipped = stream.long_tokens_skipped();
             let due = self.due(since);
             if epoch + 1 < self.epochs && (due || self.epoch_end_pauses) {
                 if !self.pause(epoch + 1, 0, due) {
-                    return Ok(());
+                    return Ok(long_tokens_skipped);
                 }
                 if due {
                     since = (Instant::now(), 0);
                 }
             }
         }
-        Ok(())
+        Ok(long_tokens_skipped)
     }
 
     /// Queues a job unless training stopped; `false` if it did. Checking the abort flag

@@ -1,0 +1,471 @@
+//! The `train`, `evaluate` and `nearest` examples as a user runs them: messages, exit
+//! statuses, closed pipes, and output folders that a failed run leaves as they were.
+//!
+//! The example binaries are built by `cargo test` (or `cargo build --examples`) next to
+//! this test binary, in `target/<profile>/examples/`; `BSG_EXAMPLES_DIR` points elsewhere.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The path of an example binary.
+fn example(name: &str) -> PathBuf {
+    let dir = std::env::var_os("BSG_EXAMPLES_DIR").map_or_else(
+        || {
+            let exe = std::env::current_exe().expect("test binary");
+            // target/<profile>/deps/cli-HASH → target/<profile>/examples
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target folder")
+                .join("examples")
+        },
+        PathBuf::from,
+    );
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples first (cargo build --release --examples)",
+        path.display()
+    );
+    path
+}
+
+fn run(name: &str, args: &[&str], dir: &Path) -> Output {
+    Command::new(example(name))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs an example whose standard output is a pipe closed before it writes anything.
+fn run_with_closed_stdout(name: &str, args: &[&str], dir: &Path) -> Output {
+    let mut child = Command::new(example(name))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // Closing the only read end: every write to standard output now fails with EPIPE.
+    drop(child.stdout.take());
+    child.wait_with_output().expect("runs")
+}
+
+/// A small corpus of two topics that never share a line.
+fn write_corpus(dir: &Path) -> PathBuf {
+    let path = dir.join("corpus.txt");
+    let mut text = String::new();
+    for i in 0..400 {
+        text.push_str(
+            [
+                "the cat and the dog chase a mouse\n",
+                "the car and the bus drive on a road\n",
+            ][i % 2],
+        );
+    }
+    fs::write(&path, text).expect("write corpus");
+    path
+}
+
+const SMALL: [&str; 8] = [
+    "--dim",
+    "8",
+    "--epochs",
+    "2",
+    "--min-count",
+    "1",
+    "--threads",
+    "1",
+];
+
+fn train_args<'a>(corpus: &'a str, out: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![corpus, "--out", out];
+    args.extend(SMALL);
+    args.extend(more);
+    args
+}
+
+/// Every file of a folder with its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .expect("list")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn errors_are_printed_as_messages_with_their_causes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["train", "throughput"] {
+        let output = run(name, &["--dim", "0"], dir.path());
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        assert_eq!(
+            stderr(&output),
+            "error: `dim` must be at least 1, got 0\n",
+            "{name}"
+        );
+    }
+    fs::create_dir(dir.path().join("sets")).expect("mkdir");
+    fs::write(dir.path().join("sets/sim.tsv"), "cat\tdog\t9\n").expect("write");
+    for (name, args) in [
+        ("nearest", vec!["missing", "word"]),
+        ("evaluate", vec!["missing", "--eval-dir", "sets"]),
+    ] {
+        let output = run(name, &args, dir.path());
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        assert_eq!(
+            stderr(&output).lines().last(),
+            Some("error: I/O error on missing: No such file or directory (os error 2)"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_standard_output_ends_quietly_with_the_files_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let corpus = corpus.to_str().expect("UTF-8");
+    let output = run_with_closed_stdout(
+        "train",
+        &train_args(corpus, "out", &["--probe", "cat", "--probe", "car"]),
+        dir.path(),
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    let names: Vec<String> = snapshot(&dir.path().join("out"))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let expected: Vec<&str> = [
+        "MANIFEST",
+        "U.npy",
+        "V.npy",
+        "W.npy",
+        "embeddings.fifu",
+        "loss.png",
+        "vectors.txt",
+        "vocab.txt",
+        "words.png",
+    ]
+    .into_iter()
+    .filter(|n| cfg!(feature = "finalfusion") || *n != "embeddings.fifu")
+    .collect();
+    assert_eq!(names, expected);
+    for (name, args) in [
+        ("nearest", vec!["out", "cat", "car", "the:cat::car"]),
+        ("evaluate", vec!["out", "--eval-dir", "sets"]),
+    ] {
+        fs::create_dir_all(dir.path().join("sets")).expect("mkdir");
+        fs::write(
+            dir.path().join("sets/sim.tsv"),
+            "cat\tdog\t9\ncat\troad\t1\n",
+        )
+        .expect("w");
+        let output = run_with_closed_stdout(name, &args, dir.path());
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(0), "{name}: {message}");
+        assert!(!message.contains("panicked"), "{name}: {message}");
+    }
+}
+
+#[test]
+fn a_failed_or_empty_run_leaves_the_previous_output_as_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let corpus = corpus.to_str().expect("UTF-8");
+    let output = run("train", &train_args(corpus, "out", &[]), dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let before = snapshot(&dir.path().join("out"));
+
+    // Nothing to train: refused before training, with the reason.
+    let output = run(
+        "train",
+        &train_args(corpus, "out", &["--max-vocab", "1"]),
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("error: nothing to train: the vocabulary has 1 word (\"the\")"),
+        "{}",
+        stderr(&output)
+    );
+    // A corpus that fails in the vocabulary pass (invalid UTF-8 on its last line).
+    let bad = dir.path().join("bad.txt");
+    let mut bytes = fs::read(corpus).expect("read");
+    bytes.extend_from_slice(b"caf\xe9\n");
+    fs::write(&bad, bytes).expect("write");
+    let output = run(
+        "train",
+        &train_args(bad.to_str().expect("UTF-8"), "out", &[]),
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("bad.txt:401: invalid UTF-8"), "{message}");
+    assert!(message.contains("--lossy-utf8"), "{message}");
+    assert_eq!(snapshot(&dir.path().join("out")), before);
+    // With --lossy-utf8 the same corpus trains, and replaces the folder.
+    let output = run(
+        "train",
+        &train_args(bad.to_str().expect("UTF-8"), "out", &["--lossy-utf8"]),
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_ne!(snapshot(&dir.path().join("out")), before);
+    // Nothing is left next to the folder.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["bad.txt", "corpus.txt", "out"]);
+}
+
+#[test]
+fn output_problems_are_found_before_the_corpus_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("file"), "data").expect("write");
+    fs::create_dir(dir.path().join("mine")).expect("mkdir");
+    fs::write(dir.path().join("mine/notes.txt"), "keep").expect("write");
+    // The corpus does not exist: an error about it would mean it was looked at first.
+    for (out, message) in [
+        (
+            "file",
+            "error: I/O error on file: exists and is a regular file, not a folder; it was left \
+             as it is\n",
+        ),
+        (
+            "/dev/null",
+            "error: I/O error on /dev/null: exists and is a device, not a folder; it was left as \
+             it is\n",
+        ),
+        (
+            "mine",
+            "error: I/O error on mine: exists and holds \"notes.txt\", which is not part of a \
+             model folder written by this crate; the folder was left as it is (move that file \
+             away, or choose another output folder)\n",
+        ),
+    ] {
+        let output = run("train", &["missing.txt", "--out", out], dir.path());
+        assert_eq!(output.status.code(), Some(1), "{out}");
+        assert_eq!(stderr(&output), message);
+    }
+    let output = run(
+        "train",
+        &["missing.txt", "--out", "new", "--checkpoint", "mine"],
+        dir.path(),
+    );
+    assert_eq!(
+        stderr(&output),
+        "error: I/O error on mine: exists and is a folder, not a regular file that can be \
+         replaced\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("mine/notes.txt")).expect("kept"),
+        "keep"
+    );
+    assert_eq!(fs::read(dir.path().join("file")).expect("kept"), b"data");
+}
+
+#[test]
+fn checkpoint_options_are_checked_and_a_finished_run_is_not_redone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let corpus = corpus.to_str().expect("UTF-8");
+    let output = run("train", &[corpus, "--retries", "2"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--checkpoint <CHECKPOINT>"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run("train", &[corpus, "--checkpoint-minutes", "3"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(
+        "train",
+        &[
+            corpus,
+            "--checkpoint",
+            "run.ckpt",
+            "--checkpoint-minutes",
+            "1e300",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: `checkpoint minutes` must lie in (0, 1000000], got 1e300\n"
+    );
+
+    let checkpointed = train_args(corpus, "out", &["--checkpoint", "run.ckpt"]);
+    let output = run("train", &checkpointed, dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let before = snapshot(&dir.path().join("out"));
+    let output = run("train", &checkpointed, dir.path());
+    assert_eq!(output.status.code(), Some(0));
+    let message = stderr(&output);
+    assert!(
+        message.starts_with("run.ckpt: this run already finished (")
+            && message.contains("out was left as it is"),
+        "{message}"
+    );
+    assert!(stdout(&output).is_empty());
+    assert_eq!(snapshot(&dir.path().join("out")), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_as_corpus_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(example("train"))
+        .args(["/dev/stdin", "--out", "out"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // The write end stays open: a program that read the pipe would wait forever, so it
+    // gets a minute before it counts as hanging.
+    let stdin = child.stdin.take();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("status").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("train /dev/stdin hangs on a pipe");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("runs");
+    drop(stdin);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("error: I/O error on /dev/stdin: is a pipe (FIFO), not a regular file"),
+        "{message}"
+    );
+    let output = run("train", &["-"], dir.path());
+    assert!(
+        stderr(&output).contains("error: I/O error on -: standard input cannot be a corpus"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn nearest_and_evaluate_read_any_vector_file_and_report_what_they_cannot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let output = run(
+        "train",
+        &train_args(corpus.to_str().expect("UTF-8"), "out", &[]),
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    // nearest on a word2vec file and on a finalfusion file, as on the folder.
+    let from_folder = stdout(&run("nearest", &["out", "cat"], dir.path()));
+    assert!(from_folder.starts_with("cat: "), "{from_folder}");
+    let files: &[&str] = if cfg!(feature = "finalfusion") {
+        &["out/vectors.txt", "out/embeddings.fifu"]
+    } else {
+        &["out/vectors.txt"]
+    };
+    for &file in files {
+        let output = run("nearest", &[file, "cat"], dir.path());
+        assert!(output.status.success(), "{file}: {}", stderr(&output));
+        assert_eq!(stdout(&output), from_folder, "{file}");
+    }
+    // An invalid line on standard input gives its number.
+    let mut child = Command::new(example("nearest"))
+        .args(["out"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"cat\n\xff\xfe\ndog\n").expect("write");
+    }
+    let output = child.wait_with_output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: standard input:2: invalid UTF-8 at byte offset 0 of the line (0-based)\n"
+    );
+    assert!(stdout(&output).starts_with("cat: "));
+
+    // evaluate: a byte-order mark, a NaN vector, a header of dimension 0.
+    fs::create_dir(dir.path().join("sets")).expect("mkdir");
+    fs::write(
+        dir.path().join("sets/sim.tsv"),
+        "\u{feff}cat\tdog\t9\ncat\tmouse\t8\ncar\tbus\t7\ncat\troad\t1\n",
+    )
+    .expect("write");
+    let vectors = fs::read_to_string(dir.path().join("out/vectors.txt")).expect("read");
+    let with_nan: String = vectors
+        .lines()
+        .map(|line| {
+            if line.starts_with("road ") {
+                let n = line.split(' ').count() - 1;
+                format!("road{}\n", " NaN".repeat(n))
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    fs::write(dir.path().join("nan.txt"), with_nan).expect("write");
+    let output = run("evaluate", &["nan.txt", "--eval-dir", "sets"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("warning: 1 of 12 file vectors hold a NaN or an infinity"),
+        "{}",
+        stderr(&output)
+    );
+    let table = stdout(&output);
+    let row = table.lines().find(|l| l.starts_with("sim")).expect("row");
+    assert!(row.ends_with("3/4 (1 non-finite)"), "{table}");
+    assert!(!row.contains("n/a"), "{table}");
+    let output = run(
+        "evaluate",
+        &["out", "--eval-dir", "sets", "--vectors", "u"],
+        dir.path(),
+    );
+    let table = stdout(&output);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("sim") && l.ends_with(" 4/4")),
+        "{table}"
+    );
+    fs::write(dir.path().join("zero.txt"), "2 0\na\nb\n").expect("write");
+    let output = run("evaluate", &["zero.txt", "--eval-dir", "sets"], dir.path());
+    assert_eq!(
+        stderr(&output),
+        "error: zero.txt:1: the header's dimension is 0: a word vector needs at least one value\n"
+    );
+}

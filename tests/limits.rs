@@ -1,0 +1,321 @@
+//! Hostile input that must neither hang nor take unbounded memory: huge lines, streams of
+//! NUL bytes, pipes given as corpus files. The memory cases run in a child process (this
+//! test binary again) whose address space is limited with `setrlimit(RLIMIT_AS)`, so that
+//! an unbounded allocation aborts the child and fails the test instead of the machine.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use bilinear_skipgram::{CorpusOptions, NoProgress, SentenceStream, TrainConfig, train};
+
+/// The address space the child may add to what it has when it starts.
+const MEMORY_MARGIN: u64 = 192 << 20;
+
+/// `unit` repeated `n` times, made as it is read.
+struct Repeat {
+    unit: &'static [u8],
+    left: u64,
+    at: usize,
+}
+
+impl Read for Repeat {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() && self.left > 0 {
+            let take = (self.unit.len() - self.at).min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&self.unit[self.at..self.at + take]);
+            n += take;
+            self.at += take;
+            if self.at == self.unit.len() {
+                self.at = 0;
+                self.left -= 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A field of `/proc/self/status` in bytes, or `None` without `/proc`.
+fn status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Limits this process's address space to what it uses now plus `margin` bytes.
+fn limit_address_space(margin: u64) {
+    let now = status_bytes("VmSize:").expect("/proc/self/status");
+    let limit = libc::rlimit {
+        rlim_cur: now + margin,
+        rlim_max: now + margin,
+    };
+    // SAFETY: setrlimit reads the struct it is given and nothing else.
+    let status = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+    assert_eq!(status, 0, "setrlimit: {}", std::io::Error::last_os_error());
+}
+
+/// Runs `child_under_a_memory_limit` with `case`; returns its standard output.
+fn run_limited_child(case: &str, arg: &str) -> String {
+    let output = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "child_under_a_memory_limit",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BSG_LIMIT_CASE", case)
+        .env("BSG_LIMIT_ARG", arg)
+        // One malloc arena: each further one reserves 64 MiB of address space.
+        .env("MALLOC_ARENA_MAX", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn child");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if let Some(peak) = stdout
+        .lines()
+        .find_map(|l| l[l.find("peak=")? + 5..].trim().parse::<u64>().ok())
+    {
+        eprintln!(
+            "child {case} {arg}: peak RSS {:.1} MiB",
+            peak as f64 / f64::from(1 << 20)
+        );
+    }
+    assert!(
+        output.status.success(),
+        "child {case} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The value after `key=` in the child's output.
+fn reported(stdout: &str, key: &str) -> u64 {
+    let marker = format!("{key}=");
+    stdout
+        .lines()
+        .find_map(|l| Some(&l[l.find(&marker)? + marker.len()..]))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key}= in {stdout:?}"))
+}
+
+/// Runs only as the child process of the memory tests.
+#[test]
+#[ignore = "runs as a child process of another test"]
+fn child_under_a_memory_limit() {
+    let Ok(case) = std::env::var("BSG_LIMIT_CASE") else {
+        eprintln!("not a child process: nothing to do");
+        return;
+    };
+    let arg = std::env::var("BSG_LIMIT_ARG").unwrap_or_default();
+    match case.as_str() {
+        "tokens" => {
+            // One line of `arg` tokens, two bytes each, made as it is read.
+            let n: u64 = arg.parse().expect("token count");
+            let reader = Repeat {
+                unit: b"a ",
+                left: n,
+                at: 0,
+            };
+            limit_address_space(MEMORY_MARGIN);
+            let mut stream =
+                SentenceStream::from_reader(reader, "endless", CorpusOptions::default());
+            let mut tokens = 0_u64;
+            while stream.next_sentence(|_| tokens += 1).expect("reads") {}
+            println!("tokens={tokens}");
+        }
+        "train" | "train-all" => {
+            // Trains on the corpus file `arg`, subsampling or not.
+            let config = TrainConfig::builder()
+                .subsample(if case == "train" { 1e-3 } else { 0.0 })
+                .dim(4)
+                .window(2)
+                .negatives(1)
+                .epochs(1)
+                .min_count(1)
+                .threads(1)
+                // Every word is trained on: no sentence (piece of the line) is held out.
+                .heldout_pairs(0)
+                .build()
+                .expect("config");
+            limit_address_space(MEMORY_MARGIN);
+            let trained = train(&config, &[PathBuf::from(arg)], &mut NoProgress).expect("trains");
+            println!("words={}", trained.report.words);
+            println!("pairs={}", trained.report.pairs);
+        }
+        "write-vocab" => {
+            // Writes a vocabulary larger than the file size limit into the folder `arg`.
+            let vocab = bilinear_skipgram::Vocab::from_counts(
+                (0..10_000).map(|i| (format!("word{i}"), 1)),
+                bilinear_skipgram::OovPolicy::Drop,
+            )
+            .expect("vocab");
+            // SAFETY: ignoring SIGXFSZ makes a write past the limit fail with EFBIG
+            // instead of killing the process; setrlimit reads the struct it is given.
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit {
+                    rlim_cur: 4096,
+                    rlim_max: 4096,
+                };
+                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+            }
+            let path = Path::new(&arg).join("vocab.txt");
+            let error = bilinear_skipgram::write_vocab(&path, &vocab).expect_err("too large");
+            println!("error={error}");
+        }
+        other => panic!("unknown case {other}"),
+    }
+    println!("peak={}", status_bytes("VmHWM:").unwrap_or(0));
+}
+
+/// Writes `n` copies of `unit` as one gzip-compressed line.
+fn gzip_line(path: &Path, unit: &[u8], n: usize) {
+    let file = std::fs::File::create(path).expect("create");
+    let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    let block = unit.repeat(1 << 16);
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(1 << 16);
+        encoder
+            .write_all(&block[..take * unit.len()])
+            .expect("write");
+        left -= take;
+    }
+    encoder.finish().expect("finish");
+}
+
+#[test]
+fn a_line_of_a_hundred_million_tokens_is_read_in_bounded_memory() {
+    // 200 MB on one line, more than the child may allocate.
+    let stdout = run_limited_child("tokens", "100000000");
+    assert_eq!(reported(&stdout, "tokens"), 100_000_000);
+}
+
+/// `cargo test --release --test limits -- --ignored billion`: about 20 s of CPU (43 s on
+/// the busy two-core machine), under the same memory limit as the test above.
+#[test]
+#[ignore = "reads 2 GB of generated text"]
+fn a_line_of_a_billion_tokens_is_read_in_bounded_memory() {
+    let stdout = run_limited_child("tokens", "1000000000");
+    assert_eq!(reported(&stdout, "tokens"), 1_000_000_000);
+}
+
+#[test]
+fn a_corpus_of_one_long_line_is_trained_in_bounded_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("one-line.txt.gz");
+    // 160 MB of text, one line, 40 million tokens.
+    gzip_line(&path, b"ab cd ef gh ", 10_000_000);
+    let stdout = run_limited_child("train", path.to_str().expect("UTF-8 path"));
+    assert_eq!(reported(&stdout, "words"), 40_000_000);
+    assert!(reported(&stdout, "pairs") > 0);
+}
+
+#[test]
+fn a_gigabyte_of_nul_bytes_is_read_in_bounded_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("zeros.gz");
+    // 1 GiB of NUL bytes and two words at the end, gzip-compressed to about 1 MB.
+    {
+        let file = std::fs::File::create(&path).expect("create");
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        let zeros = vec![0_u8; 1 << 20];
+        for _ in 0..1024 {
+            encoder.write_all(&zeros).expect("write");
+        }
+        encoder.write_all(b" last word\n").expect("write");
+        encoder.finish().expect("finish");
+    }
+    let stdout = run_limited_child("train-all", path.to_str().expect("UTF-8 path"));
+    assert_eq!(reported(&stdout, "words"), 2);
+}
+
+/// Runs `train` on `path` in a thread and returns its error, or fails the test if it has
+/// not returned after a minute (a pipe opened for reading waits for a writer forever).
+fn train_error_without_hanging(path: &Path) -> bilinear_skipgram::Error {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let config = TrainConfig::builder()
+            .dim(4)
+            .min_count(1)
+            .threads(1)
+            .build()
+            .expect("config");
+        let _ = sender.send(train(&config, &[&path], &mut NoProgress).map(drop));
+    });
+    match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(result) => result.expect_err("not a regular file"),
+        Err(_) => panic!("train did not return within a minute: it hangs"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_or_device_as_corpus_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("corpus.fifo");
+    let name = std::ffi::CString::new(fifo.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: mkfifo reads the NUL-terminated path it is given.
+    let status = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
+    assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    for (path, what) in [
+        (fifo.as_path(), "a pipe (FIFO)"),
+        (Path::new("/dev/zero"), "a character device"),
+        (Path::new("-"), "standard input cannot be a corpus"),
+    ] {
+        let error = train_error_without_hanging(path);
+        let message = error.to_string();
+        assert!(
+            matches!(&error, bilinear_skipgram::Error::File { path: p, .. } if p == path),
+            "{error:?}"
+        );
+        assert!(message.contains(what), "{message}");
+        assert!(
+            message.contains("read once for the vocabulary and once per epoch"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn long_tokens_are_skipped_and_counted_in_the_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("corpus.txt");
+    let long = "x".repeat(bilinear_skipgram::MAX_TOKEN_BYTES + 1);
+    std::fs::write(&path, format!("a b {long} c d\n").repeat(50)).expect("write");
+    let config = TrainConfig::builder()
+        .dim(4)
+        .epochs(2)
+        .min_count(1)
+        .subsample(0.0)
+        .threads(1)
+        .build()
+        .expect("config");
+    let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+    assert_eq!(trained.vocab.len(), 4);
+    assert_eq!(trained.report.words, 2 * 200);
+    assert_eq!(trained.report.long_tokens_skipped, 50);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failed_write_of_vocab_txt_names_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stdout = run_limited_child("write-vocab", dir.path().to_str().expect("UTF-8 path"));
+    let message = stdout
+        .lines()
+        .find_map(|l| Some(&l[l.find("error=")? + 6..]))
+        .unwrap_or_else(|| panic!("no error= in {stdout:?}"));
+    let expected = format!(
+        "I/O error on {}: File too large (os error 27)",
+        dir.path().join("vocab.txt").display()
+    );
+    assert_eq!(message, expected);
+    // Nothing is left under the final name or as a temporary file.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+}
