@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! cargo run --release --example throughput -- corpus.txt --dim 100 --threads 1 --mode frozen
+//! cargo run --release --example throughput -- corpus.txt --dim 100 --offsets diagonal
 //! ```
+//!
+//! `--offsets diagonal|full` adds per-offset interactions `D_p` (trained at
+//! `--offset-learning-rate`) in both modes; "frozen" then freezes only `W`.
 //!
 //! words/s/thread = raw corpus tokens × epochs ÷ training seconds ÷ threads, where the raw
 //! tokens are all tokens of the corpus (also those below `--min-count`) and the training
@@ -22,7 +26,8 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    Corpus, Error, Model, NoProgress, Result, TrainConfig, VocabBuilder, WindowMode, train_model,
+    Corpus, Error, InteractionOptimizer, Model, NoProgress, OffsetInteractionKind,
+    OffsetInteractions, Result, TrainConfig, VocabBuilder, WindowMode, train_model,
 };
 use clap::{Parser, ValueEnum};
 
@@ -52,6 +57,18 @@ struct Args {
     /// Learning rate of W in bilinear mode.
     #[arg(long, default_value_t = 0.0025)]
     interaction_learning_rate: f32,
+    /// How W (and D_p) take their steps: sgd or adagrad.
+    #[arg(long, default_value = "sgd")]
+    interaction_optimizer: String,
+    /// Per-offset interactions D_p: none, diagonal or full (in both modes).
+    #[arg(long, default_value = "none")]
+    offsets: String,
+    /// Focus words per block (and between merges of W and D_p).
+    #[arg(long, default_value_t = 64)]
+    merge_interval: usize,
+    /// Learning rate of the per-offset interactions (0 freezes them).
+    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
+    offset_learning_rate: f32,
     /// Which trainer to measure.
     #[arg(long, value_enum, default_value_t = Mode::Both)]
     mode: Mode,
@@ -78,6 +95,23 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
+    let Some(offsets) = OffsetInteractionKind::from_name(&args.offsets) else {
+        eprintln!(
+            "--offsets: expected none, diagonal or full, got {:?}",
+            args.offsets
+        );
+        std::process::exit(2);
+    };
+    let Some(optimizer) = InteractionOptimizer::ALL
+        .into_iter()
+        .find(|o| o.name() == args.interaction_optimizer)
+    else {
+        eprintln!(
+            "--interaction-optimizer: expected sgd or adagrad, got {:?}",
+            args.interaction_optimizer
+        );
+        std::process::exit(2);
+    };
     let modes = match args.mode {
         Mode::Both => vec![Mode::Bilinear, Mode::Frozen],
         mode => vec![mode],
@@ -102,23 +136,35 @@ fn run() -> Result<()> {
             .min_count(args.min_count)
             .subsample(args.subsample)
             .interaction_learning_rate(rate)
+            .interaction_optimizer(optimizer)
+            .offset_interactions(offsets)
+            .offset_learning_rate(args.offset_learning_rate)
+            .merge_interval(args.merge_interval)
             .build()?;
         let corpus = Corpus::new(args.corpus.clone(), config.corpus_options().clone());
         let start = std::time::Instant::now();
         let counts = VocabBuilder::count_corpus(&corpus)?;
         let raw_tokens = counts.n_tokens();
         let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
-        let mut model = Model::for_config(&config, vocab.len());
+        let mut model = Model::for_config(&config, vocab.len()).with_offset_interactions(
+            OffsetInteractions::identity(
+                offsets,
+                config.dim(),
+                config.window(),
+                config.window_mode(),
+            )?,
+        )?;
         let report = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)?;
         let with_vocabulary = start.elapsed().as_secs_f64();
         let words = raw_tokens as f64 * config.epochs() as f64;
         let mut stdout = std::io::stdout().lock();
         writeln!(
             stdout,
-            "{:<8} dim {:>4} threads {} epochs {}: {:>9.0} words/s/thread, {:.2} s \
+            "{:<8} offsets {:<8} dim {:>4} threads {} epochs {}: {:>9.0} words/s/thread, {:.2} s \
              ({:.0} words/s/thread and {:.2} s with the vocabulary pass), \
              {:.0} pairs/s/thread ({} pairs), {} raw tokens, {} vocabulary words, peak RSS {}",
             format!("{mode:?}").to_lowercase(),
+            offsets.name(),
             config.dim(),
             config.threads(),
             config.epochs(),

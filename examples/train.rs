@@ -1,5 +1,6 @@
 //! Trains embeddings, prints the nearest neighbours of a few probe words and draws them
-//! (`words.png`) and the training loss (`loss.png`).
+//! (`words.png`) and the training loss, online and held out, with `W`'s distance from the
+//! identity and condition number (`loss.png`).
 //!
 //! With no arguments it trains on the bundled King James Bible (`data/kjv.txt.xz`):
 //!
@@ -13,11 +14,11 @@
 //! then come from the checkpoint). Once the run has finished, the same command says so and
 //! does nothing.
 //!
-//! Besides `U.npy`, `V.npy`, `W.npy` and `vocab.txt` it writes the word vectors chosen with
-//! `--vectors` as `vectors.txt` (word2vec text format, which gensim loads with
-//! `KeyedVectors.load_word2vec_format`) and, with the `finalfusion` feature (on for the
-//! crate's examples), as `embeddings.fifu` (unit rows and their norms) with the training
-//! configuration in its metadata.
+//! Besides `U.npy`, `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`) it
+//! writes the word vectors chosen with `--vectors` as `vectors.txt` (word2vec text format,
+//! which gensim loads with `KeyedVectors.load_word2vec_format`) and, with the `finalfusion`
+//! feature (on for the crate's examples), as `embeddings.fifu` (unit rows and their norms)
+//! with the training configuration in its metadata.
 //!
 //! The output folder is checked before the corpus is read, and replaced as a whole once
 //! everything is written (`replace_dir`): a run that fails at any point leaves the
@@ -32,10 +33,11 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    Checkpoint, CheckpointOptions, Error, InteractionInit, OovPolicy, Progress, Result,
-    TrainConfig, Trained, UnitVectors, Utf8Policy, VectorKind, WindowMode, check_output_dir,
-    check_output_file, plot_loss, plot_words, replace_dir, resume, train, train_checkpointed,
-    write_model, write_word2vec_text,
+    Checkpoint, CheckpointOptions, Error, InteractionInit, InteractionOptimizer,
+    OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, TrainingCurves,
+    UnitVectors, Utf8Policy, VectorKind, WindowMode, check_output_dir, check_output_file,
+    plot_training, plot_words, replace_dir, resume, train, train_checkpointed, write_model,
+    write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -78,6 +80,23 @@ struct Args {
     /// Initial learning rate of W (0 freezes W).
     #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_INTERACTION_LEARNING_RATE)]
     interaction_learning_rate: f32,
+    /// How W takes its steps: sgd (the block's summed gradient at W's rate) or adagrad
+    /// (per entry, the rate divided by the root of the summed squared gradients).
+    #[arg(long, default_value = "sgd", value_parser = parse_optimizer)]
+    interaction_optimizer: InteractionOptimizer,
+    /// Decay of W towards the identity per block, W -= rate × decay × (W − I) (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    interaction_decay: f32,
+    /// Per-offset interactions D_p (a pair at offset p is scored v_cᵀ D_p W u_w): none,
+    /// diagonal or full.
+    #[arg(long, default_value = "none", value_parser = parse_offsets)]
+    offsets: OffsetInteractionKind,
+    /// Initial learning rate of the per-offset interactions (0 freezes them).
+    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
+    offset_learning_rate: f32,
+    /// Pairs in the held-out sample, drawn from sentences left out of training (0: none).
+    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_HELDOUT_PAIRS)]
+    heldout_pairs: usize,
     /// Start W with uniform entries (the course) instead of the identity.
     #[arg(long)]
     uniform_interaction: bool,
@@ -161,6 +180,11 @@ fn run() -> Result<()> {
         .max_vocab(args.max_vocab)
         .learning_rate(args.learning_rate)
         .interaction_learning_rate(args.interaction_learning_rate)
+        .interaction_optimizer(args.interaction_optimizer)
+        .interaction_decay(args.interaction_decay)
+        .heldout_pairs(args.heldout_pairs)
+        .offset_interactions(args.offsets)
+        .offset_learning_rate(args.offset_learning_rate)
         .subsample(args.subsample)
         .seed(args.seed)
         .markers(args.markers)
@@ -224,13 +248,17 @@ fn run() -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let mut loss_points = Vec::new();
+    let mut curves = TrainingCurves::new();
+    let mut heldout = String::new();
     let mut show = |p: &Progress| {
-        loss_points.push((p.words_done, p.interval_loss));
+        curves.record(p);
+        if let Some(loss) = p.heldout_loss {
+            heldout = format!(" held-out {loss:.4}");
+        }
         bar.set_length(p.words_total);
         bar.set_position(p.words_done);
         bar.set_message(format!(
-            "epoch {} lr {:.5} loss {:.4} {:.0} words/s",
+            "epoch {} lr {:.5} loss {:.4}{heldout} {:.0} words/s",
             p.epoch + 1,
             p.learning_rate,
             p.interval_loss,
@@ -254,18 +282,40 @@ fn run() -> Result<()> {
     }
     let report = &trained.report;
     note!(
-        "{} words, {} pairs in {:.1} s ({:.0} words/s/thread); loss per epoch: {}",
+        "{} words, {} pairs in {:.1} s ({:.0} words/s/thread)",
         report.words,
         report.pairs,
         report.seconds,
         report.words as f64 / report.seconds / trained.config.threads() as f64,
-        report
-            .epoch_losses
-            .iter()
-            .map(|l| format!("{l:.4}"))
-            .collect::<Vec<_>>()
-            .join(" ")
     );
+    let heldout_pairs = trained.heldout.as_ref().map_or(0, |h| h.n_pairs());
+    for (epoch, (online, heldout)) in report
+        .epoch_losses
+        .iter()
+        .zip(&report.epoch_heldout_losses)
+        .enumerate()
+    {
+        let heldout = heldout.map_or_else(
+            || "none".to_owned(),
+            |l| format!("{l:.4} ({heldout_pairs} pairs)"),
+        );
+        note!(
+            "epoch {}: online loss {online:.4}, held-out loss {heldout}",
+            epoch + 1
+        );
+    }
+    if let Some(Some(w)) = report.epoch_interactions.last() {
+        let (name, what) = if trained.config.offset_interactions() == OffsetInteractionKind::None {
+            ("W", "")
+        } else {
+            ("W̄", " (W̄ = Σ π_p D_p W, the effective interaction)")
+        };
+        note!(
+            "‖{name} − I‖_F = {:.4}, condition number of {name} σmax/σmin = {:.4}{what}",
+            w.distance_from_identity,
+            w.condition_number
+        );
+    }
     if report.long_tokens_skipped > 0 {
         note!(
             "skipped {} tokens longer than {} bytes in each epoch",
@@ -283,7 +333,7 @@ fn run() -> Result<()> {
     };
     // Every output in one folder, replaced as a whole once all of it is written.
     replace_dir(&args.out, |dir| {
-        write_outputs(dir, &trained, &args, &probes, &loss_points)
+        write_outputs(dir, &trained, &args, &probes, &curves)
     })?;
 
     let mut text = String::new();
@@ -317,7 +367,7 @@ fn write_outputs(
     trained: &Trained,
     args: &Args,
     probes: &[String],
-    loss_points: &[(u64, f64)],
+    curves: &TrainingCurves,
 ) -> Result<()> {
     let config = &trained.config;
     write_model(dir, &trained.model, &trained.vocab)?;
@@ -338,8 +388,9 @@ fn write_outputs(
     };
     let mut pictures = Vec::new();
     // A resumed run that had little left to do may have no loss to draw.
-    if loss_points.iter().any(|(_, loss)| loss.is_finite()) {
-        plot_loss(&dir.join("loss.png"), loss_points, "Training loss")?;
+    let finite = |points: &[(u64, f64)]| points.iter().any(|(_, loss)| loss.is_finite());
+    if finite(&curves.online_loss) || finite(&curves.heldout_loss) {
+        plot_training(&dir.join("loss.png"), curves, "Training loss and W")?;
         pictures.push("loss.png");
     }
     let found: Vec<(&str, usize)> = probes
@@ -357,8 +408,13 @@ fn write_outputs(
         pictures.push("words.png");
     }
     note!(
-        "wrote U.npy, V.npy, W.npy, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
+        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
          vectors, dim {}){}{} to {}",
+        if config.offset_interactions() == OffsetInteractionKind::None {
+            ""
+        } else {
+            ", D.npy, D.txt"
+        },
         trained.vocab.len(),
         config.dim(),
         args.vectors.name(),
@@ -378,6 +434,18 @@ fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
         .into_iter()
         .find(|kind| kind.name() == name)
         .ok_or_else(|| format!("expected u, vw, concat or sum, got {name:?}"))
+}
+
+fn parse_offsets(name: &str) -> std::result::Result<OffsetInteractionKind, String> {
+    OffsetInteractionKind::from_name(name)
+        .ok_or_else(|| format!("expected none, diagonal or full, got {name:?}"))
+}
+
+fn parse_optimizer(name: &str) -> std::result::Result<InteractionOptimizer, String> {
+    InteractionOptimizer::ALL
+        .into_iter()
+        .find(|optimizer| optimizer.name() == name)
+        .ok_or_else(|| format!("expected sgd or adagrad, got {name:?}"))
 }
 
 fn corpus_names(paths: &[PathBuf]) -> String {

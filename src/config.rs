@@ -3,7 +3,7 @@
 
 use crate::corpus::{CorpusOptions, Utf8Policy};
 use crate::error::ConfigError;
-use crate::model::{EmbeddingInit, InteractionInit};
+use crate::model::{EmbeddingInit, InteractionInit, OffsetInteractionKind};
 use crate::vocab::OovPolicy;
 
 /// How far a focus word looks for its contexts.
@@ -30,6 +30,47 @@ pub enum LearningRateSchedule {
     Constant,
 }
 
+/// How the dense interaction parameters (`W`, and the per-offset `D_p` when the model has
+/// them) take their steps.
+///
+/// Each worker thread applies one step per block of focus words (see the
+/// [`sgd`](crate::sgd) module) with the block's summed gradient `g` (for `W`,
+/// `g = Eᵀ U_B`, the sum of `e u_wᵀ` over every pair of every focus word of the block) and
+/// the rate `η` in force (the interaction learning rate under the configured schedule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum InteractionOptimizer {
+    /// Plain SGD, `w -= η g`: the step of a row of `U` or `V`, but summed over every pair
+    /// of the block.
+    #[default]
+    Sgd,
+    /// AdaGrad (Duchi et al., 2011), per entry: `G += g²`, then
+    /// `w -= η g / (√G + ε)` with `ε =` [`ADAGRAD_EPSILON`]. `G` starts at zero, so the
+    /// first step moves every entry with a non-zero gradient by `η`, and later steps shrink
+    /// as squared gradients accumulate: the step no longer grows with the number of pairs
+    /// a block sums over.
+    AdaGrad,
+}
+
+impl InteractionOptimizer {
+    /// Every optimizer, in a fixed order.
+    pub const ALL: [InteractionOptimizer; 2] =
+        [InteractionOptimizer::Sgd, InteractionOptimizer::AdaGrad];
+
+    /// A short name: `sgd` or `adagrad` (the configuration text uses it).
+    pub fn name(self) -> &'static str {
+        match self {
+            InteractionOptimizer::Sgd => "sgd",
+            InteractionOptimizer::AdaGrad => "adagrad",
+        }
+    }
+}
+
+/// The `ε` of [`InteractionOptimizer::AdaGrad`]: `w -= η g / (√G + ε)`. It only keeps the
+/// division finite where `G = 0` (then `g = 0` as well, and the step is 0); any entry that
+/// has seen a gradient has `√G ≥ |g| ≫ ε` in `f32`.
+pub const ADAGRAD_EPSILON: f32 = 1e-8;
+
 /// A checked training configuration. Build it with [`TrainConfig::builder`].
 ///
 /// # Example
@@ -52,6 +93,10 @@ pub struct TrainConfig {
     epochs: usize,
     learning_rate: f32,
     interaction_learning_rate: f32,
+    interaction_optimizer: InteractionOptimizer,
+    interaction_decay: f32,
+    offset_interactions: OffsetInteractionKind,
+    offset_learning_rate: f32,
     schedule: LearningRateSchedule,
     min_count: u64,
     max_vocab: Option<usize>,
@@ -61,6 +106,7 @@ pub struct TrainConfig {
     embedding_init: EmbeddingInit,
     interaction_init: InteractionInit,
     merge_interval: usize,
+    heldout_pairs: usize,
     corpus: CorpusOptions,
     oov: OovPolicy,
 }
@@ -76,6 +122,10 @@ impl Default for TrainConfig {
             epochs: 5,
             learning_rate: 0.025,
             interaction_learning_rate: DEFAULT_INTERACTION_LEARNING_RATE,
+            interaction_optimizer: InteractionOptimizer::Sgd,
+            interaction_decay: 0.0,
+            offset_interactions: OffsetInteractionKind::None,
+            offset_learning_rate: DEFAULT_OFFSET_LEARNING_RATE,
             schedule: LearningRateSchedule::Linear,
             min_count: 5,
             max_vocab: None,
@@ -85,6 +135,7 @@ impl Default for TrainConfig {
             embedding_init: EmbeddingInit::Word2vec,
             interaction_init: InteractionInit::Identity,
             merge_interval: 64,
+            heldout_pairs: DEFAULT_HELDOUT_PAIRS,
             corpus: CorpusOptions::default(),
             oov: OovPolicy::Drop,
         }
@@ -98,6 +149,17 @@ impl Default for TrainConfig {
 /// and `[V·W, U]` compared with `W = I` frozen, so the default keeps `W` fixed; set
 /// [`TrainConfigBuilder::interaction_learning_rate`] to train it.
 pub const DEFAULT_INTERACTION_LEARNING_RATE: f32 = 0.0;
+
+/// The default learning rate of the per-offset interactions `D_p` (used only when the
+/// model has them, see [`TrainConfigBuilder::offset_interactions`]): the rate measured for
+/// a single trained `W` on English Wikipedia, a starting point rather than a tuned value.
+pub const DEFAULT_OFFSET_LEARNING_RATE: f32 = 0.0025;
+
+/// The most floats full per-offset interactions may take (`2 · window · dim²`): 2³⁰, 4 GiB.
+pub const MAX_OFFSET_FLOATS: u64 = 1 << 30;
+
+/// The default number of held-out pairs (see [`TrainConfigBuilder::heldout_pairs`]).
+pub const DEFAULT_HELDOUT_PAIRS: usize = 4096;
 
 fn default_threads() -> usize {
     std::thread::available_parallelism()
@@ -161,7 +223,28 @@ impl TrainConfig {
     pub fn interaction_learning_rate(&self) -> f32 {
         self.interaction_learning_rate
     }
-    /// Learning-rate schedule (applies to both rates).
+    /// How `W` (and the per-offset interactions) take their steps.
+    pub fn interaction_optimizer(&self) -> InteractionOptimizer {
+        self.interaction_optimizer
+    }
+    /// Decay `λ` of the trained interaction towards the identity: after each block,
+    /// `W -= η λ (W − I)` with the interaction rate `η` in force; 0 turns it off.
+    pub fn interaction_decay(&self) -> f32 {
+        self.interaction_decay
+    }
+    /// The per-offset interactions `D_p` the model has: none (the default), diagonal or full.
+    pub fn offset_interactions(&self) -> OffsetInteractionKind {
+        self.offset_interactions
+    }
+    /// Initial learning rate of the per-offset interactions; 0 freezes them.
+    pub fn offset_learning_rate(&self) -> f32 {
+        self.offset_learning_rate
+    }
+    /// Pairs of the held-out sample (0: none).
+    pub fn heldout_pairs(&self) -> usize {
+        self.heldout_pairs
+    }
+    /// Learning-rate schedule (applies to every rate).
     pub fn schedule(&self) -> LearningRateSchedule {
         self.schedule
     }
@@ -309,6 +392,66 @@ impl TrainConfigBuilder {
         interaction_learning_rate: f32
     );
     setter!(
+        /// How `W` (and the per-offset interactions) take their steps: plain SGD (the
+        /// default) or AdaGrad, whose `η` is the interaction learning rate.
+        ///
+        /// ```
+        /// use bilinear_skipgram::{InteractionOptimizer, TrainConfig};
+        /// let c = TrainConfig::builder()
+        ///     .interaction_optimizer(InteractionOptimizer::AdaGrad)
+        ///     .interaction_learning_rate(0.01)
+        ///     .build()?;
+        /// assert_eq!(c.interaction_optimizer(), InteractionOptimizer::AdaGrad);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        interaction_optimizer: InteractionOptimizer
+    );
+    setter!(
+        /// Decay `λ` of the trained interaction towards the identity, applied after every
+        /// block of focus words as `W -= η λ (W − I)` (`η` the interaction rate in force,
+        /// whatever the optimizer): finite, in [0, 100], default 0 (off). It pulls `W`
+        /// (and each `D_p`) back towards the identity, that is towards plain skip-gram, and
+        /// so bounds how ill-conditioned it can get. No effect while `W` is frozen.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().interaction_decay(0.1).build()?;
+        /// assert_eq!(c.interaction_decay(), 0.1);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        interaction_decay: f32
+    );
+    setter!(
+        /// Per-offset interactions: none (the default: every pair is scored `v_cᵀ W u_w`),
+        /// diagonal or full. With them a pair whose context is `o` positions from its focus
+        /// word is scored `v_cᵀ D_o W u_w` ([`OffsetInteractions`](crate::OffsetInteractions)),
+        /// one `D_o` per offset `o ∈ {−b…−1, 1…b}` of the window `b`, starting at the
+        /// identity and trained at [`offset_learning_rate`](Self::offset_learning_rate)
+        /// with the [`interaction_optimizer`](Self::interaction_optimizer). Full
+        /// interactions take `2 · window · dim²` floats, at most [`MAX_OFFSET_FLOATS`].
+        ///
+        /// ```
+        /// use bilinear_skipgram::{OffsetInteractionKind, TrainConfig};
+        /// let c = TrainConfig::builder()
+        ///     .offset_interactions(OffsetInteractionKind::Diagonal)
+        ///     .build()?;
+        /// assert_eq!(c.offset_interactions(), OffsetInteractionKind::Diagonal);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        offset_interactions: OffsetInteractionKind
+    );
+    setter!(
+        /// Initial learning rate of the per-offset interactions: finite, in [0, 100],
+        /// default [`DEFAULT_OFFSET_LEARNING_RATE`]; 0 freezes them at the identity. It
+        /// follows the same schedule as the other rates.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().offset_learning_rate(0.01).build()?;
+        /// assert_eq!(c.offset_learning_rate(), 0.01);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        offset_learning_rate: f32
+    );
+    setter!(
         /// Linear decay (word2vec, the default) or a constant rate.
         ///
         /// ```
@@ -408,6 +551,26 @@ impl TrainConfigBuilder {
         merge_interval: usize
     );
     setter!(
+        /// Pairs in the held-out sample: 0 to 1 000 000, default [`DEFAULT_HELDOUT_PAIRS`];
+        /// 0 turns it off.
+        ///
+        /// During the vocabulary pass of [`train`](crate::train) and
+        /// [`train_checkpointed`](crate::train_checkpointed) a seeded rule picks sentences
+        /// (at most 1 % of them); once the vocabulary is built they are turned into this
+        /// many pairs, formed exactly as the trainer forms pairs (subsampling, window,
+        /// negatives), drawn once from the seed. Those sentences are left out of training,
+        /// and the mean loss on the pairs is reported as
+        /// [`Progress::heldout_loss`](crate::Progress::heldout_loss). A corpus with fewer
+        /// than 100 sentences has no held-out sample.
+        ///
+        /// ```
+        /// let c = bilinear_skipgram::TrainConfig::builder().heldout_pairs(0).build()?;
+        /// assert_eq!(c.heldout_pairs(), 0);
+        /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+        /// ```
+        heldout_pairs: usize
+    );
+    setter!(
         /// What happens to words outside the vocabulary: dropped (word2vec, the default) or
         /// mapped to `<UNK>` (the course).
         ///
@@ -475,6 +638,7 @@ impl TrainConfigBuilder {
         }
         int_range("threads", c.threads as u64, 1, 1_024)?;
         int_range("merge_interval", c.merge_interval as u64, 1, 4_096)?;
+        int_range("heldout_pairs", c.heldout_pairs as u64, 0, 1_000_000)?;
         float_range(
             "negative_power",
             c.negative_power,
@@ -490,6 +654,28 @@ impl TrainConfigBuilder {
         float_range(
             "interaction_learning_rate",
             f64::from(c.interaction_learning_rate),
+            |x| (0.0..=100.0).contains(&x),
+            "[0, 100]",
+        )?;
+        float_range(
+            "offset_learning_rate",
+            f64::from(c.offset_learning_rate),
+            |x| (0.0..=100.0).contains(&x),
+            "[0, 100]",
+        )?;
+        if c.offset_interactions == OffsetInteractionKind::Full {
+            let floats = (2 * c.window as u64).saturating_mul((c.dim as u64).pow(2));
+            if floats > MAX_OFFSET_FLOATS {
+                return Err(ConfigError::TooLarge {
+                    field: "full offset interactions (2 · window · dim² floats)",
+                    max: MAX_OFFSET_FLOATS,
+                    value: floats,
+                });
+            }
+        }
+        float_range(
+            "interaction_decay",
+            f64::from(c.interaction_decay),
             |x| (0.0..=100.0).contains(&x),
             "[0, 100]",
         )?;
@@ -532,7 +718,7 @@ impl std::fmt::Display for FieldValue<'_> {
     }
 }
 
-fn window_mode_name(mode: WindowMode) -> &'static str {
+pub(crate) fn window_mode_name(mode: WindowMode) -> &'static str {
     match mode {
         WindowMode::Shrink => "shrink",
         WindowMode::Fixed => "fixed",
@@ -590,6 +776,13 @@ impl TrainConfig {
                 "interaction_learning_rate",
                 F32(self.interaction_learning_rate),
             ),
+            (
+                "interaction_optimizer",
+                Name(self.interaction_optimizer.name()),
+            ),
+            ("interaction_decay", F32(self.interaction_decay)),
+            ("offset_interactions", Name(self.offset_interactions.name())),
+            ("offset_learning_rate", F32(self.offset_learning_rate)),
             ("learning_rate_schedule", Name(schedule_name(self.schedule))),
             ("min_count", Int(self.min_count)),
         ];
@@ -609,6 +802,7 @@ impl TrainConfig {
                 Name(interaction_init_name(self.interaction_init)),
             ),
             ("merge_interval", Int(self.merge_interval as u64)),
+            ("heldout_pairs", Int(self.heldout_pairs as u64)),
             ("lowercase", Bool(self.corpus.lowercase)),
             ("markers", Bool(self.corpus.markers)),
             ("utf8", Name(utf8_name(self.corpus.utf8))),
@@ -637,7 +831,9 @@ impl TrainConfig {
     }
 
     /// Reads the text [`TrainConfig::to_text`] writes. Every field must be present once
-    /// (`max_vocab` is optional) and the values pass the same checks as
+    /// (`max_vocab` is optional, and so are the fields added after the first release, which
+    /// take their defaults when missing, so that older checkpoints still read: see
+    /// [`ADDED_FIELDS`]) and the values pass the same checks as
     /// [`TrainConfigBuilder::build`]. Empty lines and lines starting with `#` are ignored.
     ///
     /// # Errors
@@ -688,7 +884,7 @@ impl TrainConfig {
         if let Some((missing, _)) = defaults
             .fields()
             .into_iter()
-            .find(|(k, _)| !given.contains(k))
+            .find(|(k, _)| !given.contains(k) && !ADDED_FIELDS.contains(k))
         {
             return Err(parse_error(
                 text.lines().count() + 1,
@@ -698,6 +894,16 @@ impl TrainConfig {
         TrainConfigBuilder { config }.build()
     }
 }
+
+/// Configuration fields added after the first release: [`TrainConfig::from_text`] gives
+/// them their default values when they are missing (older checkpoints do not have them).
+pub const ADDED_FIELDS: &[&str] = &[
+    "interaction_optimizer",
+    "interaction_decay",
+    "heldout_pairs",
+    "offset_interactions",
+    "offset_learning_rate",
+];
 
 fn parse_error(line: usize, message: String) -> ConfigError {
     ConfigError::Parse { line, message }
@@ -728,10 +934,21 @@ pub(crate) fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -
         ("threads", Int(n)) => c.threads = size(n)?,
         ("seed", Int(n)) => c.seed = n,
         ("merge_interval", Int(n)) => c.merge_interval = size(n)?,
+        ("heldout_pairs", Int(n)) => c.heldout_pairs = size(n)?,
         ("negative_power", F64(x)) => c.negative_power = x,
         ("subsample", F64(x)) => c.subsample = x,
         ("learning_rate", F32(x)) => c.learning_rate = x,
         ("interaction_learning_rate", F32(x)) => c.interaction_learning_rate = x,
+        ("interaction_decay", F32(x)) => c.interaction_decay = x,
+        ("offset_learning_rate", F32(x)) => c.offset_learning_rate = x,
+        ("offset_interactions", Name(n)) => {
+            c.offset_interactions = OffsetInteractionKind::from_name(n)?;
+        }
+        ("interaction_optimizer", Name(n)) => {
+            c.interaction_optimizer = InteractionOptimizer::ALL
+                .into_iter()
+                .find(|&m| m.name() == n)?;
+        }
         ("lowercase", Bool(b)) => c.corpus.lowercase = b,
         ("markers", Bool(b)) => c.corpus.markers = b,
         ("window_mode", Name(n)) => {
@@ -901,6 +1118,14 @@ mod tests {
                     value: 0,
                 },
             ),
+            (
+                b().heldout_pairs(1_000_001),
+                ConfigError::TooLarge {
+                    field: "heldout_pairs",
+                    max: 1_000_000,
+                    value: 1_000_001,
+                },
+            ),
         ];
         for (builder, expected) in cases {
             assert_eq!(err(builder), expected);
@@ -964,6 +1189,43 @@ mod tests {
                 value: -0.5
             }
         );
+        assert_eq!(
+            err(b().interaction_decay(-0.5)),
+            ConfigError::OutOfRange {
+                field: "interaction_decay",
+                range: "[0, 100]",
+                value: -0.5
+            }
+        );
+        assert_eq!(
+            err(b().interaction_decay(f32::NAN)).to_string(),
+            "`interaction_decay` must be finite, got NaN"
+        );
+        assert_eq!(
+            err(b().offset_learning_rate(-0.5)),
+            ConfigError::OutOfRange {
+                field: "offset_learning_rate",
+                range: "[0, 100]",
+                value: -0.5
+            }
+        );
+        let huge = b()
+            .offset_interactions(OffsetInteractionKind::Full)
+            .dim(10_000)
+            .window(10);
+        assert!(matches!(
+            err(huge),
+            ConfigError::TooLarge {
+                max: MAX_OFFSET_FLOATS,
+                value: 2_000_000_000,
+                ..
+            }
+        ));
+        let diagonal = b()
+            .offset_interactions(OffsetInteractionKind::Diagonal)
+            .dim(10_000)
+            .window(10);
+        assert!(diagonal.build().is_ok());
     }
 
     #[test]
@@ -986,6 +1248,11 @@ mod tests {
             .embedding_init(EmbeddingInit::Uniform)
             .interaction_init(InteractionInit::Uniform)
             .merge_interval(17)
+            .interaction_optimizer(InteractionOptimizer::AdaGrad)
+            .interaction_decay(0.25)
+            .offset_interactions(OffsetInteractionKind::Full)
+            .offset_learning_rate(0.125)
+            .heldout_pairs(77)
             .markers(true)
             .lowercase(false)
             .utf8(Utf8Policy::Lossy)
@@ -1013,6 +1280,23 @@ mod tests {
         assert!(message.contains("twice"), "{message}");
         let (_, message) = line_of(&good.replace("seed = 1\n", ""));
         assert!(message.contains("`seed` is missing"), "{message}");
+        // Fields added later take their defaults when missing (older checkpoints).
+        let mut older = good.clone();
+        for key in ADDED_FIELDS {
+            older = older
+                .lines()
+                .filter(|l| !l.starts_with(&format!("{key} =")))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        assert_ne!(older, good);
+        assert_eq!(TrainConfig::from_text(&older), Ok(TrainConfig::default()));
+        let (_, message) = line_of(
+            &good
+                .replace("\"adagrad\"", "\"adam\"")
+                .replace("\"sgd\"", "\"adam\""),
+        );
+        assert!(message.contains("interaction_optimizer"), "{message}");
         let (_, message) = line_of(&good.replace("\"shrink\"", "\"wide\""));
         assert!(message.contains("window_mode"), "{message}");
         let (line, _) = line_of(&good.replace("window = 5", "window 5"));

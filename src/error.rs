@@ -122,15 +122,21 @@ pub enum Error {
 
     /// Training produced a non-finite loss or parameter.
     #[error(
-        "training diverged in epoch {epoch} after {words} words at learning rate {learning_rate}: {what}"
+        "training diverged in epoch {epoch} after {words} words at learning rates {}: {what}",
+        rates_in_force(*learning_rate, *interaction_learning_rate, *offset_learning_rate)
     )]
     Diverged {
         /// Zero-based epoch.
         epoch: usize,
         /// Words processed so far (all threads).
         words: u64,
-        /// Learning rate in force.
+        /// Learning rate of `U` and `V` in force.
         learning_rate: f32,
+        /// Learning rate of `W` in force (0 while `W` is frozen).
+        interaction_learning_rate: f32,
+        /// Learning rate of the per-offset interactions `D_p` in force; `None` when the
+        /// model has none.
+        offset_learning_rate: Option<f32>,
         /// What was found non-finite.
         what: String,
     },
@@ -186,6 +192,22 @@ pub fn report(error: &dyn std::error::Error) -> String {
         }
         last = message;
         cause = error.source();
+    }
+    text
+}
+
+/// `"0.025 (U, V), 0 (W, frozen)"` and so on: every learning rate of a divergence.
+fn rates_in_force(rows: f32, interaction: f32, offsets: Option<f32>) -> String {
+    let named = |rate: f32, name: &str| {
+        if rate == 0.0 {
+            format!("0 ({name}, frozen)")
+        } else {
+            format!("{rate} ({name})")
+        }
+    };
+    let mut text = format!("{rows} (U, V), {}", named(interaction, "W"));
+    if let Some(offsets) = offsets {
+        text.push_str(&format!(", {}", named(offsets, "D_p")));
     }
     text
 }
@@ -296,4 +318,40 @@ pub enum SamplingError {
     /// The weights sum to infinity.
     #[error("the weights sum to a non-finite value")]
     Overflow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_divergence_names_every_rate() {
+        let error = Error::Diverged {
+            epoch: 2,
+            words: 1000,
+            learning_rate: 0.025,
+            interaction_learning_rate: 0.0,
+            offset_learning_rate: None,
+            what: "the loss over 3 pairs is NaN".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "training diverged in epoch 2 after 1000 words at learning rates 0.025 (U, V), \
+             0 (W, frozen): the loss over 3 pairs is NaN"
+        );
+        let error = Error::Diverged {
+            epoch: 0,
+            words: 5,
+            learning_rate: 0.5,
+            interaction_learning_rate: 0.01,
+            offset_learning_rate: Some(0.002),
+            what: "W".into(),
+        };
+        assert!(
+            error
+                .to_string()
+                .contains("0.5 (U, V), 0.01 (W), 0.002 (D_p): W"),
+            "{error}"
+        );
+    }
 }

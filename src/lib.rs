@@ -31,10 +31,11 @@ pub mod vocab;
 pub use ndarray;
 pub use rand;
 
-pub use checkpoint::{Checkpoint, CheckpointOptions, TrainState};
+pub use checkpoint::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 pub use config::{
-    DEFAULT_INTERACTION_LEARNING_RATE, LearningRateSchedule, TrainConfig, TrainConfigBuilder,
-    WindowMode,
+    ADAGRAD_EPSILON, DEFAULT_HELDOUT_PAIRS, DEFAULT_INTERACTION_LEARNING_RATE,
+    DEFAULT_OFFSET_LEARNING_RATE, InteractionOptimizer, LearningRateSchedule, MAX_OFFSET_FLOATS,
+    TrainConfig, TrainConfigBuilder, WindowMode,
 };
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,
@@ -51,9 +52,10 @@ pub use eval::{
 };
 pub use io::{
     CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MANIFEST_FILE, MAX_LINE_BYTES,
-    VOCAB_FILE, check_output_dir, check_output_file, load_model, read_matrix, read_vocab,
-    read_word_vectors, read_word2vec, replace_dir, save_model, write_atomic, write_matrix,
-    write_model, write_vocab, write_word2vec_binary, write_word2vec_text,
+    OFFSETS_FILE, OFFSETS_INFO_FILE, VOCAB_FILE, check_output_dir, check_output_file, load_model,
+    read_matrix, read_vocab, read_word_vectors, read_word2vec, replace_dir, save_model,
+    write_atomic, write_matrix, write_model, write_vocab, write_word2vec_binary,
+    write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion};
@@ -63,10 +65,11 @@ pub use model::{
     OffsetInteractionsMut, ReadOut, VectorKind,
 };
 #[cfg(feature = "plot")]
-pub use plot::{PICTURE_SIZE, plot_loss, plot_words, project_2d};
+pub use plot::{PICTURE_SIZE, TrainingCurves, plot_loss, plot_training, plot_words, project_2d};
 pub use sampling::{MAX_WEIGHTS, NegativeSampler};
 pub use sgd::{
-    NoProgress, Observer, Progress, TrainReport, Trained, course_minibatch_step, resume, train,
-    train_checkpointed, train_course, train_model,
+    HeldOut, InteractionDiagnostics, NoProgress, Observer, Progress, SCORE_EVERY,
+    SENTENCES_PER_HELDOUT, TOKENS_PER_PAIR, TrainReport, Trained, course_minibatch_step, resume,
+    train, train_checkpointed, train_course, train_model,
 };
 pub use vocab::{OovPolicy, UNK_TOKEN, Vocab, VocabBuilder};

@@ -5,7 +5,9 @@
 //! `v_1`, `v_2` of `X̄`: word `i` goes to `(x̄_iᵀ v_1, x̄_iᵀ v_2)`. Each of these points is then
 //! scaled to unit length, so the picture shows directions only, and drawn with its word.
 //! [`project_2d`] is that projection on its own. [`plot_loss`] draws the mean loss per pair
-//! against the words processed, from the [`Progress`](crate::Progress) reports.
+//! against the words processed, from the [`Progress`](crate::Progress) reports;
+//! [`plot_training`] draws the online and the held-out loss together, and below them `W`'s
+//! distance from the identity and the logarithm of its condition number.
 //!
 //! The singular vectors come from an exact symmetric eigen-decomposition (cyclic Jacobi
 //! rotations in `f64`, no LAPACK): of `X̄ᵀX̄` (`M×M`), whose eigenvectors are the `v_k`, or,
@@ -274,6 +276,87 @@ pub fn plot_loss(path: &Path, points: &[(u64, f64)], title: &str) -> Result<()> 
     write_png(path, |root| draw_loss(root, &finite, title))
 }
 
+/// The curves of a training run that [`plot_training`] draws, each a list of
+/// `(words processed, value)`; collect them from the progress reports with
+/// [`TrainingCurves::record`].
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct TrainingCurves {
+    /// The online loss: [`Progress::interval_loss`](crate::Progress::interval_loss).
+    pub online_loss: Vec<(u64, f64)>,
+    /// The held-out loss: [`Progress::heldout_loss`](crate::Progress::heldout_loss).
+    pub heldout_loss: Vec<(u64, f64)>,
+    /// `‖W − I‖_F`.
+    pub interaction_distance: Vec<(u64, f64)>,
+    /// `W`'s condition number `σ_max / σ_min` (drawn as its base-10 logarithm).
+    pub interaction_condition: Vec<(u64, f64)>,
+}
+
+impl TrainingCurves {
+    /// No points yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the values of one progress report: its online loss, and its held-out loss and
+    /// `W`'s diagnostics when the report has them.
+    pub fn record(&mut self, progress: &crate::Progress) {
+        let words = progress.words_done;
+        self.online_loss.push((words, progress.interval_loss));
+        if let Some(loss) = progress.heldout_loss {
+            self.heldout_loss.push((words, loss));
+        }
+        if let Some(d) = progress.interaction {
+            self.interaction_distance
+                .push((words, d.distance_from_identity));
+            self.interaction_condition.push((words, d.condition_number));
+        }
+    }
+}
+
+/// Draws a training run and writes it as a PNG of [`PICTURE_SIZE`]: the online loss and
+/// the held-out loss per pair against the words processed in the upper panel, and, if
+/// there are any, `‖W − I‖_F` (left axis) and `log₁₀` of `W`'s condition number (right axis)
+/// in the lower one. Non-finite values are skipped.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] when neither loss has a finite point; [`Error::Format`] naming
+/// `path` when drawing or PNG encoding fails; [`Error::File`] when the file cannot be
+/// written.
+pub fn plot_training(path: &Path, curves: &TrainingCurves, title: &str) -> Result<()> {
+    let finite = |points: &[(u64, f64)], f: fn(f64) -> f64| -> Vec<(f64, f64)> {
+        points
+            .iter()
+            .map(|&(words, y)| (words as f64, f(y)))
+            .filter(|(_, y)| y.is_finite())
+            .collect()
+    };
+    let same = |y: f64| y;
+    let panels = TrainingPanels {
+        online: finite(&curves.online_loss, same),
+        heldout: finite(&curves.heldout_loss, same),
+        distance: finite(&curves.interaction_distance, same),
+        log_condition: finite(&curves.interaction_condition, f64::log10),
+    };
+    if panels.online.is_empty() && panels.heldout.is_empty() {
+        return Err(Error::ShapeMismatch {
+            what: "loss points with a finite loss (at least 1)",
+            expected: vec![1],
+            found: vec![0],
+        });
+    }
+    write_png(path, |root| draw_training(root, &panels, title))
+}
+
+/// The finite points of [`TrainingCurves`], as drawn.
+struct TrainingPanels {
+    online: Vec<(f64, f64)>,
+    heldout: Vec<(f64, f64)>,
+    distance: Vec<(f64, f64)>,
+    log_condition: Vec<(f64, f64)>,
+}
+
 /// Registers the embedded font with plotters once per process.
 fn font_ready() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
@@ -536,6 +619,188 @@ fn short_count(x: f64) -> String {
         .map_or((x, ""), |(scale, unit)| (x / scale, unit));
     let digits = format!("{scaled:.1}");
     format!("{}{unit}", digits.strip_suffix(".0").unwrap_or(&digits))
+}
+
+/// The smallest and largest value of the chosen coordinate, widened a little (and to a
+/// width of at least `min_width`) so that the curve does not touch the frame.
+fn padded_range<'p>(
+    points: impl Iterator<Item = &'p (f64, f64)>,
+    coordinate: fn(&(f64, f64)) -> f64,
+    min_width: f64,
+) -> (f64, f64) {
+    let (lo, hi) = points
+        .map(coordinate)
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(min_width * hi.abs().max(1.0));
+    (lo - pad, hi + pad)
+}
+
+/// Enough decimals to tell about eight ticks apart over `lo..hi`, and no more.
+fn tick_decimals(lo: f64, hi: f64) -> usize {
+    (-((hi - lo) / 8.0).log10()).ceil().clamp(0.0, 6.0) as usize
+}
+
+const HELDOUT: RGBColor = RGBColor(0xd6, 0x5f, 0x00);
+const DISTANCE: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+const CONDITION: RGBColor = RGBColor(0xc0, 0x20, 0x20);
+
+fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+}
+
+fn draw_training(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    panels: &TrainingPanels,
+    title: &str,
+) -> DrawResult {
+    let area = titled(root, title)?;
+    let all = || {
+        panels
+            .online
+            .iter()
+            .chain(&panels.heldout)
+            .chain(&panels.distance)
+            .chain(&panels.log_condition)
+    };
+    let (x_lo, x_hi) = padded_range(all(), |p| p.0, 0.0);
+    let x_range = (x_lo.max(0.0).min(x_hi - 1.0))..x_hi.max(x_lo + 1.0);
+    let diagnostics = !panels.distance.is_empty() || !panels.log_condition.is_empty();
+    let (upper, lower) = if diagnostics {
+        let height = area.dim_in_pixel().1;
+        let (upper, lower) = area.split_vertically(height * 3 / 5);
+        (upper, Some(lower))
+    } else {
+        (area, None)
+    };
+    draw_loss_panel(&upper, panels, x_range.clone(), lower.is_none())?;
+    if let Some(lower) = lower {
+        draw_interaction_panel(&lower, panels, x_range)?;
+    }
+    Ok(())
+}
+
+fn draw_loss_panel(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    panels: &TrainingPanels,
+    x_range: std::ops::Range<f64>,
+    x_labels: bool,
+) -> DrawResult {
+    let tick_style = text_style(TICK_SIZE);
+    let (y_lo, y_hi) = padded_range(panels.online.iter().chain(&panels.heldout), |p| p.1, 1e-3);
+    let decimals = tick_decimals(y_lo, y_hi);
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .margin_right(74)
+        .x_label_area_size(if x_labels { 46 } else { 10 })
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_range, y_lo..y_hi)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xe4, 0xe4, 0xe4))
+        .x_labels(if x_labels { 8 } else { 0 })
+        .y_labels(6)
+        .x_label_formatter(&|x| short_count(*x))
+        .y_label_formatter(&|y| format!("{y:.decimals$}"))
+        .label_style(tick_style.clone())
+        .axis_desc_style(tick_style.clone())
+        .x_desc(if x_labels { "words processed" } else { "" })
+        .y_desc("mean loss per pair")
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            panels.online.iter().copied(),
+            MARK.stroke_width(2),
+        ))?
+        .label("online (pairs trained on)")
+        .legend(legend_line(MARK));
+    if !panels.heldout.is_empty() {
+        chart
+            .draw_series(LineSeries::new(
+                panels.heldout.iter().copied(),
+                HELDOUT.stroke_width(2),
+            ))?
+            .label("held out")
+            .legend(legend_line(HELDOUT));
+        chart.draw_series(
+            panels
+                .heldout
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 3, HELDOUT.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GUIDE)
+        .label_font(tick_style)
+        .draw()?;
+    Ok(())
+}
+
+fn draw_interaction_panel(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    panels: &TrainingPanels,
+    x_range: std::ops::Range<f64>,
+) -> DrawResult {
+    let tick_style = text_style(TICK_SIZE);
+    let (d_lo, d_hi) = padded_range(panels.distance.iter(), |p| p.1, 1e-3);
+    let (c_lo, c_hi) = padded_range(panels.log_condition.iter(), |p| p.1, 1e-3);
+    let (d_decimals, c_decimals) = (tick_decimals(d_lo, d_hi), tick_decimals(c_lo, c_hi));
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(46)
+        .y_label_area_size(64)
+        .right_y_label_area_size(64)
+        .build_cartesian_2d(x_range.clone(), d_lo..d_hi)?
+        .set_secondary_coord(x_range, c_lo..c_hi);
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xe4, 0xe4, 0xe4))
+        .x_labels(8)
+        .y_labels(5)
+        .x_label_formatter(&|x| short_count(*x))
+        .y_label_formatter(&|y| format!("{y:.d_decimals$}"))
+        .label_style(tick_style.clone())
+        .axis_desc_style(tick_style.clone())
+        .x_desc("words processed")
+        .y_desc("‖W − I‖")
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_labels(5)
+        .y_label_formatter(&|y| format!("{y:.c_decimals$}"))
+        .label_style(tick_style.clone())
+        .axis_desc_style(tick_style.clone())
+        .y_desc("log10 of W's condition")
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            panels.distance.iter().copied(),
+            DISTANCE.stroke_width(2),
+        ))?
+        .label("‖W − I‖ (left)")
+        .legend(legend_line(DISTANCE));
+    chart
+        .draw_secondary_series(LineSeries::new(
+            panels.log_condition.iter().copied(),
+            CONDITION.stroke_width(2),
+        ))?
+        .label("log10 σmax/σmin (right)")
+        .legend(legend_line(CONDITION));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GUIDE)
+        .label_font(tick_style)
+        .draw()?;
+    Ok(())
 }
 
 fn draw_loss(

@@ -4,7 +4,7 @@
 
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
-use crate::vocab::{Vocab, VocabBuilder};
+use crate::vocab::Vocab;
 
 /// What the vocabulary pass saw of the sentences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,16 +13,6 @@ pub(crate) struct SentenceCounts {
     pub(crate) sentences: u64,
     /// Tokens of the longest sentence (markers included).
     pub(crate) longest: u64,
-}
-
-impl SentenceCounts {
-    /// What the vocabulary pass of `builder` saw.
-    pub(crate) fn of(builder: &VocabBuilder) -> Self {
-        SentenceCounts {
-            sentences: builder.n_sentences(),
-            longest: builder.longest_sentence(),
-        }
-    }
 }
 
 /// The expected number of corpus words per epoch that subsampling keeps.

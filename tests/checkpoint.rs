@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bilinear_skipgram::{
-    Checkpoint, CheckpointOptions, Corpus, Error, Model, NoProgress, OovPolicy, TrainConfig,
-    Trained, Vocab, resume, train_checkpointed, train_model,
+    Checkpoint, CheckpointOptions, Corpus, Error, InteractionOptimizer, Model, NoProgress,
+    OffsetInteractionKind, OovPolicy, TrainConfig, Trained, Vocab, resume, train_checkpointed,
+    train_model,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -45,6 +46,10 @@ fn assert_same_model(a: &Model, b: &Model) {
         "V differs"
     );
     assert!(a.interaction() == b.interaction(), "W differs");
+    assert!(
+        a.offset_interactions() == b.offset_interactions(),
+        "D differs"
+    );
 }
 
 fn all_finite(model: &Model) -> bool {
@@ -70,16 +75,60 @@ fn watch(path: &Path, copies: &Path, stop: &AtomicBool) -> usize {
 
 #[test]
 fn a_run_resumed_from_any_checkpoint_ends_bit_for_bit_as_the_uninterrupted_run() {
+    resumed_runs_end_as_the_uninterrupted_run(&config(1));
+}
+
+/// The same with AdaGrad and decay for `W`: the checkpoint carries AdaGrad's squares.
+#[test]
+fn a_run_with_adagrad_resumes_bit_for_bit() {
+    let config = config(1)
+        .to_builder()
+        .interaction_optimizer(InteractionOptimizer::AdaGrad)
+        .interaction_learning_rate(0.002)
+        .interaction_decay(0.01)
+        .build()
+        .expect("config");
+    resumed_runs_end_as_the_uninterrupted_run(&config);
+}
+
+/// The same with per-offset interactions, diagonal with AdaGrad and full with SGD: the
+/// checkpoint carries `D` and its squares.
+#[test]
+fn a_run_with_diagonal_offsets_resumes_bit_for_bit() {
+    resumed_runs_end_as_the_uninterrupted_run(&offsets_config(
+        OffsetInteractionKind::Diagonal,
+        InteractionOptimizer::AdaGrad,
+    ));
+}
+
+#[test]
+fn a_run_with_full_offsets_resumes_bit_for_bit() {
+    resumed_runs_end_as_the_uninterrupted_run(&offsets_config(
+        OffsetInteractionKind::Full,
+        InteractionOptimizer::Sgd,
+    ));
+}
+
+fn offsets_config(kind: OffsetInteractionKind, optimizer: InteractionOptimizer) -> TrainConfig {
+    config(1)
+        .to_builder()
+        .offset_interactions(kind)
+        .offset_learning_rate(0.005)
+        .interaction_optimizer(optimizer)
+        .build()
+        .expect("config")
+}
+
+fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("run.bsg");
     let copies = dir.path().join("copies");
     std::fs::create_dir(&copies).expect("mkdir");
-    let config = config(1);
     let stop = AtomicBool::new(false);
     let (reference, n_copies) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(&path, &copies, &stop));
         let trained = train_checkpointed(
-            &config,
+            config,
             &[bundled_corpus()],
             &options(&path),
             &mut NoProgress,
@@ -100,10 +149,31 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_for_bit_as_the_uninterrupted_run()
         let copy = copies.join(format!("{i}.bsg"));
         let checkpoint = Checkpoint::read(&copy).expect("every checkpoint seen is complete");
         let state = checkpoint.state.clone();
+        assert_eq!(checkpoint.heldout, reference.heldout);
+        // The squares start at zero (absent in the checkpoint before the first word).
+        let adagrad = config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
+        let squares = checkpoint.optimizer.interaction_squares.is_some();
+        assert_eq!(squares, adagrad && state.words_done > 0);
+        let offsets = config.offset_interactions() != OffsetInteractionKind::None;
+        let offset_squares = checkpoint.optimizer.offset_squares.is_some();
+        assert_eq!(offset_squares, offsets && adagrad && state.words_done > 0);
+        assert_eq!(
+            checkpoint.model.offset_interactions().kind(),
+            config.offset_interactions()
+        );
         let resumed =
             resume(&[bundled_corpus()], &options(&copy), &mut NoProgress).expect("resume");
         assert_same_model(&resumed.model, &reference.model);
         assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
+        assert_eq!(
+            resumed.report.epoch_heldout_losses,
+            reference.report.epoch_heldout_losses
+        );
+        assert_eq!(
+            resumed.report.epoch_interactions,
+            reference.report.epoch_interactions
+        );
+        assert_eq!(resumed.heldout, reference.heldout);
         assert_eq!(resumed.report.words, reference.report.words);
         assert_eq!(resumed.report.pairs, reference.report.pairs);
         if state.words_done > 0 && !state.finished(&checkpoint.config) {
@@ -117,6 +187,15 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_for_bit_as_the_uninterrupted_run()
     // The final checkpoint is the finished run: resuming it returns the model at once.
     let finished = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
     assert_same_model(&finished.model, &reference.model);
+    // The bundled corpus has a held-out sample, scored at both epoch ends.
+    assert!(reference.heldout.is_some());
+    assert!(
+        reference
+            .report
+            .epoch_heldout_losses
+            .iter()
+            .all(Option::is_some)
+    );
 }
 
 /// Runs only as the child process of `sigkill_at_a_random_moment_loses_nothing`.
@@ -363,11 +442,15 @@ fn a_non_finite_parameter_stops_training_with_where_and_when() {
             epoch,
             words,
             learning_rate,
+            interaction_learning_rate,
+            offset_learning_rate,
             what,
         }) => {
             assert_eq!(epoch, 0);
             assert!(words < 20, "caught only after {words} words");
             assert!(learning_rate > 0.049 && learning_rate <= 0.05);
+            assert_eq!(interaction_learning_rate, 0.0);
+            assert_eq!(offset_learning_rate, None);
             assert!(what.contains("NaN"), "{what}");
         }
         other => panic!("expected divergence, got {other:?}"),
@@ -399,13 +482,25 @@ fn divergence_keeps_the_last_checkpoint_valid() {
         &mut NoProgress,
     );
     match result {
-        Err(Error::Diverged {
-            learning_rate,
-            words,
-            ..
-        }) => {
+        Err(
+            error @ Error::Diverged {
+                learning_rate,
+                interaction_learning_rate,
+                words,
+                ..
+            },
+        ) => {
             assert!(learning_rate > 1.0, "{learning_rate}");
+            assert!(
+                interaction_learning_rate > 1.0,
+                "{interaction_learning_rate}"
+            );
             assert!(words > 0);
+            let message = error.to_string();
+            assert!(
+                message.contains("(U, V)") && message.contains("(W)"),
+                "{message}"
+            );
         }
         other => panic!("expected divergence, got {:?}", other.map(|t| t.report)),
     }

@@ -137,6 +137,8 @@ fn child_under_a_memory_limit() {
                 .epochs(1)
                 .min_count(1)
                 .threads(1)
+                // Every word is trained on: no sentence (piece of the line) is held out.
+                .heldout_pairs(0)
                 .build()
                 .expect("config");
             limit_address_space(MEMORY_MARGIN);

@@ -5,7 +5,10 @@
 use std::path::Path;
 
 use approx::assert_abs_diff_eq;
-use bilinear_skipgram::{ConfigError, Error, PICTURE_SIZE, plot_loss, plot_words, project_2d};
+use bilinear_skipgram::{
+    ConfigError, Error, PICTURE_SIZE, TrainingCurves, plot_loss, plot_training, plot_words,
+    project_2d,
+};
 use ndarray::{Array1, Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -289,4 +292,63 @@ fn loss_pictures_skip_non_finite_points() {
         plot_loss(&unwritable, &points, "t"),
         Err(Error::File { .. })
     ));
+}
+
+#[test]
+fn training_pictures_draw_both_losses_and_w() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut curves = TrainingCurves::new();
+    for i in 0..100_u64 {
+        curves
+            .online_loss
+            .push((i * 10_000, 2.0 + (-(i as f64) / 30.0).exp()));
+        if i % 10 == 9 {
+            curves
+                .heldout_loss
+                .push((i * 10_000, 2.5 - i as f64 / 400.0));
+            curves
+                .interaction_distance
+                .push((i * 10_000, i as f64 / 10.0));
+            // An infinite condition number (a singular W) is skipped, not drawn.
+            let condition = if i == 49 {
+                f64::INFINITY
+            } else {
+                1.0 + i as f64
+            };
+            curves.interaction_condition.push((i * 10_000, condition));
+        }
+    }
+    let full = dir.path().join("full.png");
+    plot_training(&full, &curves, "Training").expect("plot");
+    let full = read_png(&full);
+
+    // Without W's diagnostics the loss panel takes the whole picture.
+    let mut losses_only = curves.clone();
+    losses_only.interaction_distance.clear();
+    losses_only.interaction_condition.clear();
+    let path = dir.path().join("losses.png");
+    plot_training(&path, &losses_only, "Training").expect("plot");
+    let losses = read_png(&path);
+    assert!(differing_pixels(&full, &losses) > 5_000);
+
+    // Without the held-out curve the picture differs again.
+    let mut online_only = losses_only.clone();
+    online_only.heldout_loss.clear();
+    let path = dir.path().join("online.png");
+    plot_training(&path, &online_only, "Training").expect("plot");
+    assert!(differing_pixels(&losses, &read_png(&path)) > 300);
+
+    // A held-out loss alone is enough; no finite loss at all is an error.
+    let mut heldout_only = TrainingCurves::new();
+    heldout_only.heldout_loss.push((5, 3.0));
+    plot_training(&dir.path().join("one.png"), &heldout_only, "t").expect("plot");
+    let mut nothing = TrainingCurves::new();
+    nothing.online_loss.push((1, f64::NAN));
+    nothing.interaction_distance.push((1, 1.0));
+    let none = dir.path().join("none.png");
+    assert!(matches!(
+        plot_training(&none, &nothing, "t"),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(!none.exists());
 }

@@ -4,14 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use super::format::{Parts, write_parts};
-use super::{Checkpoint, CheckpointOptions, TrainState};
+use super::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 use crate::config::TrainConfig;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
-use crate::model::Model;
-use crate::preflight::{SentenceCounts, check_trainable};
-use crate::sgd::{Observer, Shared, Trained, learning_rate_at, lock, report_of, run};
-use crate::vocab::{Vocab, VocabBuilder};
+use crate::sgd::{
+    HeldOut, Observer, Shared, Start, Trained, count_corpus, diverged, initial_model, report_of,
+    run,
+};
+use crate::vocab::Vocab;
 
 /// Like [`train`], writing checkpoints as `options` says (one before the first word and
 /// one at the end as well), so that [`resume`] can continue the run after an interruption.
@@ -36,16 +37,15 @@ pub fn train_checkpointed<P: AsRef<Path>>(
     );
     let sizes = corpus_sizes(corpus.paths())?;
     remove_stale_temporaries(options.path());
-    let builder = VocabBuilder::count_corpus(&corpus)?;
-    let counts = SentenceCounts::of(&builder);
-    let vocab = builder.build(config.min_count(), config.max_vocab(), config.oov())?;
-    check_trainable(config, &vocab, Some(counts))?;
-    let model = Model::for_config(config, vocab.len());
+    let (vocab, heldout) = count_corpus(config, &corpus)?;
+    let model = initial_model(config, vocab.len())?;
     let checkpoint = Checkpoint {
         config: config.clone(),
         vocab,
         model,
         state: TrainState::new(config, sizes),
+        optimizer: OptimizerState::default(),
+        heldout,
     };
     checkpoint.write(options.path())?;
     drive(checkpoint, &corpus, options, observer)
@@ -95,15 +95,26 @@ fn drive(
                 vocab: current.vocab,
                 model: current.model,
                 config: current.config,
+                heldout: current.heldout,
             });
         }
+        let start = Start {
+            state: &current.state,
+            interaction_squares: current
+                .optimizer
+                .interaction_squares
+                .as_ref()
+                .map(|m| m.view()),
+            offset_squares: current.optimizer.offset_squares.as_ref().map(|m| m.view()),
+            heldout: current.heldout.as_ref(),
+        };
         match run(
             &current.config,
             &current.vocab,
             &mut current.model,
             corpus,
             observer,
-            &current.state,
+            &start,
             Some(options),
         ) {
             Ok(mut report) => {
@@ -113,6 +124,7 @@ fn drive(
                     model: current.model,
                     report,
                     config: current.config,
+                    heldout: current.heldout,
                 });
             }
             Err(error @ Error::Diverged { .. }) if recovered.len() < options.retry_count() => {
@@ -123,6 +135,7 @@ fn drive(
                     .to_builder()
                     .learning_rate(last.config.learning_rate() * factor)
                     .interaction_learning_rate(last.config.interaction_learning_rate() * factor)
+                    .offset_learning_rate(last.config.offset_learning_rate() * factor)
                     .build()?;
                 // Record the lower rates at once, so an interruption now resumes with them.
                 last.write(options.path())?;
@@ -142,33 +155,38 @@ pub(crate) fn write_checkpoint(
     vocab: &Vocab,
     shared: &Shared<'_>,
     state: &TrainState,
+    heldout: Option<&HeldOut>,
 ) -> Result<()> {
-    let interaction = lock(shared.interaction);
-    let interaction = interaction.as_slice().ok_or_else(|| Error::ShapeMismatch {
-        what: "W (must be contiguous)",
-        expected: vec![config.dim(), config.dim()],
-        found: vec![],
-    })?;
+    let dense = shared.interaction.snapshot();
+    let interaction = dense.values.as_slice();
+    let squares = (!dense.squares.is_empty()).then_some(dense.squares.as_slice());
+    let offsets = shared.offsets.as_ref().map(|d| d.snapshot());
+    let offset_values = offsets.as_ref().map(|d| d.values.as_slice());
+    let offset_squares = offsets
+        .as_ref()
+        .filter(|d| !d.squares.is_empty())
+        .map(|d| d.squares.as_slice());
     shared.focus.with_all(|focus| {
         shared.context.with_all(|context| {
-            for (name, values) in [("U", focus), ("V", context), ("W", interaction)] {
+            let checked = [
+                ("U", focus),
+                ("V", context),
+                ("W", interaction),
+                ("D", offset_values.unwrap_or(&[])),
+            ];
+            for (name, values) in checked {
                 if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-                    return Err(Error::Diverged {
-                        epoch: state.epoch,
-                        words: state.words_done,
-                        learning_rate: learning_rate_at(
-                            config.learning_rate(),
-                            config,
-                            state.words_done,
-                            shared.words_total,
-                        ),
-                        what: format!(
+                    return Err(diverged(
+                        config,
+                        (state.epoch, state.words_done),
+                        shared.words_total,
+                        format!(
                             "{name}[{}, {}] is {} at a checkpoint",
                             i / config.dim(),
                             i % config.dim(),
                             values[i]
                         ),
-                    });
+                    ));
                 }
             }
             write_parts(
@@ -179,7 +197,11 @@ pub(crate) fn write_checkpoint(
                     focus,
                     context,
                     interaction,
+                    interaction_squares: squares,
+                    offsets: offset_values,
+                    offset_squares,
                     state,
+                    heldout,
                 },
             )
         })

@@ -7,14 +7,38 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayView2};
 
-use super::{Checkpoint, TrainState};
+use super::{Checkpoint, OptimizerState, TrainState};
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::model::Model;
+use crate::model::{OffsetInteractionKind, OffsetInteractions};
+use crate::sgd::{HeldOut, interactions_of};
 use crate::vocab::Vocab;
 
-const MAGIC: &[u8; 8] = b"BSGCKPT1";
+/// The magic bytes of the current format.
+const MAGIC: &[u8; 8] = b"BSGCKPT2";
+/// The magic bytes of the first format (no optimizer state, no held-out sample), still
+/// read.
+const MAGIC_V1: &[u8; 8] = b"BSGCKPT1";
+/// The name of `W`'s AdaGrad squares among the named matrices.
+const INTERACTION_SQUARES: &str = "W.squares";
+/// The name of the per-offset interactions among the named matrices: `P×M` (diagonal) or
+/// `(P·M)×M` (full), as in `D.npy`.
+const OFFSETS: &str = "D";
+/// The name of their AdaGrad squares, in the same layout.
+const OFFSET_SQUARES: &str = "D.squares";
+
+/// Rows of the per-offset interactions of `config` as stored (`M` columns): `2b` for
+/// diagonal ones, `2b·M` for full ones, 0 for none.
+pub(crate) fn offset_rows(config: &TrainConfig) -> usize {
+    let n_offsets = 2 * config.window();
+    match config.offset_interactions() {
+        OffsetInteractionKind::None => 0,
+        OffsetInteractionKind::Diagonal => n_offsets,
+        OffsetInteractionKind::Full => n_offsets * config.dim(),
+    }
+}
 /// Bytes per conversion buffer when streaming floats.
 const FLOATS_PER_BUFFER: usize = 16 * 1024;
 
@@ -46,9 +70,13 @@ impl Checkpoint {
         };
         let mut magic = [0_u8; 8];
         reader.read(&mut magic, "the magic bytes")?;
-        if &magic != MAGIC {
-            return Err(reader.bad("not a bilinear-skipgram checkpoint (wrong magic bytes)"));
-        }
+        let version = match &magic {
+            MAGIC => 2,
+            MAGIC_V1 => 1,
+            _ => {
+                return Err(reader.bad("not a bilinear-skipgram checkpoint (wrong magic bytes)"));
+            }
+        };
         let config_text = reader.text("the configuration")?;
         let config = TrainConfig::from_text(&config_text)
             .map_err(|e| reader.bad(&format!("bad configuration: {e}")))?;
@@ -91,6 +119,38 @@ impl Checkpoint {
         let focus = reader.matrix("U", [vocab.len(), dim])?;
         let context = reader.matrix("V", [vocab.len(), dim])?;
         let interaction = reader.matrix("W", [dim, dim])?;
+        let mut optimizer = OptimizerState::default();
+        let mut heldout = None;
+        let mut offsets = None;
+        let d_rows = offset_rows(&config);
+        if version >= 2 {
+            let n_named = reader.u64("the number of named matrices")?;
+            for _ in 0..n_named {
+                let name = reader.text("a matrix name")?;
+                let (slot, rows) = match name.as_str() {
+                    INTERACTION_SQUARES => (&mut optimizer.interaction_squares, dim),
+                    OFFSETS if d_rows > 0 => (&mut offsets, d_rows),
+                    OFFSET_SQUARES if d_rows > 0 => (&mut optimizer.offset_squares, d_rows),
+                    _ => return Err(reader.bad(&format!("unexpected matrix {name:?}"))),
+                };
+                if slot.is_some() {
+                    return Err(reader.bad(&format!("repeated matrix {name:?}")));
+                }
+                *slot = Some(reader.matrix(&name, [rows, dim])?);
+            }
+            heldout = reader.heldout(&config, vocab.len())?;
+        }
+        let offsets = match offsets {
+            None if d_rows > 0 => {
+                return Err(reader.bad(&format!(
+                    "the configuration has {} per-offset interactions, and the checkpoint none",
+                    config.offset_interactions().name()
+                )));
+            }
+            None => OffsetInteractions::none(),
+            Some(d) => interactions_of(&config, d.into_raw_vec_and_offset().0)
+                .map_err(|e| reader.bad(&format!("bad per-offset interactions: {e}")))?,
+        };
         let expected = reader.crc.clone().finalize();
         let mut stored = [0_u8; 4];
         reader.read(&mut stored, "the CRC")?;
@@ -100,12 +160,15 @@ impl Checkpoint {
         if reader.left != 0 {
             return Err(reader.bad(&format!("{} unexpected bytes after the end", reader.left)));
         }
-        let model = Model::from_parts(focus, context, interaction)?;
+        let model =
+            Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
         Ok(Checkpoint {
             config,
             vocab,
             model,
             state,
+            optimizer,
+            heldout,
         })
     }
 
@@ -127,6 +190,26 @@ impl Checkpoint {
         let focus = contiguous(self.model.focus_embeddings());
         let context = contiguous(self.model.context_embeddings());
         let interaction = contiguous(self.model.interaction());
+        let interaction_squares = self
+            .optimizer
+            .interaction_squares
+            .as_ref()
+            .map(|m| contiguous(m.view()));
+        let offset_squares = self
+            .optimizer
+            .offset_squares
+            .as_ref()
+            .map(|m| contiguous(m.view()));
+        let offsets = self.model.offset_interactions();
+        let offsets: Option<std::borrow::Cow<'_, [f32]>> =
+            match (offsets.diagonal(), offsets.full()) {
+                (Some(d), _) => Some(contiguous(d)),
+                (_, Some(d)) => Some(match d.to_slice() {
+                    Some(slice) => std::borrow::Cow::Borrowed(slice),
+                    None => std::borrow::Cow::Owned(d.iter().copied().collect()),
+                }),
+                _ => None,
+            };
         write_parts(
             path,
             &Parts {
@@ -135,7 +218,11 @@ impl Checkpoint {
                 focus: &focus,
                 context: &context,
                 interaction: &interaction,
+                interaction_squares: interaction_squares.as_deref(),
+                offsets: offsets.as_deref(),
+                offset_squares: offset_squares.as_deref(),
                 state: &self.state,
+                heldout: self.heldout.as_ref(),
             },
         )
     }
@@ -151,7 +238,14 @@ pub(crate) struct Parts<'a> {
     pub(crate) context: &'a [f32],
     /// `W`, row-major.
     pub(crate) interaction: &'a [f32],
+    /// `W`'s AdaGrad squares, row-major, if any.
+    pub(crate) interaction_squares: Option<&'a [f32]>,
+    /// The per-offset interactions (`P×M` or `(P·M)×M`, row-major), if the model has any.
+    pub(crate) offsets: Option<&'a [f32]>,
+    /// Their AdaGrad squares, in the same layout, if any.
+    pub(crate) offset_squares: Option<&'a [f32]>,
     pub(crate) state: &'a TrainState,
+    pub(crate) heldout: Option<&'a HeldOut>,
 }
 
 /// Writes a checkpoint atomically from its parts.
@@ -162,11 +256,30 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
     };
     let dim = parts.config.dim();
     let n_words = parts.vocab.len();
-    for (what, data, rows) in [
+    let d_rows = offset_rows(parts.config);
+    let named: Vec<(&'static str, usize, &[f32])> = [
+        (INTERACTION_SQUARES, dim, parts.interaction_squares),
+        (OFFSETS, d_rows, parts.offsets),
+        (OFFSET_SQUARES, d_rows, parts.offset_squares),
+    ]
+    .into_iter()
+    .filter_map(|(name, rows, data)| Some((name, rows, data?)))
+    .collect();
+    if (d_rows > 0) != parts.offsets.is_some() {
+        return Err(Error::ShapeMismatch {
+            what: "checkpoint per-offset interactions (as the configuration has)",
+            expected: vec![d_rows, dim],
+            found: vec![parts.offsets.map_or(0, |d| d.len() / dim.max(1)), dim],
+        });
+    }
+    let checks = [
         ("checkpoint U", parts.focus, n_words),
         ("checkpoint V", parts.context, n_words),
         ("checkpoint W", parts.interaction, dim),
-    ] {
+    ]
+    .into_iter()
+    .chain(named.iter().map(|&(name, rows, data)| (name, data, rows)));
+    for (what, data, rows) in checks {
         if data.len() != rows * dim {
             return Err(Error::ShapeMismatch {
                 what,
@@ -201,11 +314,52 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
                 out.write_all(&(dim as u64).to_le_bytes())?;
                 write_floats(&mut out, data)?;
             }
+            out.write_all(&(named.len() as u64).to_le_bytes())?;
+            for &(name, rows, data) in &named {
+                out.write_all(&(name.len() as u64).to_le_bytes())?;
+                out.write_all(name.as_bytes())?;
+                out.write_all(&(rows as u64).to_le_bytes())?;
+                out.write_all(&(dim as u64).to_le_bytes())?;
+                write_floats(&mut out, data)?;
+            }
+            write_heldout(&mut out, parts.heldout)?;
             let crc = out.crc.clone().finalize();
             out.inner.write_all(&crc.to_le_bytes())
         };
         body().map_err(file_error)
     })
+}
+
+/// The held-out sample: `u64` sentences (0: none), then the sentence indices, the tokens,
+/// the pairs and the rows per pair, and per pair its focus id, offset and rows.
+fn write_heldout(out: &mut impl Write, heldout: Option<&HeldOut>) -> std::io::Result<()> {
+    let Some(heldout) = heldout else {
+        return out.write_all(&0_u64.to_le_bytes());
+    };
+    out.write_all(&(heldout.sentences().len() as u64).to_le_bytes())?;
+    for &sentence in heldout.sentences() {
+        out.write_all(&sentence.to_le_bytes())?;
+    }
+    let rows = heldout.context_ids();
+    for n in [heldout.n_tokens(), rows.nrows() as u64, rows.ncols() as u64] {
+        out.write_all(&n.to_le_bytes())?;
+    }
+    let mut buffer = Vec::new();
+    for ((&focus, &offset), row) in heldout
+        .focus_ids()
+        .iter()
+        .zip(heldout.offsets())
+        .zip(rows.rows())
+    {
+        buffer.clear();
+        buffer.extend_from_slice(&focus.to_le_bytes());
+        buffer.extend_from_slice(&offset.to_le_bytes());
+        for &id in row {
+            buffer.extend_from_slice(&id.to_le_bytes());
+        }
+        out.write_all(&buffer)?;
+    }
+    Ok(())
 }
 
 fn write_floats(out: &mut impl Write, data: &[f32]) -> std::io::Result<()> {
@@ -296,6 +450,69 @@ impl<R: Read> CheckedReader<'_, R> {
         String::from_utf8(bytes).map_err(|_| self.bad(&format!("{what} is not UTF-8")))
     }
 
+    fn i32(&mut self, what: &str) -> Result<i32> {
+        let mut b = [0_u8; 4];
+        self.read(&mut b, what)?;
+        Ok(i32::from_le_bytes(b))
+    }
+
+    /// The held-out sample written by [`write_heldout`], checked against the
+    /// configuration (rows per pair, window) and the vocabulary size.
+    fn heldout(&mut self, config: &TrainConfig, n_words: usize) -> Result<Option<HeldOut>> {
+        let n_sentences = self.u64("the number of held-out sentences")?;
+        if n_sentences == 0 {
+            return Ok(None);
+        }
+        if n_sentences.saturating_mul(8) > self.left {
+            return Err(self.bad(&format!(
+                "truncated: {n_sentences} held-out sentences do not fit in the {} bytes left",
+                self.left
+            )));
+        }
+        let mut sentences = Vec::with_capacity(n_sentences as usize);
+        for _ in 0..n_sentences {
+            sentences.push(self.u64("a held-out sentence")?);
+        }
+        let n_tokens = self.u64("the held-out tokens")?;
+        let n_pairs = self.u64("the number of held-out pairs")?;
+        let n_rows = self.u64("the rows per held-out pair")?;
+        if n_rows != config.negatives() as u64 + 1 {
+            return Err(self.bad(&format!(
+                "held-out pairs have {n_rows} rows, expected {} (negatives + 1)",
+                config.negatives() + 1
+            )));
+        }
+        if n_pairs.saturating_mul(8 + 4 * n_rows) > self.left {
+            return Err(self.bad(&format!(
+                "truncated: {n_pairs} held-out pairs do not fit in the {} bytes left",
+                self.left
+            )));
+        }
+        let (n_pairs, n_rows) = (n_pairs as usize, n_rows as usize);
+        let mut focus = Vec::with_capacity(n_pairs);
+        let mut offsets = Vec::with_capacity(n_pairs);
+        let mut rows = Vec::with_capacity(n_pairs * n_rows);
+        for _ in 0..n_pairs {
+            focus.push(self.u32("a held-out focus word")?);
+            offsets.push(self.i32("a held-out offset")?);
+            for _ in 0..n_rows {
+                rows.push(self.u32("a held-out context row")?);
+            }
+        }
+        let rows = Array2::from_shape_vec((n_pairs, n_rows), rows)
+            .map_err(|_| self.bad("the held-out rows have the wrong length"))?;
+        HeldOut::from_parts(
+            sentences,
+            n_tokens,
+            focus,
+            offsets,
+            rows,
+            (n_words, config.window()),
+        )
+        .map(Some)
+        .map_err(|e| self.bad(&format!("bad held-out sample: {e}")))
+    }
+
     fn matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Array2<f32>> {
         let rows = self.u64(name)?;
         let cols = self.u64(name)?;
@@ -352,5 +569,117 @@ mod tests {
         assert_eq!(back.model.focus_embeddings(), u);
         assert_eq!(back.model.context_embeddings(), v);
         assert_eq!(back.model.interaction(), w);
+    }
+
+    fn small_checkpoint() -> Checkpoint {
+        let config = TrainConfig::builder()
+            .dim(2)
+            .window(3)
+            .negatives(1)
+            .threads(1)
+            .build()
+            .unwrap();
+        let vocab = Vocab::from_counts(
+            [("a".to_owned(), 2), ("b".to_owned(), 1)],
+            crate::OovPolicy::Drop,
+        )
+        .unwrap();
+        let model = Model::for_config(&config, 2);
+        let state = TrainState::new(&config, vec![5]);
+        Checkpoint::new(config, vocab, model, state).unwrap()
+    }
+
+    #[test]
+    fn optimizer_state_and_heldout_sample_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bsg");
+        let mut checkpoint = small_checkpoint();
+        checkpoint.optimizer.interaction_squares = Some(ndarray::array![[1.0, 2.0], [3.0, 4.5]]);
+        checkpoint.heldout = Some(
+            HeldOut::from_parts(
+                vec![3, 17],
+                12,
+                vec![0, 1, 1],
+                vec![-3, 1, 2],
+                ndarray::array![[1, 0], [0, 0], [1, 1]],
+                (2, 3),
+            )
+            .unwrap(),
+        );
+        checkpoint.write(&path).unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back.optimizer, checkpoint.optimizer);
+        assert_eq!(back.heldout, checkpoint.heldout);
+        // An offset beyond the window, or an id beyond the vocabulary, is refused.
+        for (offsets, rows) in [
+            (vec![-4, 1, 2], ndarray::array![[1, 0], [0, 0], [1, 1]]),
+            (vec![-3, 1, 2], ndarray::array![[1, 0], [0, 2], [1, 1]]),
+        ] {
+            let bad = HeldOut::from_parts(vec![3], 12, vec![0, 1, 1], offsets, rows, (2, 3));
+            assert!(bad.is_err());
+        }
+    }
+
+    #[test]
+    fn per_offset_interactions_and_their_squares_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bsg");
+        for kind in [OffsetInteractionKind::Diagonal, OffsetInteractionKind::Full] {
+            let plain = small_checkpoint();
+            let config = plain
+                .config
+                .to_builder()
+                .offset_interactions(kind)
+                .build()
+                .unwrap();
+            let rows = offset_rows(&config);
+            let values: Vec<f32> = (0..rows * 2).map(|i| i as f32 * 0.25 - 1.0).collect();
+            let offsets = interactions_of(&config, values).unwrap();
+            let model = plain
+                .model
+                .clone()
+                .with_offset_interactions(offsets)
+                .unwrap();
+            let state = TrainState::new(&config, vec![5]);
+            let mut checkpoint =
+                Checkpoint::new(config, plain.vocab.clone(), model, state).unwrap();
+            checkpoint.optimizer.offset_squares =
+                Some(Array2::from_shape_fn((rows, 2), |(i, j)| {
+                    (i * 2 + j) as f32
+                }));
+            checkpoint.write(&path).unwrap();
+            let back = Checkpoint::read(&path).unwrap();
+            assert_eq!(back.model, checkpoint.model, "{kind:?}");
+            assert_eq!(back.optimizer, checkpoint.optimizer, "{kind:?}");
+            // A model without the configured interactions is refused.
+            assert!(matches!(
+                Checkpoint::new(
+                    checkpoint.config.clone(),
+                    plain.vocab.clone(),
+                    plain.model.clone(),
+                    checkpoint.state.clone()
+                ),
+                Err(Error::ShapeMismatch { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn first_format_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bsg");
+        let checkpoint = small_checkpoint();
+        checkpoint.write(&path).unwrap();
+        // Version 1: the old magic, and no named matrices and held-out count before the CRC.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 4 - 16);
+        bytes[..8].copy_from_slice(MAGIC_V1);
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back.model, checkpoint.model);
+        assert_eq!(back.optimizer, OptimizerState::default());
+        assert!(back.heldout.is_none());
     }
 }

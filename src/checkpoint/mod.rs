@@ -1,9 +1,11 @@
 //! Checkpoints: everything an interrupted training run needs to continue where it stopped.
 //!
-//! A checkpoint holds the configuration, the vocabulary, `U`, `V` and `W`, and the
-//! [`TrainState`]: the corpus position (epoch and sentences done), the words done (which is
-//! where the learning-rate schedule stands), every worker thread's random generator state,
-//! the losses so far and the corpus files' sizes. The trainer writes one at a point where
+//! A checkpoint holds the configuration, the vocabulary, `U`, `V` and `W`, the
+//! [`TrainState`] (the corpus position: epoch and sentences done; the words done, which is
+//! where the learning-rate schedule stands; every worker thread's random generator state;
+//! the losses and `W`'s diagnostics so far; the corpus files' sizes), the optimizer's state
+//! ([`OptimizerState`]) and the held-out sample ([`HeldOut`]), so that a resumed run scores
+//! the same pairs and skips the same sentences. The trainer writes one at a point where
 //! every worker is paused between two chunks, so the parameters and the position agree;
 //! with one thread a resumed run gives bit for bit the model of an uninterrupted run with
 //! the same checkpoint schedule.
@@ -15,14 +17,25 @@
 //! always a complete checkpoint:
 //!
 //! ```text
-//! "BSGCKPT1"                          magic and format version
+//! "BSGCKPT2"                          magic and format version
 //! u64 n, n bytes                      the configuration (TrainConfig::to_text)
 //! u64 n, n bytes                      the state, `key = value` lines
 //! u64 words, then per word:           the vocabulary in id order
 //!     u32 n, n bytes (UTF-8), u64 count
 //! 3 × (u64 rows, u64 cols, f32 data)  U, V, W, row-major
+//! u64 k, then k named matrices:       the optimizer's state ("W.squares": AdaGrad's
+//!     u64 n, n bytes (name),            sums of squared gradients of W, M×M)
+//!     u64 rows, u64 cols, f32 data
+//! u64 s                               held-out sentences (0: no held-out sample, and
+//!                                     nothing more before the CRC)
+//! s × u64                             their indices, ascending
+//! u64 tokens, u64 pairs, u64 r        vocabulary tokens in them, pairs, rows per pair (n + 1)
+//! pairs × (u32, i32, r × u32)         each pair's focus id, offset, context and negatives
 //! u32                                 CRC-32 of every byte before it
 //! ```
+//!
+//! The first format, `"BSGCKPT1"`, ends after `W` (no optimizer state, no held-out
+//! sample); it is still read.
 //!
 //! Reading checks the magic, every length against the bytes left in the file before
 //! allocating, the shapes against the configuration and vocabulary, and the CRC.
@@ -33,9 +46,12 @@ pub(crate) mod drive;
 mod format;
 mod options;
 
+use ndarray::Array2;
+
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::sgd::{HeldOut, InteractionDiagnostics};
 use crate::vocab::Vocab;
 
 pub use options::CheckpointOptions;
@@ -55,6 +71,11 @@ pub struct TrainState {
     pub pairs: u64,
     /// For each epoch, the summed loss and the number of pairs so far.
     pub epoch_losses: Vec<(f64, u64)>,
+    /// For each epoch, the held-out loss at its end (`None` before the end, or without a
+    /// held-out sample).
+    pub heldout_losses: Vec<Option<f64>>,
+    /// For each epoch, `W`'s diagnostics at its end (`None` before the end).
+    pub interactions: Vec<Option<InteractionDiagnostics>>,
     /// Training seconds before this state.
     pub seconds: f64,
     /// Each worker thread's random generator state (the 32-byte xoshiro256++ seed it
@@ -74,6 +95,8 @@ impl TrainState {
             words_done: 0,
             pairs: 0,
             epoch_losses: vec![(0.0, 0); config.epochs()],
+            heldout_losses: vec![None; config.epochs()],
+            interactions: vec![None; config.epochs()],
             seconds: 0.0,
             rng_seeds: (0..config.threads())
                 .map(|thread| initial_seed(config.seed(), thread))
@@ -95,6 +118,19 @@ impl TrainState {
         for (loss, pairs) in &self.epoch_losses {
             text.push_str(&format!("epoch_loss = {loss:?} {pairs}\n"));
         }
+        for (epoch, loss) in self.heldout_losses.iter().enumerate() {
+            if let Some(loss) = loss {
+                text.push_str(&format!("heldout_loss = {epoch} {loss:?}\n"));
+            }
+        }
+        for (epoch, diagnostics) in self.interactions.iter().enumerate() {
+            if let Some(d) = diagnostics {
+                text.push_str(&format!(
+                    "interaction = {epoch} {:?} {:?}\n",
+                    d.distance_from_identity, d.condition_number
+                ));
+            }
+        }
         for seed in &self.rng_seeds {
             let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
             text.push_str(&format!("rng = {hex}\n"));
@@ -112,11 +148,16 @@ impl TrainState {
             words_done: 0,
             pairs: 0,
             epoch_losses: Vec::new(),
+            heldout_losses: Vec::new(),
+            interactions: Vec::new(),
             seconds: 0.0,
             rng_seeds: Vec::new(),
             corpus_sizes: Vec::new(),
         };
         let mut seen = [false; 5];
+        // (epoch, value) lines, placed once the number of epochs is known.
+        let mut heldout = Vec::new();
+        let mut interactions = Vec::new();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let (key, value) = line.split_once(" = ")?;
             match key {
@@ -143,8 +184,35 @@ impl TrainState {
                     state.rng_seeds.push(seed);
                 }
                 "corpus_size" => state.corpus_sizes.push(value.parse().ok()?),
+                "heldout_loss" => {
+                    let (epoch, loss) = value.split_once(' ')?;
+                    heldout.push((epoch.parse::<usize>().ok()?, loss.parse().ok()?));
+                }
+                "interaction" => {
+                    let mut fields = value.split(' ');
+                    let epoch = fields.next()?.parse::<usize>().ok()?;
+                    let distance_from_identity = fields.next()?.parse().ok()?;
+                    let condition_number = fields.next()?.parse().ok()?;
+                    if fields.next().is_some() {
+                        return None;
+                    }
+                    let diagnostics = InteractionDiagnostics {
+                        distance_from_identity,
+                        condition_number,
+                    };
+                    interactions.push((epoch, diagnostics));
+                }
                 _ => return None,
             }
+        }
+        let epochs = state.epoch_losses.len();
+        state.heldout_losses = vec![None; epochs];
+        state.interactions = vec![None; epochs];
+        for (epoch, loss) in heldout {
+            *state.heldout_losses.get_mut(epoch)? = Some(loss);
+        }
+        for (epoch, diagnostics) in interactions {
+            *state.interactions.get_mut(epoch)? = Some(diagnostics);
         }
         (seen.iter().all(|&s| s) && state.seconds.is_finite()).then_some(state)
     }
@@ -155,6 +223,20 @@ pub(crate) fn initial_seed(seed: u64, thread: usize) -> [u8; 32] {
     use rand::{RngExt, SeedableRng};
     let mixed = seed.wrapping_add((thread as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     rand::rngs::Xoshiro256PlusPlus::seed_from_u64(mixed).random()
+}
+
+/// The optimizer's state of the dense interaction parameters, which a resumed run needs to
+/// continue exactly.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct OptimizerState {
+    /// AdaGrad's sums of squared gradients of `W` (`M×M`): `Some` when `W` is trained with
+    /// [`InteractionOptimizer::AdaGrad`](crate::InteractionOptimizer::AdaGrad).
+    pub interaction_squares: Option<Array2<f32>>,
+    /// AdaGrad's sums of squared gradients of the per-offset interactions, in the layout of
+    /// `D.npy` ([`OFFSETS_FILE`](crate::OFFSETS_FILE)): `P×M` for diagonal interactions,
+    /// `(P·M)×M` for full ones. `Some` when they are trained with AdaGrad.
+    pub offset_squares: Option<Array2<f32>>,
 }
 
 /// A checkpoint read back from disk.
@@ -169,17 +251,22 @@ pub struct Checkpoint {
     pub model: Model,
     /// Where the run stands.
     pub state: TrainState,
+    /// The optimizer's state.
+    pub optimizer: OptimizerState,
+    /// The run's held-out sample, if it has one.
+    pub heldout: Option<HeldOut>,
 }
 
 impl Checkpoint {
     /// A checkpoint from its parts, for example to continue training a model with
-    /// [`resume`](crate::resume) from a state made with [`TrainState::new`].
+    /// [`resume`](crate::resume) from a state made with [`TrainState::new`]. It has no
+    /// optimizer state (AdaGrad starts from zero squares) and no held-out sample.
     ///
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] unless the model has one row per vocabulary entry and the
-    /// configuration's dimension, and the state one generator per thread and one loss per
-    /// epoch.
+    /// configuration's dimension and per-offset interactions, and the state one generator
+    /// per thread and one loss per epoch.
     pub fn new(
         config: TrainConfig,
         vocab: Vocab,
@@ -207,11 +294,14 @@ impl Checkpoint {
                 });
             }
         }
+        crate::sgd::check_offsets(&config, &model)?;
         Ok(Checkpoint {
             config,
             vocab,
             model,
             state,
+            optimizer: OptimizerState::default(),
+            heldout: None,
         })
     }
 }
@@ -230,6 +320,11 @@ mod tests {
         state.pairs = 999;
         state.seconds = 1.25;
         state.epoch_losses[0] = (0.1 + 0.2, 17);
+        state.heldout_losses[1] = Some(2.5 + 1e-12);
+        state.interactions[2] = Some(InteractionDiagnostics {
+            distance_from_identity: 15.5,
+            condition_number: f64::INFINITY,
+        });
         let back = TrainState::from_text(&state.to_text()).unwrap();
         assert_eq!(back, state);
         assert_ne!(state.rng_seeds[0], state.rng_seeds[1]);
@@ -243,6 +338,11 @@ mod tests {
             "epoch = x\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n",
             "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\nrng = 00\n",
             "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\nmystery = 1\n",
+            // An epoch record beyond the epochs.
+            "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n\
+             epoch_loss = 0.0 0\nheldout_loss = 1 2.0\n",
+            "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n\
+             epoch_loss = 0.0 0\ninteraction = 0 1.0\n",
         ] {
             assert!(TrainState::from_text(text).is_none(), "{text:?}");
         }

@@ -19,6 +19,7 @@ mod finalfusion;
 mod folder;
 mod lines;
 mod npy;
+mod offsets;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
@@ -32,6 +33,7 @@ pub use folder::{
 };
 
 pub use lines::{LineReader, MAX_LINE_BYTES};
+pub use offsets::{OFFSETS_FILE, OFFSETS_INFO_FILE};
 pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
@@ -482,7 +484,8 @@ fn read_vocab_listed(path: &Path, oov: OovPolicy, entry: Option<&ManifestEntry>)
 }
 
 /// Writes `U`, `V`, `W` and the vocabulary as [`FOCUS_FILE`], [`CONTEXT_FILE`],
-/// [`INTERACTION_FILE`] and [`VOCAB_FILE`] into the existing folder `dir`, each file
+/// [`INTERACTION_FILE`] and [`VOCAB_FILE`] (and the per-offset interactions as
+/// [`OFFSETS_FILE`] and [`OFFSETS_INFO_FILE`]) into the existing folder `dir`, each file
 /// atomically but the four not as a whole: this is for the `fill` of a [`replace_dir`]
 /// that writes more files next to the model (as the `train` example does). To save a
 /// model on its own, use [`save_model`].
@@ -503,12 +506,16 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
     write_matrix(&dir.join(FOCUS_FILE), model.focus_embeddings())?;
     write_matrix(&dir.join(CONTEXT_FILE), model.context_embeddings())?;
     write_matrix(&dir.join(INTERACTION_FILE), model.interaction())?;
+    offsets::write_offsets(dir, model.offset_interactions())?;
     write_vocab(&dir.join(VOCAB_FILE), vocab)
 }
 
 /// Saves `U`, `V`, `W` and the vocabulary as the folder `dir`, replaced as a whole
 /// ([`replace_dir`]): [`FOCUS_FILE`], [`CONTEXT_FILE`], [`INTERACTION_FILE`],
-/// [`VOCAB_FILE`] and a [`MANIFEST_FILE`] with their sizes and CRC-32s. A reader sees the
+/// [`VOCAB_FILE`], the per-offset interactions if the model has any ([`OFFSETS_FILE`] and
+/// [`OFFSETS_INFO_FILE`]; see [`OffsetInteractions`](crate::OffsetInteractions) for the
+/// layout: `P×M` for diagonal ones, the `P` matrices stacked as `(P·M)×M` for full ones)
+/// and a [`MANIFEST_FILE`] with their sizes and CRC-32s. A reader sees the
 /// old folder or the new one, never a mix; an interrupted save leaves the old one, and
 /// its leftovers are removed by the next save of the same folder.
 ///
@@ -578,7 +585,10 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
             found: interaction.shape().to_vec(),
         });
     }
-    Ok((Model::from_parts(focus, context, interaction)?, vocab))
+    let offsets = offsets::read_offsets(dir, focus.ncols(), manifest.as_ref())?;
+    let model =
+        Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
+    Ok((model, vocab))
 }
 
 #[cfg(test)]

@@ -167,6 +167,8 @@ pub fn train_course(
                                 epoch,
                                 words,
                                 learning_rate: rate,
+                                interaction_learning_rate: rate,
+                                offset_learning_rate: None,
                                 what: format!("the mean loss of a batch is {mean}"),
                             });
                         }
@@ -210,6 +212,8 @@ pub fn train_course(
         return Err(no_pair_trained(words));
     }
     Ok(TrainReport {
+        epoch_heldout_losses: vec![None; epoch_losses.len()],
+        epoch_interactions: vec![None; epoch_losses.len()],
         epoch_losses,
         words,
         pairs,

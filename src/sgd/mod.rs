@@ -25,8 +25,25 @@
 //! a few more. `U` and `V` are shared without locks (Hogwild). Progress
 //! counters and losses are per thread and reported once per chunk of the corpus (about ten thousand
 //! words), never per pair.
+//!
+//! # What the calling thread measures
+//!
+//! Besides the online loss of the pairs trained on, the calling thread scores the model:
+//! the loss on the held-out sample ([`HeldOut`], when the run has one) and `W`'s distance
+//! from the identity and condition number ([`InteractionDiagnostics`]). It does so at most
+//! every [`SCORE_EVERY`] from the shared parameters as they stand (a Hogwild snapshot of
+//! `U` and `V`, `W` as last merged), and at the end of every epoch and of the run with
+//! every worker paused and its `W` merged, so those scores are exactly those of the model
+//! at that point ([`TrainReport::epoch_heldout_losses`],
+//! [`TrainReport::epoch_interactions`]). The pause at the end of an epoch (when there is a
+//! held-out sample or `W` is trained) leaves every random stream as it is, so it changes
+//! no result: with one thread the merge is an assignment.
 
 mod course;
+pub(crate) mod dense;
+mod diagnostics;
+mod heldout;
+mod offsets;
 mod pause;
 mod reader;
 mod worker;
@@ -37,7 +54,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ndarray::Array2;
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::checkpoint::drive::write_checkpoint;
 use crate::checkpoint::{CheckpointOptions, TrainState};
@@ -46,16 +63,20 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::kernels::LogisticTable;
-use crate::model::Model;
-use crate::preflight::{SentenceCounts, check_trainable, no_pair_trained};
+use crate::model::{Model, OffsetInteractionKind, OffsetInteractions};
+use crate::preflight::{check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
-use crate::vocab::{Vocab, VocabBuilder};
+use crate::vocab::Vocab;
+use dense::{Dense, SharedDense};
 use pause::PauseGate;
 use reader::{Event, Job, Reader};
 use worker::run_worker;
 
 pub use crate::checkpoint::drive::{resume, train_checkpointed};
 pub use course::{course_minibatch_step, train_course};
+pub use diagnostics::InteractionDiagnostics;
+pub use heldout::{HeldOut, SENTENCES_PER_HELDOUT, TOKENS_PER_PAIR};
+pub(crate) use offsets::interactions_of;
 pub(crate) use worker::time_sentence;
 
 /// Receives training progress.
@@ -80,6 +101,12 @@ impl Observer for NoProgress {
 }
 
 /// A progress report.
+///
+/// The online loss ([`Progress::interval_loss`]) is measured on the pairs being trained
+/// on, with the parameters as the updates find them; it rewards adapting to the text at
+/// hand. The held-out loss ([`Progress::heldout_loss`]) is the exact loss of the current
+/// model on a fixed sample of pairs from sentences that training never sees (see
+/// [`HeldOut`]): the objective itself, measured on unseen text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -101,6 +128,13 @@ pub struct Progress {
     pub words_per_second: f64,
     /// Time since training started.
     pub elapsed: Duration,
+    /// The mean loss per pair on the held-out sample, computed for this report: in about
+    /// one report every [`SCORE_EVERY`], in the report at the end of each epoch and in the
+    /// last one; `None` in the others and when the run has no held-out sample.
+    pub heldout_loss: Option<f64>,
+    /// `W`'s distance from the identity and condition number, computed for this report
+    /// (in the same reports as [`Progress::heldout_loss`]); `None` in the others.
+    pub interaction: Option<InteractionDiagnostics>,
 }
 
 impl Progress {
@@ -126,6 +160,8 @@ impl Progress {
             interval_pairs: interval.1,
             words_per_second: words_done as f64 / elapsed.as_secs_f64().max(1e-9),
             elapsed,
+            heldout_loss: None,
+            interaction: None,
         }
     }
 }
@@ -137,6 +173,12 @@ impl Progress {
 pub struct TrainReport {
     /// Mean loss per observed pair in each epoch.
     pub epoch_losses: Vec<f64>,
+    /// The held-out loss at the end of each epoch ([`HeldOut::loss`] of the model then);
+    /// `None` when the run has no held-out sample.
+    pub epoch_heldout_losses: Vec<Option<f64>>,
+    /// `W`'s diagnostics at the end of each epoch (the last one is the trained model's);
+    /// `None` where not measured (the course's trainer).
+    pub epoch_interactions: Vec<Option<InteractionDiagnostics>>,
     /// Corpus words processed (before subsampling), all epochs.
     pub words: u64,
     /// Observed (focus, context) pairs trained on.
@@ -164,9 +206,13 @@ pub struct Trained {
     pub report: TrainReport,
     /// The configuration at the end (learning rates lowered by any recovery).
     pub config: TrainConfig,
+    /// The held-out sample the run left out of training and scored, if any.
+    pub heldout: Option<HeldOut>,
 }
 
-/// Builds the vocabulary of the corpus files, initialises a model and trains it.
+/// Builds the vocabulary of the corpus files (and the held-out sample, see
+/// [`TrainConfigBuilder::heldout_pairs`](crate::TrainConfigBuilder::heldout_pairs)),
+/// initialises a model and trains it.
 ///
 /// The files are read as the configuration's corpus options say (plain, gzip or xz).
 ///
@@ -186,18 +232,49 @@ pub fn train<P: AsRef<Path>>(
         paths.iter().map(|p| p.as_ref().to_path_buf()),
         config.corpus_options().clone(),
     );
-    let builder = VocabBuilder::count_corpus(&corpus)?;
-    let counts = SentenceCounts::of(&builder);
-    let vocab = builder.build(config.min_count(), config.max_vocab(), config.oov())?;
-    check_trainable(config, &vocab, Some(counts))?;
-    let mut model = Model::for_config(config, vocab.len());
-    let report = train_model(config, &vocab, &mut model, &corpus, observer)?;
+    let (vocab, heldout) = count_corpus(config, &corpus)?;
+    let mut model = initial_model(config, vocab.len())?;
+    let state = TrainState::new(config, Vec::new());
+    let start = Start {
+        state: &state,
+        interaction_squares: None,
+        offset_squares: None,
+        heldout: heldout.as_ref(),
+    };
+    let report = run(config, &vocab, &mut model, &corpus, observer, &start, None)?;
     Ok(Trained {
         vocab,
         model,
         report,
         config: config.clone(),
+        heldout,
     })
+}
+
+/// The model [`train`] starts from: [`Model::for_config`], with the configured per-offset
+/// interactions at the identity.
+pub(crate) fn initial_model(config: &TrainConfig, n_words: usize) -> Result<Model> {
+    let offsets = OffsetInteractions::identity(
+        config.offset_interactions(),
+        config.dim(),
+        config.window(),
+        config.window_mode(),
+    )?;
+    Model::for_config(config, n_words).with_offset_interactions(offsets)
+}
+
+/// The vocabulary pass: the vocabulary of `corpus`, checked to leave something to train,
+/// and its held-out sample.
+pub(crate) fn count_corpus(
+    config: &TrainConfig,
+    corpus: &Corpus,
+) -> Result<(Vocab, Option<HeldOut>)> {
+    let (counts, candidates) = heldout::count_corpus(corpus, config)?;
+    let sentences = candidates.sentence_counts();
+    let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
+    check_trainable(config, &vocab, Some(sentences))?;
+    let heldout = candidates.into_heldout(config, &vocab)?;
+    Ok((vocab, heldout))
 }
 
 /// The report of a run that stands at `state`.
@@ -208,6 +285,8 @@ pub(crate) fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainRepo
             .iter()
             .map(|&(loss, pairs)| loss / pairs.max(1) as f64)
             .collect(),
+        epoch_heldout_losses: state.heldout_losses.clone(),
+        epoch_interactions: state.interactions.clone(),
         words: state.words_done,
         pairs: state.pairs,
         seconds: state.seconds,
@@ -219,15 +298,27 @@ pub(crate) fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainRepo
 /// Shortest time between two observer calls.
 const REPORT_EVERY: Duration = Duration::from_millis(200);
 
+/// Shortest time between two scorings of the held-out loss and `W`'s diagnostics during
+/// an epoch. A scoring that takes longer than a fiftieth of this (`W`'s diagnostics at a
+/// large dimension) spaces the next one fifty times its own duration away, so that scoring
+/// takes at most about 2 % of the calling thread's time; the scorings at the end of each
+/// epoch always happen.
+pub const SCORE_EVERY: Duration = Duration::from_secs(2);
+
 /// Trains an existing model on a corpus with the online trainer (see the
 /// [module documentation](self)).
 ///
-/// `model` must have one row per vocabulary entry and the configuration's dimension. The
+/// `model` must have one row per vocabulary entry and the configuration's dimension, and
+/// the per-offset interactions the configuration asks for (kind, window and window mode;
+/// [`OffsetInteractions::identity`] makes them to start from). The
 /// corpus is read `epochs` times; tokens are mapped through `vocab` with its OOV policy.
+/// There is no held-out sample: it is drawn during the vocabulary pass, which [`train`]
+/// and [`train_checkpointed`] make.
 ///
 /// # Errors
 ///
-/// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration,
+/// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration
+/// (its per-offset interactions included),
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
 /// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read,
 /// [`Error::NothingToTrain`] when no pair was trained (the model is trained as given, so
@@ -241,8 +332,25 @@ pub fn train_model(
     corpus: &Corpus,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
-    let start = TrainState::new(config, Vec::new());
+    let state = TrainState::new(config, Vec::new());
+    let start = Start {
+        state: &state,
+        interaction_squares: None,
+        offset_squares: None,
+        heldout: None,
+    };
     run(config, vocab, model, corpus, observer, &start, None)
+}
+
+/// Where a run starts: the training state, the optimizer state and the held-out sample.
+pub(crate) struct Start<'s> {
+    pub(crate) state: &'s TrainState,
+    /// AdaGrad's squares of `W` (zero when `None`).
+    pub(crate) interaction_squares: Option<ArrayView2<'s, f32>>,
+    /// AdaGrad's squares of the per-offset interactions, flat as
+    /// [`OptimizerState`](crate::OptimizerState) keeps them (zero when `None`).
+    pub(crate) offset_squares: Option<ArrayView2<'s, f32>>,
+    pub(crate) heldout: Option<&'s HeldOut>,
 }
 
 /// Trains from `start` to the end, writing checkpoints as `checkpoints` says.
@@ -252,7 +360,7 @@ pub(crate) fn run(
     model: &mut Model,
     corpus: &Corpus,
     observer: &mut dyn Observer,
-    start: &TrainState,
+    start: &Start<'_>,
     checkpoints: Option<&CheckpointOptions>,
 ) -> Result<TrainReport> {
     check_model(
@@ -262,34 +370,111 @@ pub(crate) fn run(
         "model (vocabulary size × configured dimension)",
     )?;
     let threads = config.threads();
-    if start.rng_seeds.len() != threads || start.epoch_losses.len() != config.epochs() {
+    let dim = config.dim();
+    let (heldout, start_state) = (start.heldout, start.state);
+    if start_state.rng_seeds.len() != threads || start_state.epoch_losses.len() != config.epochs() {
         return Err(Error::ShapeMismatch {
             what: "training state (generator states per thread, losses per epoch)",
             expected: vec![threads, config.epochs()],
-            found: vec![start.rng_seeds.len(), start.epoch_losses.len()],
+            found: vec![start_state.rng_seeds.len(), start_state.epoch_losses.len()],
+        });
+    }
+    if let Some(squares) = &start.interaction_squares
+        && squares.dim() != (dim, dim)
+    {
+        return Err(Error::ShapeMismatch {
+            what: "AdaGrad squares of W",
+            expected: vec![dim, dim],
+            found: squares.shape().to_vec(),
+        });
+    }
+    check_offsets(config, model)?;
+    let offset_values = offsets::dense_of(
+        model.offset_interactions(),
+        start
+            .offset_squares
+            .map(|squares| squares.iter().copied().collect()),
+        config.interaction_optimizer(),
+    );
+    if let (Some(squares), Some(values)) = (&start.offset_squares, &offset_values)
+        && squares.len() != values.values.len()
+    {
+        return Err(Error::ShapeMismatch {
+            what: "AdaGrad squares of the per-offset interactions",
+            expected: vec![values.values.len()],
+            found: squares.shape().to_vec(),
         });
     }
     let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
     let keep = vocab.keep_probabilities(config.subsample());
-    let words_per_epoch = vocab.n_tokens();
+    let words_per_epoch = vocab
+        .n_tokens()
+        .saturating_sub(heldout.map_or(0, HeldOut::n_tokens));
     let words_total = words_per_epoch.saturating_mul(config.epochs() as u64);
-    let shared_interaction = Mutex::new(model.interaction().as_standard_layout().into_owned());
+    let interaction = Dense::new(
+        model.interaction().iter().copied().collect(),
+        start
+            .interaction_squares
+            .map(|squares| squares.iter().copied().collect()),
+        config.interaction_optimizer(),
+    );
+    let (focus, context, mut model_interaction, mut model_offsets) = model.parts_with_offsets_mut();
     let shared = Shared::new(
         config,
-        model,
-        &shared_interaction,
+        (focus, context),
+        (interaction, offset_values),
         (&sampler, &keep),
-        (start.words_done, words_total),
-        start.rng_seeds.clone(),
+        (start_state.words_done, words_total),
+        start_state.rng_seeds.clone(),
     )?;
+    // The held-out loss and the diagnostics of W (of W̄ = Σ_p π_p D_p W with per-offset
+    // interactions) of the shared model as it stands.
+    let measure = |shared: &Shared<'_>, diagnostics: bool| -> Result<Scores> {
+        let values = shared.interaction.snapshot().values;
+        let interaction = dense::matrix(&values, dim, dim)?;
+        let offsets = shared
+            .offsets
+            .as_ref()
+            .map(|d| offsets::interactions_of(config, d.snapshot().values))
+            .transpose()?;
+        let effective = match &offsets {
+            Some(offsets) => offsets.effective_interaction(interaction),
+            None => interaction.mapv(f64::from),
+        };
+        Ok(Scores {
+            heldout_loss: heldout.map(|h| {
+                h.shared_loss(
+                    &shared.focus,
+                    &shared.context,
+                    interaction,
+                    offsets.as_ref(),
+                )
+            }),
+            interaction: diagnostics.then(|| InteractionDiagnostics::of_f64(effective.view())),
+        })
+    };
+    // Frozen interactions' diagnostics do not change: computed once.
+    let frozen_diagnostics = if shared.trains_dense {
+        None
+    } else {
+        measure(&shared, true)?.interaction
+    };
+    let score = |shared: &Shared<'_>| -> Result<Scores> {
+        let mut scores = measure(shared, frozen_diagnostics.is_none())?;
+        scores.interaction = scores.interaction.or(frozen_diagnostics);
+        Ok(scores)
+    };
+    let interaction_trained = shared.trains_dense;
 
     let (chunk_tx, chunk_rx) = sync_channel::<Job>(2 * threads);
     let chunk_rx = Mutex::new(chunk_rx);
     let (event_tx, event_rx) = sync_channel::<Event>(64 * threads);
     let clock = Instant::now();
-    let seconds = |clock: Instant| start.seconds + clock.elapsed().as_secs_f64();
-    let mut epoch_loss = start.epoch_losses.clone();
-    let mut totals = (start.words_done, start.pairs); // words, pairs
+    let seconds = |clock: Instant| start_state.seconds + clock.elapsed().as_secs_f64();
+    let mut epoch_loss = start_state.epoch_losses.clone();
+    let mut epoch_heldout = start_state.heldout_losses.clone();
+    let mut epoch_interactions = start_state.interactions.clone();
+    let mut totals = (start_state.words_done, start_state.pairs); // words, pairs
     let mut written = Ok(());
     let mut long_tokens_skipped = 0;
 
@@ -298,7 +483,7 @@ pub(crate) fn run(
         let reader_events = event_tx.clone();
         let schedule = checkpoints.map(|c| (c.interval(), c.interval_words()));
         let reader = scope.spawn(move || {
-            let position = (start.epoch, start.sentences);
+            let position = (start_state.epoch, start_state.sentences);
             let reader = Reader {
                 corpus,
                 vocab,
@@ -307,6 +492,8 @@ pub(crate) fn run(
                 events: reader_events,
                 shared: shared_ref,
                 schedule,
+                heldout: heldout.map_or(&[], HeldOut::sentences),
+                epoch_end_pauses: heldout.is_some() || interaction_trained,
             };
             reader.run(position)
         });
@@ -320,44 +507,76 @@ pub(crate) fn run(
         drop(event_tx);
 
         let mut last_call = Instant::now();
+        let mut next_score = Instant::now() + SCORE_EVERY;
         let mut interval = (0.0_f64, 0_u64);
-        let mut last_epoch = start.epoch;
-        let mut emit = |interval: &mut (f64, u64), epoch: usize, done: u64| {
-            let mut progress = Progress::new(
-                epoch,
-                done,
-                words_total,
-                learning_rate_at(config.learning_rate(), config, done, words_total),
-                *interval,
-                clock.elapsed(),
-            );
-            // A resumed run's speed counts only this session's words.
-            progress.words_per_second = (done - start.words_done.min(done)) as f64
-                / progress.elapsed.as_secs_f64().max(1e-9);
-            observer.on_progress(&progress);
-            *interval = (0.0, 0);
-        };
+        let mut last_epoch = start_state.epoch;
+        let mut score_error = Ok(());
+        let mut emit =
+            |interval: &mut (f64, u64), epoch: usize, done: u64, scores: Option<Scores>| {
+                let mut progress = Progress::new(
+                    epoch,
+                    done,
+                    words_total,
+                    learning_rate_at(config.learning_rate(), config, done, words_total),
+                    *interval,
+                    clock.elapsed(),
+                );
+                // A resumed run's speed counts only this session's words.
+                progress.words_per_second = (done - start_state.words_done.min(done)) as f64
+                    / progress.elapsed.as_secs_f64().max(1e-9);
+                if let Some(scores) = scores {
+                    progress.heldout_loss = scores.heldout_loss;
+                    progress.interaction = scores.interaction;
+                }
+                observer.on_progress(&progress);
+                *interval = (0.0, 0);
+            };
         for event in event_rx.iter() {
             let report = match event {
                 Event::Chunk(report) => report,
-                Event::Pause { epoch, sentences } => {
-                    if written.is_ok() {
-                        if let Some(options) = checkpoints {
-                            let state = TrainState {
-                                epoch,
-                                sentences,
-                                words_done: totals.0,
-                                pairs: totals.1,
-                                epoch_losses: epoch_loss.clone(),
-                                seconds: seconds(clock),
-                                rng_seeds: lock(&shared.seeds).clone(),
-                                corpus_sizes: start.corpus_sizes.clone(),
-                            };
-                            written = write_checkpoint(options, config, vocab, &shared, &state);
+                Event::Pause {
+                    epoch,
+                    sentences,
+                    checkpoint,
+                } => {
+                    if sentences == 0 && epoch > 0 && written.is_ok() {
+                        // The end of epoch `epoch - 1`: every worker is paused with its W
+                        // merged, so the scores are those of the model at that point.
+                        match score(&shared) {
+                            Ok(scores) => {
+                                if let Some(slot) = epoch_heldout.get_mut(epoch - 1) {
+                                    *slot = scores.heldout_loss;
+                                }
+                                if let Some(slot) = epoch_interactions.get_mut(epoch - 1) {
+                                    *slot = scores.interaction;
+                                }
+                                emit(&mut interval, epoch - 1, totals.0, Some(scores));
+                                last_call = Instant::now();
+                            }
+                            Err(e) => written = Err(e),
                         }
-                        if written.is_err() {
-                            shared.abort.store(true, Ordering::Relaxed);
-                        }
+                    }
+                    if checkpoint
+                        && written.is_ok()
+                        && let Some(options) = checkpoints
+                    {
+                        let state = TrainState {
+                            epoch,
+                            sentences,
+                            words_done: totals.0,
+                            pairs: totals.1,
+                            epoch_losses: epoch_loss.clone(),
+                            heldout_losses: epoch_heldout.clone(),
+                            interactions: epoch_interactions.clone(),
+                            seconds: seconds(clock),
+                            rng_seeds: lock(&shared.seeds).clone(),
+                            corpus_sizes: start_state.corpus_sizes.clone(),
+                        };
+                        written =
+                            write_checkpoint(options, config, vocab, &shared, &state, heldout);
+                    }
+                    if written.is_err() {
+                        shared.abort.store(true, Ordering::Relaxed);
                     }
                     shared.gate.release();
                     continue;
@@ -372,12 +591,37 @@ pub(crate) fn run(
                 e.1 += report.pairs;
             }
             last_epoch = report.epoch;
-            if last_call.elapsed() >= REPORT_EVERY {
-                emit(&mut interval, last_epoch, totals.0);
+            if Instant::now() >= next_score {
+                // A Hogwild snapshot of U and V while the workers go on; W as last merged.
+                let started = Instant::now();
+                let scores = score(&shared);
+                next_score = Instant::now() + SCORE_EVERY.max(started.elapsed() * 50);
+                match scores {
+                    Ok(scores) => emit(&mut interval, last_epoch, totals.0, Some(scores)),
+                    Err(e) => {
+                        score_error = Err(e);
+                        shared.abort.store(true, Ordering::Relaxed);
+                    }
+                }
+                last_call = Instant::now();
+            } else if last_call.elapsed() >= REPORT_EVERY {
+                emit(&mut interval, last_epoch, totals.0, None);
                 last_call = Instant::now();
             }
         }
-        emit(&mut interval, last_epoch, totals.0);
+        // Every worker has merged its W: the scores of the trained model.
+        let last = config.epochs() - 1;
+        let finished = !shared.abort.load(Ordering::Relaxed);
+        let scores = if finished { score(&shared).ok() } else { None };
+        if let Some(scores) = &scores {
+            if let Some(slot) = epoch_heldout.get_mut(last) {
+                *slot = scores.heldout_loss;
+            }
+            if let Some(slot) = epoch_interactions.get_mut(last) {
+                *slot = scores.interaction;
+            }
+        }
+        emit(&mut interval, last_epoch, totals.0, scores);
 
         let mut first_error = None;
         for worker in workers {
@@ -391,6 +635,9 @@ pub(crate) fn run(
                 first_error.get_or_insert(e);
             }
         }
+        if let Err(e) = score_error {
+            first_error.get_or_insert(e);
+        }
         first_error.map_or(Ok(()), Err)
     });
     outcome?;
@@ -398,36 +645,70 @@ pub(crate) fn run(
     if totals.1 == 0 {
         return Err(no_pair_trained(totals.0));
     }
+    let state = TrainState {
+        epoch: config.epochs(),
+        sentences: 0,
+        words_done: totals.0,
+        pairs: totals.1,
+        epoch_losses: epoch_loss,
+        heldout_losses: epoch_heldout,
+        interactions: epoch_interactions,
+        seconds: seconds(clock),
+        rng_seeds: lock(&shared.seeds).clone(),
+        corpus_sizes: start_state.corpus_sizes.clone(),
+    };
     if let Some(options) = checkpoints {
-        let state = TrainState {
-            epoch: config.epochs(),
-            sentences: 0,
-            words_done: totals.0,
-            pairs: totals.1,
-            epoch_losses: epoch_loss.clone(),
-            seconds: seconds(clock),
-            rng_seeds: lock(&shared.seeds).clone(),
-            corpus_sizes: start.corpus_sizes.clone(),
-        };
-        write_checkpoint(options, config, vocab, &shared, &state)?;
+        write_checkpoint(options, config, vocab, &shared, &state, heldout)?;
     }
-    drop(shared);
-    let trained_interaction = shared_interaction
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    model.interaction_mut().assign(&trained_interaction);
-    let mut report = report_of(
-        &TrainState {
-            words_done: totals.0,
-            pairs: totals.1,
-            epoch_losses: epoch_loss,
-            seconds: seconds(clock),
-            ..start.clone()
-        },
-        Vec::new(),
-    );
+    let (trained, trained_offsets) = shared.into_interaction();
+    model_interaction.assign(&dense::matrix(&trained.values, dim, dim)?);
+    if let Some(trained_offsets) = trained_offsets {
+        offsets::assign(&mut model_offsets, &trained_offsets.values)?;
+    }
+    let mut report = report_of(&state, Vec::new());
     report.long_tokens_skipped = long_tokens_skipped;
     Ok(report)
+}
+
+/// What the calling thread measures on the shared model.
+#[derive(Debug, Clone, Copy)]
+struct Scores {
+    heldout_loss: Option<f64>,
+    interaction: Option<InteractionDiagnostics>,
+}
+
+/// Checks that the model has the per-offset interactions `config` asks for.
+pub(crate) fn check_offsets(config: &TrainConfig, model: &Model) -> Result<()> {
+    let offsets = model.offset_interactions();
+    let kind = config.offset_interactions();
+    let fits = offsets.kind() == kind
+        && (kind == OffsetInteractionKind::None
+            || (offsets.window() == config.window()
+                && offsets.window_mode() == config.window_mode()
+                && offsets.dim() == Some(config.dim())));
+    if fits {
+        return Ok(());
+    }
+    let index = |kind| {
+        OffsetInteractionKind::ALL
+            .iter()
+            .position(|&k| k == kind)
+            .unwrap_or(0)
+    };
+    Err(Error::ShapeMismatch {
+        what: "per-offset interactions ([kind: 0 none, 1 diagonal, 2 full; offsets; \
+               dimension], in the configuration's window mode)",
+        expected: vec![
+            index(kind),
+            2 * config.window() * usize::from(kind != OffsetInteractionKind::None),
+            config.dim(),
+        ],
+        found: vec![
+            index(offsets.kind()),
+            offsets.n_offsets(),
+            offsets.dim().unwrap_or(config.dim()),
+        ],
+    })
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -457,6 +738,26 @@ fn check_model(
     Ok(())
 }
 
+/// The divergence at `words` of `words_total` in `epoch`, naming every learning rate in
+/// force then.
+pub(crate) fn diverged(
+    config: &TrainConfig,
+    (epoch, words): (usize, u64),
+    words_total: u64,
+    what: String,
+) -> Error {
+    let at = |initial| learning_rate_at(initial, config, words, words_total);
+    Error::Diverged {
+        epoch,
+        words,
+        learning_rate: at(config.learning_rate()),
+        interaction_learning_rate: at(config.interaction_learning_rate()),
+        offset_learning_rate: (config.offset_interactions() != OffsetInteractionKind::None)
+            .then(|| at(config.offset_learning_rate())),
+        what,
+    }
+}
+
 /// The learning rate after `done` of `total` words.
 pub(crate) fn learning_rate_at(initial: f32, config: &TrainConfig, done: u64, total: u64) -> f32 {
     match config.schedule() {
@@ -472,7 +773,12 @@ pub(crate) fn learning_rate_at(initial: f32, config: &TrainConfig, done: u64, to
 pub(crate) struct Shared<'a> {
     pub(crate) focus: SharedRows<'a>,
     pub(crate) context: SharedRows<'a>,
-    pub(crate) interaction: &'a Mutex<Array2<f32>>,
+    /// `W` (with its AdaGrad squares), frozen or trained.
+    pub(crate) interaction: SharedDense,
+    /// The per-offset interactions `D` (with their squares), when the model has them.
+    pub(crate) offsets: Option<SharedDense>,
+    /// `W` or `D` is trained: workers count focus words towards merges.
+    trains_dense: bool,
     sampler: &'a NegativeSampler,
     keep: &'a [f32],
     config: &'a TrainConfig,
@@ -490,22 +796,29 @@ pub(crate) struct Shared<'a> {
 }
 
 impl<'a> Shared<'a> {
-    /// What the workers share for training `model`: its `U` and `V` rows (borrowed for
-    /// `'a`), `interaction` (a copy of its `W`), the sampler and keep probabilities, the
-    /// words done and in total, and one generator seed per thread.
+    /// What the workers share for training a model: its `U` and `V` rows (borrowed for
+    /// `'a`), its `W` and per-offset interactions with the optimizer state (moved in;
+    /// [`Shared::into_interaction`] gives them back), the sampler and keep probabilities,
+    /// the words done and in total, and one generator seed per thread.
     fn new(
         config: &'a TrainConfig,
-        model: &'a mut Model,
-        interaction: &'a Mutex<Array2<f32>>,
+        (focus, context): (ArrayViewMut2<'a, f32>, ArrayViewMut2<'a, f32>),
+        (interaction, offsets): (Dense, Option<Dense>),
         (sampler, keep): (&'a NegativeSampler, &'a [f32]),
         (words_done, words_total): (u64, u64),
         seeds: Vec<[u8; 32]>,
     ) -> Result<Self> {
         let dim = config.dim();
-        let identity_frozen = config.interaction_learning_rate() == 0.0
-            && model.interaction() == Array2::<f32>::eye(dim);
-        let n_words = model.n_words();
-        let (focus, context, _) = model.parts_mut();
+        let trained = config.interaction_learning_rate() > 0.0;
+        let identity = interaction
+            .values
+            .iter()
+            .enumerate()
+            .all(|(i, &w)| w == if i % (dim + 1) == 0 { 1.0 } else { 0.0 });
+        let identity_frozen = !trained && identity;
+        let offsets_trained = config.offset_learning_rate() > 0.0;
+        let trains_dense = trained || (offsets.is_some() && offsets_trained);
+        let n_words = focus.nrows();
         let (Some(focus), Some(context)) = (SharedRows::new(focus), SharedRows::new(context))
         else {
             return Err(Error::ShapeMismatch {
@@ -517,7 +830,9 @@ impl<'a> Shared<'a> {
         Ok(Shared {
             focus,
             context,
-            interaction,
+            interaction: SharedDense::new(interaction, trained),
+            offsets: offsets.map(|d| SharedDense::new(d, offsets_trained)),
+            trains_dense,
             sampler,
             keep,
             config,
@@ -529,5 +844,14 @@ impl<'a> Shared<'a> {
             seeds: Mutex::new(seeds),
             gate: PauseGate::default(),
         })
+    }
+
+    /// Ends the sharing and gives back `W` and the per-offset interactions with their
+    /// optimizer state.
+    fn into_interaction(self) -> (Dense, Option<Dense>) {
+        (
+            self.interaction.into_dense(),
+            self.offsets.map(SharedDense::into_dense),
+        )
     }
 }

@@ -24,8 +24,14 @@ pub(crate) struct Chunk {
 /// What the reader hands the workers.
 pub(crate) enum Job {
     Chunk(Chunk),
-    /// Stop at the [`PauseGate`](super::pause::PauseGate) until the checkpoint is written.
-    Pause,
+    /// Stop at the [`PauseGate`](super::pause::PauseGate) until the calling thread is done:
+    /// with `checkpoint`, a checkpoint is written and every worker moves its generator to
+    /// a fresh seed that the checkpoint records; without, the calling thread only scores
+    /// the model (the end of an epoch), and the workers' random streams are left as they
+    /// are, so that such a pause changes no result.
+    Pause {
+        checkpoint: bool,
+    },
 }
 
 /// What the calling thread hears about.
@@ -33,8 +39,13 @@ pub(crate) enum Event {
     /// A worker finished a chunk.
     Chunk(Report),
     /// Every worker is paused, all earlier chunks are reported, and the corpus position is
-    /// `sentences` sentences into `epoch`: write a checkpoint, then release the gate.
-    Pause { epoch: usize, sentences: u64 },
+    /// `sentences` sentences into `epoch`: score the model if this is the end of an epoch,
+    /// write a checkpoint if `checkpoint`, then release the gate.
+    Pause {
+        epoch: usize,
+        sentences: u64,
+        checkpoint: bool,
+    },
 }
 
 pub(crate) struct Report {
@@ -55,6 +66,11 @@ pub(crate) struct Reader<'r, 'a> {
     pub(crate) shared: &'r Shared<'a>,
     /// Checkpoint every so much time and/or every so many words.
     pub(crate) schedule: Option<(Option<Duration>, Option<u64>)>,
+    /// Held-out sentences (indices within an epoch, ascending): not trained on.
+    pub(crate) heldout: &'r [u64],
+    /// Pause at the end of every epoch but the last, for the calling thread to score the
+    /// model.
+    pub(crate) epoch_end_pauses: bool,
 }
 
 impl Reader<'_, '_> {
@@ -96,11 +112,16 @@ impl Reader<'_, '_> {
                 }
             }
             let mut chunk = fresh(epoch);
-            while stream.next_sentence(|token| {
-                if let Some(id) = self.vocab.lookup(token) {
-                    chunk.ids.push(id);
+            loop {
+                let train = self.heldout.binary_search(&sentences).is_err();
+                let more = stream.next_sentence(|token| {
+                    if train && let Some(id) = self.vocab.lookup(token) {
+                        chunk.ids.push(id);
+                    }
+                })?;
+                if !more {
+                    break;
                 }
-            })? {
                 sentences += 1;
                 if chunk.ends.last().copied().unwrap_or(0) != chunk.ids.len() {
                     chunk.ends.push(chunk.ids.len());
@@ -112,7 +133,7 @@ impl Reader<'_, '_> {
                         return Ok(long_tokens_skipped);
                     }
                     if self.due(since) {
-                        if !self.pause(epoch, sentences) {
+                        if !self.pause(epoch, sentences, true) {
                             return Ok(long_tokens_skipped);
                         }
                         since = (Instant::now(), 0);
@@ -126,11 +147,14 @@ impl Reader<'_, '_> {
                 }
             }
             long_tokens_skipped = stream.long_tokens_skipped();
-            if epoch + 1 < self.epochs && self.due(since) {
-                if !self.pause(epoch + 1, 0) {
+            let due = self.due(since);
+            if epoch + 1 < self.epochs && (due || self.epoch_end_pauses) {
+                if !self.pause(epoch + 1, 0, due) {
                     return Ok(long_tokens_skipped);
                 }
-                since = (Instant::now(), 0);
+                if due {
+                    since = (Instant::now(), 0);
+                }
             }
         }
         Ok(long_tokens_skipped)
@@ -150,14 +174,15 @@ impl Reader<'_, '_> {
         })
     }
 
-    /// Pauses every worker after the chunks sent so far, has the calling thread write a
-    /// checkpoint at `(epoch, sentences)`, and waits for it; `false` if training stopped.
-    fn pause(&self, epoch: usize, sentences: u64) -> bool {
+    /// Pauses every worker after the chunks sent so far, has the calling thread score the
+    /// model (at the end of an epoch) and write a checkpoint at `(epoch, sentences)` if
+    /// `checkpoint`, and waits for it; `false` if training stopped.
+    fn pause(&self, epoch: usize, sentences: u64, checkpoint: bool) -> bool {
         let shared = self.shared;
         let threads = shared.config.threads();
         let releases = shared.gate.releases();
         for _ in 0..threads {
-            if !self.send(Job::Pause) {
+            if !self.send(Job::Pause { checkpoint }) {
                 return false;
             }
         }
@@ -169,7 +194,12 @@ impl Reader<'_, '_> {
         {
             return false;
         }
-        if self.events.send(Event::Pause { epoch, sentences }).is_err() {
+        let event = Event::Pause {
+            epoch,
+            sentences,
+            checkpoint,
+        };
+        if self.events.send(event).is_err() {
             return false;
         }
         shared

@@ -2,20 +2,24 @@
 //! thread's copy of `W` (see the [module documentation](super)); and the benches' hook
 //! that times one worker on one sentence.
 
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
+use super::dense::{
+    Dense, DenseCopy, SharedDense, decay_towards_identity, matrix, matrix_mut, optimizer_step,
+};
+use super::offsets::OffsetBlock;
 use super::reader::{Chunk, Event, Job, Report};
-use super::{Shared, check_model, learning_rate_at, lock};
+use super::{Shared, check_model, diverged, learning_rate_at, lock};
 use crate::checkpoint::initial_seed;
-use crate::config::{TrainConfig, WindowMode};
+use crate::config::{InteractionOptimizer, TrainConfig, WindowMode};
 use crate::error::{Error, Result};
 use crate::kernels::{axpy, dot};
 use crate::model::Model;
@@ -39,7 +43,7 @@ pub(crate) fn run_worker(
             let next = lock(jobs).recv();
             match next {
                 Err(_) => return Ok(()),
-                Ok(Job::Pause) => worker.pause(),
+                Ok(Job::Pause { checkpoint }) => worker.pause(checkpoint),
                 Ok(Job::Chunk(chunk)) => {
                     let report = worker.train_chunk(&chunk)?;
                     if events.send(Event::Chunk(report)).is_err() {
@@ -77,6 +81,12 @@ pub(crate) fn run_worker(
 /// focus words, so this equals processing the focus words one by one with `W` held fixed
 /// for the block. The copy is merged into the shared `W` every `merge_interval` focus
 /// words and when the worker is dropped (see the module documentation).
+///
+/// With per-offset interactions a pair at offset `p` uses `h_p = D_p h` instead of `h`,
+/// its error `e_p = Ṽᵀ g` reaches its focus word's row of `E` as `D_pᵀ e_p`, and `D_p`'s
+/// gradient collects `e_p hᵀ` (see [`OffsetBlock`]); `D` is stepped once per block on the
+/// thread's copy and merged with `W`, so the block still equals sequential steps with `W`
+/// and every `D_p` held fixed.
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
     thread: usize,
@@ -86,12 +96,15 @@ struct Worker<'s, 'a> {
     dim: usize,
     /// Largest block.
     capacity: usize,
-    /// This thread's copy of `W`: the shared `W` as of the last merge, plus this thread's
-    /// updates since.
-    interaction: Array2<f32>,
-    /// The shared `W` as of the last merge (unused with one thread).
-    interaction_base: Array2<f32>,
-    /// Focus words whose `W` update is in the copy but not yet in the shared `W`.
+    /// This thread's copy of `W` (with its AdaGrad squares) when `W` is trained: the
+    /// shared `W` as of the last merge, plus this thread's steps since. `None` when `W` is
+    /// frozen: then every thread reads the one shared `W`.
+    interaction: Option<DenseCopy>,
+    /// The block's gradient of `W` (`M×M`) for AdaGrad; empty otherwise.
+    interaction_gradient: Vec<f32>,
+    /// The per-offset interactions' block state and copy, when the model has them.
+    offsets: Option<OffsetBlock>,
+    /// Focus words whose `W` (or `D`) update is in the copy but not yet in the shared one.
     unmerged_words: usize,
     /// `U_B`, `H`, `E` and `E W`, `capacity × dim` each, row-major.
     block_focus: Vec<f32>,
@@ -116,9 +129,17 @@ impl<'s, 'a> Worker<'s, 'a> {
             .get(thread)
             .copied()
             .unwrap_or_else(|| initial_seed(config.seed(), thread));
-        let interaction = lock(shared.interaction).clone();
+        let interaction = DenseCopy::new(&shared.interaction, config.threads());
+        let adagrad = interaction.is_some()
+            && config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
         let capacity = config.merge_interval();
         let block_len = capacity * dim;
+        let offsets = OffsetBlock::new(
+            shared.offsets.as_ref(),
+            config.offset_interactions(),
+            (config.window(), dim),
+            (capacity, config.threads()),
+        );
         Worker {
             shared,
             thread,
@@ -126,9 +147,14 @@ impl<'s, 'a> Worker<'s, 'a> {
             position: (0, 0),
             dim,
             capacity,
-            interaction_base: interaction.clone(),
             unmerged_words: 0,
+            offsets,
             interaction,
+            interaction_gradient: if adagrad {
+                vec![0.0; dim * dim]
+            } else {
+                Vec::new()
+            },
             block_focus: vec![0.0; block_len],
             block_hidden: vec![0.0; block_len],
             block_error: vec![0.0; block_len],
@@ -140,13 +166,17 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
     }
 
-    /// Stops for a checkpoint: moves the generator to a fresh seed that the checkpoint
-    /// records, merges its `W` updates, waits at the gate, and takes the merged `W`.
-    fn pause(&mut self) {
-        let seed: [u8; 32] = self.rng.random();
-        self.rng = Xoshiro256PlusPlus::from_seed(seed);
-        if let Some(slot) = lock(&self.shared.seeds).get_mut(self.thread) {
-            *slot = seed;
+    /// Stops for the calling thread: for a checkpoint, moves the generator to a fresh seed
+    /// that the checkpoint records; then merges its `W` updates, waits at the gate, and
+    /// takes the merged `W`. With one thread a pause without a checkpoint changes nothing:
+    /// the merge is an assignment and the random stream goes on.
+    fn pause(&mut self, checkpoint: bool) {
+        if checkpoint {
+            let seed: [u8; 32] = self.rng.random();
+            self.rng = Xoshiro256PlusPlus::from_seed(seed);
+            if let Some(slot) = lock(&self.shared.seeds).get_mut(self.thread) {
+                *slot = seed;
+            }
         }
         // The checkpoint needs this thread's W updates in the shared W.
         if self.unmerged_words > 0 {
@@ -155,9 +185,15 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.shared.gate.arrive_and_wait(&self.shared.abort);
         // Continue from the W the checkpoint holds (with every thread's updates), as a run
         // resumed from it does.
-        let shared_interaction = lock(self.shared.interaction);
-        self.interaction.assign(&*shared_interaction);
-        self.interaction_base.assign(&*shared_interaction);
+        if let Some(copy) = &mut self.interaction {
+            copy.refresh(&self.shared.interaction);
+        }
+        if let (Some(copy), Some(shared)) = (
+            self.offsets.as_mut().and_then(|o| o.copy.as_mut()),
+            &self.shared.offsets,
+        ) {
+            copy.refresh(shared);
+        }
     }
 
     fn train_chunk(&mut self, chunk: &Chunk) -> Result<Report> {
@@ -177,12 +213,22 @@ impl<'s, 'a> Worker<'s, 'a> {
                 done,
                 shared.words_total,
             );
+            let offset_rate = learning_rate_at(
+                config.offset_learning_rate(),
+                config,
+                done,
+                shared.words_total,
+            );
             let words = chunk.ids.get(start..end).unwrap_or(&[]);
             self.position = (chunk.epoch, done);
             local_words += words.len() as u64;
             start = end;
             self.subsample(words);
-            let (l, p) = self.train_sentence(rate, interaction_rate)?;
+            let (l, p) = self.train_sentence(Rates {
+                rows: rate,
+                interaction: interaction_rate,
+                offsets: offset_rate,
+            })?;
             loss += l;
             pairs += p;
         }
@@ -207,7 +253,7 @@ impl<'s, 'a> Worker<'s, 'a> {
 
     /// Trains on `self.sentence`, block by block; returns the summed loss and the number of
     /// pairs.
-    fn train_sentence(&mut self, rate: f32, interaction_rate: f32) -> Result<(f64, u64)> {
+    fn train_sentence(&mut self, rates: Rates) -> Result<(f64, u64)> {
         let len = self.sentence.len();
         let mut loss = 0.0_f64;
         let mut pairs = 0_u64;
@@ -215,7 +261,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         while next < len {
             next = self.fill_block(next);
             if !self.block.is_empty() {
-                let (l, p) = self.train_block(rate, interaction_rate)?;
+                let (l, p) = self.train_block(rates)?;
                 loss += l;
                 pairs += p;
             }
@@ -248,7 +294,8 @@ impl<'s, 'a> Worker<'s, 'a> {
         i
     }
 
-    fn train_block(&mut self, rate: f32, interaction_rate: f32) -> Result<(f64, u64)> {
+    fn train_block(&mut self, rates: Rates) -> Result<(f64, u64)> {
+        let (rate, interaction_rate) = (rates.rows, rates.interaction);
         let shared = self.shared;
         let dim = self.dim;
         let n = self.block.len();
@@ -266,8 +313,13 @@ impl<'s, 'a> Worker<'s, 'a> {
         // H = U_B Wᵀ; with W = I frozen, H is U_B itself.
         if !shared.identity_frozen {
             let focus = block_view(&self.block_focus, n, dim)?;
+            let interaction = matrix(
+                current(self.interaction.as_ref(), &shared.interaction),
+                dim,
+                dim,
+            )?;
             let mut hidden = block_view_mut(&mut self.block_hidden, n, dim)?;
-            general_mat_mul(1.0, &focus, &self.interaction.t(), 0.0, &mut hidden);
+            general_mat_mul(1.0, &focus, &interaction.t(), 0.0, &mut hidden);
         }
         let hidden_rows = if shared.identity_frozen {
             &self.block_focus
@@ -280,9 +332,15 @@ impl<'s, 'a> Worker<'s, 'a> {
         // and the rows of the pairs ahead can be prefetched while a pair is trained.
         let stride = self.gains.len();
         self.pair_rows.clear();
-        for &(i, reach) in &self.block {
+        if let Some(offsets) = &mut self.offsets {
+            offsets.clear();
+        }
+        for (k, &(i, reach)) in self.block.iter().enumerate() {
             for j in i.saturating_sub(reach)..(i + reach + 1).min(len) {
                 if j != i {
+                    if let Some(offsets) = &mut self.offsets {
+                        offsets.push(k, j as isize - i as isize);
+                    }
                     self.pair_rows.push(self.sentence[j]);
                     for _ in 1..stride {
                         self.pair_rows
@@ -297,15 +355,36 @@ impl<'s, 'a> Worker<'s, 'a> {
         let mut loss = 0.0_f64;
         let mut pair_rows = self.pair_rows.chunks_exact(stride);
         let mut ahead = self.pair_rows.chunks_exact(stride).skip(PREFETCH_PAIRS);
-        for (k, &(i, reach)) in self.block.iter().enumerate() {
-            let hidden = &hidden_rows[k * dim..(k + 1) * dim];
-            let error = &mut self.block_error[k * dim..(k + 1) * dim];
-            let n_pairs = (i + reach + 1).min(len) - i.saturating_sub(reach) - 1;
-            for rows in pair_rows.by_ref().take(n_pairs) {
+        if let (Some(offsets), Some(shared_offsets)) = (&mut self.offsets, &shared.offsets) {
+            // Each pair with its own h_p and e_p, then E += D_pᵀ e_p.
+            offsets.forward(hidden_rows, shared_offsets)?;
+            let OffsetBlock { hidden, error, .. } = offsets;
+            for (q, rows) in pair_rows.enumerate() {
                 for &row in ahead.next().unwrap_or(&[]) {
                     shared.context.prefetch(row as usize);
                 }
-                loss += train_pair(shared, rows, &mut self.gains, hidden, error, rate);
+                let pair = q * dim..(q + 1) * dim;
+                loss += train_pair(
+                    shared,
+                    rows,
+                    &mut self.gains,
+                    &hidden[pair.clone()],
+                    &mut error[pair],
+                    rate,
+                );
+            }
+            offsets.backward(hidden_rows, &mut self.block_error, shared_offsets)?;
+        } else {
+            for (k, &(i, reach)) in self.block.iter().enumerate() {
+                let hidden = &hidden_rows[k * dim..(k + 1) * dim];
+                let error = &mut self.block_error[k * dim..(k + 1) * dim];
+                let n_pairs = (i + reach + 1).min(len) - i.saturating_sub(reach) - 1;
+                for rows in pair_rows.by_ref().take(n_pairs) {
+                    for &row in ahead.next().unwrap_or(&[]) {
+                        shared.context.prefetch(row as usize);
+                    }
+                    loss += train_pair(shared, rows, &mut self.gains, hidden, error, rate);
+                }
             }
         }
         let pairs = (self.pair_rows.len() / stride) as u64;
@@ -314,8 +393,13 @@ impl<'s, 'a> Worker<'s, 'a> {
             &self.block_error[..used]
         } else {
             let error = block_view(&self.block_error, n, dim)?;
+            let interaction = matrix(
+                current(self.interaction.as_ref(), &shared.interaction),
+                dim,
+                dim,
+            )?;
             let mut update = block_view_mut(&mut self.block_update, n, dim)?;
-            general_mat_mul(1.0, &error, &self.interaction, 0.0, &mut update);
+            general_mat_mul(1.0, &error, &interaction, 0.0, &mut update);
             &self.block_update[..used]
         };
         // Divergence check, once per block: a non-finite score, row of `U`, `V` or `W`
@@ -326,12 +410,12 @@ impl<'s, 'a> Worker<'s, 'a> {
             } else {
                 format!("the loss over {pairs} pairs is {loss}")
             };
-            return Err(Error::Diverged {
-                epoch: self.position.0,
-                words: self.position.1,
-                learning_rate: rate,
+            return Err(diverged(
+                shared.config,
+                self.position,
+                shared.words_total,
                 what,
-            });
+            ));
         }
         for (k, &(position, _)) in self.block.iter().enumerate() {
             let word = self.sentence[position] as usize;
@@ -339,17 +423,35 @@ impl<'s, 'a> Worker<'s, 'a> {
                 .focus
                 .with_row_mut(word, |u| axpy(-rate, &update[k * dim..(k + 1) * dim], u));
         }
-        // W -= α_W Eᵀ U_B on this thread's copy, then merged into the shared W.
-        if interaction_rate > 0.0 {
+        // W -= η (g + λ (W − I)) on this thread's copy (g = Eᵀ U_B under SGD, its AdaGrad
+        // step otherwise), then merged into the shared W.
+        if let Some(copy) = &mut self.interaction {
             let error = block_view(&self.block_error, n, dim)?;
             let focus = block_view(&self.block_focus, n, dim)?;
-            general_mat_mul(
-                -interaction_rate,
-                &error.t(),
-                &focus,
-                1.0,
-                &mut self.interaction,
-            );
+            let decay = interaction_rate * shared.config.interaction_decay();
+            if decay > 0.0 {
+                // Decay first: the gradient step does not depend on W, so this is the
+                // simultaneous step from the W the block used.
+                decay_towards_identity(&mut copy.current.values, dim, decay);
+            }
+            if self.interaction_gradient.is_empty() {
+                let mut interaction = matrix_mut(&mut copy.current.values, dim, dim)?;
+                general_mat_mul(-interaction_rate, &error.t(), &focus, 1.0, &mut interaction);
+            } else {
+                let mut gradient = matrix_mut(&mut self.interaction_gradient, dim, dim)?;
+                general_mat_mul(1.0, &error.t(), &focus, 0.0, &mut gradient);
+                optimizer_step(
+                    &mut copy.current,
+                    &self.interaction_gradient,
+                    interaction_rate,
+                );
+            }
+        }
+        // D -= η_D (g_D + λ (D − I)) on this thread's copy, merged with W.
+        if let Some(offsets) = &mut self.offsets {
+            offsets.step(rates.offsets, shared.config.interaction_decay());
+        }
+        if shared.trains_dense {
             self.unmerged_words += n;
             if self.unmerged_words >= self.capacity {
                 self.merge_interaction();
@@ -358,29 +460,18 @@ impl<'s, 'a> Worker<'s, 'a> {
         Ok((loss, pairs))
     }
 
-    /// Merges this thread's `W` updates since the last merge into the shared `W` and
-    /// refreshes this thread's copy. The lock is held for two `M×M` passes, not for a
-    /// matrix product: the updates were computed on the copy, outside the lock.
+    /// Merges this thread's `W` and `D` steps since the last merge into the shared ones (see
+    /// [`DenseCopy::merge`]).
     fn merge_interaction(&mut self) {
         self.unmerged_words = 0;
-        let shared = self.shared;
-        let mut shared_interaction = shared
-            .interaction
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if shared.config.threads() == 1 {
-            // The only writer: the shared W equals the copy as it was before this block's
-            // update, so the copy after it is exactly the merged W.
-            shared_interaction.assign(&self.interaction);
-        } else {
-            // shared += copy − base: this thread's update, on top of the other threads'.
-            Zip::from(&mut *shared_interaction)
-                .and(&self.interaction)
-                .and(&self.interaction_base)
-                .for_each(|merged, &copy, &base| *merged += copy - base);
-            self.interaction.assign(&*shared_interaction);
-            drop(shared_interaction);
-            self.interaction_base.assign(&self.interaction);
+        if let Some(copy) = &mut self.interaction {
+            copy.merge(&self.shared.interaction);
+        }
+        if let (Some(copy), Some(shared)) = (
+            self.offsets.as_mut().and_then(|o| o.copy.as_mut()),
+            &self.shared.offsets,
+        ) {
+            copy.merge(shared);
         }
     }
 }
@@ -392,6 +483,27 @@ impl Drop for Worker<'_, '_> {
         if self.unmerged_words > 0 {
             self.merge_interaction();
         }
+    }
+}
+
+/// The learning rates in force for a sentence.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    /// `U` and `V`.
+    rows: f32,
+    /// `W`.
+    interaction: f32,
+    /// The per-offset interactions.
+    offsets: f32,
+}
+
+/// The `W` a worker computes with: its copy when `W` is trained, the shared one when it is
+/// frozen (empty, which the shape checks reject, if a trained `W` had no copy).
+fn current<'c>(copy: Option<&'c DenseCopy>, shared: &'c SharedDense) -> &'c [f32] {
+    match (copy, shared) {
+        (Some(copy), _) => &copy.current.values,
+        (None, SharedDense::Frozen(dense)) => &dense.values,
+        (None, SharedDense::Trained(_)) => &[],
     }
 }
 
@@ -473,11 +585,24 @@ pub(crate) fn time_sentence(
     }
     let sampler = NegativeSampler::new(counts, config.negative_power())?;
     let keep = vec![1.0_f32; counts.len()];
-    let shared_interaction = Mutex::new(model.interaction().as_standard_layout().into_owned());
+    super::check_offsets(config, model)?;
+    let offsets = super::offsets::dense_of(
+        model.offset_interactions(),
+        None,
+        config.interaction_optimizer(),
+    );
+    let (focus, context, mut interaction, mut model_offsets) = model.parts_with_offsets_mut();
     let shared = Shared::new(
         config,
-        model,
-        &shared_interaction,
+        (focus, context),
+        (
+            Dense::new(
+                interaction.iter().copied().collect(),
+                None,
+                config.interaction_optimizer(),
+            ),
+            offsets,
+        ),
         (&sampler, &keep),
         (0, u64::MAX),
         vec![initial_seed(config.seed(), 0)],
@@ -488,16 +613,20 @@ pub(crate) fn time_sentence(
     for _ in 0..repeats {
         worker.sentence.clear();
         worker.sentence.extend_from_slice(sentence);
-        let (l, p) =
-            worker.train_sentence(config.learning_rate(), config.interaction_learning_rate())?;
+        let (l, p) = worker.train_sentence(Rates {
+            rows: config.learning_rate(),
+            interaction: config.interaction_learning_rate(),
+            offsets: config.offset_learning_rate(),
+        })?;
         loss += l;
         pairs = p;
     }
     let elapsed = start.elapsed();
     drop(worker);
-    let trained_interaction = shared_interaction
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    model.interaction_mut().assign(&trained_interaction);
+    let (trained, trained_offsets) = shared.into_interaction();
+    interaction.assign(&matrix(&trained.values, config.dim(), config.dim())?);
+    if let Some(trained_offsets) = trained_offsets {
+        super::offsets::assign(&mut model_offsets, &trained_offsets.values)?;
+    }
     Ok((elapsed, pairs, loss))
 }
