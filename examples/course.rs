@@ -38,9 +38,9 @@ use std::time::{Instant, SystemTime};
 
 use bilinear_skipgram::{
     Anisotropy, Checkpoint, CheckpointOptions, Corpus, Displacement, EmbeddingInit,
-    InteractionInit, LearningRateSchedule, Model, Progress, Result, ScoreMoments, TrainConfig,
-    UnitVectors, VectorKind, Vocab, VocabBuilder, WindowMode, plot_words, save_model,
-    train_checkpointed, train_course,
+    InteractionInit, LearningRateSchedule, Model, OffsetInteractionKind, Progress, Result,
+    ScoreMoments, TrainConfig, UnitVectors, VectorKind, Vocab, VocabBuilder, WindowMode,
+    plot_words, save_model, train_checkpointed, train_course,
 };
 use clap::{Parser, ValueEnum};
 use ndarray::Axis;
@@ -302,7 +302,8 @@ fn config_of(args: &Args) -> Result<TrainConfig> {
             .learning_rate(1.0)
             .schedule(LearningRateSchedule::Constant)
             .subsample(0.0)
-            .markers(true);
+            .markers(true)
+            .offset_interactions(OffsetInteractionKind::None);
     }
     if let Some(mode) = args.window_mode {
         builder = builder.window_mode(match mode {

@@ -35,7 +35,7 @@ macro_rules! note {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
 }
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use ndarray::Array2;
 
 /// Evaluate word vectors on word-similarity and analogy sets.
@@ -50,9 +50,12 @@ struct Args {
     /// Folder with the evaluation sets.
     #[arg(long, default_value = "../shared/data/eval")]
     eval_dir: PathBuf,
-    /// Which word vectors to evaluate.
-    #[arg(long, value_enum, default_value_t = Vectors::All)]
-    vectors: Vectors,
+    /// Which word vectors to evaluate: all, u, vw, concat, sum, or one of the read-outs in
+    /// the score's geometry, balanced-focus, balanced-context, balanced-sum,
+    /// balanced-concat, score-focus, score-context, score-sum, score-concat (see
+    /// `VectorKind`).
+    #[arg(long, default_value = "all", value_parser = parse_vector_kinds)]
+    vectors: Kinds,
     /// Analogies search (and require question words among) this many most frequent words.
     #[arg(long, default_value_t = DEFAULT_RESTRICT)]
     restrict: usize,
@@ -67,25 +70,21 @@ struct Args {
     threads: Option<usize>,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Vectors {
-    U,
-    Vw,
-    Concat,
-    Sum,
-    All,
-}
+/// The vector kinds to evaluate.
+#[derive(Clone, Debug)]
+struct Kinds(Vec<VectorKind>);
 
-impl Vectors {
-    fn kinds(self) -> Vec<VectorKind> {
-        match self {
-            Vectors::U => vec![VectorKind::Focus],
-            Vectors::Vw => vec![VectorKind::MappedContext],
-            Vectors::Concat => vec![VectorKind::Concatenated],
-            Vectors::Sum => vec![VectorKind::Sum],
-            Vectors::All => VectorKind::ALL.to_vec(),
-        }
+/// `all` or the name of one vector kind.
+fn parse_vector_kinds(name: &str) -> std::result::Result<Kinds, String> {
+    if name == "all" {
+        return Ok(Kinds(VectorKind::ALL.to_vec()));
     }
+    VectorKind::from_name(name)
+        .map(|kind| Kinds(vec![kind]))
+        .ok_or_else(|| {
+            let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
+            format!("expected all or one of {}, got {name:?}", names.join(", "))
+        })
 }
 
 enum EvalSet {
@@ -249,7 +248,7 @@ fn run() -> Result<()> {
     // (vectors name, vectors) to evaluate, and their vocabulary.
     let (candidates, vocab): (Vec<(String, Array2<f32>)>, Vocab) = if args.model_dir.is_dir() {
         let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
-        let kinds = args.vectors.kinds();
+        let kinds = args.vectors.0.clone();
         (
             kinds
                 .into_iter()

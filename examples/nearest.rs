@@ -29,7 +29,7 @@ use bilinear_skipgram::{
     Result, UnitVectors, VectorKind, Vocab, count_non_finite_rows, find_word, load_model,
     read_word_vectors,
 };
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
 /// Nearest neighbours and analogies.
 #[derive(Parser, Debug)]
@@ -41,9 +41,12 @@ struct Args {
     model_dir: PathBuf,
     /// Queries: a word, or an analogy `a:b::c`; none to read them from standard input.
     queries: Vec<String>,
-    /// Which word vectors of a model folder to use (a file holds one kind).
-    #[arg(long, value_enum, default_value_t = Vectors::U)]
-    vectors: Vectors,
+    /// Which word vectors of a model folder to use (a file holds one kind): u, vw, concat,
+    /// sum, or one of the read-outs in the score's geometry, balanced-focus,
+    /// balanced-context, balanced-sum, balanced-concat, score-focus, score-context,
+    /// score-sum, score-concat (see `VectorKind`).
+    #[arg(long, default_value = "score-concat", value_parser = parse_vector_kind)]
+    vectors: VectorKind,
     /// Answers printed per query.
     #[arg(short, default_value_t = 10)]
     k: usize,
@@ -52,23 +55,11 @@ struct Args {
     restrict: usize,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Vectors {
-    U,
-    Vw,
-    Concat,
-    Sum,
-}
-
-impl From<Vectors> for VectorKind {
-    fn from(v: Vectors) -> VectorKind {
-        match v {
-            Vectors::U => VectorKind::Focus,
-            Vectors::Vw => VectorKind::MappedContext,
-            Vectors::Concat => VectorKind::Concatenated,
-            Vectors::Sum => VectorKind::Sum,
-        }
-    }
+fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
+    VectorKind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
+        format!("expected one of {}, got {name:?}", names.join(", "))
+    })
 }
 
 fn listing(vocab: &Vocab, answers: &[(usize, f32)]) -> String {
@@ -152,7 +143,7 @@ fn run() -> Result<()> {
     let args = Args::parse();
     let (vectors, vocab) = if args.model_dir.is_dir() {
         let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
-        (model.word_vectors(args.vectors.into()), vocab)
+        (model.word_vectors(args.vectors), vocab)
     } else {
         let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
         (vectors, vocab)

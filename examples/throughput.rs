@@ -1,13 +1,17 @@
-//! Measures training throughput on a corpus, in bilinear mode (`W` trained) and with `W`
-//! frozen at the identity (plain skip-gram with negative sampling).
+//! Measures training throughput on a corpus: with the crate's default model (`--mode
+//! default`: `W` frozen at the identity, diagonal per-offset interactions `D_p` trained
+//! with AdaGrad), in bilinear mode (`W` trained) and with `W` frozen at the identity (plain
+//! skip-gram with negative sampling).
 //!
 //! ```text
+//! cargo run --release --example throughput -- corpus.txt --dim 100 --threads 1
 //! cargo run --release --example throughput -- corpus.txt --dim 100 --threads 1 --mode frozen
-//! cargo run --release --example throughput -- corpus.txt --dim 100 --offsets diagonal
+//! cargo run --release --example throughput -- corpus.txt --dim 100 --mode both --offsets full
 //! ```
 //!
-//! `--offsets diagonal|full` adds per-offset interactions `D_p` (trained at
-//! `--offset-learning-rate`) in both modes; "frozen" then freezes only `W`.
+//! In the default mode the interaction options take the library's defaults. In the other
+//! two, `--offsets diagonal|full` adds per-offset interactions `D_p` (trained at
+//! `--offset-learning-rate`); "frozen" then freezes only `W`.
 //!
 //! words/s/thread = raw corpus tokens × epochs ÷ training seconds ÷ threads, where the raw
 //! tokens are all tokens of the corpus (also those below `--min-count`) and the training
@@ -26,8 +30,8 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    Corpus, Error, InteractionOptimizer, Model, NoProgress, OffsetInteractionKind,
-    OffsetInteractions, Result, TrainConfig, VocabBuilder, WindowMode, train_model,
+    Corpus, Error, InteractionOptimizer, Model, NoProgress, OffsetInteractionKind, Result,
+    TrainConfig, VocabBuilder, WindowMode, train_model,
 };
 use clap::{Parser, ValueEnum};
 
@@ -57,10 +61,10 @@ struct Args {
     /// Learning rate of W in bilinear mode.
     #[arg(long, default_value_t = 0.0025)]
     interaction_learning_rate: f32,
-    /// How W (and D_p) take their steps: sgd or adagrad.
+    /// How W (and D_p) take their steps in the bilinear and frozen modes: sgd or adagrad.
     #[arg(long, default_value = "sgd")]
     interaction_optimizer: String,
-    /// Per-offset interactions D_p: none, diagonal or full (in both modes).
+    /// Per-offset interactions D_p in the bilinear and frozen modes: none, diagonal or full.
     #[arg(long, default_value = "none")]
     offsets: String,
     /// Focus words per block (and between merges of W and D_p).
@@ -69,13 +73,15 @@ struct Args {
     /// Learning rate of the per-offset interactions (0 freezes them).
     #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
     offset_learning_rate: f32,
-    /// Which trainer to measure.
-    #[arg(long, value_enum, default_value_t = Mode::Both)]
+    /// Which trainer to measure: the default model, bilinear (W trained), frozen (W = I), or
+    /// both of the latter.
+    #[arg(long, value_enum, default_value_t = Mode::Default)]
     mode: Mode,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {
+    Default,
     Bilinear,
     Frozen,
     Both,
@@ -122,7 +128,8 @@ fn run() -> Result<()> {
         } else {
             0.0
         };
-        let config = TrainConfig::builder()
+        let mut builder = TrainConfig::builder();
+        builder = builder
             .dim(args.dim)
             .window(args.window)
             .window_mode(if args.fixed_window {
@@ -135,25 +142,21 @@ fn run() -> Result<()> {
             .threads(args.threads)
             .min_count(args.min_count)
             .subsample(args.subsample)
-            .interaction_learning_rate(rate)
-            .interaction_optimizer(optimizer)
-            .offset_interactions(offsets)
-            .offset_learning_rate(args.offset_learning_rate)
-            .merge_interval(args.merge_interval)
-            .build()?;
+            .merge_interval(args.merge_interval);
+        if mode != Mode::Default {
+            builder = builder
+                .interaction_learning_rate(rate)
+                .interaction_optimizer(optimizer)
+                .offset_interactions(offsets)
+                .offset_learning_rate(args.offset_learning_rate);
+        }
+        let config = builder.build()?;
         let corpus = Corpus::new(args.corpus.clone(), config.corpus_options().clone());
         let start = std::time::Instant::now();
         let counts = VocabBuilder::count_corpus(&corpus)?;
         let raw_tokens = counts.n_tokens();
         let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
-        let mut model = Model::for_config(&config, vocab.len()).with_offset_interactions(
-            OffsetInteractions::identity(
-                offsets,
-                config.dim(),
-                config.window(),
-                config.window_mode(),
-            )?,
-        )?;
+        let mut model = Model::for_config(&config, vocab.len());
         let report = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)?;
         let with_vocabulary = start.elapsed().as_secs_f64();
         let words = raw_tokens as f64 * config.epochs() as f64;
@@ -164,7 +167,7 @@ fn run() -> Result<()> {
              ({:.0} words/s/thread and {:.2} s with the vocabulary pass), \
              {:.0} pairs/s/thread ({} pairs), {} raw tokens, {} vocabulary words, peak RSS {}",
             format!("{mode:?}").to_lowercase(),
-            offsets.name(),
+            config.offset_interactions().name(),
             config.dim(),
             config.threads(),
             config.epochs(),

@@ -41,7 +41,7 @@ use bilinear_skipgram::{
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::Axis;
+use ndarray::{Array2, Axis};
 
 /// Train bilinear skip-gram embeddings.
 #[derive(Parser, Debug)]
@@ -75,21 +75,21 @@ struct Args {
     #[arg(long)]
     max_vocab: Option<usize>,
     /// Initial learning rate of U and V.
-    #[arg(long, default_value_t = 0.025)]
+    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_LEARNING_RATE)]
     learning_rate: f32,
     /// Initial learning rate of W (0 freezes W).
     #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_INTERACTION_LEARNING_RATE)]
     interaction_learning_rate: f32,
-    /// How W takes its steps: sgd (the block's summed gradient at W's rate) or adagrad
-    /// (per entry, the rate divided by the root of the summed squared gradients).
-    #[arg(long, default_value = "sgd", value_parser = parse_optimizer)]
+    /// How W and the D_p take their steps: adagrad (per entry, the rate divided by the root
+    /// of the summed squared gradients) or sgd (the block's summed gradient at the rate).
+    #[arg(long, default_value = "adagrad", value_parser = parse_optimizer)]
     interaction_optimizer: InteractionOptimizer,
     /// Decay of W towards the identity per block, W -= rate × decay × (W − I) (0: off).
     #[arg(long, default_value_t = 0.0)]
     interaction_decay: f32,
-    /// Per-offset interactions D_p (a pair at offset p is scored v_cᵀ D_p W u_w): none,
-    /// diagonal or full.
-    #[arg(long, default_value = "none", value_parser = parse_offsets)]
+    /// Per-offset interactions D_p (a pair at offset p is scored v_cᵀ D_p W u_w): diagonal,
+    /// full, or none (with W frozen: exactly word2vec's skip-gram).
+    #[arg(long, default_value = "diagonal", value_parser = parse_offsets)]
     offsets: OffsetInteractionKind,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
     #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
@@ -120,8 +120,10 @@ struct Args {
     #[arg(long, default_value = "embeddings")]
     out: PathBuf,
     /// Word vectors written to vectors.txt and embeddings.fifu: u (U), vw (V·W), concat
-    /// ([V·W, U]) or sum (U + V·W).
-    #[arg(long, default_value = "u", value_parser = parse_vector_kind)]
+    /// ([V·W, U]), sum (U + V·W), or a read-out in the score's geometry: balanced-focus,
+    /// balanced-context, balanced-sum, balanced-concat, score-focus, score-context,
+    /// score-sum, score-concat (see `VectorKind`).
+    #[arg(long, default_value = "score-concat", value_parser = parse_vector_kind)]
     vectors: VectorKind,
     /// Words whose nearest neighbours are printed (repeatable).
     #[arg(long = "probe")]
@@ -331,15 +333,19 @@ fn run() -> Result<()> {
     } else {
         args.probes.clone()
     };
+    let vectors = trained.model.word_vectors(args.vectors);
     // Every output in one folder, replaced as a whole once all of it is written.
     replace_dir(&args.out, |dir| {
-        write_outputs(dir, &trained, &args, &probes, &curves)
+        write_outputs(dir, &trained, &vectors, &args, &probes, &curves)
     })?;
 
     let mut text = String::new();
-    for kind in [VectorKind::Focus, VectorKind::MappedContext] {
-        let vectors = UnitVectors::new(trained.model.word_vectors(kind).view());
-        text.push_str(&format!("nearest neighbours ({} vectors):\n", kind.name()));
+    {
+        let vectors = UnitVectors::new(vectors.view());
+        text.push_str(&format!(
+            "nearest neighbours ({} vectors):\n",
+            args.vectors.name()
+        ));
         for probe in &probes {
             let Some(id) = trained.vocab.id(&probe.to_lowercase()) else {
                 text.push_str(&format!("  {probe}: not in the vocabulary\n"));
@@ -365,13 +371,13 @@ fn run() -> Result<()> {
 fn write_outputs(
     dir: &Path,
     trained: &Trained,
+    vectors: &Array2<f32>,
     args: &Args,
     probes: &[String],
     curves: &TrainingCurves,
 ) -> Result<()> {
     let config = &trained.config;
     write_model(dir, &trained.model, &trained.vocab)?;
-    let vectors = trained.model.word_vectors(args.vectors);
     write_word2vec_text(&dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
     #[cfg(feature = "finalfusion")]
     bilinear_skipgram::write_finalfusion(
@@ -399,12 +405,13 @@ fn write_outputs(
         .collect();
     if found.len() >= 2 {
         let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
-        let focus = trained.model.focus_embeddings().select(Axis(0), &ids);
+        let rows = vectors.select(Axis(0), &ids);
         let title = format!(
-            "{} probe words: U, centred, top two singular vectors",
-            labels.len()
+            "{} probe words: {} vectors, centred, top two singular vectors",
+            labels.len(),
+            args.vectors.name()
         );
-        plot_words(&dir.join("words.png"), focus.view(), &labels, &title)?;
+        plot_words(&dir.join("words.png"), rows.view(), &labels, &title)?;
         pictures.push("words.png");
     }
     note!(
@@ -433,7 +440,10 @@ fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
     VectorKind::ALL
         .into_iter()
         .find(|kind| kind.name() == name)
-        .ok_or_else(|| format!("expected u, vw, concat or sum, got {name:?}"))
+        .ok_or_else(|| {
+            let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
+            format!("expected one of {}, got {name:?}", names.join(", "))
+        })
 }
 
 fn parse_offsets(name: &str) -> std::result::Result<OffsetInteractionKind, String> {

@@ -34,8 +34,8 @@ pub use rand;
 pub use checkpoint::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 pub use config::{
     ADAGRAD_EPSILON, DEFAULT_HELDOUT_PAIRS, DEFAULT_INTERACTION_LEARNING_RATE,
-    DEFAULT_OFFSET_LEARNING_RATE, InteractionOptimizer, LearningRateSchedule, MAX_OFFSET_FLOATS,
-    TrainConfig, TrainConfigBuilder, WindowMode,
+    DEFAULT_LEARNING_RATE, DEFAULT_OFFSET_LEARNING_RATE, InteractionOptimizer,
+    LearningRateSchedule, MAX_OFFSET_FLOATS, TrainConfig, TrainConfigBuilder, WindowMode,
 };
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,

@@ -158,6 +158,8 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
         .map(|(n, _)| n)
         .collect();
     let expected: Vec<&str> = [
+        "D.npy",
+        "D.txt",
         "MANIFEST",
         "U.npy",
         "V.npy",

@@ -14,9 +14,9 @@ use std::sync::OnceLock;
 
 use bilinear_skipgram::{
     AnalogyDataset, BatsDataset, Checkpoint, CorpusOptions, Error, MalformedPolicy, Model,
-    OovPolicy, SentenceStream, SimilarityDataset, TrainConfig, TrainState, Utf8Policy, Vocab,
-    for_each_token, read_matrix, read_word2vec, write_matrix, write_word2vec_binary,
-    write_word2vec_text,
+    OffsetInteractionKind, OovPolicy, SentenceStream, SimilarityDataset, TrainConfig, TrainState,
+    Utf8Policy, Vocab, for_each_token, read_matrix, read_word2vec, write_matrix,
+    write_word2vec_binary, write_word2vec_text,
 };
 use ndarray::array;
 use proptest::prelude::*;
@@ -100,6 +100,7 @@ fn seeds() -> &'static Seeds {
             .dim(2)
             .threads(2)
             .epochs(2)
+            .offset_interactions(OffsetInteractionKind::None)
             .build()
             .expect("valid");
         let model = Model::from_parts(

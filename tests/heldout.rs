@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
-    InteractionOptimizer, Model, NoProgress, Progress, SENTENCES_PER_HELDOUT, TrainConfig, Trained,
-    WindowMode, train,
+    InteractionOptimizer, Model, NoProgress, OffsetInteractionKind, Progress,
+    SENTENCES_PER_HELDOUT, TrainConfig, Trained, WindowMode, train,
 };
 use ndarray::Array2;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -48,6 +48,8 @@ fn config(heldout_pairs: usize, seed: u64) -> TrainConfig {
         .interaction_optimizer(InteractionOptimizer::AdaGrad)
         .heldout_pairs(heldout_pairs)
         .seed(seed)
+        // `direct_loss` scores with the plain loss: no per-offset interactions.
+        .offset_interactions(OffsetInteractionKind::None)
         .build()
         .expect("valid")
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
     ADAGRAD_EPSILON, Corpus, InteractionDiagnostics, InteractionOptimizer, LearningRateSchedule,
-    Model, NoProgress, OovPolicy, Progress, TrainConfig, TrainingCurves, Vocab, WindowMode, train,
-    train_model,
+    Model, NoProgress, OffsetInteractionKind, OovPolicy, Progress, TrainConfig, TrainingCurves,
+    Vocab, WindowMode, train, train_model,
 };
 use ndarray::{Array2, array};
 
@@ -43,6 +43,7 @@ fn exact_config(
         .interaction_decay(decay)
         .schedule(LearningRateSchedule::Constant)
         .merge_interval(merge_interval)
+        .offset_interactions(OffsetInteractionKind::None)
         .build()
         .expect("valid")
 }
@@ -189,6 +190,7 @@ fn progress_and_report_carry_w_diagnostics() {
             .threads(1)
             .interaction_learning_rate(interaction_rate)
             .interaction_optimizer(optimizer)
+            .offset_interactions(OffsetInteractionKind::None)
             .build()
             .expect("valid");
         let mut reports: Vec<Progress> = Vec::new();

@@ -435,7 +435,12 @@ fn a_model_without_the_configured_offsets_is_refused() {
     };
     let corpus = Corpus::new([&path], config(case).corpus_options().clone());
     // No per-offset interactions, or full ones, for a diagonal configuration.
-    let mut plain = Model::for_config(&config(case), 3);
+    let without = config(case)
+        .to_builder()
+        .offset_interactions(OffsetInteractionKind::None)
+        .build()
+        .expect("valid");
+    let mut plain = Model::for_config(&without, 3);
     let mut full = start_model(Case {
         kind: OffsetInteractionKind::Full,
         ..case
@@ -495,7 +500,12 @@ fn saved_models_keep_their_offsets() {
         );
     }
     // A model without them, saved over the folder, leaves no stale D behind.
-    let plain = Model::for_config(&TrainConfig::builder().dim(DIM).build().expect("valid"), 3);
+    let without = TrainConfig::builder()
+        .dim(DIM)
+        .offset_interactions(OffsetInteractionKind::None)
+        .build()
+        .expect("valid");
+    let plain = Model::for_config(&without, 3);
     bilinear_skipgram::save_model(&out, &plain, &vocab).expect("saves");
     assert!(!out.join(bilinear_skipgram::OFFSETS_FILE).exists());
     let (loaded, _) = bilinear_skipgram::load_model(&out, OovPolicy::Drop).expect("loads");

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
-    Corpus, EmbeddingInit, Error, InteractionInit, LearningRateSchedule, Model, NoProgress,
-    OovPolicy, Progress, TrainConfig, UnitVectors, VectorKind, Vocab, WindowMode,
-    course_minibatch_step, train, train_course, train_model,
+    Corpus, EmbeddingInit, Error, InteractionInit, InteractionOptimizer, LearningRateSchedule,
+    Model, NoProgress, OffsetInteractionKind, OovPolicy, Progress, TrainConfig, UnitVectors,
+    VectorKind, Vocab, WindowMode, course_minibatch_step, train, train_course, train_model,
 };
 use ndarray::{Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -189,6 +189,8 @@ fn exact_step_config(
         .threads(1)
         .learning_rate(rate)
         .interaction_learning_rate(interaction_rate)
+        .interaction_optimizer(InteractionOptimizer::Sgd)
+        .offset_interactions(OffsetInteractionKind::None)
         .schedule(LearningRateSchedule::Constant)
         .merge_interval(merge_interval)
         .build()
@@ -389,6 +391,7 @@ fn course_trainer_runs_and_reports() {
         .interaction_init(InteractionInit::Uniform)
         .oov(OovPolicy::Unk)
         .markers(true)
+        .offset_interactions(OffsetInteractionKind::None)
         .build()
         .expect("valid");
     let corpus = Corpus::new([&path], config.corpus_options().clone());
@@ -407,6 +410,26 @@ fn course_trainer_runs_and_reports() {
     assert!(matches!(
         train_course(&config, &vocab, &mut model, &corpus, 0, &mut NoProgress),
         Err(Error::ShapeMismatch { .. })
+    ));
+    // The course has one W: a configuration with per-offset interactions is refused.
+    let with_offsets = config
+        .to_builder()
+        .offset_interactions(OffsetInteractionKind::Diagonal)
+        .build()
+        .expect("valid");
+    assert!(matches!(
+        train_course(
+            &with_offsets,
+            &vocab,
+            &mut model,
+            &corpus,
+            1000,
+            &mut NoProgress
+        ),
+        Err(Error::InvalidArgument {
+            what: "offset_interactions",
+            ..
+        })
     ));
 }
 

@@ -547,7 +547,12 @@ mod tests {
     #[test]
     fn write_reads_back_row_major_and_column_major_models() {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig::builder().dim(3).threads(1).build().unwrap();
+        let config = TrainConfig::builder()
+            .dim(3)
+            .threads(1)
+            .offset_interactions(OffsetInteractionKind::None)
+            .build()
+            .unwrap();
         let vocab = Vocab::from_counts(
             [("a".to_owned(), 2), ("b".to_owned(), 1)],
             crate::OovPolicy::Drop,
@@ -577,6 +582,7 @@ mod tests {
             .window(3)
             .negatives(1)
             .threads(1)
+            .offset_interactions(OffsetInteractionKind::None)
             .build()
             .unwrap();
         let vocab = Vocab::from_counts(

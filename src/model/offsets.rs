@@ -153,21 +153,41 @@ impl OffsetInteractions {
         window: usize,
         window_mode: WindowMode,
     ) -> Result<Self> {
+        if kind != OffsetInteractionKind::None {
+            check_window(window)?;
+        }
+        Ok(OffsetInteractions::identity_unchecked(
+            kind,
+            dim,
+            window,
+            window_mode,
+        ))
+    }
+
+    /// [`identity`](Self::identity) for a window already checked to be at least 1 (as a
+    /// built [`TrainConfig`](crate::TrainConfig)'s is).
+    pub(crate) fn identity_unchecked(
+        kind: OffsetInteractionKind,
+        dim: usize,
+        window: usize,
+        window_mode: WindowMode,
+    ) -> Self {
         let n_offsets = 2 * window;
-        match kind {
-            OffsetInteractionKind::None => Ok(OffsetInteractions::none()),
-            OffsetInteractionKind::Diagonal => OffsetInteractions::from_diagonal(
-                Array2::ones((n_offsets, dim)),
-                window,
-                window_mode,
-            ),
+        let values = match kind {
+            OffsetInteractionKind::None => return OffsetInteractions::none(),
+            OffsetInteractionKind::Diagonal => Values::Diagonal(Array2::ones((n_offsets, dim))),
             OffsetInteractionKind::Full => {
                 let mut full = Array3::zeros((n_offsets, dim, dim));
                 for mut d in full.axis_iter_mut(Axis(0)) {
                     d.diag_mut().fill(1.0);
                 }
-                OffsetInteractions::from_full(full, window, window_mode)
+                Values::Full(full)
             }
+        };
+        OffsetInteractions {
+            window,
+            window_mode,
+            values,
         }
     }
 

@@ -11,7 +11,7 @@ use crate::config::{TrainConfig, WindowMode};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::loss::loss_and_gradient_batched;
-use crate::model::Model;
+use crate::model::{Model, OffsetInteractionKind};
 use crate::preflight::no_pair_trained;
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
@@ -86,7 +86,10 @@ pub fn course_minibatch_step(
 ///
 /// # Errors
 ///
-/// As [`train_model`], and [`Error::ShapeMismatch`] for `batch_size` 0.
+/// As [`train_model`], [`Error::ShapeMismatch`] for `batch_size` 0, and
+/// [`Error::InvalidArgument`] for a configuration with per-offset interactions (the
+/// default's diagonal ones included: set them to
+/// [`OffsetInteractionKind::None`]).
 ///
 /// [`train_model`]: super::train_model
 pub fn train_course(
@@ -108,6 +111,16 @@ pub fn train_course(
             what: "batch size",
             expected: vec![1],
             found: vec![0],
+        });
+    }
+    if config.offset_interactions() != OffsetInteractionKind::None {
+        return Err(Error::InvalidArgument {
+            what: "offset_interactions",
+            message: format!(
+                "the course's minibatch trainer has one W and no per-offset interactions, \
+                 but the configuration asks for {} ones; set offset_interactions to none",
+                config.offset_interactions().name()
+            ),
         });
     }
     let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;

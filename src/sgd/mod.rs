@@ -63,7 +63,7 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::kernels::LogisticTable;
-use crate::model::{Model, OffsetInteractionKind, OffsetInteractions};
+use crate::model::{Model, OffsetInteractionKind};
 use crate::preflight::{check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
@@ -251,16 +251,9 @@ pub fn train<P: AsRef<Path>>(
     })
 }
 
-/// The model [`train`] starts from: [`Model::for_config`], with the configured per-offset
-/// interactions at the identity.
+/// The model [`train`] starts from: [`Model::for_config`].
 pub(crate) fn initial_model(config: &TrainConfig, n_words: usize) -> Result<Model> {
-    let offsets = OffsetInteractions::identity(
-        config.offset_interactions(),
-        config.dim(),
-        config.window(),
-        config.window_mode(),
-    )?;
-    Model::for_config(config, n_words).with_offset_interactions(offsets)
+    Ok(Model::for_config(config, n_words))
 }
 
 /// The vocabulary pass: the vocabulary of `corpus`, checked to leave something to train,
