@@ -14,7 +14,9 @@
 //! then come from the checkpoint). Once the run has finished, the same command says so and
 //! does nothing.
 //!
-//! Besides `U.npy`, `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`) it
+//! It saves the whole model (`write_trained`, which `Trained::load` reads back): `U.npy`,
+//! `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`), `config.txt`,
+//! `report.txt` and, when the run has a held-out sample, `heldout.txt`. Besides, it
 //! writes the word vectors chosen with `--vectors` as `vectors.txt` (word2vec text format,
 //! which gensim loads with `KeyedVectors.load_word2vec_format`) and, with the `finalfusion`
 //! feature (on for the crate's examples), as `embeddings.fifu` (unit rows and their norms)
@@ -36,7 +38,7 @@ use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Error, InteractionInit, InteractionOptimizer,
     OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, TrainingCurves,
     UnitVectors, Utf8Policy, VectorKind, WindowMode, check_output_dir, check_output_file,
-    plot_training, plot_words, replace_dir, resume, train, train_checkpointed, write_model,
+    plot_training, plot_words, replace_dir, resume, train, train_checkpointed, write_trained,
     write_word2vec_text,
 };
 use clap::Parser;
@@ -370,7 +372,7 @@ fn write_outputs(
     curves: &TrainingCurves,
 ) -> Result<()> {
     let config = &trained.config;
-    write_model(dir, &trained.model, &trained.vocab)?;
+    write_trained(dir, trained)?;
     let vectors = trained.model.word_vectors(args.vectors);
     write_word2vec_text(&dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
     #[cfg(feature = "finalfusion")]
@@ -408,8 +410,8 @@ fn write_outputs(
         pictures.push("words.png");
     }
     note!(
-        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
-         vectors, dim {}){}{} to {}",
+        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), config.txt, report.txt{}, \
+         vectors.txt{fifu} ({} vectors, dim {}){}{} to {}",
         if config.offset_interactions() == OffsetInteractionKind::None {
             ""
         } else {
@@ -417,6 +419,11 @@ fn write_outputs(
         },
         trained.vocab.len(),
         config.dim(),
+        if trained.heldout.is_some() {
+            ", heldout.txt"
+        } else {
+            ""
+        },
         args.vectors.name(),
         vectors.ncols(),
         if pictures.is_empty() { "" } else { ", " },

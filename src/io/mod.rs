@@ -20,6 +20,7 @@ mod folder;
 mod lines;
 mod npy;
 mod offsets;
+mod trained;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
@@ -34,6 +35,7 @@ pub use folder::{
 
 pub use lines::{LineReader, MAX_LINE_BYTES};
 pub use offsets::{OFFSETS_FILE, OFFSETS_INFO_FILE};
+pub use trained::{CONFIG_FILE, HELDOUT_FILE, REPORT_FILE, write_trained};
 pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
@@ -554,12 +556,13 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
     if let Some(manifest) = &manifest {
         manifest.check_sizes(dir)?;
     }
-    let listed = |name: &str| {
-        manifest
-            .as_ref()
-            .map(|m| m.check_size(dir, name))
-            .transpose()
-    };
+    read_model(dir, oov, manifest.as_ref())
+}
+
+/// The model files of `dir`, checked against `manifest` if there is one (whose sizes
+/// the caller has checked).
+fn read_model(dir: &Path, oov: OovPolicy, manifest: Option<&Manifest>) -> Result<(Model, Vocab)> {
+    let listed = |name: &str| manifest.map(|m| m.check_size(dir, name)).transpose();
     let vocab = read_vocab_listed(&dir.join(VOCAB_FILE), oov, listed(VOCAB_FILE)?)?;
     let focus = read_matrix_listed(&dir.join(FOCUS_FILE), listed(FOCUS_FILE)?)?;
     if focus.nrows() != vocab.len() {
@@ -585,7 +588,7 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
             found: interaction.shape().to_vec(),
         });
     }
-    let offsets = offsets::read_offsets(dir, focus.ncols(), manifest.as_ref())?;
+    let offsets = offsets::read_offsets(dir, focus.ncols(), manifest)?;
     let model =
         Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
     Ok((model, vocab))
