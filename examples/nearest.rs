@@ -91,7 +91,7 @@ fn answer(query: &str, unit: &UnitVectors, search: &AnalogySearch<'_>, k: usize)
         [word] => match find_word(vocab, word) {
             Some(id) => out.push_str(&format!(
                 "{word}: {}\n",
-                listing(vocab, &unit.nearest(id as usize, k)?)
+                listing(vocab, &unit.nearest(id, k)?)
             )),
             None => out.push_str(&format!("{word}: not in the vocabulary\n")),
         },

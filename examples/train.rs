@@ -348,7 +348,7 @@ fn run() -> Result<()> {
                 continue;
             };
             let list = vectors
-                .nearest(id as usize, args.neighbours)?
+                .nearest(id, args.neighbours)?
                 .into_iter()
                 .filter_map(|(i, cos)| trained.vocab.word(i).map(|w| format!("{w} {cos:.2}")))
                 .collect::<Vec<_>>()
@@ -374,7 +374,7 @@ fn write_outputs(
     let config = &trained.config;
     write_trained(dir, trained)?;
     let vectors = trained.model.word_vectors(args.vectors);
-    write_word2vec_text(&dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
+    write_word2vec_text(dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
     #[cfg(feature = "finalfusion")]
     bilinear_skipgram::write_finalfusion(
         dir.join("embeddings.fifu"),
@@ -392,12 +392,12 @@ fn write_outputs(
     // A resumed run that had little left to do may have no loss to draw.
     let finite = |points: &[(u64, f64)]| points.iter().any(|(_, loss)| loss.is_finite());
     if finite(&curves.online_loss) || finite(&curves.heldout_loss) {
-        plot_training(&dir.join("loss.png"), curves, "Training loss and W")?;
+        plot_training(dir.join("loss.png"), curves, "Training loss and W")?;
         pictures.push("loss.png");
     }
     let found: Vec<(&str, usize)> = probes
         .iter()
-        .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())? as usize)))
+        .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())?)))
         .collect();
     if found.len() >= 2 {
         let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
@@ -406,7 +406,7 @@ fn write_outputs(
             "{} probe words: U, centred, top two singular vectors",
             labels.len()
         );
-        plot_words(&dir.join("words.png"), focus.view(), &labels, &title)?;
+        plot_words(dir.join("words.png"), focus.view(), &labels, &title)?;
         pictures.push("words.png");
     }
     note!(

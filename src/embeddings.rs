@@ -9,6 +9,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, CowArray, s};
 use crate::error::{Error, Result};
 use crate::eval::search::{normalize_rows, query_scores};
 use crate::eval::{AnalogyMethod, AnalogySearch, top_k};
+use crate::io::Word2vecFormat;
 use crate::model::{Model, VectorKind};
 use crate::vocab::{OovPolicy, Vocab};
 
@@ -217,14 +218,15 @@ impl Embeddings {
         Self::new(vocab, vectors)
     }
 
-    /// The vectors of a word2vec file, text or `binary` ([`read_word2vec`](crate::read_word2vec)).
+    /// The vectors of a word2vec file in the given format
+    /// ([`read_word2vec`](crate::read_word2vec)).
     ///
     /// # Errors
     ///
     /// Those of [`read_word2vec`](crate::read_word2vec), and [`Error::ShapeMismatch`] for a
     /// file of dimension 0.
-    pub fn read_word2vec(path: impl AsRef<Path>, binary: bool) -> Result<Self> {
-        let (words, vectors) = crate::io::read_word2vec(path.as_ref(), binary)?;
+    pub fn read_word2vec(path: impl AsRef<Path>, format: Word2vecFormat) -> Result<Self> {
+        let (words, vectors) = crate::io::read_word2vec(path, format)?;
         Self::from_words(words, vectors)
     }
 
@@ -301,7 +303,7 @@ impl Embeddings {
 
     /// The id of `word` by the lookup rule of [`Vocab::id`], if it is found.
     pub fn id(&self, word: &str) -> Option<usize> {
-        self.vocab.id(word).map(|id| id as usize)
+        self.vocab.id(word)
     }
 
     /// Whether `word` is found by the lookup rule of [`Vocab::id`].

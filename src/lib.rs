@@ -53,9 +53,9 @@ pub use eval::{
 pub use io::{
     CONFIG_FILE, CONTEXT_FILE, FOCUS_FILE, HELDOUT_FILE, INTERACTION_FILE, LineReader,
     MANIFEST_FILE, MAX_LINE_BYTES, OFFSETS_FILE, OFFSETS_INFO_FILE, REPORT_FILE, VOCAB_FILE,
-    check_output_dir, check_output_file, load_model, read_matrix, read_vocab, read_word_vectors,
-    read_word2vec, replace_dir, save_model, write_atomic, write_matrix, write_model, write_trained,
-    write_vocab, write_word2vec_binary, write_word2vec_text,
+    Word2vecFormat, check_output_dir, check_output_file, load_model, read_matrix, read_vocab,
+    read_word_vectors, read_word2vec, replace_dir, save_model, write_atomic, write_matrix,
+    write_model, write_trained, write_vocab, write_word2vec_binary, write_word2vec_text,
 };
 #[cfg(feature = "finalfusion")]
 pub use io::{FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion};

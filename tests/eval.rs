@@ -203,7 +203,7 @@ fn malformed_similarity_lines_strict_and_skip() {
     assert_eq!(set.pairs().len(), 3);
     assert_eq!(set.pairs()[2].first, "warm");
 
-    let missing = SimilarityDataset::read(&dir.path().join("nope.tsv"), MalformedPolicy::Skip);
+    let missing = SimilarityDataset::read(dir.path().join("nope.tsv"), MalformedPolicy::Skip);
     assert!(matches!(missing, Err(Error::File { .. })));
 }
 

@@ -108,7 +108,7 @@ fn heldout_pairs_come_from_the_heldout_sentences() {
     let lines: Vec<&str> = text.lines().collect();
     let mut triples = HashSet::new();
     for &s in heldout.sentences() {
-        let ids: Vec<u32> = lines[s as usize]
+        let ids: Vec<usize> = lines[s as usize]
             .split(' ')
             .map(|w| trained.vocab.id(w).expect("word"))
             .collect();
@@ -127,7 +127,11 @@ fn heldout_pairs_come_from_the_heldout_sentences() {
     assert_eq!(heldout.n_pairs(), 300);
     assert_eq!(heldout.sentences().len(), 9);
     for k in 0..heldout.n_pairs() {
-        let triple = (heldout.focus_ids()[k], heldout.offsets()[k], rows[[k, 0]]);
+        let triple = (
+            heldout.focus_ids()[k] as usize,
+            heldout.offsets()[k],
+            rows[[k, 0]] as usize,
+        );
         assert!(triples.contains(&triple), "pair {k}: {triple:?}");
         assert!(
             rows.row(k)

@@ -481,7 +481,7 @@ fn saved_models_keep_their_offsets() {
         let (loaded, _) = bilinear_skipgram::load_model(&out, OovPolicy::Drop).expect("loads");
         assert_eq!(loaded, model, "{kind:?}");
         // numpy's view of D.npy: P×M, or the P matrices stacked as (P·M)×M.
-        let d = bilinear_skipgram::read_matrix(&out.join(bilinear_skipgram::OFFSETS_FILE))
+        let d = bilinear_skipgram::read_matrix(out.join(bilinear_skipgram::OFFSETS_FILE))
             .expect("D.npy");
         let rows = if kind == OffsetInteractionKind::Full {
             4 * DIM

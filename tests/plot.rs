@@ -341,7 +341,7 @@ fn training_pictures_draw_both_losses_and_w() {
     // A held-out loss alone is enough; no finite loss at all is an error.
     let mut heldout_only = TrainingCurves::new();
     heldout_only.heldout_loss.push((5, 3.0));
-    plot_training(&dir.path().join("one.png"), &heldout_only, "t").expect("plot");
+    plot_training(dir.path().join("one.png"), &heldout_only, "t").expect("plot");
     let mut nothing = TrainingCurves::new();
     nothing.online_loss.push((1, f64::NAN));
     nothing.interaction_distance.push((1, 1.0));

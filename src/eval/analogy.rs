@@ -384,9 +384,7 @@ impl<'v> AnalogySearch<'v> {
     /// The id of `word` if it is one of the candidates (looked up with [`find_word`]: the
     /// lookup rule of [`Vocab::id`], special tokens never found).
     pub fn word_id(&self, word: &str) -> Option<usize> {
-        find_word(self.vocab, word)
-            .map(|id| id as usize)
-            .filter(|&id| id < self.n_candidates())
+        find_word(self.vocab, word).filter(|&id| id < self.n_candidates())
     }
 
     fn check(&self, question: [usize; 3]) -> Result<()> {
@@ -770,7 +768,8 @@ impl AnalogyDataset {
     /// assert_eq!(set.n_questions(), 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn read(path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn read(path: impl AsRef<Path>, policy: MalformedPolicy) -> Result<Self> {
+        let path = path.as_ref();
         Self::from_reader(open(path)?, path, policy)
     }
 
@@ -780,7 +779,12 @@ impl AnalogyDataset {
     /// # Errors
     ///
     /// As [`read`](Self::read), without the failure to open.
-    pub fn from_reader(reader: impl BufRead, path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn from_reader(
+        reader: impl BufRead,
+        path: impl AsRef<Path>,
+        policy: MalformedPolicy,
+    ) -> Result<Self> {
+        let path = path.as_ref();
         let name = dataset_name(path);
         let mut sections: Vec<AnalogySection> = Vec::new();
         let malformed_lines = read_lines(reader, path, policy, |_, line| {

@@ -114,7 +114,8 @@ impl SimilarityDataset {
     /// assert_eq!((set.name(), set.pairs().len(), set.malformed_lines()), ("tiny", 1, &[2][..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn read(path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn read(path: impl AsRef<Path>, policy: MalformedPolicy) -> Result<Self> {
+        let path = path.as_ref();
         Self::from_reader(open(path)?, path, policy)
     }
 
@@ -124,7 +125,12 @@ impl SimilarityDataset {
     /// # Errors
     ///
     /// As [`read`](Self::read), without the failure to open.
-    pub fn from_reader(reader: impl BufRead, path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn from_reader(
+        reader: impl BufRead,
+        path: impl AsRef<Path>,
+        policy: MalformedPolicy,
+    ) -> Result<Self> {
+        let path = path.as_ref();
         let mut pairs = Vec::new();
         let malformed_lines = read_lines(reader, path, policy, |_, line| {
             pairs.push(parse_pair(line)?);
@@ -190,7 +196,7 @@ impl SimilarityDataset {
         let mut oov_words = Vec::new();
         let mut seen_oov = HashSet::new();
         let mut n_non_finite = 0;
-        let finite = |id: u32| vectors.row(id as usize).iter().all(|x| x.is_finite());
+        let finite = |id: usize| vectors.row(id).iter().all(|x| x.is_finite());
         for pair in &self.pairs {
             let first = find_word(vocab, &pair.first);
             let second = find_word(vocab, &pair.second);
@@ -198,7 +204,7 @@ impl SimilarityDataset {
                 (Some(i), Some(j)) if !(finite(i) && finite(j)) => n_non_finite += 1,
                 (Some(i), Some(j)) => {
                     gold.push(pair.score);
-                    cosines.push(cosine(vectors.row(i as usize), vectors.row(j as usize)));
+                    cosines.push(cosine(vectors.row(i), vectors.row(j)));
                 }
                 _ => {
                     for (word, id) in [(&pair.first, first), (&pair.second, second)] {

@@ -36,7 +36,7 @@ pub use folder::{
 pub use lines::{LineReader, MAX_LINE_BYTES};
 pub use offsets::{OFFSETS_FILE, OFFSETS_INFO_FILE};
 pub use trained::{CONFIG_FILE, HELDOUT_FILE, REPORT_FILE, write_trained};
-pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
+pub use word2vec::{Word2vecFormat, read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -116,15 +116,7 @@ pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<(Vocab, Array2<f32>)>
                 .to_owned(),
         });
     } else {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        let stem = name
-            .strip_suffix(".gz")
-            .or_else(|| name.strip_suffix(".xz"))
-            .unwrap_or(&name);
-        read_word2vec(path, stem.ends_with(".bin"))?
+        read_word2vec(path, Word2vecFormat::from_file_name(path))?
     };
     let n = words.len() as u64;
     let vocab = Vocab::from_counts(
@@ -168,9 +160,10 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// whatever `write` returns (an [`Error::Io`] of `write` becomes an [`Error::File`] naming
 /// `path`).
 pub fn write_atomic(
-    path: &Path,
+    path: impl AsRef<Path>,
     write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>,
 ) -> Result<()> {
+    let path = path.as_ref();
     let file_name = path.file_name().map_or_else(
         || std::ffi::OsString::from("output"),
         std::ffi::OsStr::to_os_string,
@@ -215,7 +208,8 @@ pub fn write_atomic(
 /// # Errors
 ///
 /// [`Error::File`] when the file cannot be written.
-pub fn write_matrix(path: &Path, matrix: ArrayView2<'_, f32>) -> Result<()> {
+pub fn write_matrix(path: impl AsRef<Path>, matrix: ArrayView2<'_, f32>) -> Result<()> {
+    let path = path.as_ref();
     write_atomic(path, |writer| {
         let io = |source| Error::File {
             path: path.to_path_buf(),
@@ -256,7 +250,8 @@ const NPY_READ_CHUNK: usize = 1 << 16;
 ///   malformed or too long, its element type is not `f32` (the message quotes it, for
 ///   example `'<f8'`), it is not 2-D (the message gives the shape), or its data is shorter
 ///   or longer than the shape needs (the message gives both sizes).
-pub fn read_matrix(path: &Path) -> Result<Array2<f32>> {
+pub fn read_matrix(path: impl AsRef<Path>) -> Result<Array2<f32>> {
+    let path = path.as_ref();
     read_matrix_listed(path, None)
 }
 
@@ -459,7 +454,8 @@ impl<R: Read> NpyReader<'_, R> {
 /// # Errors
 ///
 /// [`Error::File`] when the file cannot be written.
-pub fn write_vocab(path: &Path, vocab: &Vocab) -> Result<()> {
+pub fn write_vocab(path: impl AsRef<Path>, vocab: &Vocab) -> Result<()> {
+    let path = path.as_ref();
     write_atomic(path, |writer| vocab.write_text(writer))
 }
 
@@ -469,7 +465,8 @@ pub fn write_vocab(path: &Path, vocab: &Vocab) -> Result<()> {
 ///
 /// [`Error::File`] when the file cannot be opened, [`Error::Corpus`] naming the line of a
 /// malformed entry.
-pub fn read_vocab(path: &Path, oov: OovPolicy) -> Result<Vocab> {
+pub fn read_vocab(path: impl AsRef<Path>, oov: OovPolicy) -> Result<Vocab> {
+    let path = path.as_ref();
     read_vocab_listed(path, oov, None)
 }
 
@@ -505,11 +502,11 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
             found: vec![model.n_words(), model.dim()],
         });
     }
-    write_matrix(&dir.join(FOCUS_FILE), model.focus_embeddings())?;
-    write_matrix(&dir.join(CONTEXT_FILE), model.context_embeddings())?;
-    write_matrix(&dir.join(INTERACTION_FILE), model.interaction())?;
+    write_matrix(dir.join(FOCUS_FILE), model.focus_embeddings())?;
+    write_matrix(dir.join(CONTEXT_FILE), model.context_embeddings())?;
+    write_matrix(dir.join(INTERACTION_FILE), model.interaction())?;
     offsets::write_offsets(dir, model.offset_interactions())?;
-    write_vocab(&dir.join(VOCAB_FILE), vocab)
+    write_vocab(dir.join(VOCAB_FILE), vocab)
 }
 
 /// Saves `U`, `V`, `W` and the vocabulary as the folder `dir`, replaced as a whole
@@ -531,7 +528,8 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
 /// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry,
 /// [`Error::File`] when a file cannot be written or `dir` cannot be replaced (it is not
 /// a folder, or holds files that are not a model's).
-pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
+pub fn save_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result<()> {
+    let dir = dir.as_ref();
     replace_dir(dir, |staging| write_model(staging, model, vocab))
 }
 
@@ -551,7 +549,8 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
 /// - [`Error::Format`] naming the file and what differs when it does not match the
 ///   manifest (size, CRC-32, not listed); [`Error::Parse`] for a malformed manifest.
 /// - [`Error::ShapeMismatch`] when the matrices do not fit each other or the vocabulary.
-pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
+pub fn load_model(dir: impl AsRef<Path>, oov: OovPolicy) -> Result<(Model, Vocab)> {
+    let dir = dir.as_ref();
     let manifest = Manifest::read(dir)?;
     if let Some(manifest) = &manifest {
         manifest.check_sizes(dir)?;
@@ -676,7 +675,7 @@ mod tests {
         let err = read_matrix(&f64_file).expect_err("wrong dtype");
         assert!(err.to_string().contains("d.npy"), "{err}");
         assert!(matches!(
-            read_matrix(&dir.path().join("missing.npy")),
+            read_matrix(dir.path().join("missing.npy")),
             Err(Error::File { .. })
         ));
         // W of the wrong shape for U.
@@ -685,7 +684,7 @@ mod tests {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         save_model(&model_dir, &Model::course(1, 3, &mut rng), &vocab).expect("saves");
         write_matrix(
-            &model_dir.join(INTERACTION_FILE),
+            model_dir.join(INTERACTION_FILE),
             Array2::zeros((2, 2)).view(),
         )
         .expect("w");
