@@ -37,10 +37,10 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use bilinear_skipgram::{
-    Anisotropy, Checkpoint, CheckpointOptions, Corpus, Displacement, EmbeddingInit,
-    InteractionInit, LearningRateSchedule, Model, Progress, Result, ScoreMoments, TrainConfig,
-    UnitVectors, VectorKind, Vocab, VocabBuilder, WindowMode, plot_words, save_model,
-    train_checkpointed, train_course,
+    Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, InteractionInit, LearningRateSchedule,
+    Model, Progress, Result, TrainConfig, VectorKind, Vocab, VocabBuilder, WindowMode,
+    eval::Anisotropy, eval::Displacement, eval::ScoreMoments, eval::UnitVectors, plot::plot_words,
+    save_model, train_checkpointed, train_course,
 };
 use clap::{Parser, ValueEnum};
 use ndarray::Axis;

@@ -25,9 +25,9 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    AnalogyMethod, AnalogySearch, DEFAULT_RESTRICT, Error, LineReader, MAX_LINE_BYTES, OovPolicy,
-    Result, UnitVectors, VectorKind, Vocab, count_non_finite_rows, find_word, load_model,
-    read_word_vectors,
+    AnalogyMethod, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogySearch,
+    eval::DEFAULT_RESTRICT, eval::UnitVectors, eval::count_non_finite_rows, eval::find_word,
+    io::LineReader, io::MAX_LINE_BYTES, load_model, read_word_vectors,
 };
 use clap::{Parser, ValueEnum};
 

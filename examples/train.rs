@@ -36,10 +36,10 @@ use std::process::ExitCode;
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Error, InteractionInit, InteractionOptimizer,
-    OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, TrainingCurves,
-    UnitVectors, Utf8Policy, VectorKind, WindowMode, check_output_dir, check_output_file,
-    plot_training, plot_words, replace_dir, resume, train, train_checkpointed, write_trained,
-    write_word2vec_text,
+    OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, Utf8Policy,
+    VectorKind, WindowMode, eval::UnitVectors, io::check_output_dir, io::check_output_file,
+    io::replace_dir, plot::TrainingCurves, plot::plot_training, plot::plot_words, resume, train,
+    train_checkpointed, write_trained, write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,7 +80,7 @@ struct Args {
     #[arg(long, default_value_t = 0.025)]
     learning_rate: f32,
     /// Initial learning rate of W (0 freezes W).
-    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_INTERACTION_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_INTERACTION_LEARNING_RATE)]
     interaction_learning_rate: f32,
     /// How W takes its steps: sgd (the block's summed gradient at W's rate) or adagrad
     /// (per entry, the rate divided by the root of the summed squared gradients).
@@ -94,10 +94,10 @@ struct Args {
     #[arg(long, default_value = "none", value_parser = parse_offsets)]
     offsets: OffsetInteractionKind,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
-    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
     offset_learning_rate: f32,
     /// Pairs in the held-out sample, drawn from sentences left out of training (0: none).
-    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_HELDOUT_PAIRS)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_HELDOUT_PAIRS)]
     heldout_pairs: usize,
     /// Start W with uniform entries (the course) instead of the identity.
     #[arg(long)]
@@ -322,7 +322,7 @@ fn run() -> Result<()> {
         note!(
             "skipped {} tokens longer than {} bytes in each epoch",
             report.long_tokens_skipped,
-            bilinear_skipgram::MAX_TOKEN_BYTES
+            bilinear_skipgram::corpus::MAX_TOKEN_BYTES
         );
     }
 

@@ -38,7 +38,7 @@ use crate::vocab::{OovPolicy, Vocab};
 /// and [`analogy`](Self::analogy) score every candidate in one pass over the unit vectors (a
 /// matrix–vector product for 3CosAdd, small matrix products by blocks for 3CosMul) and
 /// allocate nothing else that grows with the vocabulary than the score vector; they skip the
-/// query words, [`UNK_TOKEN`](crate::UNK_TOKEN) and the sentence markers, and return the `k`
+/// query words, [`UNK_TOKEN`](crate::vocab::UNK_TOKEN) and the sentence markers, and return the `k`
 /// best as [`Neighbour`]s, best first, ties to the smaller id (the more frequent word).
 /// Their `_with` forms take [`SearchOptions`]: 3CosMul instead of 3CosAdd, and a search
 /// restricted to the most frequent words (the first ids: a vocabulary trained here, and the
@@ -396,7 +396,7 @@ impl Embeddings {
     /// [`most_similar`](Self::most_similar) with a method and a restriction: under
     /// [`AnalogyMethod::CosMul`] the score is
     /// `Π_p cos′(d, p) / (Π_n cos′(d, n) + ε)` with `cos′ = (cos + 1) / 2` and
-    /// `ε` = [`COSMUL_EPSILON`](crate::COSMUL_EPSILON) (gensim's `most_similar_cosmul`).
+    /// `ε` = [`COSMUL_EPSILON`](crate::eval::COSMUL_EPSILON) (gensim's `most_similar_cosmul`).
     /// Fewer than `k` neighbours come back when fewer words are candidates; none when the
     /// query has no direction (3CosAdd with `Σ positive − Σ negative = 0`, or a vector
     /// that held a NaN).
@@ -536,8 +536,8 @@ impl Embeddings {
 
     /// An [`AnalogySearch`] over the `restrict` most frequent words that borrows these unit
     /// vectors and this vocabulary (nothing is copied), to answer many analogy questions at
-    /// once or to evaluate an [`AnalogyDataset`](crate::AnalogyDataset) or
-    /// [`BatsDataset`](crate::BatsDataset). It gives the same answers as
+    /// once or to evaluate an [`AnalogyDataset`](crate::eval::AnalogyDataset) or
+    /// [`BatsDataset`](crate::eval::BatsDataset). It gives the same answers as
     /// [`AnalogySearch::new`] on the original vectors.
     ///
     /// # Errors

@@ -74,7 +74,7 @@ type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Sen
 /// # Example
 ///
 /// ```
-/// use bilinear_skipgram::project_2d;
+/// use bilinear_skipgram::plot::project_2d;
 /// use ndarray::array;
 ///
 /// // Four words on a line in 3-D, far from the origin. Centred (the mean is 14), the line

@@ -391,13 +391,13 @@ impl Vocab {
     }
 
     /// The id of `word` by the crate's one lookup rule, which every word lookup follows
-    /// ([`lookup`](Self::lookup), [`find_word`](crate::find_word),
-    /// [`AnalogySearch::word_id`](crate::AnalogySearch::word_id) and
+    /// ([`lookup`](Self::lookup), [`find_word`](crate::eval::find_word),
+    /// [`AnalogySearch::word_id`](crate::eval::AnalogySearch::word_id) and
     /// [`Embeddings`](crate::Embeddings)):
     ///
     /// 1. `word` exactly as given, if it is an entry;
     /// 2. otherwise `word` lowercased as the corpus tokenizer lowercases
-    ///    ([`for_each_token`](crate::for_each_token): character by character, a final
+    ///    ([`for_each_token`](crate::corpus::for_each_token): character by character, a final
     ///    capital sigma becomes `ς`), if that changes it and is an entry.
     ///
     /// Exact first, so that vectors trained without lowercasing (or read from another

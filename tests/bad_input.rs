@@ -7,11 +7,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
-    AnalogyDataset, BatsDataset, ConfigError, Corpus, CorpusOptions, Error, FOCUS_FILE,
-    INTERACTION_FILE, MAX_LINE_BYTES, MalformedPolicy, Model, NoProgress, OovPolicy,
-    SimilarityDataset, TrainConfig, TrainConfigBuilder, Utf8Policy, Vocab, Word2vecFormat,
-    load_model, read_matrix, read_vocab, read_word_vectors, read_word2vec, save_model, train,
-    train_model,
+    ConfigError, Corpus, CorpusOptions, Error, Model, NoProgress, OovPolicy, TrainConfig,
+    TrainConfigBuilder, Utf8Policy, Vocab, Word2vecFormat, eval::AnalogyDataset, eval::BatsDataset,
+    eval::MalformedPolicy, eval::SimilarityDataset, io::FOCUS_FILE, io::INTERACTION_FILE,
+    io::MAX_LINE_BYTES, io::read_vocab, load_model, read_matrix, read_word_vectors, read_word2vec,
+    save_model, train, train_model,
 };
 use ndarray::{Array2, array};
 
@@ -799,7 +799,7 @@ fn model_folders_with_mismatched_or_broken_files() {
     // The shape and format checks, as on a folder written before manifests existed (with
     // a manifest, any of these replaced files is refused first for its size or CRC-32:
     // see tests/model_folder.rs).
-    fs::remove_file(out.join(bilinear_skipgram::MANIFEST_FILE)).expect("remove");
+    fs::remove_file(out.join(bilinear_skipgram::io::MANIFEST_FILE)).expect("remove");
 
     let replace = |name: &str, bytes: &[u8]| {
         let original = fs::read(out.join(name)).expect("read");
@@ -1149,8 +1149,8 @@ fn truncated_finalfusion_files_are_format_errors() {
 #[test]
 fn arrays_of_the_wrong_shape_and_ids_out_of_range() {
     use bilinear_skipgram::{
-        AnalogySearch, UnitVectors, course_minibatch_step, plot_loss, plot_words, project_2d,
-        spearman,
+        course_minibatch_step, eval::AnalogySearch, eval::UnitVectors, eval::spearman,
+        plot::plot_loss, plot::plot_words, plot::project_2d,
     };
     let config = TrainConfig::builder().dim(2).build().expect("valid");
     let mut model = Model::for_config(&config, 3);

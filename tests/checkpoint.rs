@@ -560,7 +560,7 @@ fn large_checkpoint_round_trip() {
         config.clone(),
         vocab,
         model,
-        bilinear_skipgram::TrainState::new(&config, vec![1, 2, 3]),
+        bilinear_skipgram::checkpoint::TrainState::new(&config, vec![1, 2, 3]),
     )
     .expect("checkpoint");
     let started = Instant::now();

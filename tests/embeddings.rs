@@ -3,8 +3,8 @@
 //! and (with the `finalfusion` feature) finalfusion's own queries on our files.
 
 use bilinear_skipgram::{
-    AnalogyMethod, AnalogySearch, COSMUL_EPSILON, Embeddings, Error, Model, OovPolicy,
-    SearchOptions, UNK_TOKEN, UnitVectors, VectorKind, Vocab,
+    AnalogyMethod, Embeddings, Error, Model, OovPolicy, SearchOptions, VectorKind, Vocab,
+    eval::AnalogySearch, eval::COSMUL_EPSILON, eval::UnitVectors, vocab::UNK_TOKEN,
 };
 use ndarray::{Array1, Array2, array};
 use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
@@ -124,7 +124,7 @@ fn lookups_follow_the_one_rule() {
     ] {
         let id = e.id(word);
         assert_eq!(vocab.id(word), id, "{word}");
-        assert_eq!(bilinear_skipgram::find_word(vocab, word), id);
+        assert_eq!(bilinear_skipgram::eval::find_word(vocab, word), id);
         let search = e.analogy_search(10).expect("search");
         assert_eq!(search.word_id(word), id, "{word}");
     }

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bilinear_skipgram::{
-    AnalogyDataset, BatsDataset, Checkpoint, CorpusOptions, Error, MalformedPolicy, Model,
-    OovPolicy, SentenceStream, SimilarityDataset, TrainConfig, TrainState, Utf8Policy, Vocab,
-    Word2vecFormat, for_each_token, read_matrix, read_word2vec, write_matrix,
-    write_word2vec_binary, write_word2vec_text,
+    Checkpoint, CorpusOptions, Error, Model, OovPolicy, TrainConfig, Utf8Policy, Vocab,
+    Word2vecFormat, checkpoint::TrainState, corpus::SentenceStream, corpus::for_each_token,
+    eval::AnalogyDataset, eval::BatsDataset, eval::MalformedPolicy, eval::SimilarityDataset,
+    read_matrix, read_word2vec, write_matrix, write_word2vec_binary, write_word2vec_text,
 };
 use ndarray::array;
 use proptest::prelude::*;
@@ -383,7 +383,7 @@ proptest! {
         let dir = scratch().join(format!("model-{:?}", std::thread::current().id()));
         std::fs::create_dir_all(&dir).expect("dir");
         // With a manifest or without one (as earlier versions wrote model folders).
-        let manifest_path = dir.join(bilinear_skipgram::MANIFEST_FILE);
+        let manifest_path = dir.join(bilinear_skipgram::io::MANIFEST_FILE);
         match &manifest {
             Some(text) => std::fs::write(&manifest_path, text).expect("write"),
             None => {
@@ -420,7 +420,7 @@ proptest! {
         title in any::<String>(),
     ) {
         let png = scratch().join(format!("p-{:?}.png", std::thread::current().id()));
-        if let Err(error) = bilinear_skipgram::plot_loss(&png, &points, &title) {
+        if let Err(error) = bilinear_skipgram::plot::plot_loss(&png, &points, &title) {
             prop_assert!(
                 matches!(error, Error::ShapeMismatch { .. } | Error::Format { .. }),
                 "{error:?}"
@@ -431,7 +431,7 @@ proptest! {
         let vectors = ndarray::Array2::from_shape_vec((n, 3), flat).expect("shape");
         // One label per row, so that the drawing itself is exercised.
         let labels: Vec<&str> = (0..n).map(|i| labels.get(i).map_or("w", String::as_str)).collect();
-        if let Err(error) = bilinear_skipgram::plot_words(&png, vectors.view(), &labels, &title) {
+        if let Err(error) = bilinear_skipgram::plot::plot_words(&png, vectors.view(), &labels, &title) {
             prop_assert!(
                 matches!(
                     error,

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
-    InteractionOptimizer, Model, NoProgress, Progress, SENTENCES_PER_HELDOUT, TrainConfig, Trained,
-    WindowMode, train,
+    InteractionOptimizer, Model, NoProgress, Progress, TrainConfig, Trained, WindowMode,
+    sgd::SENTENCES_PER_HELDOUT, train,
 };
 use ndarray::Array2;
 use rand::rngs::Xoshiro256PlusPlus;

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use approx::assert_abs_diff_eq;
 use bilinear_skipgram::{
-    ConfigError, Error, PICTURE_SIZE, TrainingCurves, plot_loss, plot_training, plot_words,
-    project_2d,
+    ConfigError, Error, plot::PICTURE_SIZE, plot::TrainingCurves, plot::plot_loss,
+    plot::plot_training, plot::plot_words, plot::project_2d,
 };
 use ndarray::{Array1, Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;

@@ -6,9 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
-    CONFIG_FILE, Corpus, Embeddings, Error, HELDOUT_FILE, InteractionDiagnostics,
-    InteractionOptimizer, MANIFEST_FILE, NoProgress, OffsetInteractionKind, OovPolicy, REPORT_FILE,
-    TrainConfig, Trained, VectorKind, load_model, save_model, train, train_model,
+    Corpus, Embeddings, Error, InteractionDiagnostics, InteractionOptimizer, NoProgress,
+    OffsetInteractionKind, OovPolicy, TrainConfig, Trained, VectorKind, io::CONFIG_FILE,
+    io::HELDOUT_FILE, io::MANIFEST_FILE, io::REPORT_FILE, load_model, save_model, train,
+    train_model,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};

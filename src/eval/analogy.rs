@@ -279,8 +279,8 @@ impl Best {
 ///
 /// Question words must be among these `n` words too (word2vec's `compute-accuracy` rule);
 /// [`word_id`](Self::word_id) gives their ids. The entries
-/// [`UNK_TOKEN`](crate::UNK_TOKEN), [`START_MARKER`](crate::START_MARKER) and
-/// [`END_MARKER`](crate::END_MARKER) are never answers.
+/// [`UNK_TOKEN`](crate::vocab::UNK_TOKEN), [`START_MARKER`](crate::corpus::START_MARKER) and
+/// [`END_MARKER`](crate::corpus::END_MARKER) are never answers.
 ///
 /// [`best_answers`](Self::best_answers) answers many questions at once: it multiplies the
 /// vectors of the distinct question words by blocks of candidate vectors in one matrix
@@ -289,7 +289,7 @@ impl Best {
 /// with matrix–vector products and gives the `k` best answers.
 ///
 /// ```
-/// use bilinear_skipgram::{AnalogyMethod, AnalogySearch, OovPolicy, Vocab};
+/// use bilinear_skipgram::{AnalogyMethod, eval::AnalogySearch, OovPolicy, Vocab};
 /// use ndarray::array;
 ///
 /// let words = ["man", "woman", "king", "queen", "apple"];
@@ -758,7 +758,7 @@ impl AnalogyDataset {
     /// # Example
     ///
     /// ```
-    /// use bilinear_skipgram::{AnalogyDataset, MalformedPolicy};
+    /// use bilinear_skipgram::{eval::AnalogyDataset, eval::MalformedPolicy};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("questions-words.txt");

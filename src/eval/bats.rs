@@ -100,7 +100,7 @@ impl BatsDataset {
     /// # Example
     ///
     /// ```
-    /// use bilinear_skipgram::{BatsDataset, MalformedPolicy};
+    /// use bilinear_skipgram::{eval::BatsDataset, eval::MalformedPolicy};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("bats.tsv");
@@ -216,7 +216,7 @@ impl BatsDataset {
     ///
     /// A question is covered, and asked, when a, a′₁, b and at least one target of b are
     /// among the candidates. All questions go in one batch. One report per method, with
-    /// one [`SectionScore`](crate::SectionScore) per relation named by
+    /// one [`SectionScore`](crate::eval::SectionScore) per relation named by
     /// [`BatsRelation::label`]; the BATS score is
     /// [`AnalogyReport::mean_accuracy`], the mean over relations.
     pub fn evaluate(

@@ -130,7 +130,7 @@ pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
 /// returned: they are not words.
 ///
 /// ```
-/// use bilinear_skipgram::{OovPolicy, Vocab, find_word};
+/// use bilinear_skipgram::{OovPolicy, Vocab, eval::find_word};
 ///
 /// let vocab = Vocab::from_counts([("paris".to_owned(), 3), ("NaN".to_owned(), 1)], OovPolicy::Unk)?;
 /// assert_eq!(find_word(&vocab, "Paris"), Some(0));

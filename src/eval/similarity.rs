@@ -103,7 +103,7 @@ impl SimilarityDataset {
     /// # Example
     ///
     /// ```
-    /// use bilinear_skipgram::{MalformedPolicy, SimilarityDataset};
+    /// use bilinear_skipgram::{eval::MalformedPolicy, eval::SimilarityDataset};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("tiny.tsv");
@@ -247,7 +247,7 @@ fn cosine(x: ArrayView1<'_, f32>, y: ArrayView1<'_, f32>) -> f64 {
 /// "average" method of `scipy.stats.rankdata`). NaN ranks above every number.
 ///
 /// ```
-/// use bilinear_skipgram::average_ranks;
+/// use bilinear_skipgram::eval::average_ranks;
 ///
 /// assert_eq!(average_ranks(&[10.0, 20.0, 20.0, 5.0]), [2.0, 3.5, 3.5, 1.0]);
 /// ```
@@ -280,7 +280,7 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
 /// finite, or all of `x` (or all of `y`) equal.
 ///
 /// ```
-/// use bilinear_skipgram::spearman;
+/// use bilinear_skipgram::eval::spearman;
 ///
 /// // Ranks [1, 2.5, 2.5, 4, 5] and [2, 1, 3.5, 3.5, 5]: ρ = 7.25 / 9.5.
 /// let rho = spearman(&[1.0, 2.0, 2.0, 3.0, 4.0], &[2.0, 1.0, 3.0, 3.0, 5.0])?.unwrap();

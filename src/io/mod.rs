@@ -78,7 +78,7 @@ fn not_word2vec(magic: &[u8]) -> Option<&'static str> {
 ///
 /// The vocabulary's ids follow the file's order, and the counts `n, n − 1, …, 1` stand for
 /// the ranks: word2vec and gensim write the most frequent words first, and analogy
-/// searches ([`AnalogySearch`](crate::AnalogySearch)) restrict answers to the first words.
+/// searches ([`AnalogySearch`](crate::eval::AnalogySearch)) restrict answers to the first words.
 ///
 /// # Errors
 ///

@@ -318,7 +318,7 @@ pub(crate) struct Candidates {
 ///
 /// # Errors
 ///
-/// As [`SentenceStream::next_sentence`](crate::SentenceStream::next_sentence).
+/// As [`SentenceStream::next_sentence`](crate::corpus::SentenceStream::next_sentence).
 pub(crate) fn count_corpus(
     corpus: &Corpus,
     config: &TrainConfig,
