@@ -37,10 +37,10 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use bilinear_skipgram::{
-    Anisotropy, Checkpoint, CheckpointOptions, Corpus, Displacement, EmbeddingInit,
-    InteractionInit, LearningRateSchedule, Model, OffsetInteractionKind, Progress, Result,
-    ScoreMoments, TrainConfig, UnitVectors, VectorKind, Vocab, VocabBuilder, WindowMode,
-    plot_words, save_model, train_checkpointed, train_course,
+    Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, InteractionInit, LearningRateSchedule,
+    Model, OffsetInteractionKind, Progress, Result, TrainConfig, VectorKind, Vocab, VocabBuilder,
+    WindowMode, eval::Anisotropy, eval::Displacement, eval::ScoreMoments, eval::UnitVectors,
+    plot::plot_words, save_model, train_checkpointed, train_course,
 };
 use clap::{Parser, ValueEnum};
 use ndarray::Axis;
@@ -239,7 +239,7 @@ fn main() -> Result<()> {
                 continue;
             };
             let list = vectors
-                .nearest(id as usize, args.neighbours)?
+                .nearest(id, args.neighbours)?
                 .into_iter()
                 .filter_map(|(i, cos)| vocab.word(i).map(|w| format!("{w} {cos:.2}")))
                 .collect::<Vec<_>>()
@@ -250,7 +250,7 @@ fn main() -> Result<()> {
 
     let found: Vec<(&str, usize)> = probes
         .iter()
-        .filter_map(|p| Some((p.as_str(), vocab.id(&p.to_lowercase())? as usize)))
+        .filter_map(|p| Some((p.as_str(), vocab.id(&p.to_lowercase())?)))
         .collect();
     if found.len() >= 2 {
         let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
@@ -264,7 +264,7 @@ fn main() -> Result<()> {
             },
             args.vectors.name()
         );
-        plot_words(&args.out.join("words.png"), rows.view(), &labels, &title)?;
+        plot_words(args.out.join("words.png"), rows.view(), &labels, &title)?;
         eprintln!("wrote words.png to {}", args.out.display());
     }
     eprintln!(

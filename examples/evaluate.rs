@@ -24,9 +24,10 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, BatsDataset, DEFAULT_RESTRICT,
-    Error, MalformedPolicy, OovPolicy, Result, SimilarityDataset, VectorKind, Vocab,
-    count_non_finite_rows, load_model, read_word_vectors,
+    AnalogyMethod, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogyDataset,
+    eval::AnalogyReport, eval::AnalogySearch, eval::BatsDataset, eval::DEFAULT_RESTRICT,
+    eval::MalformedPolicy, eval::SimilarityDataset, eval::count_non_finite_rows, load_model,
+    read_word_vectors,
 };
 
 /// Writes to standard error, ignoring a closed one.

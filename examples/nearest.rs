@@ -25,9 +25,9 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
-    AnalogyMethod, AnalogySearch, DEFAULT_RESTRICT, Error, LineReader, MAX_LINE_BYTES, OovPolicy,
-    Result, UnitVectors, VectorKind, Vocab, count_non_finite_rows, find_word, load_model,
-    read_word_vectors,
+    AnalogyMethod, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogySearch,
+    eval::DEFAULT_RESTRICT, eval::UnitVectors, eval::count_non_finite_rows, eval::find_word,
+    io::LineReader, io::MAX_LINE_BYTES, load_model, read_word_vectors,
 };
 use clap::Parser;
 
@@ -82,7 +82,7 @@ fn answer(query: &str, unit: &UnitVectors, search: &AnalogySearch<'_>, k: usize)
         [word] => match find_word(vocab, word) {
             Some(id) => out.push_str(&format!(
                 "{word}: {}\n",
-                listing(vocab, &unit.nearest(id as usize, k)?)
+                listing(vocab, &unit.nearest(id, k)?)
             )),
             None => out.push_str(&format!("{word}: not in the vocabulary\n")),
         },

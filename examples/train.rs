@@ -14,7 +14,9 @@
 //! then come from the checkpoint). Once the run has finished, the same command says so and
 //! does nothing.
 //!
-//! Besides `U.npy`, `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`) it
+//! It saves the whole model (`write_trained`, which `Trained::load` reads back): `U.npy`,
+//! `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`), `config.txt`,
+//! `report.txt` and, when the run has a held-out sample, `heldout.txt`. Besides, it
 //! writes the word vectors chosen with `--vectors` as `vectors.txt` (word2vec text format,
 //! which gensim loads with `KeyedVectors.load_word2vec_format`) and, with the `finalfusion`
 //! feature (on for the crate's examples), as `embeddings.fifu` (unit rows and their norms)
@@ -34,10 +36,10 @@ use std::process::ExitCode;
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Error, InteractionInit, InteractionOptimizer,
-    OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, TrainingCurves,
-    UnitVectors, Utf8Policy, VectorKind, WindowMode, check_output_dir, check_output_file,
-    plot_training, plot_words, replace_dir, resume, train, train_checkpointed, write_model,
-    write_word2vec_text,
+    OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, Utf8Policy,
+    VectorKind, WindowMode, eval::UnitVectors, io::check_output_dir, io::check_output_file,
+    io::replace_dir, plot::TrainingCurves, plot::plot_training, plot::plot_words, resume, train,
+    train_checkpointed, write_trained, write_word2vec_text,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -75,10 +77,10 @@ struct Args {
     #[arg(long)]
     max_vocab: Option<usize>,
     /// Initial learning rate of U and V.
-    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_LEARNING_RATE)]
     learning_rate: f32,
     /// Initial learning rate of W (0 freezes W).
-    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_INTERACTION_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_INTERACTION_LEARNING_RATE)]
     interaction_learning_rate: f32,
     /// How W and the D_p take their steps: adagrad (per entry, the rate divided by the root
     /// of the summed squared gradients) or sgd (the block's summed gradient at the rate).
@@ -92,10 +94,10 @@ struct Args {
     #[arg(long, default_value = "diagonal", value_parser = parse_offsets)]
     offsets: OffsetInteractionKind,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
-    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_OFFSET_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
     offset_learning_rate: f32,
     /// Pairs in the held-out sample, drawn from sentences left out of training (0: none).
-    #[arg(long, default_value_t = bilinear_skipgram::DEFAULT_HELDOUT_PAIRS)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_HELDOUT_PAIRS)]
     heldout_pairs: usize,
     /// Start W with uniform entries (the course) instead of the identity.
     #[arg(long)]
@@ -322,7 +324,7 @@ fn run() -> Result<()> {
         note!(
             "skipped {} tokens longer than {} bytes in each epoch",
             report.long_tokens_skipped,
-            bilinear_skipgram::MAX_TOKEN_BYTES
+            bilinear_skipgram::corpus::MAX_TOKEN_BYTES
         );
     }
 
@@ -352,7 +354,7 @@ fn run() -> Result<()> {
                 continue;
             };
             let list = vectors
-                .nearest(id as usize, args.neighbours)?
+                .nearest(id, args.neighbours)?
                 .into_iter()
                 .filter_map(|(i, cos)| trained.vocab.word(i).map(|w| format!("{w} {cos:.2}")))
                 .collect::<Vec<_>>()
@@ -377,8 +379,8 @@ fn write_outputs(
     curves: &TrainingCurves,
 ) -> Result<()> {
     let config = &trained.config;
-    write_model(dir, &trained.model, &trained.vocab)?;
-    write_word2vec_text(&dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
+    write_trained(dir, trained)?;
+    write_word2vec_text(dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
     #[cfg(feature = "finalfusion")]
     bilinear_skipgram::write_finalfusion(
         dir.join("embeddings.fifu"),
@@ -396,12 +398,12 @@ fn write_outputs(
     // A resumed run that had little left to do may have no loss to draw.
     let finite = |points: &[(u64, f64)]| points.iter().any(|(_, loss)| loss.is_finite());
     if finite(&curves.online_loss) || finite(&curves.heldout_loss) {
-        plot_training(&dir.join("loss.png"), curves, "Training loss and W")?;
+        plot_training(dir.join("loss.png"), curves, "Training loss and W")?;
         pictures.push("loss.png");
     }
     let found: Vec<(&str, usize)> = probes
         .iter()
-        .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())? as usize)))
+        .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())?)))
         .collect();
     if found.len() >= 2 {
         let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
@@ -411,12 +413,12 @@ fn write_outputs(
             labels.len(),
             args.vectors.name()
         );
-        plot_words(&dir.join("words.png"), rows.view(), &labels, &title)?;
+        plot_words(dir.join("words.png"), rows.view(), &labels, &title)?;
         pictures.push("words.png");
     }
     note!(
-        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), vectors.txt{fifu} ({} \
-         vectors, dim {}){}{} to {}",
+        "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), config.txt, report.txt{}, \
+         vectors.txt{fifu} ({} vectors, dim {}){}{} to {}",
         if config.offset_interactions() == OffsetInteractionKind::None {
             ""
         } else {
@@ -424,6 +426,11 @@ fn write_outputs(
         },
         trained.vocab.len(),
         config.dim(),
+        if trained.heldout.is_some() {
+            ", heldout.txt"
+        } else {
+            ""
+        },
         args.vectors.name(),
         vectors.ncols(),
         if pictures.is_empty() { "" } else { ", " },

@@ -6,7 +6,7 @@
 //! scratch string, so after warm-up reading a corpus allocates nothing per line.
 //!
 //! ```
-//! use bilinear_skipgram::{CorpusOptions, SentenceStream};
+//! use bilinear_skipgram::{CorpusOptions, corpus::SentenceStream};
 //!
 //! let text = "Петрол и НЕФТ, януари!\n\n2005 г.\n";
 //! let mut stream = SentenceStream::from_reader(text.as_bytes(), "memory", CorpusOptions::default());
@@ -266,7 +266,7 @@ pub(crate) fn lowercase_token(word: &str) -> Option<String> {
 /// empty.
 ///
 /// ```
-/// use bilinear_skipgram::for_each_token;
+/// use bilinear_skipgram::corpus::for_each_token;
 ///
 /// let mut buffer = String::new();
 /// let mut tokens = Vec::new();
@@ -829,7 +829,7 @@ impl SentenceStream {
     /// [`next_sentence`](Self::next_sentence).
     ///
     /// ```
-    /// use bilinear_skipgram::{CorpusOptions, SentenceStream};
+    /// use bilinear_skipgram::{CorpusOptions, corpus::SentenceStream};
     ///
     /// let options = CorpusOptions::default().with_markers(true);
     /// let mut stream = SentenceStream::from_reader(&b"Hello, world\r\n"[..], "greeting", options);

@@ -9,6 +9,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, CowArray, s};
 use crate::error::{Error, Result};
 use crate::eval::search::{normalize_rows, query_scores};
 use crate::eval::{AnalogyMethod, AnalogySearch, top_k};
+use crate::io::Word2vecFormat;
 use crate::model::{Model, VectorKind};
 use crate::vocab::{OovPolicy, Vocab};
 
@@ -37,7 +38,7 @@ use crate::vocab::{OovPolicy, Vocab};
 /// and [`analogy`](Self::analogy) score every candidate in one pass over the unit vectors (a
 /// matrix–vector product for 3CosAdd, small matrix products by blocks for 3CosMul) and
 /// allocate nothing else that grows with the vocabulary than the score vector; they skip the
-/// query words, [`UNK_TOKEN`](crate::UNK_TOKEN) and the sentence markers, and return the `k`
+/// query words, [`UNK_TOKEN`](crate::vocab::UNK_TOKEN) and the sentence markers, and return the `k`
 /// best as [`Neighbour`]s, best first, ties to the smaller id (the more frequent word).
 /// Their `_with` forms take [`SearchOptions`]: 3CosMul instead of 3CosAdd, and a search
 /// restricted to the most frequent words (the first ids: a vocabulary trained here, and the
@@ -217,14 +218,15 @@ impl Embeddings {
         Self::new(vocab, vectors)
     }
 
-    /// The vectors of a word2vec file, text or `binary` ([`read_word2vec`](crate::read_word2vec)).
+    /// The vectors of a word2vec file in the given format
+    /// ([`read_word2vec`](crate::read_word2vec)).
     ///
     /// # Errors
     ///
     /// Those of [`read_word2vec`](crate::read_word2vec), and [`Error::ShapeMismatch`] for a
     /// file of dimension 0.
-    pub fn read_word2vec(path: impl AsRef<Path>, binary: bool) -> Result<Self> {
-        let (words, vectors) = crate::io::read_word2vec(path.as_ref(), binary)?;
+    pub fn read_word2vec(path: impl AsRef<Path>, format: Word2vecFormat) -> Result<Self> {
+        let (words, vectors) = crate::io::read_word2vec(path, format)?;
         Self::from_words(words, vectors)
     }
 
@@ -301,7 +303,7 @@ impl Embeddings {
 
     /// The id of `word` by the lookup rule of [`Vocab::id`], if it is found.
     pub fn id(&self, word: &str) -> Option<usize> {
-        self.vocab.id(word).map(|id| id as usize)
+        self.vocab.id(word)
     }
 
     /// Whether `word` is found by the lookup rule of [`Vocab::id`].
@@ -394,7 +396,7 @@ impl Embeddings {
     /// [`most_similar`](Self::most_similar) with a method and a restriction: under
     /// [`AnalogyMethod::CosMul`] the score is
     /// `Π_p cos′(d, p) / (Π_n cos′(d, n) + ε)` with `cos′ = (cos + 1) / 2` and
-    /// `ε` = [`COSMUL_EPSILON`](crate::COSMUL_EPSILON) (gensim's `most_similar_cosmul`).
+    /// `ε` = [`COSMUL_EPSILON`](crate::eval::COSMUL_EPSILON) (gensim's `most_similar_cosmul`).
     /// Fewer than `k` neighbours come back when fewer words are candidates; none when the
     /// query has no direction (3CosAdd with `Σ positive − Σ negative = 0`, or a vector
     /// that held a NaN).
@@ -534,8 +536,8 @@ impl Embeddings {
 
     /// An [`AnalogySearch`] over the `restrict` most frequent words that borrows these unit
     /// vectors and this vocabulary (nothing is copied), to answer many analogy questions at
-    /// once or to evaluate an [`AnalogyDataset`](crate::AnalogyDataset) or
-    /// [`BatsDataset`](crate::BatsDataset). It gives the same answers as
+    /// once or to evaluate an [`AnalogyDataset`](crate::eval::AnalogyDataset) or
+    /// [`BatsDataset`](crate::eval::BatsDataset). It gives the same answers as
     /// [`AnalogySearch::new`] on the original vectors.
     ///
     /// # Errors

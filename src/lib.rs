@@ -31,45 +31,40 @@ pub mod vocab;
 pub use ndarray;
 pub use rand;
 
-pub use checkpoint::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
+pub use checkpoint::{Checkpoint, CheckpointOptions};
 pub use config::{
-    ADAGRAD_EPSILON, DEFAULT_HELDOUT_PAIRS, DEFAULT_INTERACTION_LEARNING_RATE,
-    DEFAULT_LEARNING_RATE, DEFAULT_OFFSET_LEARNING_RATE, InteractionOptimizer,
-    LearningRateSchedule, MAX_OFFSET_FLOATS, TrainConfig, TrainConfigBuilder, WindowMode,
+    InteractionOptimizer, LearningRateSchedule, TrainConfig, TrainConfigBuilder, WindowMode,
 };
-pub use corpus::{
-    Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,
-    SentenceStream, Utf8Policy, for_each_token,
-};
+pub use corpus::{Corpus, CorpusOptions, Utf8Policy};
 pub use embeddings::{Embeddings, Neighbour, SearchOptions};
 pub use error::{ConfigError, Error, Result, SamplingError};
-pub use eval::{
-    AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
-    Anisotropy, BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, Displacement,
-    MalformedPolicy, ScoreMoments, SectionScore, SimilarityDataset, SimilarityPair,
-    SimilarityReport, UnitVectors, average_ranks, count_non_finite_rows, find_word, spearman,
-    top_k,
-};
-pub use io::{
-    CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, LineReader, MANIFEST_FILE, MAX_LINE_BYTES,
-    OFFSETS_FILE, OFFSETS_INFO_FILE, VOCAB_FILE, check_output_dir, check_output_file, load_model,
-    read_matrix, read_vocab, read_word_vectors, read_word2vec, replace_dir, save_model,
-    write_atomic, write_matrix, write_model, write_vocab, write_word2vec_binary,
-    write_word2vec_text,
-};
+pub use eval::AnalogyMethod;
 #[cfg(feature = "finalfusion")]
 pub use io::{FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion};
+pub use io::{
+    Word2vecFormat, load_model, read_matrix, read_word_vectors, read_word2vec, save_model,
+    write_matrix, write_model, write_trained, write_word2vec_binary, write_word2vec_text,
+};
 pub use linalg::Svd;
 pub use model::{
-    EmbeddingInit, InteractionInit, Model, OffsetInteractionKind, OffsetInteractions,
-    OffsetInteractionsMut, ReadOut, VectorKind,
+    EmbeddingInit, InteractionInit, Model, OffsetInteractionKind, OffsetInteractions, VectorKind,
 };
-#[cfg(feature = "plot")]
-pub use plot::{PICTURE_SIZE, TrainingCurves, plot_loss, plot_training, plot_words, project_2d};
-pub use sampling::{MAX_WEIGHTS, NegativeSampler};
+pub use sampling::NegativeSampler;
 pub use sgd::{
-    HeldOut, InteractionDiagnostics, NoProgress, Observer, Progress, SCORE_EVERY,
-    SENTENCES_PER_HELDOUT, TOKENS_PER_PAIR, TrainReport, Trained, course_minibatch_step, resume,
-    train, train_checkpointed, train_course, train_model,
+    HeldOut, InteractionDiagnostics, NoProgress, Observer, Progress, TrainReport, Trained,
+    course_minibatch_step, resume, train, train_checkpointed, train_course, train_model,
 };
-pub use vocab::{OovPolicy, UNK_TOKEN, Vocab, VocabBuilder};
+pub use vocab::{OovPolicy, Vocab, VocabBuilder};
+
+/// The names a typical program needs: `use bilinear_skipgram::prelude::*;`.
+///
+/// Train ([`train`] with a [`TrainConfig`] on a [`Corpus`], progress through a closure
+/// over [`Progress`], or [`NoProgress`]), save and load the [`Trained`] model, query it as
+/// [`Embeddings`] of a [`VectorKind`], export it ([`Word2vecFormat`]) and handle an
+/// [`Error`].
+pub mod prelude {
+    pub use crate::{
+        Corpus, Embeddings, Error, NoProgress, Progress, TrainConfig, Trained, VectorKind,
+        Word2vecFormat, train,
+    };
+}

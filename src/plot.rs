@@ -74,7 +74,7 @@ type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Sen
 /// # Example
 ///
 /// ```
-/// use bilinear_skipgram::project_2d;
+/// use bilinear_skipgram::plot::project_2d;
 /// use ndarray::array;
 ///
 /// // Four words on a line in 3-D, far from the origin. Centred (the mean is 14), the line
@@ -233,11 +233,12 @@ fn rotate(
 /// infinite entry; [`Error::Format`] naming `path` when drawing or PNG encoding fails;
 /// [`Error::File`] when the file cannot be written.
 pub fn plot_words(
-    path: &Path,
+    path: impl AsRef<Path>,
     vectors: ArrayView2<f32>,
     labels: &[&str],
     title: &str,
 ) -> Result<()> {
+    let path = path.as_ref();
     if labels.len() != vectors.nrows() {
         return Err(Error::ShapeMismatch {
             what: "labels (one per word vector)",
@@ -260,7 +261,8 @@ pub fn plot_words(
 /// [`Error::ShapeMismatch`] when no point has a finite loss; [`Error::Format`] naming
 /// `path` when drawing or PNG encoding fails; [`Error::File`] when the file cannot be
 /// written.
-pub fn plot_loss(path: &Path, points: &[(u64, f64)], title: &str) -> Result<()> {
+pub fn plot_loss(path: impl AsRef<Path>, points: &[(u64, f64)], title: &str) -> Result<()> {
+    let path = path.as_ref();
     let finite: Vec<(f64, f64)> = points
         .iter()
         .filter(|(_, loss)| loss.is_finite())
@@ -324,7 +326,8 @@ impl TrainingCurves {
 /// [`Error::ShapeMismatch`] when neither loss has a finite point; [`Error::Format`] naming
 /// `path` when drawing or PNG encoding fails; [`Error::File`] when the file cannot be
 /// written.
-pub fn plot_training(path: &Path, curves: &TrainingCurves, title: &str) -> Result<()> {
+pub fn plot_training(path: impl AsRef<Path>, curves: &TrainingCurves, title: &str) -> Result<()> {
+    let path = path.as_ref();
     let finite = |points: &[(u64, f64)], f: fn(f64) -> f64| -> Vec<(f64, f64)> {
         points
             .iter()

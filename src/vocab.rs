@@ -307,7 +307,13 @@ impl Table {
     }
 }
 
-/// A vocabulary: words with their counts, indexed by `u32` ids `0..len()`.
+/// A vocabulary: words with their counts, indexed by ids `0..len()`.
+///
+/// Word ids are `usize` in every public function of the crate (row `id` of `U` and `V`).
+/// The trainer stores them as `u32` in its hot loops, so a vocabulary has fewer than
+/// `u32::MAX` entries; the raw `u32` views of a held-out sample
+/// ([`HeldOut::focus_ids`](crate::HeldOut::focus_ids)) and the sampler's
+/// [`sample_index`](crate::NegativeSampler::sample_index) show that storage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vocab {
     words: Vec<String>,
@@ -385,13 +391,13 @@ impl Vocab {
     }
 
     /// The id of `word` by the crate's one lookup rule, which every word lookup follows
-    /// ([`lookup`](Self::lookup), [`find_word`](crate::find_word),
-    /// [`AnalogySearch::word_id`](crate::AnalogySearch::word_id) and
+    /// ([`lookup`](Self::lookup), [`find_word`](crate::eval::find_word),
+    /// [`AnalogySearch::word_id`](crate::eval::AnalogySearch::word_id) and
     /// [`Embeddings`](crate::Embeddings)):
     ///
     /// 1. `word` exactly as given, if it is an entry;
     /// 2. otherwise `word` lowercased as the corpus tokenizer lowercases
-    ///    ([`for_each_token`](crate::for_each_token): character by character, a final
+    ///    ([`for_each_token`](crate::corpus::for_each_token): character by character, a final
     ///    capital sigma becomes `ς`), if that changes it and is an entry.
     ///
     /// Exact first, so that vectors trained without lowercasing (or read from another
@@ -409,7 +415,12 @@ impl Vocab {
     /// assert_eq!(vocab.id("ROME"), None);
     /// # Ok::<(), bilinear_skipgram::Error>(())
     /// ```
-    pub fn id(&self, word: &str) -> Option<u32> {
+    pub fn id(&self, word: &str) -> Option<usize> {
+        self.id_u32(word).map(|id| id as usize)
+    }
+
+    /// [`id`](Self::id) as the `u32` the trainer stores.
+    fn id_u32(&self, word: &str) -> Option<u32> {
         self.index.get(word).copied().or_else(|| {
             let lower = crate::corpus::lowercase_token(word)?;
             self.index.get(lower.as_str()).copied()
@@ -421,8 +432,15 @@ impl Vocab {
     /// [`OovPolicy::Drop`]. The trainer maps corpus tokens with it; tokens the tokenizer
     /// lowercased are found by the first step of the rule, and lowercasing them again
     /// changes nothing, allocating nothing.
-    pub fn lookup(&self, token: &str) -> Option<u32> {
-        self.id(token).or(self.unk_id)
+    pub fn lookup(&self, token: &str) -> Option<usize> {
+        self.lookup_u32(token).map(|id| id as usize)
+    }
+
+    /// [`lookup`](Self::lookup) as the `u32` the trainer stores (ids are below
+    /// `u32::MAX`: [`from_counts`](Self::from_counts) and the builder refuse more).
+    #[inline]
+    pub(crate) fn lookup_u32(&self, token: &str) -> Option<u32> {
+        self.id_u32(token).or(self.unk_id)
     }
 
     /// The out-of-vocabulary policy.
@@ -431,8 +449,8 @@ impl Vocab {
     }
 
     /// The id of [`UNK_TOKEN`] under [`OovPolicy::Unk`]; `None` under [`OovPolicy::Drop`].
-    pub fn unk_id(&self) -> Option<u32> {
-        self.unk_id
+    pub fn unk_id(&self) -> Option<usize> {
+        self.unk_id.map(|id| id as usize)
     }
 
     /// Sum of the counts of all entries: the number of training tokens.
@@ -518,7 +536,12 @@ impl Vocab {
     /// - [`Error::File`] naming `name` if reading fails.
     /// - [`Error::EmptyVocabulary`] if there is no word, [`Error::Config`] if more than
     ///   `u32::MAX`.
-    pub fn read_text(reader: impl BufRead, name: &Path, oov: OovPolicy) -> Result<Vocab> {
+    pub fn read_text(
+        reader: impl BufRead,
+        name: impl AsRef<Path>,
+        oov: OovPolicy,
+    ) -> Result<Vocab> {
+        let name = name.as_ref();
         let parse_error = |line: u64, message: String| Error::Parse {
             path: name.to_path_buf(),
             line,
@@ -676,7 +699,7 @@ mod tests {
             .unwrap();
         assert_eq!(vocab, again);
         for (id, word) in vocab.words().iter().enumerate() {
-            assert_eq!(vocab.id(word), Some(id as u32));
+            assert_eq!(vocab.id(word), Some(id));
             assert_eq!(vocab.word(id), Some(word.as_str()));
         }
         assert_eq!(vocab.word(7), None);

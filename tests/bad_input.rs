@@ -7,10 +7,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
-    AnalogyDataset, BatsDataset, ConfigError, Corpus, CorpusOptions, Error, FOCUS_FILE,
-    INTERACTION_FILE, MAX_LINE_BYTES, MalformedPolicy, Model, NoProgress, OovPolicy,
-    SimilarityDataset, TrainConfig, TrainConfigBuilder, Utf8Policy, Vocab, load_model, read_matrix,
-    read_vocab, read_word_vectors, read_word2vec, save_model, train, train_model,
+    ConfigError, Corpus, CorpusOptions, Error, Model, NoProgress, OovPolicy, TrainConfig,
+    TrainConfigBuilder, Utf8Policy, Vocab, Word2vecFormat, eval::AnalogyDataset, eval::BatsDataset,
+    eval::MalformedPolicy, eval::SimilarityDataset, io::FOCUS_FILE, io::INTERACTION_FILE,
+    io::MAX_LINE_BYTES, io::read_vocab, load_model, read_matrix, read_word_vectors, read_word2vec,
+    save_model, train, train_model,
 };
 use ndarray::{Array2, array};
 
@@ -506,7 +507,7 @@ fn malformed_similarity_lines() {
             case,
             dir.path(),
             ("sim.txt", text),
-            SimilarityDataset::read,
+            |p: &Path, m| SimilarityDataset::read(p, m),
             &[2],
             lines,
             &[needle],
@@ -546,7 +547,7 @@ fn malformed_analogy_lines() {
             case,
             dir.path(),
             ("questions.txt", text),
-            AnalogyDataset::read,
+            |p: &Path, m| AnalogyDataset::read(p, m),
             &[3],
             lines,
             &[needle],
@@ -584,7 +585,7 @@ fn malformed_bats_lines() {
             case,
             dir.path(),
             ("bats.tsv", text.as_bytes()),
-            BatsDataset::read,
+            |p: &Path, m| BatsDataset::read(p, m),
             &[3],
             lines,
             &[needle],
@@ -798,7 +799,7 @@ fn model_folders_with_mismatched_or_broken_files() {
     // The shape and format checks, as on a folder written before manifests existed (with
     // a manifest, any of these replaced files is refused first for its size or CRC-32:
     // see tests/model_folder.rs).
-    fs::remove_file(out.join(bilinear_skipgram::MANIFEST_FILE)).expect("remove");
+    fs::remove_file(out.join(bilinear_skipgram::io::MANIFEST_FILE)).expect("remove");
 
     let replace = |name: &str, bytes: &[u8]| {
         let original = fs::read(out.join(name)).expect("read");
@@ -889,7 +890,7 @@ fn model_folders_with_mismatched_or_broken_files() {
     let message = show("model folder: V.npy missing", &error);
     assert!(matches!(error, Error::File { .. }), "{error:?}");
     assert_names(&message, &["V.npy"]);
-    let error = read_vocab(&dir.path().join("nothing.txt"), OovPolicy::Drop).expect_err("missing");
+    let error = read_vocab(dir.path().join("nothing.txt"), OovPolicy::Drop).expect_err("missing");
     assert!(matches!(error, Error::File { .. }), "{error:?}");
 }
 
@@ -904,7 +905,7 @@ fn expect_word2vec(
     needles: &[&str],
 ) {
     let path = write(dir, if binary { "v.bin" } else { "v.txt" }, bytes);
-    let error = read_word2vec(&path, binary).expect_err(case);
+    let error = read_word2vec(&path, Word2vecFormat::from_file_name(&path)).expect_err(case);
     let message = show(case, &error);
     match (line, &error) {
         (Some(line), Error::Parse { line: l, .. }) => {
@@ -1001,7 +1002,7 @@ fn word2vec_text_files_that_lie_or_are_malformed() {
 
     // NaN and infinite values are accepted, as they are written: the file is read as it is.
     let path = write(d, "nan.txt", "2 2\na NaN 1\nb inf -inf\n");
-    let (words, vectors) = read_word2vec(&path, false).expect("NaN is a value");
+    let (words, vectors) = read_word2vec(&path, Word2vecFormat::Text).expect("NaN is a value");
     assert_eq!(words, ["a", "b"]);
     assert!(vectors[[0, 0]].is_nan() && vectors[[1, 1]] == f32::NEG_INFINITY);
 }
@@ -1065,7 +1066,7 @@ fn word2vec_binary_files_that_lie_or_are_truncated() {
 
     let nan = [row("a", &[f32::NAN, 1.0])].concat();
     let path = write(d, "nan.bin", file("1 2\n", &nan));
-    let (_, vectors) = read_word2vec(&path, true).expect("NaN is a value");
+    let (_, vectors) = read_word2vec(&path, Word2vecFormat::Binary).expect("NaN is a value");
     assert!(vectors[[0, 0]].is_nan());
 }
 
@@ -1148,8 +1149,8 @@ fn truncated_finalfusion_files_are_format_errors() {
 #[test]
 fn arrays_of_the_wrong_shape_and_ids_out_of_range() {
     use bilinear_skipgram::{
-        AnalogySearch, UnitVectors, course_minibatch_step, plot_loss, plot_words, project_2d,
-        spearman,
+        course_minibatch_step, eval::AnalogySearch, eval::UnitVectors, eval::spearman,
+        plot::plot_loss, plot::plot_words, plot::project_2d,
     };
     let config = TrainConfig::builder().dim(2).build().expect("valid");
     let mut model = Model::for_config(&config, 3);
@@ -1295,7 +1296,7 @@ fn lines_longer_than_the_limit_name_the_file_and_line() {
     );
     expect_long(
         "word2vec text: a row of 65 848 bytes at dimension 3",
-        read_word2vec(&w2v, false).map(drop),
+        read_word2vec(&w2v, Word2vecFormat::Text).map(drop),
         "v.txt",
         3,
     );
@@ -1305,7 +1306,7 @@ fn lines_longer_than_the_limit_name_the_file_and_line() {
         "v.bin",
         [b"1 2\n".as_slice(), &vec![b'w'; MAX_LINE_BYTES + 10]].concat(),
     );
-    let error = read_word2vec(&bin, true).expect_err("no space");
+    let error = read_word2vec(&bin, Word2vecFormat::Binary).expect_err("no space");
     let message = show("word2vec binary: a word of 65 546 bytes", &error);
     assert!(matches!(error, Error::Format { .. }), "{error:?}");
     assert_names(&message, &["v.bin", "row 1", "no space within"]);
@@ -1371,8 +1372,8 @@ fn word2vec_files_of_dimension_zero_or_another_format() {
     let gz = write(d, "v.txt.gz", encoder.finish().expect("gzip"));
     let plain = write(d, "v.txt", text);
     assert_eq!(
-        read_word2vec(&gz, false).expect("gzip"),
-        read_word2vec(&plain, false).expect("plain")
+        read_word2vec(&gz, Word2vecFormat::Text).expect("gzip"),
+        read_word2vec(&plain, Word2vecFormat::Text).expect("plain")
     );
     let (vocab, vectors) = read_word_vectors(&gz).expect("any format");
     assert_eq!(vocab.words(), ["нефт", "oil"]);
@@ -1381,7 +1382,7 @@ fn word2vec_files_of_dimension_zero_or_another_format() {
     // Files of another format say what they are.
     let npy = d.join("U.npy");
     bilinear_skipgram::write_matrix(&npy, array![[1.0_f32]].view()).expect("npy");
-    let error = read_word2vec(&npy, false).expect_err("npy");
+    let error = read_word2vec(&npy, Word2vecFormat::Text).expect_err("npy");
     let message = show("word2vec text: an .npy file", &error);
     assert!(matches!(error, Error::Format { .. }), "{error:?}");
     assert_names(&message, &["U.npy", ".npy matrix", "not a word2vec file"]);
@@ -1411,7 +1412,7 @@ fn a_finalfusion_file_is_recognised() {
         bilinear_skipgram::FinalfusionVectors::Raw,
     )
     .expect("writes");
-    let error = read_word2vec(&path, false).expect_err("not word2vec");
+    let error = read_word2vec(&path, Word2vecFormat::Text).expect_err("not word2vec");
     let message = show("word2vec text: a finalfusion file", &error);
     assert!(matches!(error, Error::Format { .. }), "{error:?}");
     assert_names(&message, &["embeddings.fifu", "a finalfusion file"]);

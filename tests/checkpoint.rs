@@ -141,7 +141,7 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     // Every checkpoint seen reads; resuming from each would be slow, so take the first,
     // one from the middle and the last.
     for i in 0..n_copies {
-        Checkpoint::read(&copies.join(format!("{i}.bsg"))).expect("complete");
+        Checkpoint::read(copies.join(format!("{i}.bsg"))).expect("complete");
     }
     let mut picks = vec![0, n_copies / 2, n_copies.saturating_sub(1)];
     picks.dedup();
@@ -393,7 +393,7 @@ fn corrupted_and_truncated_checkpoints_are_rejected() {
     std::fs::write(&bad, &huge).expect("write");
     assert!(format_message(Checkpoint::read(&bad)).contains("truncated"));
     // A missing file names it.
-    match Checkpoint::read(&dir.path().join("missing.bsg")) {
+    match Checkpoint::read(dir.path().join("missing.bsg")) {
         Err(Error::File { path, .. }) => assert!(path.ends_with("missing.bsg")),
         other => panic!("{other:?}"),
     }
@@ -565,7 +565,7 @@ fn large_checkpoint_round_trip() {
         config.clone(),
         vocab,
         model,
-        bilinear_skipgram::TrainState::new(&config, vec![1, 2, 3]),
+        bilinear_skipgram::checkpoint::TrainState::new(&config, vec![1, 2, 3]),
     )
     .expect("checkpoint");
     let started = Instant::now();
@@ -605,7 +605,7 @@ fn a_late_divergence_stops_every_thread() {
             .build(1, None, OovPolicy::Drop)
             .expect("vocab");
         // "alpha" occurs only in the last book.
-        let alpha = vocab.id("alpha").expect("alpha") as usize;
+        let alpha = vocab.id("alpha").expect("alpha");
         let mut model = Model::for_config(&config, vocab.len());
         model.focus_embeddings_mut()[[alpha, 0]] = f32::INFINITY;
         let (tx, rx) = std::sync::mpsc::channel();

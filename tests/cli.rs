@@ -164,8 +164,10 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
         "U.npy",
         "V.npy",
         "W.npy",
+        "config.txt",
         "embeddings.fifu",
         "loss.png",
+        "report.txt",
         "vectors.txt",
         "vocab.txt",
         "words.png",
@@ -174,6 +176,10 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
     .filter(|n| cfg!(feature = "finalfusion") || *n != "embeddings.fifu")
     .collect();
     assert_eq!(names, expected);
+    // The folder is a whole model, which the library reads back.
+    let trained = bilinear_skipgram::Trained::load(dir.path().join("out")).expect("whole model");
+    assert!(trained.vocab.id("cat").is_some());
+    assert_eq!(trained.report.epoch_losses.len(), trained.config.epochs());
     for (name, args) in [
         ("nearest", vec!["out", "cat", "car", "the:cat::car"]),
         ("evaluate", vec!["out", "--eval-dir", "sets"]),

@@ -3,8 +3,8 @@
 //! and (with the `finalfusion` feature) finalfusion's own queries on our files.
 
 use bilinear_skipgram::{
-    AnalogyMethod, AnalogySearch, COSMUL_EPSILON, Embeddings, Error, Model, OovPolicy,
-    SearchOptions, UNK_TOKEN, UnitVectors, VectorKind, Vocab,
+    AnalogyMethod, Embeddings, Error, Model, OovPolicy, SearchOptions, VectorKind, Vocab,
+    eval::AnalogySearch, eval::COSMUL_EPSILON, eval::UnitVectors, vocab::UNK_TOKEN,
 };
 use ndarray::{Array1, Array2, array};
 use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
@@ -123,11 +123,8 @@ fn lookups_follow_the_one_rule() {
         "godd",
     ] {
         let id = e.id(word);
-        assert_eq!(vocab.id(word).map(|i| i as usize), id, "{word}");
-        assert_eq!(
-            bilinear_skipgram::find_word(vocab, word).map(|i| i as usize),
-            id
-        );
+        assert_eq!(vocab.id(word), id, "{word}");
+        assert_eq!(bilinear_skipgram::eval::find_word(vocab, word), id);
         let search = e.analogy_search(10).expect("search");
         assert_eq!(search.word_id(word), id, "{word}");
     }
@@ -403,7 +400,8 @@ fn built_from_a_model_a_folder_and_a_word2vec_file() {
         assert_eq!(loaded, from_model);
         let path = dir.path().join("v.bin");
         bilinear_skipgram::write_word2vec_binary(&path, vectors.view(), &vocab).expect("w2v");
-        let read = Embeddings::read_word2vec(&path, true).expect("w2v");
+        let read = Embeddings::read_word2vec(&path, bilinear_skipgram::Word2vecFormat::Binary)
+            .expect("w2v");
         assert_eq!(read.words(), vocab.words());
         assert_eq!(read.unit_vectors(), from_model.unit_vectors());
         assert!(read.vocab().counts().iter().all(|&c| c == 0));

@@ -7,9 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::{
-    AnalogyDataset, AnalogyMethod, AnalogyReport, AnalogySearch, BatsDataset, Error,
-    MalformedPolicy, OovPolicy, SimilarityDataset, SimilarityPair, UnitVectors, Vocab,
-    average_ranks, count_non_finite_rows, find_word, spearman,
+    AnalogyMethod, Error, OovPolicy, Vocab, eval::AnalogyDataset, eval::AnalogyReport,
+    eval::AnalogySearch, eval::BatsDataset, eval::MalformedPolicy, eval::SimilarityDataset,
+    eval::SimilarityPair, eval::UnitVectors, eval::average_ranks, eval::count_non_finite_rows,
+    eval::find_word, eval::spearman,
 };
 use ndarray::{Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -203,7 +204,7 @@ fn malformed_similarity_lines_strict_and_skip() {
     assert_eq!(set.pairs().len(), 3);
     assert_eq!(set.pairs()[2].first, "warm");
 
-    let missing = SimilarityDataset::read(&dir.path().join("nope.tsv"), MalformedPolicy::Skip);
+    let missing = SimilarityDataset::read(dir.path().join("nope.tsv"), MalformedPolicy::Skip);
     assert!(matches!(missing, Err(Error::File { .. })));
 }
 
@@ -247,7 +248,7 @@ fn cos_add_and_cos_mul_exclude_the_question_words() {
     let rows = unit.view();
     let query = &rows.row(1) - &rows.row(0) + rows.row(2);
     let raw = unit.similarities(query.view()).expect("dim");
-    let raw_best = bilinear_skipgram::top_k(raw.view(), 1, &[]);
+    let raw_best = bilinear_skipgram::eval::top_k(raw.view(), 1, &[]);
     assert_eq!(raw_best[0].0, 2);
 
     let add = search

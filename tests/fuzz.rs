@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bilinear_skipgram::{
-    AnalogyDataset, BatsDataset, Checkpoint, CorpusOptions, Error, MalformedPolicy, Model,
-    OffsetInteractionKind, OovPolicy, SentenceStream, SimilarityDataset, TrainConfig, TrainState,
-    Utf8Policy, Vocab, for_each_token, read_matrix, read_word2vec, write_matrix,
-    write_word2vec_binary, write_word2vec_text,
+    Checkpoint, CorpusOptions, Error, Model, OffsetInteractionKind, OovPolicy, TrainConfig,
+    Utf8Policy, Vocab, Word2vecFormat, checkpoint::TrainState, corpus::SentenceStream,
+    corpus::for_each_token, eval::AnalogyDataset, eval::BatsDataset, eval::MalformedPolicy,
+    eval::SimilarityDataset, read_matrix, read_word2vec, write_matrix, write_word2vec_binary,
+    write_word2vec_text,
 };
 use ndarray::array;
 use proptest::prelude::*;
@@ -81,9 +82,9 @@ fn seeds() -> &'static Seeds {
         .expect("vocab");
         let vectors = array![[0.5_f32, -1.0], [1e-30, 3.0], [f32::NAN, 0.0]];
         let read = |name: &str| std::fs::read(dir.path().join(name)).expect("read");
-        write_matrix(&dir.path().join("m.npy"), vectors.view()).expect("npy");
-        write_word2vec_text(&dir.path().join("v.txt"), vectors.view(), &vocab).expect("text");
-        write_word2vec_binary(&dir.path().join("v.bin"), vectors.view(), &vocab).expect("bin");
+        write_matrix(dir.path().join("m.npy"), vectors.view()).expect("npy");
+        write_word2vec_text(dir.path().join("v.txt"), vectors.view(), &vocab).expect("text");
+        write_word2vec_binary(dir.path().join("v.bin"), vectors.view(), &vocab).expect("bin");
         #[cfg(feature = "finalfusion")]
         {
             let config = TrainConfig::builder().dim(2).build().expect("valid");
@@ -116,7 +117,7 @@ fn seeds() -> &'static Seeds {
             TrainState::new(&config, vec![17]),
         )
         .expect("checkpoint")
-        .write(&dir.path().join("c.bsg"))
+        .write(dir.path().join("c.bsg"))
         .expect("write checkpoint");
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gzip.write_all(CORPUS.as_bytes()).expect("gzip");
@@ -263,7 +264,7 @@ proptest! {
 
     #[test]
     fn npy_reader_never_panics(bytes in input(|s| &s.npy)) {
-        match read_matrix(&file("m.npy", &bytes)) {
+        match read_matrix(file("m.npy", &bytes)) {
             Ok(matrix) => prop_assert!(matrix.len() * 4 <= bytes.len()),
             Err(error) => prop_assert!(typed(&error), "{error:?}"),
         }
@@ -272,7 +273,7 @@ proptest! {
     #[test]
     fn checkpoint_reader_never_panics(bytes in input(|s| &s.checkpoint), fix_crc in any::<bool>()) {
         let bytes = if fix_crc { with_crc(bytes) } else { bytes };
-        match Checkpoint::read(&file("c.bsg", &bytes)) {
+        match Checkpoint::read(file("c.bsg", &bytes)) {
             Ok(checkpoint) => {
                 prop_assert!(fix_crc || bytes == seeds().checkpoint);
                 prop_assert_eq!(checkpoint.model.n_words(), checkpoint.vocab.len());
@@ -284,7 +285,7 @@ proptest! {
 
     #[test]
     fn word2vec_text_reader_never_panics(bytes in input(|s| &s.word2vec_text)) {
-        match read_word2vec(&file("v.txt", &bytes), false) {
+        match read_word2vec(file("v.txt", &bytes), Word2vecFormat::Text) {
             Ok((words, vectors)) => prop_assert_eq!(words.len(), vectors.nrows()),
             Err(error) => prop_assert!(typed(&error), "{error:?}"),
         }
@@ -292,7 +293,7 @@ proptest! {
 
     #[test]
     fn word2vec_binary_reader_never_panics(bytes in input(|s| &s.word2vec_binary)) {
-        match read_word2vec(&file("v.bin", &bytes), true) {
+        match read_word2vec(file("v.bin", &bytes), Word2vecFormat::Binary) {
             Ok((words, vectors)) => {
                 prop_assert_eq!(words.len(), vectors.nrows());
                 prop_assert!(vectors.len() * 4 <= bytes.len());
@@ -384,7 +385,7 @@ proptest! {
         let dir = scratch().join(format!("model-{:?}", std::thread::current().id()));
         std::fs::create_dir_all(&dir).expect("dir");
         // With a manifest or without one (as earlier versions wrote model folders).
-        let manifest_path = dir.join(bilinear_skipgram::MANIFEST_FILE);
+        let manifest_path = dir.join(bilinear_skipgram::io::MANIFEST_FILE);
         match &manifest {
             Some(text) => std::fs::write(&manifest_path, text).expect("write"),
             None => {
@@ -395,7 +396,7 @@ proptest! {
         std::fs::write(dir.join("V.npy"), &v).expect("write");
         std::fs::write(dir.join("vocab.txt"), &vocab).expect("write");
         let w = Model::for_config(&TrainConfig::builder().dim(2).build().expect("valid"), 0);
-        write_matrix(&dir.join("W.npy"), w.interaction()).expect("W");
+        write_matrix(dir.join("W.npy"), w.interaction()).expect("W");
         match bilinear_skipgram::load_model(&dir, OovPolicy::Drop) {
             Ok((model, vocab)) => prop_assert_eq!(model.n_words(), vocab.len()),
             Err(error) => prop_assert!(typed(&error), "{error:?}"),
@@ -421,7 +422,7 @@ proptest! {
         title in any::<String>(),
     ) {
         let png = scratch().join(format!("p-{:?}.png", std::thread::current().id()));
-        if let Err(error) = bilinear_skipgram::plot_loss(&png, &points, &title) {
+        if let Err(error) = bilinear_skipgram::plot::plot_loss(&png, &points, &title) {
             prop_assert!(
                 matches!(error, Error::ShapeMismatch { .. } | Error::Format { .. }),
                 "{error:?}"
@@ -432,7 +433,7 @@ proptest! {
         let vectors = ndarray::Array2::from_shape_vec((n, 3), flat).expect("shape");
         // One label per row, so that the drawing itself is exercised.
         let labels: Vec<&str> = (0..n).map(|i| labels.get(i).map_or("w", String::as_str)).collect();
-        if let Err(error) = bilinear_skipgram::plot_words(&png, vectors.view(), &labels, &title) {
+        if let Err(error) = bilinear_skipgram::plot::plot_words(&png, vectors.view(), &labels, &title) {
             prop_assert!(
                 matches!(
                     error,

@@ -1,7 +1,7 @@
 //! The collapse diagnostics (`Anisotropy`, `Displacement`, `ScoreMoments`) against brute-force and
 //! independent computations, their invariances, and hand-computed cases.
 
-use bilinear_skipgram::{Anisotropy, Displacement, Error, ScoreMoments};
+use bilinear_skipgram::{Error, eval::Anisotropy, eval::Displacement, eval::ScoreMoments};
 use ndarray::{Array1, Array2, Axis, array};
 use proptest::collection::vec;
 use proptest::prelude::*;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
-    InteractionOptimizer, Model, NoProgress, OffsetInteractionKind, Progress,
-    SENTENCES_PER_HELDOUT, TrainConfig, Trained, WindowMode, train,
+    InteractionOptimizer, Model, NoProgress, OffsetInteractionKind, Progress, TrainConfig, Trained,
+    WindowMode, sgd::SENTENCES_PER_HELDOUT, train,
 };
 use ndarray::Array2;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -110,7 +110,7 @@ fn heldout_pairs_come_from_the_heldout_sentences() {
     let lines: Vec<&str> = text.lines().collect();
     let mut triples = HashSet::new();
     for &s in heldout.sentences() {
-        let ids: Vec<u32> = lines[s as usize]
+        let ids: Vec<usize> = lines[s as usize]
             .split(' ')
             .map(|w| trained.vocab.id(w).expect("word"))
             .collect();
@@ -129,7 +129,11 @@ fn heldout_pairs_come_from_the_heldout_sentences() {
     assert_eq!(heldout.n_pairs(), 300);
     assert_eq!(heldout.sentences().len(), 9);
     for k in 0..heldout.n_pairs() {
-        let triple = (heldout.focus_ids()[k], heldout.offsets()[k], rows[[k, 0]]);
+        let triple = (
+            heldout.focus_ids()[k] as usize,
+            heldout.offsets()[k],
+            rows[[k, 0]] as usize,
+        );
         assert!(triples.contains(&triple), "pair {k}: {triple:?}");
         assert!(
             rows.row(k)

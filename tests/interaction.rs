@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
-    ADAGRAD_EPSILON, Corpus, InteractionDiagnostics, InteractionOptimizer, LearningRateSchedule,
-    Model, NoProgress, OffsetInteractionKind, OovPolicy, Progress, TrainConfig, TrainingCurves,
-    Vocab, WindowMode, train, train_model,
+    Corpus, InteractionDiagnostics, InteractionOptimizer, LearningRateSchedule, Model, NoProgress,
+    OffsetInteractionKind, OovPolicy, Progress, TrainConfig, Vocab, WindowMode,
+    config::ADAGRAD_EPSILON, plot::TrainingCurves, train, train_model,
 };
 use ndarray::{Array2, array};
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bilinear_skipgram::{
-    Error, OovPolicy, Vocab, read_word2vec, write_word2vec_binary, write_word2vec_text,
+    Error, OovPolicy, Vocab, Word2vecFormat, read_word2vec, write_word2vec_binary,
+    write_word2vec_text,
 };
 use ndarray::{Array2, array};
 use proptest::prelude::*;
@@ -107,7 +108,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("v.txt");
         write_word2vec_text(&path, vectors.view(), &vocab).expect("writes");
-        let (words, read) = read_word2vec(&path, false).expect("reads");
+        let (words, read) = read_word2vec(&path, Word2vecFormat::Text).expect("reads");
         prop_assert_eq!(&words[..], vocab.words());
         prop_assert_eq!(read.dim(), vectors.dim());
         prop_assert_eq!(bits(&read), bits(&vectors));
@@ -118,7 +119,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("v.bin");
         write_word2vec_binary(&path, vectors.view(), &vocab).expect("writes");
-        let (words, read) = read_word2vec(&path, true).expect("reads");
+        let (words, read) = read_word2vec(&path, Word2vecFormat::Binary).expect("reads");
         prop_assert_eq!(&words[..], vocab.words());
         prop_assert_eq!(read.dim(), vectors.dim());
         prop_assert_eq!(bits(&read), bits(&vectors));
@@ -138,7 +139,10 @@ fn text_values_are_shortest_and_exact() {
         fs::read_to_string(&path).expect("read"),
         "2 5\nя 0 -0 1 -2.5 0.1\nё 1e-45 3.4028235e38 0.0001 9.999999e-5 1e16\n"
     );
-    assert_same_bits(&read_word2vec(&path, false).expect("reads").1, &vectors);
+    assert_same_bits(
+        &read_word2vec(&path, Word2vecFormat::Text).expect("reads").1,
+        &vectors,
+    );
 }
 
 #[test]
@@ -161,14 +165,15 @@ fn views_that_are_not_contiguous_are_written_in_row_order() {
     let stored = array![[1.0_f32, 2.0, 3.0], [4.0, 5.0, 6.0]];
     let vocab = vocab_of(&["a", "b", "c"]);
     let transposed = stored.t();
-    for binary in [false, true] {
+    for format in [Word2vecFormat::Text, Word2vecFormat::Binary] {
+        let binary = format == Word2vecFormat::Binary;
         let path = dir.path().join(format!("t{binary}"));
         if binary {
             write_word2vec_binary(&path, transposed, &vocab).expect("writes");
         } else {
             write_word2vec_text(&path, transposed, &vocab).expect("writes");
         }
-        let (_, read) = read_word2vec(&path, binary).expect("reads");
+        let (_, read) = read_word2vec(&path, format).expect("reads");
         assert_eq!(read, transposed.to_owned());
     }
 }
@@ -178,7 +183,7 @@ fn reads_what_gensim_and_word2vec_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Trailing spaces and CRLF in text; gensim's binary has no newline after a vector.
     let text = write_bytes(dir.path(), "g.txt", b"2 2\r\nx 1.5 -2 \r\ny 1e-3 0\r\n\r\n");
-    let (words, vectors) = read_word2vec(&text, false).expect("reads text");
+    let (words, vectors) = read_word2vec(&text, Word2vecFormat::Text).expect("reads text");
     assert_eq!(words, ["x", "y"]);
     assert_eq!(vectors, array![[1.5_f32, -2.0], [1e-3, 0.0]]);
     let mut bytes = b"2 1\nx ".to_vec();
@@ -186,7 +191,7 @@ fn reads_what_gensim_and_word2vec_write() {
     bytes.extend_from_slice(b"y ");
     bytes.extend_from_slice(&(-4.0_f32).to_le_bytes());
     let binary = write_bytes(dir.path(), "g.bin", &bytes);
-    let (words, vectors) = read_word2vec(&binary, true).expect("reads binary");
+    let (words, vectors) = read_word2vec(&binary, Word2vecFormat::Binary).expect("reads binary");
     assert_eq!(words, ["x", "y"]);
     assert_eq!(vectors, array![[0.5_f32], [-4.0]]);
 }
@@ -216,7 +221,7 @@ fn malformed_text_files_give_the_line() {
     ];
     for (name, text, line, needle) in cases {
         let path = write_bytes(dir.path(), "bad.txt", text.as_bytes());
-        let err = read_word2vec(&path, false).expect_err(name);
+        let err = read_word2vec(&path, Word2vecFormat::Text).expect_err(name);
         assert_eq!(parse_line(&err), line, "{name}: {err}");
         let message = err.to_string();
         assert!(message.contains("bad.txt"), "{name}: {message}");
@@ -224,7 +229,7 @@ fn malformed_text_files_give_the_line() {
     }
     let path = write_bytes(dir.path(), "utf8.txt", b"1 1\n\xff 1\n");
     assert_eq!(
-        parse_line(&read_word2vec(&path, false).expect_err("utf8")),
+        parse_line(&read_word2vec(&path, Word2vecFormat::Text).expect_err("utf8")),
         2
     );
 }
@@ -258,7 +263,7 @@ fn truncated_files_and_lying_headers_are_format_errors() {
         "cut",
         &bytes[..two_rows.expect("3 lines").0 + 1],
     );
-    let message = is_format(read_word2vec(&cut, false), "text cut");
+    let message = is_format(read_word2vec(&cut, Word2vecFormat::Text), "text cut");
     assert!(message.contains("2 of the 3 rows"), "{message}");
     // Binary cut inside the last vector, and after the last vector's word.
     let bytes = fs::read(&binary).expect("read");
@@ -267,7 +272,7 @@ fn truncated_files_and_lying_headers_are_format_errors() {
         (4, "0 of the 3"),
     ] {
         let cut = write_bytes(dir.path(), "cut", &bytes[..len]);
-        let message = is_format(read_word2vec(&cut, true), "binary cut");
+        let message = is_format(read_word2vec(&cut, Word2vecFormat::Binary), "binary cut");
         assert!(message.contains(needle), "{message}");
     }
     // Headers that claim far more than the file holds are errors, not huge allocations.
@@ -288,11 +293,12 @@ fn truncated_files_and_lying_headers_are_format_errors() {
             "ends inside",
         ),
     ] {
-        for binary in [false, true] {
+        for format in [Word2vecFormat::Text, Word2vecFormat::Binary] {
+            let binary = format == Word2vecFormat::Binary;
             let mut bytes = format!("{header}\n").into_bytes();
             bytes.extend_from_slice(b"a 1 2\n");
             let cut = write_bytes(dir.path(), "cut", &bytes);
-            let err = read_word2vec(&cut, binary).expect_err(header);
+            let err = read_word2vec(&cut, format).expect_err(header);
             assert!(
                 matches!(err, Error::Format { .. } | Error::Parse { .. }),
                 "{header}: {err:?}"
@@ -306,10 +312,10 @@ fn truncated_files_and_lying_headers_are_format_errors() {
         "cut",
         b"18446744073709551615 18446744073709551615\n",
     );
-    let message = is_format(read_word2vec(&cut, true), "overflow");
+    let message = is_format(read_word2vec(&cut, Word2vecFormat::Binary), "overflow");
     assert!(message.contains("more values than fit"), "{message}");
     let cut = write_bytes(dir.path(), "cut", b"");
-    assert!(is_format(read_word2vec(&cut, false), "empty").contains("empty"));
+    assert!(is_format(read_word2vec(&cut, Word2vecFormat::Text), "empty").contains("empty"));
 }
 
 #[test]
@@ -325,7 +331,7 @@ fn binary_headers_that_lie_are_caught() {
         let mut lying = format!("{header}\n").into_bytes();
         lying.extend_from_slice(body);
         let path = write_bytes(dir.path(), "lie.bin", &lying);
-        match read_word2vec(&path, true) {
+        match read_word2vec(&path, Word2vecFormat::Binary) {
             Err(Error::Format { message, .. }) => {
                 assert!(message.contains("header"), "{header}: {message}")
             }
@@ -338,7 +344,7 @@ fn binary_headers_that_lie_are_caught() {
     repeated.extend_from_slice(b"\nab ");
     repeated.extend_from_slice(&1.0_f32.to_le_bytes());
     let path = write_bytes(dir.path(), "rep.bin", &repeated);
-    let err = read_word2vec(&path, true).expect_err("repeated");
+    let err = read_word2vec(&path, Word2vecFormat::Binary).expect_err("repeated");
     assert!(err.to_string().contains("row 2"), "{err}");
 }
 
@@ -347,7 +353,8 @@ fn no_cut_or_flipped_byte_makes_the_readers_panic() {
     let dir = tempfile::tempdir().expect("tempdir");
     let vocab = vocab_of(&["a", "бв", "🙂"]);
     let vectors = array![[1.0_f32, -0.0], [1e-40, 3.5], [f32::MAX, 0.25]];
-    for binary in [false, true] {
+    for format in [Word2vecFormat::Text, Word2vecFormat::Binary] {
+        let binary = format == Word2vecFormat::Binary;
         let path = dir.path().join("v");
         if binary {
             write_word2vec_binary(&path, vectors.view(), &vocab).expect("writes");
@@ -357,7 +364,7 @@ fn no_cut_or_flipped_byte_makes_the_readers_panic() {
         let bytes = fs::read(&path).expect("read");
         for len in 0..bytes.len() {
             let cut = write_bytes(dir.path(), "cut", &bytes[..len]);
-            if let Ok((_, read)) = read_word2vec(&cut, binary) {
+            if let Ok((_, read)) = read_word2vec(&cut, format) {
                 // Only a cut of the final newline, or inside the last text value, can
                 // still parse.
                 let near_end = if binary { 1 } else { 6 };
@@ -369,7 +376,7 @@ fn no_cut_or_flipped_byte_makes_the_readers_panic() {
                 let mut bad = bytes.clone();
                 bad[at] ^= flip;
                 let path = write_bytes(dir.path(), "flip", &bad);
-                let _ = read_word2vec(&path, binary);
+                let _ = read_word2vec(&path, format);
             }
         }
     }
@@ -390,7 +397,8 @@ fn unwritable_words_and_shapes_fail_before_writing() {
     ] {
         let vocab = vocab_of(&["ok", bad]);
         let vectors = Array2::<f32>::zeros((2, 3));
-        for binary in [false, true] {
+        for format in [Word2vecFormat::Text, Word2vecFormat::Binary] {
+            let binary = format == Word2vecFormat::Binary;
             let result = if binary {
                 write_word2vec_binary(&path, vectors.view(), &vocab)
             } else {
@@ -533,7 +541,8 @@ fn gensim_loads_our_text_and_binary_files_exactly() {
     let vectors = Array2::from_shape_fn((words.len(), 7), |(i, j)| {
         specials[(i * 7 + j) % specials.len()] * if (i + j) % 3 == 0 { 1.0 } else { -0.75 }
     });
-    for binary in [false, true] {
+    for format in [Word2vecFormat::Text, Word2vecFormat::Binary] {
+        let binary = format == Word2vecFormat::Binary;
         let path = dir.path().join(if binary { "v.bin" } else { "v.txt" });
         if binary {
             write_word2vec_binary(&path, vectors.view(), &vocab).expect("writes");

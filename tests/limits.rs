@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use bilinear_skipgram::{CorpusOptions, NoProgress, SentenceStream, TrainConfig, train};
+use bilinear_skipgram::{CorpusOptions, NoProgress, TrainConfig, corpus::SentenceStream, train};
 
 /// The address space the child may add to what it has when it starts.
 const MEMORY_MARGIN: u64 = 192 << 20;
@@ -164,7 +164,7 @@ fn child_under_a_memory_limit() {
                 assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
             }
             let path = Path::new(&arg).join("vocab.txt");
-            let error = bilinear_skipgram::write_vocab(&path, &vocab).expect_err("too large");
+            let error = bilinear_skipgram::io::write_vocab(&path, &vocab).expect_err("too large");
             println!("error={error}");
         }
         other => panic!("unknown case {other}"),
@@ -286,7 +286,7 @@ fn a_pipe_or_device_as_corpus_is_refused_at_once() {
 fn long_tokens_are_skipped_and_counted_in_the_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("corpus.txt");
-    let long = "x".repeat(bilinear_skipgram::MAX_TOKEN_BYTES + 1);
+    let long = "x".repeat(bilinear_skipgram::corpus::MAX_TOKEN_BYTES + 1);
     std::fs::write(&path, format!("a b {long} c d\n").repeat(50)).expect("write");
     let config = TrainConfig::builder()
         .dim(4)

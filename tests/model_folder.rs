@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bilinear_skipgram::{Error, MANIFEST_FILE, Model, OovPolicy, Vocab, load_model, save_model};
+use bilinear_skipgram::{
+    Error, Model, OovPolicy, Vocab, io::MANIFEST_FILE, load_model, save_model,
+};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 

@@ -10,9 +10,9 @@ use bilinear_skipgram::loss::{
     OffsetInteraction, OffsetInteractionGradient, offset_loss_and_gradient,
 };
 use bilinear_skipgram::{
-    ADAGRAD_EPSILON, Corpus, Error, InteractionDiagnostics, InteractionOptimizer,
-    LearningRateSchedule, Model, NoProgress, OffsetInteractionKind, OffsetInteractions, OovPolicy,
-    TrainConfig, Vocab, WindowMode, train, train_model,
+    Corpus, Error, InteractionDiagnostics, InteractionOptimizer, LearningRateSchedule, Model,
+    NoProgress, OffsetInteractionKind, OffsetInteractions, OovPolicy, TrainConfig, Vocab,
+    WindowMode, config::ADAGRAD_EPSILON, train, train_model,
 };
 use ndarray::{Array1, Array2, Array3, Axis, Zip, array};
 
@@ -486,7 +486,7 @@ fn saved_models_keep_their_offsets() {
         let (loaded, _) = bilinear_skipgram::load_model(&out, OovPolicy::Drop).expect("loads");
         assert_eq!(loaded, model, "{kind:?}");
         // numpy's view of D.npy: P×M, or the P matrices stacked as (P·M)×M.
-        let d = bilinear_skipgram::read_matrix(&out.join(bilinear_skipgram::OFFSETS_FILE))
+        let d = bilinear_skipgram::read_matrix(out.join(bilinear_skipgram::io::OFFSETS_FILE))
             .expect("D.npy");
         let rows = if kind == OffsetInteractionKind::Full {
             4 * DIM
@@ -507,7 +507,7 @@ fn saved_models_keep_their_offsets() {
         .expect("valid");
     let plain = Model::for_config(&without, 3);
     bilinear_skipgram::save_model(&out, &plain, &vocab).expect("saves");
-    assert!(!out.join(bilinear_skipgram::OFFSETS_FILE).exists());
+    assert!(!out.join(bilinear_skipgram::io::OFFSETS_FILE).exists());
     let (loaded, _) = bilinear_skipgram::load_model(&out, OovPolicy::Drop).expect("loads");
     assert_eq!(
         loaded.offset_interactions().kind(),
@@ -523,7 +523,7 @@ fn saved_models_keep_their_offsets() {
         identity_w: false,
     };
     bilinear_skipgram::save_model(&out, &start_model(case), &vocab).expect("saves");
-    let info = out.join(bilinear_skipgram::OFFSETS_INFO_FILE);
+    let info = out.join(bilinear_skipgram::io::OFFSETS_INFO_FILE);
     let text = std::fs::read_to_string(&info).expect("D.txt");
     // The manifest lists both files: a changed D.txt is refused.
     std::fs::write(&info, text.replace("window = 2", "window = 3")).expect("write");
@@ -531,7 +531,7 @@ fn saved_models_keep_their_offsets() {
     assert!(error.to_string().contains("MANIFEST"), "{error}");
     // Without the manifest (a folder as older versions wrote them) the files are read as
     // they are, and checked.
-    std::fs::remove_file(out.join(bilinear_skipgram::MANIFEST_FILE)).expect("remove");
+    std::fs::remove_file(out.join(bilinear_skipgram::io::MANIFEST_FILE)).expect("remove");
     for (bad, needle) in [
         (text.replace("\"diagonal\"", "\"round\""), "line 1"),
         (text.replace("window = 2", "window = 3"), "D.npy"),

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use approx::assert_abs_diff_eq;
 use bilinear_skipgram::{
-    ConfigError, Error, PICTURE_SIZE, TrainingCurves, plot_loss, plot_training, plot_words,
-    project_2d,
+    ConfigError, Error, plot::PICTURE_SIZE, plot::TrainingCurves, plot::plot_loss,
+    plot::plot_training, plot::plot_words, plot::project_2d,
 };
 use ndarray::{Array1, Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -341,7 +341,7 @@ fn training_pictures_draw_both_losses_and_w() {
     // A held-out loss alone is enough; no finite loss at all is an error.
     let mut heldout_only = TrainingCurves::new();
     heldout_only.heldout_loss.push((5, 3.0));
-    plot_training(&dir.path().join("one.png"), &heldout_only, "t").expect("plot");
+    plot_training(dir.path().join("one.png"), &heldout_only, "t").expect("plot");
     let mut nothing = TrainingCurves::new();
     nothing.online_loss.push((1, f64::NAN));
     nothing.interaction_distance.push((1, 1.0));

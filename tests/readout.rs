@@ -642,7 +642,7 @@ fn offsets_view_feeds_the_loss() {
     let mut offsets =
         OffsetInteractions::identity(OffsetInteractionKind::Diagonal, 2, 1, WindowMode::Fixed)
             .expect("window 1");
-    if let bilinear_skipgram::OffsetInteractionsMut::Diagonal(mut d) = offsets.view_mut() {
+    if let bilinear_skipgram::model::OffsetInteractionsMut::Diagonal(mut d) = offsets.view_mut() {
         d[[1, 0]] = 3.0;
     }
     let view: OffsetInteractionStack<'_, f32> = offsets.view();

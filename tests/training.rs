@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use bilinear_skipgram::loss::loss_and_gradient;
 use bilinear_skipgram::{
     Corpus, EmbeddingInit, Error, InteractionInit, InteractionOptimizer, LearningRateSchedule,
-    Model, NoProgress, OffsetInteractionKind, OovPolicy, Progress, TrainConfig, UnitVectors,
-    VectorKind, Vocab, WindowMode, course_minibatch_step, train, train_course, train_model,
+    Model, NoProgress, OffsetInteractionKind, OovPolicy, Progress, TrainConfig, VectorKind, Vocab,
+    WindowMode, course_minibatch_step, eval::UnitVectors, train, train_course, train_model,
 };
 use ndarray::{Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;

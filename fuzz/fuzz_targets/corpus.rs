@@ -2,7 +2,7 @@
 //! xz), line splitting, strict and lossy UTF-8, markers, lowercasing.
 #![no_main]
 
-use bilinear_skipgram::{CorpusOptions, SentenceStream, Utf8Policy, for_each_token};
+use bilinear_skipgram::{CorpusOptions, corpus::SentenceStream, Utf8Policy, corpus::for_each_token};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

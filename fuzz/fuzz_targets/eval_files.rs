@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use bilinear_skipgram::{
-    AnalogyDataset, BatsDataset, MalformedPolicy, OovPolicy, SimilarityDataset, Vocab,
+    eval::AnalogyDataset, eval::BatsDataset, eval::MalformedPolicy, OovPolicy, eval::SimilarityDataset, Vocab,
 };
 use libfuzzer_sys::fuzz_target;
 

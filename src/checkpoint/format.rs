@@ -50,7 +50,8 @@ impl Checkpoint {
     /// [`Error::File`] when the file cannot be opened or read, [`Error::Format`] naming the
     /// file when it is not a checkpoint, is truncated, fails its CRC, or holds sizes that
     /// do not agree with each other or with the file's length.
-    pub fn read(path: &Path) -> Result<Checkpoint> {
+    pub fn read(path: impl AsRef<Path>) -> Result<Checkpoint> {
+        let path = path.as_ref();
         let file = File::open(path).map_err(|source| Error::File {
             path: path.to_path_buf(),
             source,
@@ -178,7 +179,8 @@ impl Checkpoint {
     /// # Errors
     ///
     /// [`Error::File`] when the file cannot be written, synced or renamed.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
         // Borrowed as they are when row-major (always, for models this crate makes), so a
         // checkpoint of a large model does not double the memory.
         fn contiguous(m: ArrayView2<'_, f32>) -> std::borrow::Cow<'_, [f32]> {

@@ -234,7 +234,7 @@ pub struct OptimizerState {
     /// [`InteractionOptimizer::AdaGrad`](crate::InteractionOptimizer::AdaGrad).
     pub interaction_squares: Option<Array2<f32>>,
     /// AdaGrad's sums of squared gradients of the per-offset interactions, in the layout of
-    /// `D.npy` ([`OFFSETS_FILE`](crate::OFFSETS_FILE)): `P×M` for diagonal interactions,
+    /// `D.npy` ([`OFFSETS_FILE`](crate::io::OFFSETS_FILE)): `P×M` for diagonal interactions,
     /// `(P·M)×M` for full ones. `Some` when they are trained with AdaGrad.
     pub offset_squares: Option<Array2<f32>>,
 }

@@ -279,8 +279,8 @@ impl Best {
 ///
 /// Question words must be among these `n` words too (word2vec's `compute-accuracy` rule);
 /// [`word_id`](Self::word_id) gives their ids. The entries
-/// [`UNK_TOKEN`](crate::UNK_TOKEN), [`START_MARKER`](crate::START_MARKER) and
-/// [`END_MARKER`](crate::END_MARKER) are never answers.
+/// [`UNK_TOKEN`](crate::vocab::UNK_TOKEN), [`START_MARKER`](crate::corpus::START_MARKER) and
+/// [`END_MARKER`](crate::corpus::END_MARKER) are never answers.
 ///
 /// [`best_answers`](Self::best_answers) answers many questions at once: it multiplies the
 /// vectors of the distinct question words by blocks of candidate vectors in one matrix
@@ -289,7 +289,7 @@ impl Best {
 /// with matrix–vector products and gives the `k` best answers.
 ///
 /// ```
-/// use bilinear_skipgram::{AnalogyMethod, AnalogySearch, OovPolicy, Vocab};
+/// use bilinear_skipgram::{AnalogyMethod, eval::AnalogySearch, OovPolicy, Vocab};
 /// use ndarray::array;
 ///
 /// let words = ["man", "woman", "king", "queen", "apple"];
@@ -384,9 +384,7 @@ impl<'v> AnalogySearch<'v> {
     /// The id of `word` if it is one of the candidates (looked up with [`find_word`]: the
     /// lookup rule of [`Vocab::id`], special tokens never found).
     pub fn word_id(&self, word: &str) -> Option<usize> {
-        find_word(self.vocab, word)
-            .map(|id| id as usize)
-            .filter(|&id| id < self.n_candidates())
+        find_word(self.vocab, word).filter(|&id| id < self.n_candidates())
     }
 
     fn check(&self, question: [usize; 3]) -> Result<()> {
@@ -760,7 +758,7 @@ impl AnalogyDataset {
     /// # Example
     ///
     /// ```
-    /// use bilinear_skipgram::{AnalogyDataset, MalformedPolicy};
+    /// use bilinear_skipgram::{eval::AnalogyDataset, eval::MalformedPolicy};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("questions-words.txt");
@@ -770,7 +768,8 @@ impl AnalogyDataset {
     /// assert_eq!(set.n_questions(), 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn read(path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn read(path: impl AsRef<Path>, policy: MalformedPolicy) -> Result<Self> {
+        let path = path.as_ref();
         Self::from_reader(open(path)?, path, policy)
     }
 
@@ -780,7 +779,12 @@ impl AnalogyDataset {
     /// # Errors
     ///
     /// As [`read`](Self::read), without the failure to open.
-    pub fn from_reader(reader: impl BufRead, path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn from_reader(
+        reader: impl BufRead,
+        path: impl AsRef<Path>,
+        policy: MalformedPolicy,
+    ) -> Result<Self> {
+        let path = path.as_ref();
         let name = dataset_name(path);
         let mut sections: Vec<AnalogySection> = Vec::new();
         let malformed_lines = read_lines(reader, path, policy, |_, line| {

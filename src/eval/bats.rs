@@ -100,7 +100,7 @@ impl BatsDataset {
     /// # Example
     ///
     /// ```
-    /// use bilinear_skipgram::{BatsDataset, MalformedPolicy};
+    /// use bilinear_skipgram::{eval::BatsDataset, eval::MalformedPolicy};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("bats.tsv");
@@ -112,7 +112,8 @@ impl BatsDataset {
     /// assert_eq!(set.relations()[1].rows[0].targets, ["odorless", "odourless"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn read(path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn read(path: impl AsRef<Path>, policy: MalformedPolicy) -> Result<Self> {
+        let path = path.as_ref();
         Self::from_reader(open(path)?, path, policy)
     }
 
@@ -122,7 +123,12 @@ impl BatsDataset {
     /// # Errors
     ///
     /// As [`read`](Self::read), without the failure to open.
-    pub fn from_reader(reader: impl BufRead, path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn from_reader(
+        reader: impl BufRead,
+        path: impl AsRef<Path>,
+        policy: MalformedPolicy,
+    ) -> Result<Self> {
+        let path = path.as_ref();
         let mut columns: Option<Columns> = None;
         let mut relations: Vec<BatsRelation> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -210,7 +216,7 @@ impl BatsDataset {
     ///
     /// A question is covered, and asked, when a, a′₁, b and at least one target of b are
     /// among the candidates. All questions go in one batch. One report per method, with
-    /// one [`SectionScore`](crate::SectionScore) per relation named by
+    /// one [`SectionScore`](crate::eval::SectionScore) per relation named by
     /// [`BatsRelation::label`]; the BATS score is
     /// [`AnalogyReport::mean_accuracy`], the mean over relations.
     pub fn evaluate(

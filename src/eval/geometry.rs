@@ -33,7 +33,7 @@ use crate::linalg;
 /// or all rows are scaled by one positive factor.
 ///
 /// ```
-/// use bilinear_skipgram::Anisotropy;
+/// use bilinear_skipgram::eval::Anisotropy;
 /// use ndarray::array;
 ///
 /// // Three vectors along one direction: collapsed.
@@ -177,7 +177,7 @@ impl Displacement {
     /// [`Error::ShapeMismatch`] when the two matrices differ in shape.
     ///
     /// ```
-    /// use bilinear_skipgram::Displacement;
+    /// use bilinear_skipgram::eval::Displacement;
     /// use ndarray::array;
     ///
     /// let start = array![[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]];
@@ -263,7 +263,7 @@ impl ScoreMoments {
     /// `M` the columns of `focus`.
     ///
     /// ```
-    /// use bilinear_skipgram::ScoreMoments;
+    /// use bilinear_skipgram::eval::ScoreMoments;
     /// use ndarray::array;
     ///
     /// // Scores of the four pairs: 1·2 = 2, 1·(−2) = −2, 3·2 = 6, 3·(−2) = −6 (W = I, M = 1).

@@ -116,9 +116,8 @@ const SPECIAL_TOKENS: [&str; 3] = [UNK_TOKEN, START_MARKER, END_MARKER];
 pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
     let mut ids: Vec<usize> = SPECIAL_TOKENS
         .iter()
-        .filter_map(|&t| vocab.id(t).filter(|&id| vocab.word(id as usize) == Some(t)))
+        .filter_map(|&t| vocab.id(t).filter(|&id| vocab.word(id) == Some(t)))
         .chain(vocab.unk_id())
-        .map(|id| id as usize)
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -131,7 +130,7 @@ pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
 /// returned: they are not words.
 ///
 /// ```
-/// use bilinear_skipgram::{OovPolicy, Vocab, find_word};
+/// use bilinear_skipgram::{OovPolicy, Vocab, eval::find_word};
 ///
 /// let vocab = Vocab::from_counts([("paris".to_owned(), 3), ("NaN".to_owned(), 1)], OovPolicy::Unk)?;
 /// assert_eq!(find_word(&vocab, "Paris"), Some(0));
@@ -142,15 +141,14 @@ pub(crate) fn special_ids(vocab: &Vocab) -> Vec<usize> {
 /// assert_eq!(find_word(&with_markers, "<START>"), None);
 /// # Ok::<(), bilinear_skipgram::Error>(())
 /// ```
-pub fn find_word(vocab: &Vocab, word: &str) -> Option<u32> {
-    vocab.id(word).filter(|&id| !is_special(vocab, id as usize))
+pub fn find_word(vocab: &Vocab, word: &str) -> Option<usize> {
+    vocab.id(word).filter(|&id| !is_special(vocab, id))
 }
 
 /// Whether entry `id` is [`UNK_TOKEN`], a sentence marker or the vocabulary's unknown
 /// entry: not a word.
 pub(crate) fn is_special(vocab: &Vocab, id: usize) -> bool {
-    vocab.unk_id().is_some_and(|unk| unk as usize == id)
-        || vocab.word(id).is_some_and(|w| SPECIAL_TOKENS.contains(&w))
+    vocab.unk_id() == Some(id) || vocab.word(id).is_some_and(|w| SPECIAL_TOKENS.contains(&w))
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 //! ```no_run
 //! use std::path::Path;
 //! use bilinear_skipgram::{
-//!     AnalogyDataset, AnalogyMethod, AnalogySearch, DEFAULT_RESTRICT, MalformedPolicy,
-//!     OovPolicy, SimilarityDataset, VectorKind, load_model,
+//!     eval::AnalogyDataset, AnalogyMethod, eval::AnalogySearch, eval::DEFAULT_RESTRICT, eval::MalformedPolicy,
+//!     OovPolicy, eval::SimilarityDataset, VectorKind, load_model,
 //! };
 //!
 //! let (model, vocab) = load_model(Path::new("embeddings"), OovPolicy::Drop)?;
@@ -67,7 +67,7 @@ use crate::error::{Error, Result};
 /// may have been written that way); evaluations leave them out and count them.
 ///
 /// ```
-/// use bilinear_skipgram::count_non_finite_rows;
+/// use bilinear_skipgram::eval::count_non_finite_rows;
 /// use ndarray::array;
 ///
 /// assert_eq!(count_non_finite_rows(array![[1.0_f32, 0.0], [f32::NAN, 1.0], [f32::INFINITY, 0.0]].view()), 2);
@@ -144,7 +144,7 @@ impl UnitVectors {
     /// # Example
     ///
     /// ```
-    /// use bilinear_skipgram::UnitVectors;
+    /// use bilinear_skipgram::eval::UnitVectors;
     /// use ndarray::array;
     ///
     /// let vectors = UnitVectors::new(array![[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]].view());

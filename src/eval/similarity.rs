@@ -103,7 +103,7 @@ impl SimilarityDataset {
     /// # Example
     ///
     /// ```
-    /// use bilinear_skipgram::{MalformedPolicy, SimilarityDataset};
+    /// use bilinear_skipgram::{eval::MalformedPolicy, eval::SimilarityDataset};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("tiny.tsv");
@@ -114,7 +114,8 @@ impl SimilarityDataset {
     /// assert_eq!((set.name(), set.pairs().len(), set.malformed_lines()), ("tiny", 1, &[2][..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn read(path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn read(path: impl AsRef<Path>, policy: MalformedPolicy) -> Result<Self> {
+        let path = path.as_ref();
         Self::from_reader(open(path)?, path, policy)
     }
 
@@ -124,7 +125,12 @@ impl SimilarityDataset {
     /// # Errors
     ///
     /// As [`read`](Self::read), without the failure to open.
-    pub fn from_reader(reader: impl BufRead, path: &Path, policy: MalformedPolicy) -> Result<Self> {
+    pub fn from_reader(
+        reader: impl BufRead,
+        path: impl AsRef<Path>,
+        policy: MalformedPolicy,
+    ) -> Result<Self> {
+        let path = path.as_ref();
         let mut pairs = Vec::new();
         let malformed_lines = read_lines(reader, path, policy, |_, line| {
             pairs.push(parse_pair(line)?);
@@ -190,7 +196,7 @@ impl SimilarityDataset {
         let mut oov_words = Vec::new();
         let mut seen_oov = HashSet::new();
         let mut n_non_finite = 0;
-        let finite = |id: u32| vectors.row(id as usize).iter().all(|x| x.is_finite());
+        let finite = |id: usize| vectors.row(id).iter().all(|x| x.is_finite());
         for pair in &self.pairs {
             let first = find_word(vocab, &pair.first);
             let second = find_word(vocab, &pair.second);
@@ -198,7 +204,7 @@ impl SimilarityDataset {
                 (Some(i), Some(j)) if !(finite(i) && finite(j)) => n_non_finite += 1,
                 (Some(i), Some(j)) => {
                     gold.push(pair.score);
-                    cosines.push(cosine(vectors.row(i as usize), vectors.row(j as usize)));
+                    cosines.push(cosine(vectors.row(i), vectors.row(j)));
                 }
                 _ => {
                     for (word, id) in [(&pair.first, first), (&pair.second, second)] {
@@ -241,7 +247,7 @@ fn cosine(x: ArrayView1<'_, f32>, y: ArrayView1<'_, f32>) -> f64 {
 /// "average" method of `scipy.stats.rankdata`). NaN ranks above every number.
 ///
 /// ```
-/// use bilinear_skipgram::average_ranks;
+/// use bilinear_skipgram::eval::average_ranks;
 ///
 /// assert_eq!(average_ranks(&[10.0, 20.0, 20.0, 5.0]), [2.0, 3.5, 3.5, 1.0]);
 /// ```
@@ -274,7 +280,7 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
 /// finite, or all of `x` (or all of `y`) equal.
 ///
 /// ```
-/// use bilinear_skipgram::spearman;
+/// use bilinear_skipgram::eval::spearman;
 ///
 /// // Ranks [1, 2.5, 2.5, 4, 5] and [2, 1, 3.5, 3.5, 5]: ρ = 7.25 / 9.5.
 /// let rho = spearman(&[1.0, 2.0, 2.0, 3.0, 4.0], &[2.0, 1.0, 3.0, 3.0, 5.0])?.unwrap();

@@ -367,7 +367,7 @@ fn check_replaceable(dir: &Path, new_names: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Whether `name` is a temporary file of an interrupted [`write_atomic`](crate::write_atomic)
+/// Whether `name` is a temporary file of an interrupted [`write_atomic`](crate::io::write_atomic)
 /// (`.NAME.tmpPID`).
 fn is_atomic_write_leftover(name: &str) -> bool {
     name.starts_with('.')
@@ -417,7 +417,7 @@ pub fn check_output_dir(dir: impl AsRef<Path>) -> Result<()> {
 }
 
 /// Checks, before a long computation, that the file `path` can later be written
-/// atomically (by [`write_atomic`](crate::write_atomic), as checkpoints are): the folder
+/// atomically (by [`write_atomic`](crate::io::write_atomic), as checkpoints are): the folder
 /// that holds it exists and accepts new files, and `path` is missing or a regular file.
 ///
 /// # Errors

@@ -23,7 +23,7 @@ const BYTE_ORDER_MARK: &[u8] = "\u{feff}".as_bytes();
 /// with the next line, having kept no more of the long one than the limit.
 ///
 /// ```
-/// use bilinear_skipgram::{Error, LineReader};
+/// use bilinear_skipgram::{Error, io::LineReader};
 ///
 /// let text = "\u{feff}first\r\n\nthird is too long\n\u{ff}\n";
 /// let mut lines = LineReader::new(text.as_bytes(), "queries.txt", 12);

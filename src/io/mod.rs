@@ -20,6 +20,7 @@ mod folder;
 mod lines;
 mod npy;
 mod offsets;
+mod trained;
 mod word2vec;
 
 #[cfg(feature = "finalfusion")]
@@ -33,14 +34,17 @@ pub use folder::{
 };
 
 pub use lines::{LineReader, MAX_LINE_BYTES};
+pub(crate) use npy::read_matrix_listed;
+pub use npy::{read_matrix, write_matrix};
 pub use offsets::{OFFSETS_FILE, OFFSETS_INFO_FILE};
-pub use word2vec::{read_word2vec, write_word2vec_binary, write_word2vec_text};
+pub use trained::{CONFIG_FILE, HELDOUT_FILE, REPORT_FILE, write_trained};
+pub use word2vec::{Word2vecFormat, read_word2vec, write_word2vec_binary, write_word2vec_text};
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, ArrayView2, ShapeBuilder};
+use ndarray::Array2;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -76,7 +80,7 @@ fn not_word2vec(magic: &[u8]) -> Option<&'static str> {
 ///
 /// The vocabulary's ids follow the file's order, and the counts `n, n − 1, …, 1` stand for
 /// the ranks: word2vec and gensim write the most frequent words first, and analogy
-/// searches ([`AnalogySearch`](crate::AnalogySearch)) restrict answers to the first words.
+/// searches ([`AnalogySearch`](crate::eval::AnalogySearch)) restrict answers to the first words.
 ///
 /// # Errors
 ///
@@ -114,15 +118,7 @@ pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<(Vocab, Array2<f32>)>
                 .to_owned(),
         });
     } else {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        let stem = name
-            .strip_suffix(".gz")
-            .or_else(|| name.strip_suffix(".xz"))
-            .unwrap_or(&name);
-        read_word2vec(path, stem.ends_with(".bin"))?
+        read_word2vec(path, Word2vecFormat::from_file_name(path))?
     };
     let n = words.len() as u64;
     let vocab = Vocab::from_counts(
@@ -166,9 +162,10 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// whatever `write` returns (an [`Error::Io`] of `write` becomes an [`Error::File`] naming
 /// `path`).
 pub fn write_atomic(
-    path: &Path,
+    path: impl AsRef<Path>,
     write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>,
 ) -> Result<()> {
+    let path = path.as_ref();
     let file_name = path.file_name().map_or_else(
         || std::ffi::OsString::from("output"),
         std::ffi::OsStr::to_os_string,
@@ -207,257 +204,13 @@ pub fn write_atomic(
     result
 }
 
-/// Writes a matrix as a `.npy` file (little-endian `f32`, C order), atomically. Takes a
-/// view, so saving a model copies none of its matrices.
-///
-/// # Errors
-///
-/// [`Error::File`] when the file cannot be written.
-pub fn write_matrix(path: &Path, matrix: ArrayView2<'_, f32>) -> Result<()> {
-    write_atomic(path, |writer| {
-        let io = |source| Error::File {
-            path: path.to_path_buf(),
-            source,
-        };
-        writer
-            .write_all(&npy::header("<f4", matrix.nrows(), matrix.ncols()))
-            .map_err(io)?;
-        let mut bytes = Vec::with_capacity(4 * matrix.ncols());
-        for row in matrix.rows() {
-            bytes.clear();
-            bytes.extend(row.iter().flat_map(|x| x.to_le_bytes()));
-            writer.write_all(&bytes).map_err(io)?;
-        }
-        Ok(())
-    })
-}
-
-/// The longest `.npy` header accepted, in bytes. numpy itself refuses headers above 10 000
-/// bytes by default (`max_header_size`); ours are 118.
-const MAX_NPY_HEADER_LEN: usize = 1 << 16;
-
-/// Bytes of data converted per read in [`read_matrix`].
-const NPY_READ_CHUNK: usize = 1 << 16;
-
-/// Reads a 2-D `f32` `.npy` file (little- or big-endian, C or Fortran order; the result is
-/// always in standard, row-major layout).
-///
-/// The header is checked before any memory is reserved for the data: its length must be at
-/// most 64 KiB, the element type `f32`, the array 2-D, and, for a regular file, the data
-/// exactly as long as the shape says. A header claiming 10¹⁵ rows is therefore an error,
-/// not an allocation; from a pipe, memory grows only as data arrives.
-///
-/// # Errors
-///
-/// - [`Error::File`] when the file cannot be opened or read.
-/// - [`Error::Format`] naming the file when it is not an `.npy` file, its header is
-///   malformed or too long, its element type is not `f32` (the message quotes it, for
-///   example `'<f8'`), it is not 2-D (the message gives the shape), or its data is shorter
-///   or longer than the shape needs (the message gives both sizes).
-pub fn read_matrix(path: &Path) -> Result<Array2<f32>> {
-    read_matrix_listed(path, None)
-}
-
-/// [`read_matrix`], checking the bytes read against `entry` of a manifest.
-fn read_matrix_listed(path: &Path, entry: Option<&ManifestEntry>) -> Result<Array2<f32>> {
-    let file = File::open(path).map_err(file_error(path))?;
-    let file_len = file
-        .metadata()
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .map(|m| m.len());
-    let mut crc = folder::CrcReader::new(file);
-    let matrix = NpyReader {
-        path,
-        inner: BufReader::new(&mut crc),
-        offset: 0,
-    }
-    .read(file_len)?;
-    if let Some(entry) = entry {
-        let (crc32, size) = crc.finish().map_err(file_error(path))?;
-        folder::check_crc(path, entry, crc32, size)?;
-    }
-    Ok(matrix)
-}
-
-/// A `.npy` file being read, with the bytes consumed so far.
-struct NpyReader<'a, R> {
-    path: &'a Path,
-    inner: R,
-    offset: u64,
-}
-
-impl<R: Read> NpyReader<'_, R> {
-    fn error(&self, message: String) -> Error {
-        Error::Format {
-            path: self.path.to_path_buf(),
-            message,
-        }
-    }
-
-    /// Fills `buf`; a file that ends first is a format error saying what was being read.
-    fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
-        match self.inner.read_exact(buf) {
-            Ok(()) => {
-                self.offset += buf.len() as u64;
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(self.error(format!(
-                "the file ends inside the {what} (after byte {})",
-                self.offset
-            ))),
-            Err(source) => Err(Error::File {
-                path: self.path.to_path_buf(),
-                source,
-            }),
-        }
-    }
-
-    fn read(mut self, file_len: Option<u64>) -> Result<Array2<f32>> {
-        // Magic string, version, header length: 2 bytes in version 1, 4 in versions 2 and 3.
-        let mut preamble = vec![0_u8; 8];
-        self.read_exact(&mut preamble, "npy preamble")?;
-        if &preamble[..6] != b"\x93NUMPY" {
-            return Err(
-                self.error("not an .npy file (it does not start with \"\\x93NUMPY\")".to_owned())
-            );
-        }
-        let n_len_bytes = match preamble[6] {
-            1 => 2,
-            2 | 3 => 4,
-            major => {
-                return Err(self.error(format!("unsupported .npy version {major}.{}", preamble[7])));
-            }
-        };
-        let mut len_bytes = [0_u8; 4];
-        self.read_exact(&mut len_bytes[..n_len_bytes], "npy header length")?;
-        preamble.extend_from_slice(&len_bytes[..n_len_bytes]);
-        let header_len = u32::from_le_bytes(len_bytes) as usize;
-        let fits_file = file_len.is_none_or(|len| self.offset + header_len as u64 <= len);
-        if header_len > MAX_NPY_HEADER_LEN || !fits_file {
-            return Err(self.error(format!(
-                "the header claims to be {header_len} bytes long (at most \
-                 {MAX_NPY_HEADER_LEN}, and no longer than the file)"
-            )));
-        }
-        let mut header_bytes = preamble;
-        let start = header_bytes.len();
-        header_bytes.resize(start + header_len, 0);
-        self.read_exact(&mut header_bytes[start..], "npy header")?;
-        // Only the shape of a plain array's header is parsed: one dict, one shape tuple, no
-        // list (a structured dtype). (A Python-literal parser used earlier took time
-        // exponential in the nesting of brackets.)
-        let count = |c: u8| header_bytes[start..].iter().filter(|&&b| b == c).count();
-        let (n_dicts, n_tuples, n_lists) = (count(b'{'), count(b'('), count(b'['));
-        if n_dicts > 1 || n_tuples > 1 || n_lists > 0 {
-            return Err(self.error(format!(
-                "the header has {n_dicts} `{{`, {n_tuples} `(` and {n_lists} `[`; the header \
-                 of a plain array has one dict and one shape tuple"
-            )));
-        }
-        let header = npy::parse_header(&header_bytes[start..])
-            .map_err(|e| self.error(format!("malformed header: {e}")))?;
-        let descriptor = format!("'{}'", header.descr);
-        let little_endian = match descriptor.as_str() {
-            "'<f4'" => true,
-            "'>f4'" => false,
-            _ => {
-                return Err(self.error(format!(
-                    "the element type is {descriptor}, expected 32-bit floats ('<f4')"
-                )));
-            }
-        };
-        let [n_rows, n_cols] = header.shape[..] else {
-            return Err(self.error(format!(
-                "expected a 2-D array, found shape {:?}",
-                header.shape
-            )));
-        };
-        let n_values = n_rows.checked_mul(n_cols);
-        let n_bytes = n_values.and_then(|n| n.checked_mul(4)).map(|n| n as u64);
-        let remaining = file_len.map(|len| len.saturating_sub(self.offset));
-        let (Some(n_values), Some(n_bytes)) = (n_values, n_bytes) else {
-            return Err(self.error(format!(
-                "the shape ({n_rows}, {n_cols}) has more values than fit in memory"
-            )));
-        };
-        if let Some(remaining) = remaining.filter(|&r| r != n_bytes) {
-            return Err(self.error(format!(
-                "the shape ({n_rows}, {n_cols}) needs {n_bytes} bytes of data, but the file \
-                 holds {remaining} after the header"
-            )));
-        }
-        // From a regular file the size was just checked; from a pipe, reserve a little and
-        // grow as data arrives.
-        let reserve = if remaining.is_some() {
-            n_values
-        } else {
-            n_values.min(NPY_READ_CHUNK)
-        };
-        let mut values: Vec<f32> = Vec::with_capacity(reserve);
-        let mut chunk = vec![0_u8; NPY_READ_CHUNK];
-        let mut left = n_bytes;
-        while left > 0 {
-            let take = left.min(NPY_READ_CHUNK as u64) as usize;
-            let buf = &mut chunk[..take];
-            if let Err(error) = self.inner.read_exact(buf) {
-                return Err(if error.kind() == std::io::ErrorKind::UnexpectedEof {
-                    self.error(format!(
-                        "the file ends inside the data: the shape ({n_rows}, {n_cols}) needs \
-                         {n_bytes} bytes"
-                    ))
-                } else {
-                    Error::File {
-                        path: self.path.to_path_buf(),
-                        source: error,
-                    }
-                });
-            }
-            self.offset += take as u64;
-            left -= take as u64;
-            values.extend(buf.chunks_exact(4).map(|b| {
-                let bytes = [b[0], b[1], b[2], b[3]];
-                if little_endian {
-                    f32::from_le_bytes(bytes)
-                } else {
-                    f32::from_be_bytes(bytes)
-                }
-            }));
-        }
-        if remaining.is_none() {
-            let mut extra = [0_u8; 1];
-            match self.inner.read(&mut extra) {
-                Ok(0) => {}
-                Ok(_) => {
-                    return Err(self.error(format!(
-                        "more data after the {n_bytes} bytes the shape ({n_rows}, {n_cols}) \
-                         needs"
-                    )));
-                }
-                Err(source) => {
-                    return Err(Error::File {
-                        path: self.path.to_path_buf(),
-                        source,
-                    });
-                }
-            }
-        }
-        let shape = (n_rows, n_cols);
-        let matrix = if header.fortran_order {
-            Array2::from_shape_vec(shape.f(), values).map(|m| m.as_standard_layout().into_owned())
-        } else {
-            Array2::from_shape_vec(shape, values)
-        };
-        matrix.map_err(|e| self.error(format!("shape ({n_rows}, {n_cols}): {e}")))
-    }
-}
-
 /// Writes a vocabulary as text (`word count` per line), atomically.
 ///
 /// # Errors
 ///
 /// [`Error::File`] when the file cannot be written.
-pub fn write_vocab(path: &Path, vocab: &Vocab) -> Result<()> {
+pub fn write_vocab(path: impl AsRef<Path>, vocab: &Vocab) -> Result<()> {
+    let path = path.as_ref();
     write_atomic(path, |writer| vocab.write_text(writer))
 }
 
@@ -467,7 +220,8 @@ pub fn write_vocab(path: &Path, vocab: &Vocab) -> Result<()> {
 ///
 /// [`Error::File`] when the file cannot be opened, [`Error::Corpus`] naming the line of a
 /// malformed entry.
-pub fn read_vocab(path: &Path, oov: OovPolicy) -> Result<Vocab> {
+pub fn read_vocab(path: impl AsRef<Path>, oov: OovPolicy) -> Result<Vocab> {
+    let path = path.as_ref();
     read_vocab_listed(path, oov, None)
 }
 
@@ -503,11 +257,11 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
             found: vec![model.n_words(), model.dim()],
         });
     }
-    write_matrix(&dir.join(FOCUS_FILE), model.focus_embeddings())?;
-    write_matrix(&dir.join(CONTEXT_FILE), model.context_embeddings())?;
-    write_matrix(&dir.join(INTERACTION_FILE), model.interaction())?;
+    write_matrix(dir.join(FOCUS_FILE), model.focus_embeddings())?;
+    write_matrix(dir.join(CONTEXT_FILE), model.context_embeddings())?;
+    write_matrix(dir.join(INTERACTION_FILE), model.interaction())?;
     offsets::write_offsets(dir, model.offset_interactions())?;
-    write_vocab(&dir.join(VOCAB_FILE), vocab)
+    write_vocab(dir.join(VOCAB_FILE), vocab)
 }
 
 /// Saves `U`, `V`, `W` and the vocabulary as the folder `dir`, replaced as a whole
@@ -529,7 +283,8 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
 /// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry,
 /// [`Error::File`] when a file cannot be written or `dir` cannot be replaced (it is not
 /// a folder, or holds files that are not a model's).
-pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
+pub fn save_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result<()> {
+    let dir = dir.as_ref();
     replace_dir(dir, |staging| write_model(staging, model, vocab))
 }
 
@@ -549,17 +304,19 @@ pub fn save_model(dir: &Path, model: &Model, vocab: &Vocab) -> Result<()> {
 /// - [`Error::Format`] naming the file and what differs when it does not match the
 ///   manifest (size, CRC-32, not listed); [`Error::Parse`] for a malformed manifest.
 /// - [`Error::ShapeMismatch`] when the matrices do not fit each other or the vocabulary.
-pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
+pub fn load_model(dir: impl AsRef<Path>, oov: OovPolicy) -> Result<(Model, Vocab)> {
+    let dir = dir.as_ref();
     let manifest = Manifest::read(dir)?;
     if let Some(manifest) = &manifest {
         manifest.check_sizes(dir)?;
     }
-    let listed = |name: &str| {
-        manifest
-            .as_ref()
-            .map(|m| m.check_size(dir, name))
-            .transpose()
-    };
+    read_model(dir, oov, manifest.as_ref())
+}
+
+/// The model files of `dir`, checked against `manifest` if there is one (whose sizes
+/// the caller has checked).
+fn read_model(dir: &Path, oov: OovPolicy, manifest: Option<&Manifest>) -> Result<(Model, Vocab)> {
+    let listed = |name: &str| manifest.map(|m| m.check_size(dir, name)).transpose();
     let vocab = read_vocab_listed(&dir.join(VOCAB_FILE), oov, listed(VOCAB_FILE)?)?;
     let focus = read_matrix_listed(&dir.join(FOCUS_FILE), listed(FOCUS_FILE)?)?;
     if focus.nrows() != vocab.len() {
@@ -585,7 +342,7 @@ pub fn load_model(dir: &Path, oov: OovPolicy) -> Result<(Model, Vocab)> {
             found: interaction.shape().to_vec(),
         });
     }
-    let offsets = offsets::read_offsets(dir, focus.ncols(), manifest.as_ref())?;
+    let offsets = offsets::read_offsets(dir, focus.ncols(), manifest)?;
     let model =
         Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
     Ok((model, vocab))
@@ -673,7 +430,7 @@ mod tests {
         let err = read_matrix(&f64_file).expect_err("wrong dtype");
         assert!(err.to_string().contains("d.npy"), "{err}");
         assert!(matches!(
-            read_matrix(&dir.path().join("missing.npy")),
+            read_matrix(dir.path().join("missing.npy")),
             Err(Error::File { .. })
         ));
         // W of the wrong shape for U.
@@ -682,7 +439,7 @@ mod tests {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         save_model(&model_dir, &Model::course(1, 3, &mut rng), &vocab).expect("saves");
         write_matrix(
-            &model_dir.join(INTERACTION_FILE),
+            model_dir.join(INTERACTION_FILE),
             Array2::zeros((2, 2)).view(),
         )
         .expect("w");

@@ -1,4 +1,5 @@
-//! The header of an `.npy` file: written for C-order 2-D arrays, read for what numpy writes.
+//! Matrices as `.npy` files ([`write_matrix`], [`read_matrix`]), and their header:
+//! written for C-order 2-D arrays, read for what numpy writes.
 //!
 //! The format (numpy's `numpy/lib/format.py`): the magic string `\x93NUMPY`, a major and a
 //! minor version byte, the header's length (2 bytes little-endian in version 1, 4 bytes in
@@ -9,6 +10,16 @@
 //! A few dozen lines, instead of a Python-literal parser (and the parser generator, big
 //! integers and stack-growing C code it brought in); only these three keys, strings, the
 //! two booleans and tuples of integers are accepted.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
+
+use super::folder::{CrcReader, ManifestEntry, check_crc};
+use super::{file_error, write_atomic};
+use crate::error::{Error, Result};
 
 /// The fields of an `.npy` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +182,256 @@ impl<'t> Parser<'t> {
                 return Ok(values);
             }
         }
+    }
+}
+
+/// Writes a matrix as a `.npy` file (little-endian `f32`, C order), atomically. Takes a
+/// view, so saving a model copies none of its matrices.
+///
+/// # Errors
+///
+/// [`Error::File`] when the file cannot be written.
+pub fn write_matrix(path: impl AsRef<Path>, matrix: ArrayView2<'_, f32>) -> Result<()> {
+    let path = path.as_ref();
+    write_atomic(path, |writer| {
+        let io = |source| Error::File {
+            path: path.to_path_buf(),
+            source,
+        };
+        writer
+            .write_all(&header("<f4", matrix.nrows(), matrix.ncols()))
+            .map_err(io)?;
+        let mut bytes = Vec::with_capacity(4 * matrix.ncols());
+        for row in matrix.rows() {
+            bytes.clear();
+            bytes.extend(row.iter().flat_map(|x| x.to_le_bytes()));
+            writer.write_all(&bytes).map_err(io)?;
+        }
+        Ok(())
+    })
+}
+
+/// The longest `.npy` header accepted, in bytes. numpy itself refuses headers above 10 000
+/// bytes by default (`max_header_size`); ours are 118.
+const MAX_NPY_HEADER_LEN: usize = 1 << 16;
+
+/// Bytes of data converted per read in [`read_matrix`].
+const NPY_READ_CHUNK: usize = 1 << 16;
+
+/// Reads a 2-D `f32` `.npy` file (little- or big-endian, C or Fortran order; the result is
+/// always in standard, row-major layout).
+///
+/// The header is checked before any memory is reserved for the data: its length must be at
+/// most 64 KiB, the element type `f32`, the array 2-D, and, for a regular file, the data
+/// exactly as long as the shape says. A header claiming 10¹⁵ rows is therefore an error,
+/// not an allocation; from a pipe, memory grows only as data arrives.
+///
+/// # Errors
+///
+/// - [`Error::File`] when the file cannot be opened or read.
+/// - [`Error::Format`] naming the file when it is not an `.npy` file, its header is
+///   malformed or too long, its element type is not `f32` (the message quotes it, for
+///   example `'<f8'`), it is not 2-D (the message gives the shape), or its data is shorter
+///   or longer than the shape needs (the message gives both sizes).
+pub fn read_matrix(path: impl AsRef<Path>) -> Result<Array2<f32>> {
+    let path = path.as_ref();
+    read_matrix_listed(path, None)
+}
+
+/// [`read_matrix`], checking the bytes read against `entry` of a manifest.
+pub(crate) fn read_matrix_listed(
+    path: &Path,
+    entry: Option<&ManifestEntry>,
+) -> Result<Array2<f32>> {
+    let file = File::open(path).map_err(file_error(path))?;
+    let file_len = file
+        .metadata()
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
+    let mut crc = CrcReader::new(file);
+    let matrix = NpyReader {
+        path,
+        inner: BufReader::new(&mut crc),
+        offset: 0,
+    }
+    .read(file_len)?;
+    if let Some(entry) = entry {
+        let (crc32, size) = crc.finish().map_err(file_error(path))?;
+        check_crc(path, entry, crc32, size)?;
+    }
+    Ok(matrix)
+}
+
+/// A `.npy` file being read, with the bytes consumed so far.
+struct NpyReader<'a, R> {
+    path: &'a Path,
+    inner: R,
+    offset: u64,
+}
+
+impl<R: Read> NpyReader<'_, R> {
+    fn error(&self, message: String) -> Error {
+        Error::Format {
+            path: self.path.to_path_buf(),
+            message,
+        }
+    }
+
+    /// Fills `buf`; a file that ends first is a format error saying what was being read.
+    fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        match self.inner.read_exact(buf) {
+            Ok(()) => {
+                self.offset += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(self.error(format!(
+                "the file ends inside the {what} (after byte {})",
+                self.offset
+            ))),
+            Err(source) => Err(Error::File {
+                path: self.path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    fn read(mut self, file_len: Option<u64>) -> Result<Array2<f32>> {
+        // Magic string, version, header length: 2 bytes in version 1, 4 in versions 2 and 3.
+        let mut preamble = vec![0_u8; 8];
+        self.read_exact(&mut preamble, "npy preamble")?;
+        if &preamble[..6] != b"\x93NUMPY" {
+            return Err(
+                self.error("not an .npy file (it does not start with \"\\x93NUMPY\")".to_owned())
+            );
+        }
+        let n_len_bytes = match preamble[6] {
+            1 => 2,
+            2 | 3 => 4,
+            major => {
+                return Err(self.error(format!("unsupported .npy version {major}.{}", preamble[7])));
+            }
+        };
+        let mut len_bytes = [0_u8; 4];
+        self.read_exact(&mut len_bytes[..n_len_bytes], "npy header length")?;
+        preamble.extend_from_slice(&len_bytes[..n_len_bytes]);
+        let header_len = u32::from_le_bytes(len_bytes) as usize;
+        let fits_file = file_len.is_none_or(|len| self.offset + header_len as u64 <= len);
+        if header_len > MAX_NPY_HEADER_LEN || !fits_file {
+            return Err(self.error(format!(
+                "the header claims to be {header_len} bytes long (at most \
+                 {MAX_NPY_HEADER_LEN}, and no longer than the file)"
+            )));
+        }
+        let mut header_bytes = preamble;
+        let start = header_bytes.len();
+        header_bytes.resize(start + header_len, 0);
+        self.read_exact(&mut header_bytes[start..], "npy header")?;
+        // Only the shape of a plain array's header is parsed: one dict, one shape tuple, no
+        // list (a structured dtype). (A Python-literal parser used earlier took time
+        // exponential in the nesting of brackets.)
+        let count = |c: u8| header_bytes[start..].iter().filter(|&&b| b == c).count();
+        let (n_dicts, n_tuples, n_lists) = (count(b'{'), count(b'('), count(b'['));
+        if n_dicts > 1 || n_tuples > 1 || n_lists > 0 {
+            return Err(self.error(format!(
+                "the header has {n_dicts} `{{`, {n_tuples} `(` and {n_lists} `[`; the header \
+                 of a plain array has one dict and one shape tuple"
+            )));
+        }
+        let header = parse_header(&header_bytes[start..])
+            .map_err(|e| self.error(format!("malformed header: {e}")))?;
+        let descriptor = format!("'{}'", header.descr);
+        let little_endian = match descriptor.as_str() {
+            "'<f4'" => true,
+            "'>f4'" => false,
+            _ => {
+                return Err(self.error(format!(
+                    "the element type is {descriptor}, expected 32-bit floats ('<f4')"
+                )));
+            }
+        };
+        let [n_rows, n_cols] = header.shape[..] else {
+            return Err(self.error(format!(
+                "expected a 2-D array, found shape {:?}",
+                header.shape
+            )));
+        };
+        let n_values = n_rows.checked_mul(n_cols);
+        let n_bytes = n_values.and_then(|n| n.checked_mul(4)).map(|n| n as u64);
+        let remaining = file_len.map(|len| len.saturating_sub(self.offset));
+        let (Some(n_values), Some(n_bytes)) = (n_values, n_bytes) else {
+            return Err(self.error(format!(
+                "the shape ({n_rows}, {n_cols}) has more values than fit in memory"
+            )));
+        };
+        if let Some(remaining) = remaining.filter(|&r| r != n_bytes) {
+            return Err(self.error(format!(
+                "the shape ({n_rows}, {n_cols}) needs {n_bytes} bytes of data, but the file \
+                 holds {remaining} after the header"
+            )));
+        }
+        // From a regular file the size was just checked; from a pipe, reserve a little and
+        // grow as data arrives.
+        let reserve = if remaining.is_some() {
+            n_values
+        } else {
+            n_values.min(NPY_READ_CHUNK)
+        };
+        let mut values: Vec<f32> = Vec::with_capacity(reserve);
+        let mut chunk = vec![0_u8; NPY_READ_CHUNK];
+        let mut left = n_bytes;
+        while left > 0 {
+            let take = left.min(NPY_READ_CHUNK as u64) as usize;
+            let buf = &mut chunk[..take];
+            if let Err(error) = self.inner.read_exact(buf) {
+                return Err(if error.kind() == std::io::ErrorKind::UnexpectedEof {
+                    self.error(format!(
+                        "the file ends inside the data: the shape ({n_rows}, {n_cols}) needs \
+                         {n_bytes} bytes"
+                    ))
+                } else {
+                    Error::File {
+                        path: self.path.to_path_buf(),
+                        source: error,
+                    }
+                });
+            }
+            self.offset += take as u64;
+            left -= take as u64;
+            values.extend(buf.chunks_exact(4).map(|b| {
+                let bytes = [b[0], b[1], b[2], b[3]];
+                if little_endian {
+                    f32::from_le_bytes(bytes)
+                } else {
+                    f32::from_be_bytes(bytes)
+                }
+            }));
+        }
+        if remaining.is_none() {
+            let mut extra = [0_u8; 1];
+            match self.inner.read(&mut extra) {
+                Ok(0) => {}
+                Ok(_) => {
+                    return Err(self.error(format!(
+                        "more data after the {n_bytes} bytes the shape ({n_rows}, {n_cols}) \
+                         needs"
+                    )));
+                }
+                Err(source) => {
+                    return Err(Error::File {
+                        path: self.path.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        }
+        let shape = (n_rows, n_cols);
+        let matrix = if header.fortran_order {
+            Array2::from_shape_vec(shape.f(), values).map(|m| m.as_standard_layout().into_owned())
+        } else {
+            Array2::from_shape_vec(shape, values)
+        };
+        matrix.map_err(|e| self.error(format!("shape ({n_rows}, {n_cols}): {e}")))
     }
 }
 

@@ -16,6 +16,48 @@ use super::MAX_LINE_BYTES;
 use crate::error::{Error, Result};
 use crate::vocab::Vocab;
 
+/// Which of word2vec's two formats a file is in.
+///
+/// ```
+/// use bilinear_skipgram::Word2vecFormat;
+///
+/// assert_eq!(Word2vecFormat::from_file_name("GoogleNews-vectors-negative300.bin.gz"), Word2vecFormat::Binary);
+/// assert_eq!(Word2vecFormat::from_file_name("vectors.txt"), Word2vecFormat::Text);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Word2vecFormat {
+    /// Text: a header line `n_words dim`, then one line per word, the word and its values
+    /// in decimal, separated by spaces ([`write_word2vec_text`]).
+    Text,
+    /// Binary: the same header line, then per word its UTF-8 bytes, a space and `dim`
+    /// little-endian `f32` ([`write_word2vec_binary`]).
+    Binary,
+}
+
+impl Word2vecFormat {
+    /// The format by the crate's naming rule, which
+    /// [`read_word_vectors`](crate::read_word_vectors) follows: [`Binary`](Self::Binary)
+    /// if the file name ends in `.bin` (also `.bin.gz`, `.bin.xz`, any case),
+    /// [`Text`](Self::Text) otherwise. The two formats start alike, so the name is what
+    /// tells them apart.
+    pub fn from_file_name(path: impl AsRef<Path>) -> Word2vecFormat {
+        let name = path
+            .as_ref()
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let stem = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".xz"))
+            .unwrap_or(&name);
+        if stem.ends_with(".bin") {
+            Word2vecFormat::Binary
+        } else {
+            Word2vecFormat::Text
+        }
+    }
+}
+
 /// The header line is `n_words dim\n`; anything longer than this is not a header.
 const MAX_HEADER_LEN: u64 = 256;
 
@@ -33,7 +75,7 @@ const MAX_TEXT_VALUE_BYTES: usize = 64;
 /// `-inf` and `NaN`.
 ///
 /// ```
-/// use bilinear_skipgram::{OovPolicy, Vocab, read_word2vec, write_word2vec_text};
+/// use bilinear_skipgram::{OovPolicy, Vocab, Word2vecFormat, read_word2vec, write_word2vec_text};
 /// use ndarray::array;
 ///
 /// let dir = tempfile::tempdir()?;
@@ -42,7 +84,7 @@ const MAX_TEXT_VALUE_BYTES: usize = 64;
 /// let vectors = array![[0.1_f32, -2.5], [1e-30, 0.0]];
 /// write_word2vec_text(&path, vectors.view(), &vocab)?;
 /// assert_eq!(std::fs::read_to_string(&path)?, "2 2\nнефт 0.1 -2.5\noil 1e-30 0\n");
-/// let (words, read) = read_word2vec(&path, false)?;
+/// let (words, read) = read_word2vec(&path, Word2vecFormat::Text)?;
 /// assert_eq!(words, ["нефт", "oil"]);
 /// assert_eq!(read, vectors);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -57,7 +99,12 @@ const MAX_TEXT_VALUE_BYTES: usize = 64;
 ///   whitespace, so that it could not be read back as one word.
 ///
 /// [`Error::File`] when the file cannot be written.
-pub fn write_word2vec_text(path: &Path, vectors: ArrayView2<'_, f32>, vocab: &Vocab) -> Result<()> {
+pub fn write_word2vec_text(
+    path: impl AsRef<Path>,
+    vectors: ArrayView2<'_, f32>,
+    vocab: &Vocab,
+) -> Result<()> {
+    let path = path.as_ref();
     check_writable(path, vectors, vocab)?;
     super::write_atomic(path, |writer| {
         write_text_rows(writer, vectors, vocab).map_err(super::file_error(path))
@@ -104,10 +151,11 @@ fn write_value(writer: &mut impl Write, value: f32) -> io::Result<()> {
 ///
 /// [`Error::File`] when the file cannot be written.
 pub fn write_word2vec_binary(
-    path: &Path,
+    path: impl AsRef<Path>,
     vectors: ArrayView2<'_, f32>,
     vocab: &Vocab,
 ) -> Result<()> {
+    let path = path.as_ref();
     check_writable(path, vectors, vocab)?;
     super::write_atomic(path, |writer| {
         write_binary_rows(writer, vectors, vocab).map_err(super::file_error(path))
@@ -207,7 +255,12 @@ fn check_writable(path: &Path, vectors: ArrayView2<'_, f32>, vocab: &Vocab) -> R
 /// - Both, [`Error::Format`]: an empty file or no header line, a header of dimension 0 or
 ///   whose count times dimension overflows a `usize`, a file that ends before the
 ///   header's count of rows, or a finalfusion or `.npy` file.
-pub fn read_word2vec(path: &Path, binary: bool) -> Result<(Vec<String>, Array2<f32>)> {
+pub fn read_word2vec(
+    path: impl AsRef<Path>,
+    format: Word2vecFormat,
+) -> Result<(Vec<String>, Array2<f32>)> {
+    let path = path.as_ref();
+    let binary = format == Word2vecFormat::Binary;
     let file = File::open(path).map_err(super::file_error(path))?;
     // The size of a regular file bounds what it can hold; other files (pipes) are read as
     // they come, growing buffers as data arrives.

@@ -24,7 +24,7 @@ impl InteractionDiagnostics {
     /// Cost: the singular values of an `M×M` matrix by one-sided Jacobi, about `6 M³` flops
     /// per sweep and 6 to 12 sweeps (measured on a loaded machine: 2 ms at `M = 50`, 21 ms
     /// at `M = 100`, 0.36 s at `M = 300`); the trainer spaces its calls so that they take a
-    /// small share of the calling thread's time (see [`SCORE_EVERY`](crate::SCORE_EVERY)).
+    /// small share of the calling thread's time (see [`SCORE_EVERY`](crate::sgd::SCORE_EVERY)).
     ///
     /// ```
     /// use bilinear_skipgram::InteractionDiagnostics;

@@ -318,7 +318,7 @@ pub(crate) struct Candidates {
 ///
 /// # Errors
 ///
-/// As [`SentenceStream::next_sentence`](crate::SentenceStream::next_sentence).
+/// As [`SentenceStream::next_sentence`](crate::corpus::SentenceStream::next_sentence).
 pub(crate) fn count_corpus(
     corpus: &Corpus,
     config: &TrainConfig,
@@ -414,7 +414,7 @@ impl Candidates {
             }
             sentences.push(index);
             ids.clear();
-            ids.extend(tokens.iter().filter_map(|t| vocab.lookup(t)));
+            ids.extend(tokens.iter().filter_map(|t| vocab.lookup_u32(t)));
             n_tokens += ids.len() as u64;
             ids.retain(|&id| {
                 let p = keep.get(id as usize).copied().unwrap_or(1.0);

@@ -341,7 +341,7 @@ pub(crate) struct Start<'s> {
     /// AdaGrad's squares of `W` (zero when `None`).
     pub(crate) interaction_squares: Option<ArrayView2<'s, f32>>,
     /// AdaGrad's squares of the per-offset interactions, flat as
-    /// [`OptimizerState`](crate::OptimizerState) keeps them (zero when `None`).
+    /// [`OptimizerState`](crate::checkpoint::OptimizerState) keeps them (zero when `None`).
     pub(crate) offset_squares: Option<ArrayView2<'s, f32>>,
     pub(crate) heldout: Option<&'s HeldOut>,
 }

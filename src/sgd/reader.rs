@@ -115,7 +115,7 @@ impl Reader<'_, '_> {
             loop {
                 let train = self.heldout.binary_search(&sentences).is_err();
                 let more = stream.next_sentence(|token| {
-                    if train && let Some(id) = self.vocab.lookup(token) {
+                    if train && let Some(id) = self.vocab.lookup_u32(token) {
                         chunk.ids.push(id);
                     }
                 })?;
