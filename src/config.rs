@@ -147,10 +147,11 @@ impl Default for TrainConfig {
 /// The default initial learning rate of `U` and `V`: 0.05, twice word2vec's 0.025.
 ///
 /// Measured on English Wikipedia (BENCHMARKS.md, "Embedding quality on English Wikipedia"):
-/// with the default per-offset interactions, five epochs at 0.05 scored MEN 0.547 against
-/// 0.520 at 0.025, MTurk-771 0.509 against 0.483 and SimVerb 0.129 against 0.108, with RW
-/// and the analogies within noise. On a small corpus a lower rate can be better (the
-/// Bulgarian news corpus puts петрол and нефт closer at 0.025); set
+/// with the default per-offset interactions and vectors, five epochs at 0.05 scored MEN
+/// 0.547 against 0.515 at 0.025, MTurk-771 0.509 against 0.469 and SimVerb 0.129 against
+/// 0.119, with RW and the analogies within noise; word2vec C and gensim gain as much from
+/// 0.05. On a small corpus a lower rate can be better (on the Bulgarian news corpus
+/// петрол and нефт are each other's third neighbour at 0.025, not at 0.05); set
 /// [`TrainConfigBuilder::learning_rate`] for it.
 pub const DEFAULT_LEARNING_RATE: f32 = 0.05;
 
