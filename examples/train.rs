@@ -230,6 +230,8 @@ fn run() -> Result<()> {
         && options.path().exists()
     {
         let last = Checkpoint::read(options.path())?;
+        // Other options are refused even when the run is finished: they ask for another run.
+        last.check_resumable(options.path(), &config)?;
         if last.state.finished(&last.config) {
             note!(
                 "{}: this run already finished ({} words, {} pairs); nothing to do, and {} \

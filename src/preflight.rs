@@ -269,3 +269,65 @@ fn check_memory_against(
         source_of_limit: "are available (MemAvailable + SwapFree in /proc/meminfo)".to_owned(),
     })
 }
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+
+    fn config(threads: usize, dim: usize, interaction_learning_rate: f32) -> TrainConfig {
+        TrainConfig::builder()
+            .threads(threads)
+            .dim(dim)
+            .interaction_learning_rate(interaction_learning_rate)
+            .build()
+            .unwrap()
+    }
+
+    fn total(config: &TrainConfig, n_words: usize, stage: Stage) -> u64 {
+        memory_plan(config, n_words, stage)
+            .iter()
+            .map(|(_, b)| b)
+            .sum()
+    }
+
+    #[test]
+    fn a_frozen_interaction_is_not_counted_per_thread() {
+        let frozen = config(32, 2000, 0.0);
+        let trained = config(32, 2000, 0.001);
+        let plan = memory_plan(&frozen, 1000, Stage::BeforeTraining);
+        let (_, per_threads) = plan.last().unwrap();
+        // Block buffers and queued chunks only: 32 × (4 × 64 × 2000 + 2 × 10 100) floats.
+        assert_eq!(*per_threads, 32 * (4 * 64 * 2000 + 2 * 10_100) * 4);
+        let (_, trained_threads) = memory_plan(&trained, 1000, Stage::BeforeTraining)
+            .last()
+            .cloned()
+            .unwrap();
+        // Plus a copy and a base of W (SGD) per thread.
+        assert_eq!(trained_threads - per_threads, 32 * 2 * 2000 * 2000 * 4);
+    }
+
+    #[test]
+    fn the_model_is_counted_only_before_it_exists() {
+        let config = config(1, 100, 0.0);
+        let before = total(&config, 10_000, Stage::BeforeModel);
+        let after = total(&config, 10_000, Stage::BeforeTraining);
+        assert_eq!(before - after, (2 * 10_000 * 100 + 100 * 100) * 4);
+    }
+
+    #[test]
+    fn only_what_does_not_fit_is_refused() {
+        // A million words at dimension 300 on 8 threads with a trained W: about 2.4 GB.
+        let config = config(8, 300, 0.001);
+        let needed = total(&config, 1_000_000, Stage::BeforeModel);
+        assert!(needed > 2_400_000_000 && needed < 2_600_000_000, "{needed}");
+        assert!(check_memory_against(&config, 1_000_000, Stage::BeforeModel, needed).is_ok());
+        let error =
+            check_memory_against(&config, 1_000_000, Stage::BeforeModel, needed - 1).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::OutOfMemory { .. }));
+        assert!(
+            message.contains("U and V: 2.2 GiB") && message.contains("8 threads"),
+            "{message}"
+        );
+    }
+}

@@ -86,7 +86,7 @@ pub fn resume<P: AsRef<Path>>(
 ) -> Result<Trained> {
     remove_stale_temporaries(options.path());
     let mut checkpoint = Checkpoint::read(options.path())?;
-    check_options(options.path(), &checkpoint, config)?;
+    checkpoint.check_resumable(options.path(), config)?;
     checkpoint.config = checkpoint
         .config
         .to_builder()
@@ -115,6 +115,23 @@ fn lowered(config: &TrainConfig, factor: f32) -> Result<TrainConfig> {
 
 /// Options that may differ between a checkpoint and the configuration resuming it.
 const MAY_CHANGE_ON_RESUME: [&str; 1] = ["threads"];
+
+impl Checkpoint {
+    /// Checks that `config` may resume this checkpoint (read from `path`, which the error
+    /// names): that it equals the checkpoint's configuration except for the number of
+    /// threads, with its learning rates compared after the lowering that retries recorded
+    /// (see [Resuming](super#resuming)). [`resume`] checks this first; a program can check it
+    /// itself before reporting, for example, that a run already finished.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OptionsMismatch`] listing every option that differs, with the checkpoint's
+    /// value and the given one, and [`Error::Config`] if lowering the given learning
+    /// rates takes them out of range.
+    pub fn check_resumable(&self, path: impl AsRef<Path>, config: &TrainConfig) -> Result<()> {
+        check_options(path.as_ref(), self, config)
+    }
+}
 
 /// Refuses `given` unless it is the checkpoint's configuration, up to the threads and the
 /// retries' lowering of the learning rates, listing every option that differs.
@@ -159,14 +176,17 @@ fn check_options(path: &Path, checkpoint: &Checkpoint, given: &TrainConfig) -> R
             given: value_of(&given_fields, name),
         };
         if !factors.is_empty() && lowered_rates.contains(&name) {
-            let list: Vec<String> = factors.iter().map(|f| format!("× {f}")).collect();
-            difference.checkpoint = format!(
-                "{} (after {} retr{} {})",
-                difference.checkpoint,
-                factors.len(),
-                if factors.len() == 1 { "y" } else { "ies" },
-                list.join(" ")
-            );
+            let lowering = match factors.as_slice() {
+                [factor] => format!("after 1 retry, × {factor}"),
+                [first, rest @ ..] if rest.iter().all(|f| f == first) => {
+                    format!("after {} retries, × {first} each", factors.len())
+                }
+                _ => {
+                    let list: Vec<String> = factors.iter().map(|f| format!("× {f}")).collect();
+                    format!("after {} retries, {}", factors.len(), list.join(" "))
+                }
+            };
+            difference.checkpoint = format!("{} ({lowering})", difference.checkpoint);
             difference.given = format!("{} ({wanted_value} after the same)", difference.given);
         }
         differences.push(difference);
@@ -381,13 +401,16 @@ fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corp
         ));
     }
     // Names and sizes first: they need no pass over the corpus.
-    for (recorded, path) in expected.iter().zip(paths) {
+    for (index, (recorded, path)) in expected.iter().zip(paths).enumerate() {
         if recorded.name.to_string_lossy() != path.to_string_lossy() {
             return Err(mismatch(
                 path,
                 format!(
-                    "the run started on {} in this place, and the name differs",
-                    recorded.name.display()
+                    "the run started with {} as corpus file {} of {}, and a file of another \
+                     name cannot resume it",
+                    recorded.name.display(),
+                    index + 1,
+                    expected.len()
                 ),
             ));
         }
@@ -408,8 +431,8 @@ fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corp
             return Err(mismatch(
                 &found.name,
                 format!(
-                    "its content differs from when the run started: now {} bytes after \
-                     decompression with fingerprint {:016x}, then {} bytes with {:016x}",
+                    "its content differs from when the run started: {} bytes after \
+                     decompression with fingerprint {:016x} now, {} bytes with {:016x} then",
                     found.bytes, found.hash, recorded.bytes, recorded.hash
                 ),
             ));
