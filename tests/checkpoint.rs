@@ -454,7 +454,7 @@ fn resuming_on_another_corpus_is_refused() {
     let (file, message) = corpus_mismatch(resume_on(&[&other]));
     assert_eq!(file, other);
     assert!(
-        message.contains("corpus.txt") && message.contains("name differs"),
+        message.contains("corpus.txt") && message.contains("another name"),
         "{message}"
     );
 
@@ -676,6 +676,7 @@ fn divergence_keeps_the_last_checkpoint_valid() {
             );
             assert!(words > 0);
             let message = error.to_string();
+            eprintln!("{message}");
             assert!(
                 message.contains("(U, V)") && message.contains("(W)"),
                 "{message}"
@@ -700,6 +701,9 @@ fn divergence_is_retried_from_the_last_checkpoint_with_a_lower_rate() {
         &mut NoProgress,
     )
     .expect("recovers");
+    for divergence in &trained.report.recovered {
+        eprintln!("recovered from: {divergence}");
+    }
     assert!(!trained.report.recovered.is_empty());
     assert!(trained.report.recovered.len() <= 6);
     assert!(trained.report.recovered[0].contains("diverged"));
