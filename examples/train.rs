@@ -10,9 +10,11 @@
 //! ```
 //!
 //! With `--checkpoint FILE` it writes a checkpoint every few minutes; run the same command
-//! again after an interruption and it resumes from the checkpoint (the training options
-//! then come from the checkpoint). Once the run has finished, the same command says so and
-//! does nothing.
+//! again after an interruption and it resumes from the checkpoint. The training options
+//! must match the checkpoint's (only `--threads`, `--checkpoint-minutes` and `--retries`
+//! may change; a difference is refused with every differing option named), and so must
+//! the corpus files (names, sizes and content). Once the run has finished, the same
+//! command says so and does nothing.
 //!
 //! Besides `U.npy`, `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`) it
 //! writes the word vectors chosen with `--vectors` as `vectors.txt` (word2vec text format,
@@ -228,6 +230,8 @@ fn run() -> Result<()> {
         && options.path().exists()
     {
         let last = Checkpoint::read(options.path())?;
+        // Other options are refused even when the run is finished: they ask for another run.
+        last.check_resumable(options.path(), &config)?;
         if last.state.finished(&last.config) {
             note!(
                 "{}: this run already finished ({} words, {} pairs); nothing to do, and {} \
@@ -268,11 +272,8 @@ fn run() -> Result<()> {
     let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,
         Some(options) if options.path().exists() => {
-            note!(
-                "resuming from {} (its training options apply)",
-                options.path().display()
-            );
-            resume(&corpus, options, &mut show)?
+            note!("resuming from {}", options.path().display());
+            resume(&config, &corpus, options, &mut show)?
         }
         Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };

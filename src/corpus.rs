@@ -31,6 +31,8 @@ use std::path::{Path, PathBuf};
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 use crate::error::{Error, Result};
+use crate::fingerprint::HashingReader;
+pub use crate::fingerprint::SourceFingerprint;
 
 /// Token emitted before the first word of every sentence when [`CorpusOptions::markers`] is on.
 pub const START_MARKER: &str = "<START>";
@@ -751,7 +753,11 @@ fn decode_lossy(bytes: &[u8], out: &mut String) -> u64 {
 pub struct SentenceStream {
     options: CorpusOptions,
     pending: VecDeque<Pending>,
-    source: Option<Box<dyn BufRead + Send>>,
+    source: Option<HashingReader<Box<dyn BufRead + Send>>>,
+    /// The current source's size on disk, if it is a file.
+    source_size: Option<u64>,
+    /// The sources read to their end, with the hash of their bytes.
+    fingerprints: Vec<SourceFingerprint>,
     compression: Compression,
     path: Option<PathBuf>,
     line: u64,
@@ -806,6 +812,8 @@ impl SentenceStream {
             options,
             pending,
             source: None,
+            source_size: None,
+            fingerprints: Vec::new(),
             compression: Compression::Plain,
             path: None,
             line: 0,
@@ -881,7 +889,14 @@ impl SentenceStream {
             let len = match self.read_piece() {
                 Ok(Some(len)) => len,
                 Ok(None) => {
-                    self.source = None;
+                    if let Some(source) = self.source.take() {
+                        self.fingerprints.push(SourceFingerprint {
+                            name: self.path.clone().unwrap_or_default(),
+                            size: self.source_size,
+                            bytes: source.hasher().len(),
+                            hash: source.hasher().finish(),
+                        });
+                    }
                     continue;
                 }
                 Err(error) => {
@@ -1024,21 +1039,27 @@ impl SentenceStream {
     fn open(&mut self, pending: Pending) -> Result<()> {
         let (raw, name): (Box<dyn Read + Send>, PathBuf) = match pending {
             Pending::Path(path) => match File::open(&path) {
-                Ok(file) => (Box::new(file), path),
+                Ok(file) => {
+                    self.source_size = file.metadata().ok().map(|m| m.len());
+                    (Box::new(file), path)
+                }
                 Err(source) => {
                     self.path = Some(path.clone());
                     self.line = 0;
                     return Err(Error::File { path, source });
                 }
             },
-            Pending::Reader { reader, name } => (reader, name),
+            Pending::Reader { reader, name } => {
+                self.source_size = None;
+                (reader, name)
+            }
         };
         self.path = Some(name);
         self.line = 0;
         self.reset_line();
         match open_decoded(raw) {
             Ok((reader, compression)) => {
-                self.source = Some(reader);
+                self.source = Some(HashingReader::new(reader));
                 self.compression = compression;
                 Ok(())
             }
@@ -1091,6 +1112,14 @@ impl SentenceStream {
     /// Number of tokens longer than [`MAX_TOKEN_BYTES`] skipped so far (all sources).
     pub fn long_tokens_skipped(&self) -> u64 {
         self.long_tokens
+    }
+
+    /// The sources read to their end so far, in order, each with its name, size and the
+    /// hash of its bytes after decompression ([`SourceFingerprint`]); a source abandoned
+    /// after an error has none. Checkpoints record them to refuse resuming on another
+    /// corpus.
+    pub fn fingerprints(&self) -> &[SourceFingerprint] {
+        &self.fingerprints
     }
 }
 

@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod embeddings;
 pub mod error;
 pub mod eval;
+mod fingerprint;
 mod hogwild;
 pub mod io;
 mod kernels;
@@ -39,10 +40,10 @@ pub use config::{
 };
 pub use corpus::{
     Corpus, CorpusOptions, END_MARKER, MAX_SENTENCE_BYTES, MAX_TOKEN_BYTES, START_MARKER,
-    SentenceStream, Utf8Policy, for_each_token,
+    SentenceStream, SourceFingerprint, Utf8Policy, for_each_token,
 };
 pub use embeddings::{Embeddings, Neighbour, SearchOptions};
-pub use error::{ConfigError, Error, Result, SamplingError};
+pub use error::{ConfigError, Error, OptionDifference, Result, SamplingError};
 pub use eval::{
     AnalogyDataset, AnalogyMethod, AnalogyQuestion, AnalogyReport, AnalogySearch, AnalogySection,
     Anisotropy, BatsDataset, BatsRelation, BatsRow, COSMUL_EPSILON, DEFAULT_RESTRICT, Displacement,

@@ -35,9 +35,24 @@
 //! `U` and `V`, `W` as last merged), and at the end of every epoch and of the run with
 //! every worker paused and its `W` merged, so those scores are exactly those of the model
 //! at that point ([`TrainReport::epoch_heldout_losses`],
-//! [`TrainReport::epoch_interactions`]). The pause at the end of an epoch (when there is a
-//! held-out sample or `W` is trained) leaves every random stream as it is, so it changes
-//! no result: with one thread the merge is an assignment.
+//! [`TrainReport::epoch_interactions`]). Such a pause, like one for a checkpoint, changes
+//! no result with one thread: the merge is an assignment, and the random draws
+//! (subsampling, window reaches, negatives) come from a generator seeded anew for every
+//! chunk of about ten thousand words by the seed, the epoch and the chunk's first
+//! sentence, whichever thread trains it and whenever the workers pause.
+//!
+//! # Memory
+//!
+//! After the vocabulary pass and before allocating the model, [`train`] and
+//! [`train_checkpointed`] estimate what the run will allocate (`U` and `V`, `W` and the
+//! per-offset interactions, the sampler, the shared copies, and per thread the copies of
+//! a trained `W` or `D` with their AdaGrad state and the block buffers; a frozen `W` is
+//! shared, not copied) and refuse with [`Error::OutOfMemory`] a run that needs more than
+//! `MemAvailable + SwapFree` of `/proc/meminfo` (Linux; nothing is checked elsewhere).
+//! [`train_model`] and [`resume`] check what is left to allocate once the model exists.
+//! The estimate errs high (`V`'s rows that are never drawn are never resident), so a run
+//! that fits is never refused; the vocabulary and held-out sample exist already when the
+//! check runs, so the available memory accounts for them.
 
 mod course;
 pub(crate) mod dense;
@@ -59,12 +74,12 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use crate::checkpoint::drive::write_checkpoint;
 use crate::checkpoint::{CheckpointOptions, TrainState};
 use crate::config::{LearningRateSchedule, TrainConfig};
-use crate::corpus::Corpus;
+use crate::corpus::{Corpus, SourceFingerprint};
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::kernels::LogisticTable;
 use crate::model::{Model, OffsetInteractionKind, OffsetInteractions};
-use crate::preflight::{check_trainable, no_pair_trained};
+use crate::preflight::{Stage, check_memory, check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
 use dense::{Dense, SharedDense};
@@ -222,7 +237,9 @@ pub struct Trained {
 /// [`Error::EmptyVocabulary`] when no word reaches `min_count`,
 /// [`Error::NothingToTrain`] before training when the vocabulary has one word, no line
 /// has two words or subsampling keeps next to nothing, and after it when no pair was
-/// trained, [`Error::Diverged`] when the loss becomes non-finite.
+/// trained, [`Error::OutOfMemory`] before the model is allocated when the run would not fit
+/// in the available memory (see [Memory](self#memory)), [`Error::Diverged`] when the loss
+/// becomes non-finite.
 pub fn train<P: AsRef<Path>>(
     config: &TrainConfig,
     paths: &[P],
@@ -232,7 +249,8 @@ pub fn train<P: AsRef<Path>>(
         paths.iter().map(|p| p.as_ref().to_path_buf()),
         config.corpus_options().clone(),
     );
-    let (vocab, heldout) = count_corpus(config, &corpus)?;
+    let (vocab, heldout, _) = count_corpus(config, &corpus)?;
+    check_memory(config, vocab.len(), Stage::BeforeModel)?;
     let mut model = initial_model(config, vocab.len())?;
     let state = TrainState::new(config, Vec::new());
     let start = Start {
@@ -264,17 +282,17 @@ pub(crate) fn initial_model(config: &TrainConfig, n_words: usize) -> Result<Mode
 }
 
 /// The vocabulary pass: the vocabulary of `corpus`, checked to leave something to train,
-/// and its held-out sample.
+/// its held-out sample, and the fingerprints of its sources.
 pub(crate) fn count_corpus(
     config: &TrainConfig,
     corpus: &Corpus,
-) -> Result<(Vocab, Option<HeldOut>)> {
-    let (counts, candidates) = heldout::count_corpus(corpus, config)?;
+) -> Result<(Vocab, Option<HeldOut>, Vec<SourceFingerprint>)> {
+    let (counts, candidates, fingerprints) = heldout::count_corpus(corpus, config)?;
     let sentences = candidates.sentence_counts();
     let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
     check_trainable(config, &vocab, Some(sentences))?;
     let heldout = candidates.into_heldout(config, &vocab)?;
-    Ok((vocab, heldout))
+    Ok((vocab, heldout, fingerprints))
 }
 
 /// The report of a run that stands at `state`.
@@ -320,6 +338,8 @@ pub const SCORE_EVERY: Duration = Duration::from_secs(2);
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration
 /// (its per-offset interactions included),
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
+/// [`Error::OutOfMemory`] when the sampler, the shared copies and the threads' buffers
+/// would not fit in the available memory,
 /// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read,
 /// [`Error::NothingToTrain`] when no pair was trained (the model is trained as given, so
 /// this is found at the end; [`train`] checks the corpus and vocabulary first), and
@@ -369,14 +389,15 @@ pub(crate) fn run(
         model,
         "model (vocabulary size × configured dimension)",
     )?;
+    check_memory(config, vocab.len(), Stage::BeforeTraining)?;
     let threads = config.threads();
     let dim = config.dim();
     let (heldout, start_state) = (start.heldout, start.state);
-    if start_state.rng_seeds.len() != threads || start_state.epoch_losses.len() != config.epochs() {
+    if start_state.epoch_losses.len() != config.epochs() {
         return Err(Error::ShapeMismatch {
-            what: "training state (generator states per thread, losses per epoch)",
-            expected: vec![threads, config.epochs()],
-            found: vec![start_state.rng_seeds.len(), start_state.epoch_losses.len()],
+            what: "training state (losses per epoch)",
+            expected: vec![config.epochs()],
+            found: vec![start_state.epoch_losses.len()],
         });
     }
     if let Some(squares) = &start.interaction_squares
@@ -425,7 +446,6 @@ pub(crate) fn run(
         (interaction, offset_values),
         (&sampler, &keep),
         (start_state.words_done, words_total),
-        start_state.rng_seeds.clone(),
     )?;
     // The held-out loss and the diagnostics of W (of W̄ = Σ_p π_p D_p W with per-offset
     // interactions) of the shared model as it stands.
@@ -569,8 +589,8 @@ pub(crate) fn run(
                             heldout_losses: epoch_heldout.clone(),
                             interactions: epoch_interactions.clone(),
                             seconds: seconds(clock),
-                            rng_seeds: lock(&shared.seeds).clone(),
-                            corpus_sizes: start_state.corpus_sizes.clone(),
+                            corpus: start_state.corpus.clone(),
+                            retry_factors: start_state.retry_factors.clone(),
                         };
                         written =
                             write_checkpoint(options, config, vocab, &shared, &state, heldout);
@@ -654,8 +674,8 @@ pub(crate) fn run(
         heldout_losses: epoch_heldout,
         interactions: epoch_interactions,
         seconds: seconds(clock),
-        rng_seeds: lock(&shared.seeds).clone(),
-        corpus_sizes: start_state.corpus_sizes.clone(),
+        corpus: start_state.corpus.clone(),
+        retry_factors: start_state.retry_factors.clone(),
     };
     if let Some(options) = checkpoints {
         write_checkpoint(options, config, vocab, &shared, &state, heldout)?;
@@ -789,8 +809,6 @@ pub(crate) struct Shared<'a> {
     identity_frozen: bool,
     /// σ and softplus for the scores.
     logistic: &'static LogisticTable,
-    /// Each worker's generator seed as of the last pause.
-    seeds: Mutex<Vec<[u8; 32]>>,
     /// Where workers wait while a checkpoint is written.
     gate: PauseGate,
 }
@@ -799,14 +817,13 @@ impl<'a> Shared<'a> {
     /// What the workers share for training a model: its `U` and `V` rows (borrowed for
     /// `'a`), its `W` and per-offset interactions with the optimizer state (moved in;
     /// [`Shared::into_interaction`] gives them back), the sampler and keep probabilities,
-    /// the words done and in total, and one generator seed per thread.
+    /// and the words done and in total.
     fn new(
         config: &'a TrainConfig,
         (focus, context): (ArrayViewMut2<'a, f32>, ArrayViewMut2<'a, f32>),
         (interaction, offsets): (Dense, Option<Dense>),
         (sampler, keep): (&'a NegativeSampler, &'a [f32]),
         (words_done, words_total): (u64, u64),
-        seeds: Vec<[u8; 32]>,
     ) -> Result<Self> {
         let dim = config.dim();
         let trained = config.interaction_learning_rate() > 0.0;
@@ -841,7 +858,6 @@ impl<'a> Shared<'a> {
             abort: AtomicBool::new(false),
             identity_frozen,
             logistic: LogisticTable::get(),
-            seeds: Mutex::new(seeds),
             gate: PauseGate::default(),
         })
     }
