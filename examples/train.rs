@@ -28,6 +28,7 @@
 //! printed there.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -264,6 +265,7 @@ fn run() -> Result<()> {
             p.interval_loss,
             p.words_per_second
         ));
+        ControlFlow::Continue(())
     };
     let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,

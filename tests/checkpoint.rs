@@ -127,13 +127,8 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     let stop = AtomicBool::new(false);
     let (reference, n_copies) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(&path, &copies, &stop));
-        let trained = train_checkpointed(
-            config,
-            &[bundled_corpus()],
-            &options(&path),
-            &mut NoProgress,
-        )
-        .expect("train");
+        let trained = train_checkpointed(config, &[bundled_corpus()], &options(&path), NoProgress)
+            .expect("train");
         stop.store(true, Ordering::Relaxed);
         (trained, watcher.join().expect("watcher"))
     });
@@ -161,8 +156,7 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
             checkpoint.model.offset_interactions().kind(),
             config.offset_interactions()
         );
-        let resumed =
-            resume(&[bundled_corpus()], &options(&copy), &mut NoProgress).expect("resume");
+        let resumed = resume(&[bundled_corpus()], &options(&copy), NoProgress).expect("resume");
         assert_same_model(&resumed.model, &reference.model);
         assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
         assert_eq!(
@@ -185,7 +179,7 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
         "no checkpoint from the middle of the run was caught ({n_copies} seen)"
     );
     // The final checkpoint is the finished run: resuming it returns the model at once.
-    let finished = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
+    let finished = resume(&[bundled_corpus()], &options(&path), NoProgress).expect("resume");
     assert_same_model(&finished.model, &reference.model);
     // The bundled corpus has a held-out sample, scored at both epoch ends.
     assert!(reference.heldout.is_some());
@@ -215,7 +209,7 @@ fn child_trains_until_killed() {
         &config(threads),
         &[bundled_corpus()],
         &options(&path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("child training");
 }
@@ -231,7 +225,7 @@ fn kill_and_resume(threads: usize, seed: u64) -> (Trained, Trained) {
         &config(threads),
         &[bundled_corpus()],
         &options(&reference_path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("reference run");
     let reference_seconds = started.elapsed().as_secs_f64();
@@ -283,7 +277,7 @@ fn kill_and_resume(threads: usize, seed: u64) -> (Trained, Trained) {
         !at_kill.state.finished(&at_kill.config),
         "the child finished before it was killed"
     );
-    let resumed = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
+    let resumed = resume(&[bundled_corpus()], &options(&path), NoProgress).expect("resume");
     // Only complete files under real names; temporaries are hidden and removed on resume.
     for entry in std::fs::read_dir(dir.path()).expect("list") {
         let name = entry.expect("entry").file_name();
@@ -335,9 +329,9 @@ fn small_checkpoint(dir: &Path) -> PathBuf {
         .expect("config");
     train_checkpointed(
         &config,
-        &[&corpus],
+        [&corpus],
         &CheckpointOptions::new(&path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("train");
     path
@@ -405,7 +399,7 @@ fn resuming_on_another_corpus_is_refused() {
     let path = small_checkpoint(dir.path());
     let other = dir.path().join("other.txt");
     std::fs::write(&other, "x y z\n").expect("write");
-    match resume(&[&other], &CheckpointOptions::new(&path), &mut NoProgress) {
+    match resume([&other], &CheckpointOptions::new(&path), NoProgress) {
         Err(Error::Format { message, .. }) => assert!(message.contains("corpus"), "{message}"),
         other => panic!("expected a mismatch error, got {other:?}"),
     }
@@ -433,7 +427,7 @@ fn a_non_finite_parameter_stops_training_with_where_and_when() {
     let mut model = Model::for_config(&config, vocab.len());
     model.context_embeddings_mut()[[1, 2]] = f32::NAN;
     let corpus = Corpus::new([&corpus_path], config.corpus_options().clone());
-    let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+    let result = train_model(&config, &vocab, &mut model, &corpus, NoProgress);
     if let Err(error) = &result {
         eprintln!("{error}");
     }
@@ -479,7 +473,7 @@ fn divergence_keeps_the_last_checkpoint_valid() {
         &explosive_config(),
         &[bundled_corpus()],
         &options(&path),
-        &mut NoProgress,
+        NoProgress,
     );
     match result {
         Err(
@@ -518,7 +512,7 @@ fn divergence_is_retried_from_the_last_checkpoint_with_a_lower_rate() {
         &explosive_config(),
         &[bundled_corpus()],
         &options,
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("recovers");
     assert!(!trained.report.recovered.is_empty());
@@ -605,7 +599,7 @@ fn a_late_divergence_stops_every_thread() {
         model.focus_embeddings_mut()[[alpha, 0]] = f32::INFINITY;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+            let result = train_model(&config, &vocab, &mut model, &corpus, NoProgress);
             let _ = tx.send(result.map(|report| report.words));
         });
         match rx.recv_timeout(Duration::from_secs(120)) {

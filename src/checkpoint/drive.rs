@@ -1,7 +1,7 @@
 //! The checkpointed trainer: starting and resuming a run, writing its checkpoints, and
 //! going back to the last one on divergence.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::format::{Parts, write_parts};
 use super::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
@@ -18,24 +18,25 @@ use crate::vocab::Vocab;
 /// one at the end as well), so that [`resume`] can continue the run after an interruption.
 /// On divergence it goes back to the last checkpoint with lower learning rates if
 /// `options` allows retries; otherwise the error is returned and the last checkpoint
-/// stays valid.
+/// stays valid. When the observer stops training, no checkpoint is written at the stop:
+/// the last one written stays the one [`resume`] goes on from.
+///
+/// Every kind of [`Corpus`] can be checkpointed: files, text and sentences in memory, and
+/// reader functions (which are read once more, to measure them, see [`resume`]).
 ///
 /// # Errors
 ///
 /// As [`train`], plus [`Error::File`] when a checkpoint cannot be written.
 ///
 /// [`train`]: crate::sgd::train
-pub fn train_checkpointed<P: AsRef<Path>>(
+pub fn train_checkpointed(
     config: &TrainConfig,
-    paths: &[P],
+    corpus: impl Into<Corpus>,
     options: &CheckpointOptions,
-    observer: &mut dyn Observer,
+    mut observer: impl Observer,
 ) -> Result<Trained> {
-    let corpus = Corpus::new(
-        paths.iter().map(|p| p.as_ref().to_path_buf()),
-        config.corpus_options().clone(),
-    );
-    let sizes = corpus_sizes(corpus.paths())?;
+    let corpus = corpus.into().with_options(config.corpus_options().clone());
+    let sizes = corpus.source_sizes()?;
     remove_stale_temporaries(options.path());
     let (vocab, heldout) = count_corpus(config, &corpus)?;
     let model = initial_model(config, vocab.len())?;
@@ -48,35 +49,40 @@ pub fn train_checkpointed<P: AsRef<Path>>(
         heldout,
     };
     checkpoint.write(options.path())?;
-    drive(checkpoint, &corpus, options, observer)
+    drive(checkpoint, &corpus, options, &mut observer)
 }
 
-/// Continues the run whose checkpoint is at `options.path()` on the same corpus files,
-/// from the corpus position, learning rate and random state it was written at; a finished
-/// run's checkpoint gives its final model at once.
+/// Continues the run whose checkpoint is at `options.path()` on the same corpus, from the
+/// corpus position, learning rate and random state it was written at; a finished run's
+/// checkpoint gives its final model at once. The corpus is read with the checkpoint's
+/// corpus options.
+///
+/// The corpus must be the one the run started on, as sources of the same kinds and sizes
+/// (what [`TrainState::corpus_sizes`] records: a file's size, the bytes of text in memory,
+/// the bytes of pre-tokenised words plus one per word, the bytes a reader function gives,
+/// which is read once to count them).
 ///
 /// # Errors
 ///
 /// [`Error::File`]/[`Error::Format`] when the checkpoint cannot be read or is corrupted,
-/// [`Error::Format`] when the corpus files' sizes differ from those the run started with,
-/// and everything [`train_checkpointed`] returns.
-pub fn resume<P: AsRef<Path>>(
-    paths: &[P],
+/// [`Error::Format`] when the corpus sources' sizes differ from those the run started
+/// with, and everything [`train_checkpointed`] returns.
+pub fn resume(
+    corpus: impl Into<Corpus>,
     options: &CheckpointOptions,
-    observer: &mut dyn Observer,
+    mut observer: impl Observer,
 ) -> Result<Trained> {
     remove_stale_temporaries(options.path());
     let checkpoint = Checkpoint::read(options.path())?;
-    let corpus = Corpus::new(
-        paths.iter().map(|p| p.as_ref().to_path_buf()),
-        checkpoint.config.corpus_options().clone(),
-    );
+    let corpus = corpus
+        .into()
+        .with_options(checkpoint.config.corpus_options().clone());
     check_corpus(
         options.path(),
         &checkpoint.state.corpus_sizes,
-        &corpus_sizes(corpus.paths())?,
+        &corpus.source_sizes()?,
     )?;
-    drive(checkpoint, &corpus, options, observer)
+    drive(checkpoint, &corpus, options, &mut observer)
 }
 
 /// Trains from a checkpoint to the end, going back to the last checkpoint on divergence
@@ -208,21 +214,6 @@ pub(crate) fn write_checkpoint(
     })
 }
 
-/// The sizes of the corpus files.
-fn corpus_sizes(paths: &[PathBuf]) -> Result<Vec<u64>> {
-    paths
-        .iter()
-        .map(|path| {
-            std::fs::metadata(path)
-                .map(|m| m.len())
-                .map_err(|source| Error::File {
-                    path: path.clone(),
-                    source,
-                })
-        })
-        .collect()
-}
-
 /// Removes temporary files that an interrupted checkpoint write left next to `path`
 /// (hidden `.NAME.tmpPID` files, see [`write_atomic`]); failures are ignored, since a
 /// leftover temporary file is harmless.
@@ -264,7 +255,7 @@ fn check_corpus(checkpoint: &Path, expected: &[u64], found: &[u64]) -> Result<()
     Err(Error::Format {
         path: checkpoint.to_path_buf(),
         message: format!(
-            "the checkpoint was made on corpus files of {expected:?} bytes, but the files given have {found:?} bytes"
+            "the checkpoint was made on corpus sources of {expected:?} bytes, but the sources given have {found:?} bytes"
         ),
     })
 }

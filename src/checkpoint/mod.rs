@@ -81,7 +81,8 @@ pub struct TrainState {
     /// Each worker thread's random generator state (the 32-byte xoshiro256++ seed it
     /// continues from).
     pub rng_seeds: Vec<[u8; 32]>,
-    /// Sizes in bytes of the corpus files, in order, to refuse resuming on another corpus.
+    /// Sizes in bytes of the corpus sources, in order, to refuse resuming on another
+    /// corpus (see [`resume`](crate::resume) for what each kind of source measures).
     pub corpus_sizes: Vec<u64>,
 }
 
