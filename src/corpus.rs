@@ -1201,10 +1201,13 @@ impl SentenceStream {
     /// # Errors
     ///
     /// - [`Error::File`] naming the path if a file cannot be opened or its first bytes
-    ///   cannot be read.
+    ///   cannot be read, or naming the source if a reader function
+    ///   ([`Corpus::from_reader_fn`]) fails to open a reader.
     /// - [`Error::Corpus`] naming the path and one-based line for invalid UTF-8 in strict
     ///   mode (with the byte offset within the line) and for read or decompression errors
-    ///   (for example a truncated gzip or xz file).
+    ///   (for example a truncated gzip or xz file); for pre-tokenised sentences
+    ///   ([`Corpus::from_sentences`]), naming `<sentences>` and the one-based sentence
+    ///   number for a word that contains whitespace (the sentence is skipped).
     ///
     /// If an error is returned, `f` has not been called for that sentence (it may have
     /// been for the sentences cut from the same line before it).
@@ -1505,12 +1508,13 @@ impl SentenceStream {
 
     /// One-based number, within [`current_path`](Self::current_path), of the last line
     /// read (including lines skipped for having no token); 0 before the first line of a
-    /// source.
+    /// source. For pre-tokenised sentences, the number of the last sentence read.
     pub fn current_line(&self) -> u64 {
         self.line
     }
 
-    /// Uncompressed bytes consumed so far across all sources, line endings included.
+    /// Uncompressed bytes consumed so far across all sources, line endings included
+    /// (for pre-tokenised sentences, the bytes of the words plus one per word).
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }

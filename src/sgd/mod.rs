@@ -291,11 +291,12 @@ pub struct Trained {
 /// let sentences: Vec<Vec<String>> = (0..400)
 ///     .map(|i| ["cat dog pet", "car bus road"][i % 2].split(' ').map(String::from).collect())
 ///     .collect();
-/// let config = TrainConfig::builder().dim(8).epochs(3).min_count(1).threads(1).build()?;
+/// let config = TrainConfig::builder().dim(8).epochs(3).min_count(1).subsample(0.0).threads(1).build()?;
 /// let corpus = Corpus::from_sentences(sentences);
 /// let full = train(&config, &corpus, NoProgress)?;
 /// assert!(!full.report.stopped_early);
-/// // Stop at the first report: the model trained so far comes back.
+/// // Stop at the first report (at the latest the end of the first epoch, where the
+/// // held-out loss is scored): the model trained so far comes back.
 /// let stopped = train(&config, &corpus, |_: &Progress| ControlFlow::Break(()))?;
 /// assert!(stopped.report.stopped_early);
 /// assert!(stopped.report.words < full.report.words);
