@@ -31,6 +31,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
@@ -140,6 +141,10 @@ struct Args {
     /// this many times (needs --checkpoint).
     #[arg(long, default_value_t = 0, requires = "checkpoint")]
     retries: usize,
+    /// Stop training after this many minutes and write the model trained so far (with
+    /// --checkpoint, running the same command again goes on from the last checkpoint).
+    #[arg(long)]
+    time_limit_minutes: Option<f64>,
 }
 
 /// Writes to standard error, ignoring a closed one (`2>&1 | head`).
@@ -251,6 +256,14 @@ fn run() -> Result<()> {
     );
     let mut curves = TrainingCurves::new();
     let mut heldout = String::new();
+    let time_limit = args
+        .time_limit_minutes
+        .map(|minutes| Duration::try_from_secs_f64(minutes * 60.0))
+        .transpose()
+        .map_err(|e| Error::InvalidArgument {
+            what: "--time-limit-minutes",
+            message: e.to_string(),
+        })?;
     let mut show = |p: &Progress| {
         curves.record(p);
         if let Some(loss) = p.heldout_loss {
@@ -265,7 +278,10 @@ fn run() -> Result<()> {
             p.interval_loss,
             p.words_per_second
         ));
-        ControlFlow::Continue(())
+        match time_limit {
+            Some(limit) if p.elapsed >= limit => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
     };
     let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,
@@ -279,6 +295,12 @@ fn run() -> Result<()> {
         Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };
     bar.finish();
+    if trained.report.stopped_early {
+        note!(
+            "stopped at the time limit after {} words: the model written is trained that far",
+            trained.report.words
+        );
+    }
     for divergence in &trained.report.recovered {
         note!("recovered from: {divergence}");
     }
