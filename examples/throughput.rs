@@ -154,7 +154,7 @@ fn run() -> Result<()> {
                 config.window_mode(),
             )?,
         )?;
-        let report = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)?;
+        let report = train_model(&config, &vocab, &mut model, &corpus, NoProgress)?;
         let with_vocabulary = start.elapsed().as_secs_f64();
         let words = raw_tokens as f64 * config.epochs() as f64;
         let mut stdout = std::io::stdout().lock();

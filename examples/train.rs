@@ -30,8 +30,10 @@
 //! printed there.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
@@ -141,6 +143,10 @@ struct Args {
     /// this many times (needs --checkpoint).
     #[arg(long, default_value_t = 0, requires = "checkpoint")]
     retries: usize,
+    /// Stop training after this many minutes and write the model trained so far (with
+    /// --checkpoint, running the same command again goes on from the last checkpoint).
+    #[arg(long)]
+    time_limit_minutes: Option<f64>,
 }
 
 /// Writes to standard error, ignoring a closed one (`2>&1 | head`).
@@ -254,6 +260,14 @@ fn run() -> Result<()> {
     );
     let mut curves = TrainingCurves::new();
     let mut heldout = String::new();
+    let time_limit = args
+        .time_limit_minutes
+        .map(|minutes| Duration::try_from_secs_f64(minutes * 60.0))
+        .transpose()
+        .map_err(|e| Error::InvalidArgument {
+            what: "--time-limit-minutes",
+            message: e.to_string(),
+        })?;
     let mut show = |p: &Progress| {
         curves.record(p);
         if let Some(loss) = p.heldout_loss {
@@ -268,6 +282,10 @@ fn run() -> Result<()> {
             p.interval_loss,
             p.words_per_second
         ));
+        match time_limit {
+            Some(limit) if p.elapsed >= limit => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
     };
     let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,
@@ -278,6 +296,12 @@ fn run() -> Result<()> {
         Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };
     bar.finish();
+    if trained.report.stopped_early {
+        note!(
+            "stopped at the time limit after {} words: the model written is trained that far",
+            trained.report.words
+        );
+    }
     for divergence in &trained.report.recovered {
         note!("recovered from: {divergence}");
     }

@@ -14,12 +14,14 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SourceFingerprint {
-    /// The source's name: a corpus file's path as given.
+    /// The source's name: a corpus file's path as given, `<text>` for text in memory,
+    /// `<sentences>` for pre-tokenised sentences, a reader function's name.
     pub name: PathBuf,
     /// Its size in bytes on disk (compressed, for a compressed file); `None` for a source
     /// that is not a file.
     pub size: Option<u64>,
-    /// The bytes read from it after decompression.
+    /// The bytes read from it after decompression (for pre-tokenised sentences, the bytes
+    /// of their words joined by a space, with a line feed after each sentence).
     pub bytes: u64,
     /// The 64-bit hash of those bytes: taken as 8-byte little-endian words (the last one
     /// padded with zeros), each folded into the state with a multiply and an xor-shift,

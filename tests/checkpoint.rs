@@ -127,19 +127,14 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     let stop = AtomicBool::new(false);
     let (reference, n_copies) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(&path, &copies, &stop));
-        let trained = train_checkpointed(
-            config,
-            &[bundled_corpus()],
-            &options(&path),
-            &mut NoProgress,
-        )
-        .expect("train");
+        let trained = train_checkpointed(config, [bundled_corpus()], &options(&path), NoProgress)
+            .expect("train");
         stop.store(true, Ordering::Relaxed);
         (trained, watcher.join().expect("watcher"))
     });
     // One thread: the checkpoints change nothing, so the run without any gives the same
     // model.
-    let plain = train(config, &[bundled_corpus()], &mut NoProgress).expect("train");
+    let plain = train(config, [bundled_corpus()], NoProgress).expect("train");
     assert_same_model(&plain.model, &reference.model);
     assert_eq!(plain.report.epoch_losses, reference.report.epoch_losses);
     let mut resumed_from_middle = 0;
@@ -166,13 +161,8 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
             checkpoint.model.offset_interactions().kind(),
             config.offset_interactions()
         );
-        let resumed = resume(
-            config,
-            &[bundled_corpus()],
-            &options(&copy),
-            &mut NoProgress,
-        )
-        .expect("resume");
+        let resumed =
+            resume(config, [bundled_corpus()], &options(&copy), NoProgress).expect("resume");
         assert_same_model(&resumed.model, &reference.model);
         assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
         assert_eq!(
@@ -195,13 +185,7 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
         "no checkpoint from the middle of the run was caught ({n_copies} seen)"
     );
     // The final checkpoint is the finished run: resuming it returns the model at once.
-    let finished = resume(
-        config,
-        &[bundled_corpus()],
-        &options(&path),
-        &mut NoProgress,
-    )
-    .expect("resume");
+    let finished = resume(config, [bundled_corpus()], &options(&path), NoProgress).expect("resume");
     assert_same_model(&finished.model, &reference.model);
     // The bundled corpus has a held-out sample, scored at both epoch ends.
     assert!(reference.heldout.is_some());
@@ -229,9 +213,9 @@ fn child_trains_until_killed() {
     let path = PathBuf::from(path);
     train_checkpointed(
         &config(threads),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options(&path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("child training");
 }
@@ -243,8 +227,7 @@ fn kill_and_resume(threads: usize, seed: u64) -> (Trained, Trained) {
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     // Without checkpoints: with one thread, the resumed run must give the same model.
-    let reference =
-        train(&config(threads), &[bundled_corpus()], &mut NoProgress).expect("reference run");
+    let reference = train(&config(threads), [bundled_corpus()], NoProgress).expect("reference run");
     let reference_seconds = started.elapsed().as_secs_f64();
 
     let path = dir.path().join("killed.bsg");
@@ -296,9 +279,9 @@ fn kill_and_resume(threads: usize, seed: u64) -> (Trained, Trained) {
     );
     let resumed = resume(
         &config(threads),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options(&path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("resume");
     // Only complete files under real names; temporaries are hidden and removed on resume.
@@ -345,9 +328,9 @@ fn small_checkpoint(dir: &Path) -> PathBuf {
     let path = dir.join("small.bsg");
     train_checkpointed(
         &small_config(),
-        &[&corpus],
+        [&corpus],
         &CheckpointOptions::new(&path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("train");
     path
@@ -446,7 +429,7 @@ fn resuming_on_another_corpus_is_refused() {
     checkpoint.state.sentences = 10;
     checkpoint.write(&path).expect("write");
     let options = CheckpointOptions::new(&path);
-    let resume_on = |files: &[&Path]| resume(&small_config(), files, &options, &mut NoProgress);
+    let resume_on = |files: &[&Path]| resume(&small_config(), files, &options, NoProgress);
 
     // Another file of another size.
     let other = dir.path().join("other.txt");
@@ -506,7 +489,7 @@ fn resuming_with_other_options_is_refused_naming_each() {
         .learning_rate(0.1)
         .build()
         .expect("config");
-    match resume(&other, &[&corpus], &options, &mut NoProgress) {
+    match resume(&other, [&corpus], &options, NoProgress) {
         Err(error @ Error::OptionsMismatch { .. }) => {
             let message = error.to_string();
             eprintln!("{message}");
@@ -541,7 +524,7 @@ fn resuming_with_other_options_is_refused_naming_each() {
         .threads(2)
         .build()
         .expect("config");
-    resume(&threads, &[&corpus], &options, &mut NoProgress).expect("other threads resume");
+    resume(&threads, [&corpus], &options, NoProgress).expect("other threads resume");
 }
 
 /// Retries lower the learning rates in the checkpoint; the command that started the run
@@ -553,9 +536,9 @@ fn a_checkpoint_lowered_by_retries_resumes_with_the_original_options() {
     let options = options(&path).retries(6, 0.1).expect("retries");
     let trained = train_checkpointed(
         &explosive_config(),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options,
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("recovers");
     let n_retries = trained.report.recovered.len();
@@ -564,9 +547,9 @@ fn a_checkpoint_lowered_by_retries_resumes_with_the_original_options() {
     assert_eq!(checkpoint.state.retry_factors, vec![0.1; n_retries]);
     let again = resume(
         &explosive_config(),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options,
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("the same command resumes");
     assert_same_model(&again.model, &trained.model);
@@ -575,7 +558,7 @@ fn a_checkpoint_lowered_by_retries_resumes_with_the_original_options() {
         .learning_rate(5.0)
         .build()
         .expect("config");
-    match resume(&lower, &[bundled_corpus()], &options, &mut NoProgress) {
+    match resume(&lower, [bundled_corpus()], &options, NoProgress) {
         Err(error @ Error::OptionsMismatch { .. }) => {
             let message = error.to_string();
             eprintln!("{message}");
@@ -612,7 +595,7 @@ fn a_non_finite_parameter_stops_training_with_where_and_when() {
     let mut model = Model::for_config(&config, vocab.len());
     model.context_embeddings_mut()[[1, 2]] = f32::NAN;
     let corpus = Corpus::new([&corpus_path], config.corpus_options().clone());
-    let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+    let result = train_model(&config, &vocab, &mut model, &corpus, NoProgress);
     if let Err(error) = &result {
         eprintln!("{error}");
     }
@@ -656,9 +639,9 @@ fn divergence_keeps_the_last_checkpoint_valid() {
     let path = dir.path().join("run.bsg");
     let result = train_checkpointed(
         &explosive_config(),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options(&path),
-        &mut NoProgress,
+        NoProgress,
     );
     match result {
         Err(
@@ -696,9 +679,9 @@ fn divergence_is_retried_from_the_last_checkpoint_with_a_lower_rate() {
     let options = options(&path).retries(6, 0.1).expect("retries");
     let trained = train_checkpointed(
         &explosive_config(),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options,
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("recovers");
     for divergence in &trained.report.recovered {
@@ -788,7 +771,7 @@ fn a_late_divergence_stops_every_thread() {
         model.focus_embeddings_mut()[[alpha, 0]] = f32::INFINITY;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+            let result = train_model(&config, &vocab, &mut model, &corpus, NoProgress);
             let _ = tx.send(result.map(|report| report.words));
         });
         match rx.recv_timeout(Duration::from_secs(120)) {

@@ -142,7 +142,7 @@ fn child_under_a_memory_limit() {
                 .build()
                 .expect("config");
             limit_address_space(MEMORY_MARGIN);
-            let trained = train(&config, &[PathBuf::from(arg)], &mut NoProgress).expect("trains");
+            let trained = train(&config, &[PathBuf::from(arg)], NoProgress).expect("trains");
             println!("words={}", trained.report.words);
             println!("pairs={}", trained.report.pairs);
         }
@@ -297,7 +297,7 @@ fn train_error_without_hanging(path: &Path) -> bilinear_skipgram::Error {
             .threads(1)
             .build()
             .expect("config");
-        let _ = sender.send(train(&config, &[&path], &mut NoProgress).map(drop));
+        let _ = sender.send(train(&config, [&path], NoProgress).map(drop));
     });
     match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
         Ok(result) => result.expect_err("not a regular file"),
@@ -347,7 +347,7 @@ fn long_tokens_are_skipped_and_counted_in_the_report() {
         .threads(1)
         .build()
         .expect("config");
-    let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+    let trained = train(&config, [&path], NoProgress).expect("trains");
     assert_eq!(trained.vocab.len(), 4);
     assert_eq!(trained.report.words, 2 * 200);
     assert_eq!(trained.report.long_tokens_skipped, 50);

@@ -19,10 +19,13 @@ use crate::vocab::Vocab;
 /// one at the end as well), so that [`resume`] can continue the run after an interruption.
 /// On divergence it goes back to the last checkpoint with lower learning rates if
 /// `options` allows retries; otherwise the error is returned and the last checkpoint
-/// stays valid.
+/// stays valid. When the observer stops training, no checkpoint is written at the stop:
+/// the last one written stays the one [`resume`] goes on from.
 ///
-/// The checkpoint records the names, sizes and content fingerprints of the corpus files,
-/// computed in the vocabulary pass ([`SentenceStream::fingerprints`]).
+/// Every kind of [`Corpus`] can be checkpointed: files, text and sentences in memory, and
+/// reader functions. The checkpoint records the names, sizes and content fingerprints of
+/// the corpus sources, computed in the vocabulary pass ([`SentenceStream::fingerprints`]),
+/// which [`resume`] compares.
 ///
 /// # Errors
 ///
@@ -30,16 +33,13 @@ use crate::vocab::Vocab;
 ///
 /// [`train`]: crate::sgd::train
 /// [`SentenceStream::fingerprints`]: crate::SentenceStream::fingerprints
-pub fn train_checkpointed<P: AsRef<Path>>(
+pub fn train_checkpointed(
     config: &TrainConfig,
-    paths: &[P],
+    corpus: impl Into<Corpus>,
     options: &CheckpointOptions,
-    observer: &mut dyn Observer,
+    mut observer: impl Observer,
 ) -> Result<Trained> {
-    let corpus = Corpus::new(
-        paths.iter().map(|p| p.as_ref().to_path_buf()),
-        config.corpus_options().clone(),
-    );
+    let corpus = corpus.into().with_options(config.corpus_options().clone());
     remove_stale_temporaries(options.path());
     let (vocab, heldout, fingerprints) = count_corpus(config, &corpus)?;
     check_memory(config, vocab.len(), Stage::BeforeModel)?;
@@ -53,36 +53,42 @@ pub fn train_checkpointed<P: AsRef<Path>>(
         heldout,
     };
     checkpoint.write(options.path())?;
-    drive(checkpoint, &corpus, options, observer)
+    drive(checkpoint, &corpus, options, &mut observer)
 }
 
-/// Continues the run whose checkpoint is at `options.path()` on the same corpus files with
-/// the same training options, from the corpus position, learning rate and optimizer state
-/// it was written at; a finished run's checkpoint gives its final model at once.
+/// Continues the run whose checkpoint is at `options.path()` on the same corpus with the
+/// same training options, from the corpus position, learning rate and optimizer state it
+/// was written at; a finished run's checkpoint gives its final model at once.
 ///
 /// `config` must equal the checkpoint's configuration except for
 /// [`threads`](crate::TrainConfigBuilder::threads), which may change (the random streams
 /// depend on the data's position, not on the threads). The checkpoint interval and the
 /// retries are [`CheckpointOptions`], which may change too. Learning rates lowered by
 /// retries after a divergence are compared after lowering the given ones the same way,
-/// so the command that started the run resumes it.
+/// so the command that started the run resumes it. The corpus is read with the
+/// configuration's corpus options, which equal the checkpoint's.
 ///
-/// Before training, the corpus is read once to check that every file has the name, size
-/// and content (a fingerprint of its bytes after decompression) it had when the run
-/// started.
+/// `corpus` must be the one the run started on, as for [`train_checkpointed`] (files, or
+/// a [`Corpus`] in memory or behind a reader function). Before training, it is read once
+/// to check that every source has the name, size and content it had when the run started
+/// (what [`TrainState::corpus`] records: a file's path as given and its size on disk,
+/// `<text>` for text in memory, `<sentences>` for pre-tokenised sentences, a reader
+/// function's name; and for every source a fingerprint of its bytes after decompression,
+/// or of pre-tokenised sentences' words joined by a space with a line feed after each
+/// sentence).
 ///
 /// # Errors
 ///
 /// [`Error::File`]/[`Error::Format`] when the checkpoint cannot be read or is corrupted,
 /// [`Error::CheckpointVersion`] for a checkpoint of an older format,
 /// [`Error::OptionsMismatch`] listing every option of `config` that differs from the
-/// checkpoint's, [`Error::CorpusMismatch`] naming the first corpus file whose name, size
+/// checkpoint's, [`Error::CorpusMismatch`] naming the first corpus source whose name, size
 /// or content differs, and everything [`train_checkpointed`] returns.
-pub fn resume<P: AsRef<Path>>(
+pub fn resume(
     config: &TrainConfig,
-    paths: &[P],
+    corpus: impl Into<Corpus>,
     options: &CheckpointOptions,
-    observer: &mut dyn Observer,
+    mut observer: impl Observer,
 ) -> Result<Trained> {
     remove_stale_temporaries(options.path());
     let mut checkpoint = Checkpoint::read(options.path())?;
@@ -92,14 +98,13 @@ pub fn resume<P: AsRef<Path>>(
         .to_builder()
         .threads(config.threads())
         .build()?;
-    let corpus = Corpus::new(
-        paths.iter().map(|p| p.as_ref().to_path_buf()),
-        checkpoint.config.corpus_options().clone(),
-    );
+    let corpus = corpus
+        .into()
+        .with_options(checkpoint.config.corpus_options().clone());
     if !checkpoint.state.finished(&checkpoint.config) {
         check_corpus(options.path(), &checkpoint.state.corpus, &corpus)?;
     }
-    drive(checkpoint, &corpus, options, observer)
+    drive(checkpoint, &corpus, options, &mut observer)
 }
 
 /// `config` with its learning rates multiplied by `factor`, as a retry after a divergence
@@ -362,7 +367,7 @@ fn remove_stale_temporaries(path: &Path) {
     }
 }
 
-/// Reads `corpus` once and checks that its files have the names, sizes and content
+/// Reads `corpus` once and checks that its sources have the names, sizes and content
 /// fingerprints `expected` recorded when the run started.
 fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corpus) -> Result<()> {
     let mismatch = |file: &Path, message: String| Error::CorpusMismatch {
@@ -370,8 +375,14 @@ fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corp
         file: file.to_path_buf(),
         message,
     };
-    let paths = corpus.paths();
-    if paths.len() != expected.len() {
+    let given = corpus.source_names();
+    // "file" when every source is one, as the messages of a corpus of files always said.
+    let noun = if given.iter().all(|(_, file)| *file) {
+        "file"
+    } else {
+        "source"
+    };
+    if given.len() != expected.len() {
         let names = |names: Vec<String>| names.join(", ");
         let recorded = names(
             expected
@@ -379,34 +390,35 @@ fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corp
                 .map(|e| e.name.display().to_string())
                 .collect(),
         );
-        let given = names(paths.iter().map(|p| p.display().to_string()).collect());
-        let file = paths.get(expected.len()).map_or_else(
+        let given_names = names(given.iter().map(|(p, _)| p.display().to_string()).collect());
+        let file = given.get(expected.len()).map_or_else(
             || {
                 expected
-                    .get(paths.len())
+                    .get(given.len())
                     .map(|e| e.name.clone())
                     .unwrap_or_default()
             },
-            Clone::clone,
+            |(name, _)| name.clone(),
         );
         return Err(mismatch(
             &file,
             format!(
-                "the run started on {} corpus file{} ({recorded}), and {} {} given ({given})",
+                "the run started on {} corpus {noun}{} ({recorded}), and {} {} given ({given_names})",
                 expected.len(),
                 if expected.len() == 1 { "" } else { "s" },
-                paths.len(),
-                if paths.len() == 1 { "is" } else { "are" },
+                given.len(),
+                if given.len() == 1 { "is" } else { "are" },
             ),
         ));
     }
     // Names and sizes first: they need no pass over the corpus.
-    for (index, (recorded, path)) in expected.iter().zip(paths).enumerate() {
-        if recorded.name.to_string_lossy() != path.to_string_lossy() {
+    for (index, (recorded, (name, is_file))) in expected.iter().zip(&given).enumerate() {
+        if recorded.name.to_string_lossy() != name.to_string_lossy() {
+            let noun = if *is_file { "file" } else { "source" };
             return Err(mismatch(
-                path,
+                name,
                 format!(
-                    "the run started with {} as corpus file {} of {}, and a file of another \
+                    "the run started with {} as corpus {noun} {} of {}, and a {noun} of another \
                      name cannot resume it",
                     recorded.name.display(),
                     index + 1,
@@ -414,12 +426,14 @@ fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corp
                 ),
             ));
         }
-        let size = std::fs::metadata(path).ok().map(|m| m.len());
+        let size = is_file
+            .then(|| std::fs::metadata(name).ok().map(|m| m.len()))
+            .flatten();
         if let (Some(recorded), Some(size)) = (recorded.size, size)
             && recorded != size
         {
             return Err(mismatch(
-                path,
+                name,
                 format!("the file has {size} bytes, and had {recorded} when the run started"),
             ));
         }

@@ -3,7 +3,7 @@
 //! A checkpoint holds the configuration, the vocabulary, `U`, `V` and `W`, the
 //! [`TrainState`] (the corpus position: epoch and sentences done; the words done, which is
 //! where the learning-rate schedule stands; the losses and `W`'s diagnostics so far; the
-//! corpus files' names, sizes and content fingerprints; the factors by which retries
+//! corpus sources' names, sizes and content fingerprints; the factors by which retries
 //! lowered the learning rates), the optimizer's state ([`OptimizerState`]) and the
 //! held-out sample ([`HeldOut`]), so that a resumed run scores the same pairs and skips the
 //! same sentences. The trainer writes one at a point where every worker is paused between
@@ -26,10 +26,13 @@
 //! factor ([`TrainState::retry_factors`]); the caller's rates are compared after the same
 //! lowering, so the command that started a run resumes it after retries.
 //!
-//! Before training, `resume` reads the corpus once and compares each file's name (as
-//! given), size on disk and fingerprint (a 64-bit hash of its bytes after decompression,
-//! taken during the vocabulary pass when the run started) with the checkpoint's, and
-//! refuses the first that differs ([`Error::CorpusMismatch`]).
+//! Before training, `resume` reads the corpus once and compares each source's name (a
+//! file's path as given, `<text>` for text in memory, `<sentences>` for pre-tokenised
+//! sentences, a reader function's name), a file's size on disk, and the fingerprint (a
+//! 64-bit hash of the source's bytes after decompression, or of pre-tokenised sentences'
+//! words joined by a space with a line feed after each sentence, taken during the
+//! vocabulary pass when the run started) with the checkpoint's, and refuses the first
+//! that differs ([`Error::CorpusMismatch`]).
 //!
 //! # File format
 //!
@@ -56,7 +59,7 @@
 //! ```
 //!
 //! The state text (`key = value` lines) records, among the rest, one
-//! `corpus_source = SIZE BYTES HASH NAME` line per corpus file (`SIZE` on disk or `-`,
+//! `corpus_source = SIZE BYTES HASH NAME` line per corpus source (`SIZE` on disk or `-`,
 //! `BYTES` after decompression, `HASH` in hexadecimal, `NAME` hex-encoded UTF-8) and one
 //! `retry_factor = F` line per retry.
 //!
@@ -107,7 +110,8 @@ pub struct TrainState {
     /// Training seconds before this state.
     pub seconds: f64,
     /// The corpus sources the run started on, in order: names, sizes and content hashes
-    /// from the vocabulary pass, to refuse resuming on another corpus.
+    /// from the vocabulary pass, to refuse resuming on another corpus (see
+    /// [`resume`](crate::resume) for what each kind of source records).
     pub corpus: Vec<SourceFingerprint>,
     /// The factors by which retries after a divergence multiplied the learning rates, in
     /// order ([`CheckpointOptions::retries`]): the checkpoint's configuration holds the

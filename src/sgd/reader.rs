@@ -1,6 +1,7 @@
 //! The reader thread: streams the corpus as chunks of word ids to the workers and pauses
 //! them for checkpoints.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
@@ -76,6 +77,18 @@ pub(crate) struct Reader<'r, 'a> {
     /// Pause at the end of every epoch but the last, for the calling thread to score the
     /// model.
     pub(crate) epoch_end_pauses: bool,
+    /// Words of the chunks queued so far.
+    pub(crate) words_sent: Cell<u64>,
+}
+
+/// How the reader ended.
+pub(crate) struct ReadEnd {
+    /// Long tokens skipped in the last epoch read to its end.
+    pub(crate) long_tokens_skipped: u64,
+    /// Words of the chunks it queued.
+    pub(crate) words_sent: u64,
+    /// It read to the end of the last epoch (training was not stopped first).
+    pub(crate) completed: bool,
 }
 
 /// The random generator of the chunk of `epoch` that starts at sentence `first_sentence`
@@ -98,17 +111,21 @@ pub(crate) fn chunk_rng(seed: u64, epoch: usize, first_sentence: u64) -> Xoshiro
 }
 
 impl Reader<'_, '_> {
-    /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch.
-    /// Returns the long tokens skipped in the last epoch read to its end.
-    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<u64> {
+    /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch,
+    /// or until training stops.
+    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<ReadEnd> {
         let result = self.read(epoch, sentences);
         if result.is_err() {
             self.shared.abort.store(true, Ordering::Relaxed);
         }
-        result
+        result.map(|(long_tokens_skipped, completed)| ReadEnd {
+            long_tokens_skipped,
+            words_sent: self.words_sent.get(),
+            completed,
+        })
     }
 
-    fn read(&self, first_epoch: usize, skip: u64) -> Result<u64> {
+    fn read(&self, first_epoch: usize, skip: u64) -> Result<(u64, bool)> {
         let mut long_tokens_skipped = 0;
         let mut since = (Instant::now(), 0_u64); // last checkpoint, words sent since
         let fresh = |epoch, first_sentence| Chunk {
@@ -155,11 +172,11 @@ impl Reader<'_, '_> {
                     since.1 += chunk.ids.len() as u64;
                     let full = std::mem::replace(&mut chunk, fresh(epoch, sentences));
                     if !self.send(Job::Chunk(full)) {
-                        return Ok(long_tokens_skipped);
+                        return Ok((long_tokens_skipped, false));
                     }
                     if self.due(since) {
                         if !self.pause(epoch, sentences, true) {
-                            return Ok(long_tokens_skipped);
+                            return Ok((long_tokens_skipped, false));
                         }
                         since = (Instant::now(), 0);
                     }
@@ -168,27 +185,35 @@ impl Reader<'_, '_> {
             if !chunk.ids.is_empty() {
                 since.1 += chunk.ids.len() as u64;
                 if !self.send(Job::Chunk(chunk)) {
-                    return Ok(long_tokens_skipped);
+                    return Ok((long_tokens_skipped, false));
                 }
             }
             long_tokens_skipped = stream.long_tokens_skipped();
             let due = self.due(since);
             if epoch + 1 < self.epochs && (due || self.epoch_end_pauses) {
                 if !self.pause(epoch + 1, 0, due) {
-                    return Ok(long_tokens_skipped);
+                    return Ok((long_tokens_skipped, false));
                 }
                 if due {
                     since = (Instant::now(), 0);
                 }
             }
         }
-        Ok(long_tokens_skipped)
+        Ok((long_tokens_skipped, true))
     }
 
     /// Queues a job unless training stopped; `false` if it did. Checking the abort flag
     /// before every send keeps the reader from blocking on a queue nobody empties.
     fn send(&self, job: Job) -> bool {
-        !self.shared.abort.load(Ordering::Relaxed) && self.jobs.send(job).is_ok()
+        let words = match &job {
+            Job::Chunk(chunk) => chunk.ids.len() as u64,
+            Job::Pause => 0,
+        };
+        let sent = !self.shared.abort.load(Ordering::Relaxed) && self.jobs.send(job).is_ok();
+        if sent {
+            self.words_sent.set(self.words_sent.get() + words);
+        }
+        sent
     }
 
     /// Whether a checkpoint is due `since.0` and `since.1` words after the last one.
