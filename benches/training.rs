@@ -123,8 +123,7 @@ fn epoch_tiny(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new(mode, dim), |b| {
                 b.iter(|| {
                     let mut model = start.clone();
-                    train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)
-                        .expect("trains")
+                    train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect("trains")
                 })
             });
         }

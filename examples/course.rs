@@ -33,6 +33,7 @@
 //! [`train_checkpointed`] and each checkpoint is read back when the trainer next reports
 //! progress). The loss column is the mean loss of the pairs reported since the previous row.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
@@ -361,7 +362,10 @@ fn train_course_measured(
             let part = config.to_builder().epochs(1).seed(seed).build()?;
             seed = seed.wrapping_add(1);
             let corpus = Corpus::new([file.clone()], config.corpus_options().clone());
-            let mut observe = |p: &Progress| table.add_loss(p);
+            let mut observe = |p: &Progress| {
+                table.add_loss(p);
+                ControlFlow::Continue(())
+            };
             let report = train_course(&part, vocab, &mut model, &corpus, args.batch, &mut observe)?;
             table.words += report.words;
             table.pairs += report.pairs;
@@ -395,7 +399,7 @@ fn train_online_measured(
         table.add_loss(p);
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
         if modified.is_none() || modified == seen {
-            return;
+            return ControlFlow::Continue(());
         }
         seen = modified;
         match Checkpoint::read(&path) {
@@ -409,6 +413,7 @@ fn train_online_measured(
                 failure.get_or_insert(error);
             }
         }
+        ControlFlow::Continue(())
     };
     let trained = train_checkpointed(config, files, &options, &mut observe)?;
     if let Some(error) = failure {

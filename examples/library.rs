@@ -140,7 +140,12 @@ fn run() -> Result<()> {
         .collect();
     println!("king, ours:        {ours:?}");
     #[cfg(feature = "finalfusion")]
-    finalfusion_round_trip(&args.out.join("embeddings.fifu"), &loaded, vectors.view(), &ours)?;
+    finalfusion_round_trip(
+        &args.out.join("embeddings.fifu"),
+        &loaded,
+        vectors.view(),
+        &ours,
+    )?;
     Ok(())
 }
 
@@ -170,13 +175,13 @@ fn finalfusion_round_trip(
         path: fifu.to_owned(),
         source,
     })?;
-    let read: FinalfusionEmbeddings<SimpleVocab, NdArray> =
-        FinalfusionEmbeddings::read_embeddings(&mut std::io::BufReader::new(file)).map_err(
-            |e| Error::InvalidArgument {
-                what: "embeddings.fifu",
-                message: format!("finalfusion cannot read it: {e}"),
-            },
-        )?;
+    let read: FinalfusionEmbeddings<SimpleVocab, NdArray> = FinalfusionEmbeddings::read_embeddings(
+        &mut std::io::BufReader::new(file),
+    )
+    .map_err(|e| Error::InvalidArgument {
+        what: "embeddings.fifu",
+        message: format!("finalfusion cannot read it: {e}"),
+    })?;
     let theirs: Vec<(String, f32)> = read
         .word_similarity("king", 5, None)
         .unwrap_or_default()

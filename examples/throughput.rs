@@ -157,7 +157,7 @@ fn run() -> Result<()> {
         let raw_tokens = counts.n_tokens();
         let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
         let mut model = Model::for_config(&config, vocab.len());
-        let report = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress)?;
+        let report = train_model(&config, &vocab, &mut model, &corpus, NoProgress)?;
         let with_vocabulary = start.elapsed().as_secs_f64();
         let words = raw_tokens as f64 * config.epochs() as f64;
         let mut stdout = std::io::stdout().lock();

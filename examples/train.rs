@@ -10,9 +10,11 @@
 //! ```
 //!
 //! With `--checkpoint FILE` it writes a checkpoint every few minutes; run the same command
-//! again after an interruption and it resumes from the checkpoint (the training options
-//! then come from the checkpoint). Once the run has finished, the same command says so and
-//! does nothing.
+//! again after an interruption and it resumes from the checkpoint. The training options
+//! must match the checkpoint's (only `--threads`, `--checkpoint-minutes` and `--retries`
+//! may change; a difference is refused with every differing option named), and so must
+//! the corpus files (names, sizes and content). Once the run has finished, the same
+//! command says so and does nothing.
 //!
 //! It saves the whole model (`write_trained`, which `Trained::load` reads back): `U.npy`,
 //! `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`), `config.txt`,
@@ -30,8 +32,10 @@
 //! printed there.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use bilinear_skipgram::error::report;
 use bilinear_skipgram::{
@@ -143,6 +147,10 @@ struct Args {
     /// this many times (needs --checkpoint).
     #[arg(long, default_value_t = 0, requires = "checkpoint")]
     retries: usize,
+    /// Stop training after this many minutes and write the model trained so far (with
+    /// --checkpoint, running the same command again goes on from the last checkpoint).
+    #[arg(long)]
+    time_limit_minutes: Option<f64>,
 }
 
 /// Writes to standard error, ignoring a closed one (`2>&1 | head`).
@@ -232,6 +240,8 @@ fn run() -> Result<()> {
         && options.path().exists()
     {
         let last = Checkpoint::read(options.path())?;
+        // Other options are refused even when the run is finished: they ask for another run.
+        last.check_resumable(options.path(), &config)?;
         if last.state.finished(&last.config) {
             note!(
                 "{}: this run already finished ({} words, {} pairs); nothing to do, and {} \
@@ -254,6 +264,14 @@ fn run() -> Result<()> {
     );
     let mut curves = TrainingCurves::new();
     let mut heldout = String::new();
+    let time_limit = args
+        .time_limit_minutes
+        .map(|minutes| Duration::try_from_secs_f64(minutes * 60.0))
+        .transpose()
+        .map_err(|e| Error::InvalidArgument {
+            what: "--time-limit-minutes",
+            message: e.to_string(),
+        })?;
     let mut show = |p: &Progress| {
         curves.record(p);
         if let Some(loss) = p.heldout_loss {
@@ -268,19 +286,26 @@ fn run() -> Result<()> {
             p.interval_loss,
             p.words_per_second
         ));
+        match time_limit {
+            Some(limit) if p.elapsed >= limit => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
     };
     let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,
         Some(options) if options.path().exists() => {
-            note!(
-                "resuming from {} (its training options apply)",
-                options.path().display()
-            );
-            resume(&corpus, options, &mut show)?
+            note!("resuming from {}", options.path().display());
+            resume(&config, &corpus, options, &mut show)?
         }
         Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };
     bar.finish();
+    if trained.report.stopped_early {
+        note!(
+            "stopped at the time limit after {} words: the model written is trained that far",
+            trained.report.words
+        );
+    }
     for divergence in &trained.report.recovered {
         note!("recovered from: {divergence}");
     }

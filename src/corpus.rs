@@ -26,11 +26,15 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 use crate::error::{Error, Result};
+pub use crate::fingerprint::SourceFingerprint;
+use crate::fingerprint::{Hasher, HashingReader};
 
 /// Token emitted before the first word of every sentence when [`CorpusOptions::markers`] is on.
 pub const START_MARKER: &str = "<START>";
@@ -365,7 +369,23 @@ fn general_tokens(line: &str, lowercase: bool, buffer: &mut String, mut f: impl 
     }
 }
 
-/// A list of corpus files read in order with the same [`CorpusOptions`].
+/// Where training text comes from: corpus files, text or pre-tokenised sentences held in
+/// memory, or readers that a closure opens anew for every pass. Every source can be read
+/// again, as training needs (once for the vocabulary and once per epoch).
+///
+/// | made by | source | tokenised |
+/// | --- | --- | --- |
+/// | [`Corpus::new`], `From<&[P]>`, `From<[P; N]>`, `From<Vec<P>>` (`P: AsRef<Path>`) | files, plain, gzip or xz | one sentence per line, by [`for_each_token`] |
+/// | [`Corpus::from_text`] | a `String` (or `Arc<str>`) in memory | as files |
+/// | [`Corpus::from_reader_fn`] | a reader opened for every pass (plain, gzip or xz) | as files |
+/// | [`Corpus::from_sentences`] | sentences of words in memory | not at all: words are taken as given |
+///
+/// Files are the main path: the trainers stream them in bounded memory. The trainers
+/// ([`train`](crate::train) and the others) read a corpus with their configuration's
+/// corpus options ([`TrainConfig::corpus_options`](crate::TrainConfig::corpus_options)),
+/// which replace the corpus's own; the options given here apply when the corpus is read
+/// directly ([`Corpus::sentences`]). Cloning a corpus is cheap: text and sentences in
+/// memory are shared, not copied.
 ///
 /// ```no_run
 /// use bilinear_skipgram::{Corpus, CorpusOptions};
@@ -377,10 +397,87 @@ fn general_tokens(line: &str, lowercase: bool, buffer: &mut String, mut f: impl 
 /// println!("{n_tokens} tokens");
 /// # Ok::<(), bilinear_skipgram::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Corpus {
-    paths: Vec<PathBuf>,
+    sources: Vec<Source>,
     options: CorpusOptions,
+}
+
+/// Opens a fresh reader over a source's bytes for every pass.
+type OpenFn = dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync;
+
+/// One source of a [`Corpus`].
+#[derive(Clone)]
+enum Source {
+    /// A corpus file.
+    File(PathBuf),
+    /// Text in memory, one sentence per line.
+    Text(Arc<str>),
+    /// Pre-tokenised sentences in memory.
+    Sentences(Arc<dyn SentenceSource>),
+    /// A reader opened anew for every pass, with the name used in messages.
+    Open { open: Arc<OpenFn>, name: PathBuf },
+}
+
+/// The name standing for text in memory in messages and [`SentenceStream::current_path`].
+const TEXT_NAME: &str = "<text>";
+
+/// The name standing for sentences in memory in messages and
+/// [`SentenceStream::current_path`].
+const SENTENCES_NAME: &str = "<sentences>";
+
+/// Pre-tokenised sentences, whatever container holds them.
+trait SentenceSource: Send + Sync {
+    /// Number of sentences.
+    fn n_sentences(&self) -> usize;
+    /// Calls `f` for every word of sentence `index`, in order.
+    fn for_each_word(&self, index: usize, f: &mut dyn FnMut(&str));
+}
+
+/// A container of sentences of words, kept as the caller gave it.
+struct HeldSentences<T, S, W> {
+    sentences: T,
+    _types: PhantomData<fn() -> (S, W)>,
+}
+
+impl<T, S, W> SentenceSource for HeldSentences<T, S, W>
+where
+    T: AsRef<[S]> + Send + Sync,
+    S: AsRef<[W]>,
+    W: AsRef<str>,
+{
+    fn n_sentences(&self) -> usize {
+        self.sentences.as_ref().len()
+    }
+
+    fn for_each_word(&self, index: usize, f: &mut dyn FnMut(&str)) {
+        if let Some(sentence) = self.sentences.as_ref().get(index) {
+            for word in sentence.as_ref() {
+                f(word.as_ref());
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Corpus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sources: Vec<String> = self
+            .sources
+            .iter()
+            .map(|source| match source {
+                Source::File(path) => format!("file {}", path.display()),
+                Source::Text(text) => format!("{TEXT_NAME} of {} bytes", text.len()),
+                Source::Sentences(sentences) => {
+                    format!("{SENTENCES_NAME}: {} sentences", sentences.n_sentences())
+                }
+                Source::Open { name, .. } => format!("reader {}", name.display()),
+            })
+            .collect();
+        f.debug_struct("Corpus")
+            .field("sources", &sources)
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 impl Corpus {
@@ -390,14 +487,144 @@ impl Corpus {
         options: CorpusOptions,
     ) -> Self {
         Self {
-            paths: paths.into_iter().map(Into::into).collect(),
+            sources: paths
+                .into_iter()
+                .map(|path| Source::File(path.into()))
+                .collect(),
             options,
         }
     }
 
-    /// The corpus files, in reading order.
-    pub fn paths(&self) -> &[PathBuf] {
-        &self.paths
+    /// A corpus of text held in memory: one sentence per line, tokenised exactly as a
+    /// corpus file is ([`for_each_token`], lowercased by default), with no copy of the
+    /// text. Messages name it `<text>`, with the line.
+    ///
+    /// ```
+    /// use bilinear_skipgram::Corpus;
+    ///
+    /// let corpus = Corpus::from_text("The cat sat.\nA dog barked!\n");
+    /// let mut stream = corpus.sentences()?;
+    /// let mut words = Vec::new();
+    /// while stream.next_sentence(|word| words.push(word.to_owned()))? {}
+    /// assert_eq!(words, ["the", "cat", "sat", "a", "dog", "barked"]);
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    pub fn from_text(text: impl Into<Arc<str>>) -> Self {
+        Self {
+            sources: vec![Source::Text(text.into())],
+            options: CorpusOptions::default(),
+        }
+    }
+
+    /// A corpus of sentences already split into words, held in memory as given (a
+    /// `Vec<Vec<String>>`, a `Vec<Vec<&'static str>>`, an `Arc<[Vec<String>]>` shared with
+    /// the caller, arrays…): nothing is copied.
+    ///
+    /// The words are not tokenised again: each is one token, exactly as given, whatever
+    /// [`CorpusOptions::lowercase`] says (lowercase them yourself if you want that), and
+    /// [`CorpusOptions::utf8`] does not apply. [`CorpusOptions::markers`] does: the
+    /// markers surround every sentence that has a word. Empty words are skipped, and words
+    /// longer than [`MAX_TOKEN_BYTES`] are skipped and counted as a corpus file's are. Messages name
+    /// the source `<sentences>`, with the one-based sentence number as the line.
+    ///
+    /// Reading a sentence with a word that contains whitespace is an [`Error::Corpus`]: a
+    /// vocabulary with such a word could not be saved (`vocab.txt`, word2vec and checkpoint
+    /// files separate words by whitespace).
+    ///
+    /// ```
+    /// use bilinear_skipgram::{Corpus, CorpusOptions};
+    ///
+    /// let corpus = Corpus::from_sentences(vec![vec!["New_York", "is", "big"], vec!["", "Paris"]]);
+    /// let mut stream = corpus.sentences()?;
+    /// let mut sentences = Vec::new();
+    /// loop {
+    ///     let mut sentence = Vec::new();
+    ///     if !stream.next_sentence(|word| sentence.push(word.to_owned()))? {
+    ///         break;
+    ///     }
+    ///     sentences.push(sentence);
+    /// }
+    /// assert_eq!(sentences, [vec!["New_York", "is", "big"], vec!["Paris"]]);
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    pub fn from_sentences<T, S, W>(sentences: T) -> Self
+    where
+        T: AsRef<[S]> + Send + Sync + 'static,
+        S: AsRef<[W]> + 'static,
+        W: AsRef<str> + 'static,
+    {
+        let held = HeldSentences {
+            sentences,
+            _types: PhantomData,
+        };
+        Self {
+            sources: vec![Source::Sentences(Arc::new(held))],
+            options: CorpusOptions::default(),
+        }
+    }
+
+    /// A corpus read from readers that `open` makes, a fresh one for every pass over the
+    /// corpus (training makes one pass for the vocabulary and one per epoch): for text in
+    /// a database, behind a network connection, or made on the fly. The bytes may be plain,
+    /// gzip or xz (recognised by their first bytes) and are tokenised as a corpus file's.
+    /// `open` must give the same text every time; `name` stands for the source in messages
+    /// and in [`SentenceStream::current_path`].
+    ///
+    /// The bytes are read on one thread, as a file's are; a reader that is slower than
+    /// training slows training down.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use std::sync::Arc;
+    /// use bilinear_skipgram::Corpus;
+    ///
+    /// let text: Arc<[u8]> = Arc::from(&b"one two\nthree\n"[..]);
+    /// let corpus = Corpus::from_reader_fn("shared bytes", move || Ok(Cursor::new(Arc::clone(&text))));
+    /// for _pass in 0..2 {
+    ///     let mut stream = corpus.sentences()?;
+    ///     let mut n_words = 0;
+    ///     while stream.next_sentence(|_| n_words += 1)? {}
+    ///     assert_eq!(n_words, 3);
+    /// }
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    pub fn from_reader_fn<F, R>(name: impl Into<PathBuf>, open: F) -> Self
+    where
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+        R: Read + Send + 'static,
+    {
+        let open: Arc<OpenFn> =
+            Arc::new(move || open().map(|reader| Box::new(reader) as Box<dyn Read + Send>));
+        Self {
+            sources: vec![Source::Open {
+                open,
+                name: name.into(),
+            }],
+            options: CorpusOptions::default(),
+        }
+    }
+
+    /// The same sources read with `options`.
+    ///
+    /// ```
+    /// use bilinear_skipgram::{Corpus, CorpusOptions};
+    ///
+    /// let corpus = Corpus::from_text("Hello").with_options(CorpusOptions::default().with_markers(true));
+    /// assert!(corpus.options().markers);
+    /// ```
+    #[must_use]
+    pub fn with_options(mut self, options: CorpusOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The corpus files, in reading order (sources in memory and readers are not files and
+    /// are left out).
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.sources.iter().filter_map(|source| match source {
+            Source::File(path) => Some(path.as_path()),
+            _ => None,
+        })
     }
 
     /// The reading and tokenising options.
@@ -405,30 +632,104 @@ impl Corpus {
         &self.options
     }
 
-    /// A stream over the sentences of all the files, in order.
+    /// A stream over the sentences of all the sources, in order.
     ///
     /// Every path is checked up front (so a typo fails before a long pass starts), but the
-    /// files are opened lazily, one at a time, as the stream reaches them. Each file may be
-    /// plain, gzip or xz: the format is recognised by its first bytes, not its name.
+    /// files are opened lazily, one at a time, as the stream reaches them, and so are the
+    /// readers of [`Corpus::from_reader_fn`]. Each file may be plain, gzip or xz: the format
+    /// is recognised by its first bytes, not its name.
     ///
     /// Every file must be a regular file: training reads the corpus once for the
     /// vocabulary and once per epoch, and a pipe (`mkfifo`, `/dev/stdin` of a pipeline,
     /// `<(…)`, or `-` for standard input) can be read only once; opening one again would
-    /// wait forever. Save such a stream to a file first (compressed if you like). To read
-    /// a stream once, use [`SentenceStream::from_reader`].
+    /// wait forever. Save such a stream to a file first (compressed if you like), or hold it
+    /// in memory ([`Corpus::from_text`]). To read a stream once, use
+    /// [`SentenceStream::from_reader`].
     ///
     /// # Errors
     ///
     /// [`Error::File`] naming the path if a file does not exist, cannot be inspected, is a
     /// directory, or is not a regular file (a pipe, a device, a socket, or `-`).
     pub fn sentences(&self) -> Result<SentenceStream> {
-        for path in &self.paths {
+        for path in self.paths() {
             check_corpus_file(path)?;
         }
         Ok(SentenceStream::with_pending(
-            self.paths.iter().cloned().map(Pending::Path).collect(),
+            self.sources
+                .iter()
+                .map(|source| match source {
+                    Source::File(path) => Pending::Path(path.clone()),
+                    Source::Text(text) => Pending::Text(Arc::clone(text)),
+                    Source::Sentences(sentences) => Pending::Sentences(Arc::clone(sentences)),
+                    Source::Open { open, name } => Pending::Open {
+                        open: Arc::clone(open),
+                        name: name.clone(),
+                    },
+                })
+                .collect(),
             self.options.clone(),
         ))
+    }
+
+    /// The name of every source, in order, as the [`SourceFingerprint`]s of a pass over
+    /// the corpus name them (a file's path as given, `<text>`, `<sentences>`, a reader
+    /// function's name), each with whether it is a file: what resuming compares before
+    /// reading the corpus to compare the content. Nothing is read.
+    pub(crate) fn source_names(&self) -> Vec<(PathBuf, bool)> {
+        self.sources
+            .iter()
+            .map(|source| match source {
+                Source::File(path) => (path.clone(), true),
+                Source::Text(_) => (PathBuf::from(TEXT_NAME), false),
+                Source::Sentences(_) => (PathBuf::from(SENTENCES_NAME), false),
+                Source::Open { name, .. } => (name.clone(), false),
+            })
+            .collect()
+    }
+}
+
+impl<P: AsRef<Path>> From<&[P]> for Corpus {
+    /// The corpus files `paths`, read with the default options.
+    fn from(paths: &[P]) -> Self {
+        Self::new(
+            paths.iter().map(|path| path.as_ref().to_path_buf()),
+            CorpusOptions::default(),
+        )
+    }
+}
+
+impl<P: AsRef<Path>, const N: usize> From<&[P; N]> for Corpus {
+    /// The corpus files `paths`, read with the default options.
+    fn from(paths: &[P; N]) -> Self {
+        Self::from(&paths[..])
+    }
+}
+
+impl<P: AsRef<Path>, const N: usize> From<[P; N]> for Corpus {
+    /// The corpus files `paths`, read with the default options.
+    fn from(paths: [P; N]) -> Self {
+        Self::from(&paths[..])
+    }
+}
+
+impl<P: AsRef<Path>> From<Vec<P>> for Corpus {
+    /// The corpus files `paths`, read with the default options.
+    fn from(paths: Vec<P>) -> Self {
+        Self::from(paths.as_slice())
+    }
+}
+
+impl<P: AsRef<Path>> From<&Vec<P>> for Corpus {
+    /// The corpus files `paths`, read with the default options.
+    fn from(paths: &Vec<P>) -> Self {
+        Self::from(paths.as_slice())
+    }
+}
+
+impl From<&Corpus> for Corpus {
+    /// A clone (cheap: text and sentences in memory are shared).
+    fn from(corpus: &Corpus) -> Self {
+        corpus.clone()
     }
 }
 
@@ -508,6 +809,30 @@ enum Pending {
         reader: Box<dyn Read + Send>,
         name: PathBuf,
     },
+    /// Text in memory.
+    Text(Arc<str>),
+    /// Pre-tokenised sentences in memory.
+    Sentences(Arc<dyn SentenceSource>),
+    /// A reader to open, with the name used in messages.
+    Open { open: Arc<OpenFn>, name: PathBuf },
+}
+
+/// The bytes of text in memory, for a [`Cursor`] that reads them without a copy.
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// Pre-tokenised sentences being read: the source, the next sentence's index, and the
+/// hash of the sentences read so far (their words joined by a space, each sentence ended
+/// by a line feed, as a file holding them would be), for the source's fingerprint.
+struct GivenSentences {
+    sentences: Arc<dyn SentenceSource>,
+    next: usize,
+    hasher: Hasher,
 }
 
 /// The format of the source being read, for error messages.
@@ -751,7 +1076,13 @@ fn decode_lossy(bytes: &[u8], out: &mut String) -> u64 {
 pub struct SentenceStream {
     options: CorpusOptions,
     pending: VecDeque<Pending>,
-    source: Option<Box<dyn BufRead + Send>>,
+    source: Option<HashingReader<Box<dyn BufRead + Send>>>,
+    /// Pre-tokenised sentences being read (instead of `source`).
+    given: Option<GivenSentences>,
+    /// The current source's size on disk, if it is a file.
+    source_size: Option<u64>,
+    /// The sources read to their end, with the hash of their bytes.
+    fingerprints: Vec<SourceFingerprint>,
     compression: Compression,
     path: Option<PathBuf>,
     line: u64,
@@ -806,6 +1137,9 @@ impl SentenceStream {
             options,
             pending,
             source: None,
+            given: None,
+            source_size: None,
+            fingerprints: Vec::new(),
             compression: Compression::Plain,
             path: None,
             line: 0,
@@ -860,15 +1194,36 @@ impl SentenceStream {
     /// # Errors
     ///
     /// - [`Error::File`] naming the path if a file cannot be opened or its first bytes
-    ///   cannot be read.
+    ///   cannot be read, or naming the source if a reader function
+    ///   ([`Corpus::from_reader_fn`]) fails to open a reader.
     /// - [`Error::Corpus`] naming the path and one-based line for invalid UTF-8 in strict
     ///   mode (with the byte offset within the line) and for read or decompression errors
-    ///   (for example a truncated gzip or xz file).
+    ///   (for example a truncated gzip or xz file); for pre-tokenised sentences
+    ///   ([`Corpus::from_sentences`]), naming `<sentences>` and the one-based sentence
+    ///   number for a word that contains whitespace (the sentence is skipped).
     ///
     /// If an error is returned, `f` has not been called for that sentence (it may have
     /// been for the sentences cut from the same line before it).
     pub fn next_sentence(&mut self, mut f: impl FnMut(&str)) -> Result<bool> {
         loop {
+            if self.given.is_some() {
+                match self.next_given(&mut f) {
+                    Ok(Some(true)) => return Ok(true),
+                    Ok(Some(false)) => continue,
+                    Ok(None) => {
+                        if let Some(given) = self.given.take() {
+                            self.fingerprints.push(SourceFingerprint {
+                                name: self.path.clone().unwrap_or_default(),
+                                size: None,
+                                bytes: given.hasher.len(),
+                                hash: given.hasher.finish(),
+                            });
+                        }
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
             if self.source.is_none() {
                 match self.pending.pop_front() {
                     None => return Ok(false),
@@ -881,7 +1236,14 @@ impl SentenceStream {
             let len = match self.read_piece() {
                 Ok(Some(len)) => len,
                 Ok(None) => {
-                    self.source = None;
+                    if let Some(source) = self.source.take() {
+                        self.fingerprints.push(SourceFingerprint {
+                            name: self.path.clone().unwrap_or_default(),
+                            size: self.source_size,
+                            bytes: source.hasher().len(),
+                            hash: source.hasher().finish(),
+                        });
+                    }
                     continue;
                 }
                 Err(error) => {
@@ -1011,6 +1373,64 @@ impl SentenceStream {
         }
     }
 
+    /// Reads the next pre-tokenised sentence: `Some(true)` if it had a word (handed to `f`),
+    /// `Some(false)` if it had none, `None` at the end of the source.
+    fn next_given(&mut self, f: &mut impl FnMut(&str)) -> Result<Option<bool>> {
+        let Some(given) = self.given.as_mut() else {
+            return Ok(None);
+        };
+        if given.next >= given.sentences.n_sentences() {
+            return Ok(None);
+        }
+        let index = given.next;
+        given.next += 1;
+        self.line += 1;
+        let mut spaced = None;
+        let (mut any, mut bytes) = (false, 0_u64);
+        let hasher = &mut given.hasher;
+        let mut first = true;
+        given.sentences.for_each_word(index, &mut |word| {
+            if !first {
+                hasher.update(b" ");
+            }
+            first = false;
+            hasher.update(word.as_bytes());
+            bytes += word.len() as u64 + 1;
+            if spaced.is_none() && word.chars().any(char::is_whitespace) {
+                spaced = Some(word.to_owned());
+            }
+            any |= !word.is_empty() && word.len() <= MAX_TOKEN_BYTES;
+        });
+        hasher.update(b"\n");
+        self.bytes_read += bytes;
+        if let Some(word) = spaced {
+            return Err(Error::Corpus {
+                path: self.path.clone().unwrap_or_default(),
+                line: self.line,
+                message: format!(
+                    "the word {word:?} contains whitespace: a pre-tokenised word must not \
+                     (vocabulary, word2vec and checkpoint files separate words by whitespace)"
+                ),
+            });
+        }
+        let markers = self.options.markers && any;
+        if markers {
+            f(START_MARKER);
+        }
+        let long_tokens = &mut self.long_tokens;
+        given.sentences.for_each_word(index, &mut |word| {
+            if word.len() > MAX_TOKEN_BYTES {
+                *long_tokens += 1;
+            } else if !word.is_empty() {
+                f(word);
+            }
+        });
+        if markers {
+            f(END_MARKER);
+        }
+        Ok(Some(any))
+    }
+
     /// Forgets the line being read (after an error, or at the end of a source).
     fn reset_line(&mut self) {
         self.line_bytes.clear();
@@ -1024,21 +1444,61 @@ impl SentenceStream {
     fn open(&mut self, pending: Pending) -> Result<()> {
         let (raw, name): (Box<dyn Read + Send>, PathBuf) = match pending {
             Pending::Path(path) => match File::open(&path) {
-                Ok(file) => (Box::new(file), path),
+                Ok(file) => {
+                    self.source_size = file.metadata().ok().map(|m| m.len());
+                    (Box::new(file), path)
+                }
                 Err(source) => {
                     self.path = Some(path.clone());
                     self.line = 0;
                     return Err(Error::File { path, source });
                 }
             },
-            Pending::Reader { reader, name } => (reader, name),
+            Pending::Reader { reader, name } => {
+                self.source_size = None;
+                (reader, name)
+            }
+            Pending::Open { open, name } => match open() {
+                Ok(reader) => {
+                    self.source_size = None;
+                    (reader, name)
+                }
+                Err(source) => {
+                    self.path = Some(name.clone());
+                    self.line = 0;
+                    return Err(Error::File { path: name, source });
+                }
+            },
+            Pending::Text(text) => {
+                self.path = Some(PathBuf::from(TEXT_NAME));
+                self.line = 0;
+                self.reset_line();
+                // A `String` never starts with a compression magic number (neither is
+                // valid UTF-8), so the text is read as it is, without a copy.
+                self.source = Some(HashingReader::new(Box::new(Cursor::new(SharedText(text)))));
+                self.source_size = None;
+                self.compression = Compression::Plain;
+                return Ok(());
+            }
+            Pending::Sentences(sentences) => {
+                self.path = Some(PathBuf::from(SENTENCES_NAME));
+                self.line = 0;
+                self.reset_line();
+                self.source_size = None;
+                self.given = Some(GivenSentences {
+                    sentences,
+                    next: 0,
+                    hasher: Hasher::default(),
+                });
+                return Ok(());
+            }
         };
         self.path = Some(name);
         self.line = 0;
         self.reset_line();
         match open_decoded(raw) {
             Ok((reader, compression)) => {
-                self.source = Some(reader);
+                self.source = Some(HashingReader::new(reader));
                 self.compression = compression;
                 Ok(())
             }
@@ -1078,12 +1538,13 @@ impl SentenceStream {
 
     /// One-based number, within [`current_path`](Self::current_path), of the last line
     /// read (including lines skipped for having no token); 0 before the first line of a
-    /// source.
+    /// source. For pre-tokenised sentences, the number of the last sentence read.
     pub fn current_line(&self) -> u64 {
         self.line
     }
 
-    /// Uncompressed bytes consumed so far across all sources, line endings included.
+    /// Uncompressed bytes consumed so far across all sources, line endings included
+    /// (for pre-tokenised sentences, the bytes of the words plus one per word).
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }
@@ -1091,6 +1552,15 @@ impl SentenceStream {
     /// Number of tokens longer than [`MAX_TOKEN_BYTES`] skipped so far (all sources).
     pub fn long_tokens_skipped(&self) -> u64 {
         self.long_tokens
+    }
+
+    /// The sources read to their end so far, in order, each with its name, size and the
+    /// hash of its bytes after decompression ([`SourceFingerprint`]; for pre-tokenised
+    /// sentences, of their words joined by a space, a line feed after each sentence); a
+    /// source abandoned after an error has none. Checkpoints record them to refuse
+    /// resuming on another corpus.
+    pub fn fingerprints(&self) -> &[SourceFingerprint] {
+        &self.fingerprints
     }
 }
 
@@ -1286,6 +1756,58 @@ mod tests {
     fn stream_is_send() {
         fn assert_send<T: Send>() {}
         assert_send::<SentenceStream>();
+    }
+
+    /// Every kind of source gets a fingerprint; pre-tokenised sentences hash as the text
+    /// of their words joined by a space, one sentence per line.
+    #[test]
+    fn every_source_kind_is_fingerprinted() {
+        let sentences = vec![vec!["one", "two"], vec![], vec!["three"]];
+        let text = "one two\n\nthree\n";
+        let fingerprints = |corpus: &Corpus| {
+            let mut stream = corpus.sentences().unwrap();
+            while stream.next_sentence(|_| {}).unwrap() {}
+            stream.fingerprints().to_vec()
+        };
+        let given = fingerprints(&Corpus::from_sentences(sentences));
+        let in_memory = fingerprints(&Corpus::from_text(text));
+        let bytes = text.as_bytes().to_vec();
+        let reader = fingerprints(&Corpus::from_reader_fn("r", move || {
+            Ok(Cursor::new(bytes.clone()))
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(dir.path(), "c.txt.gz", &gzip(text.as_bytes()));
+        let file = fingerprints(&Corpus::new([&path], CorpusOptions::default()));
+        let names: Vec<_> = [&given, &in_memory, &reader, &file]
+            .iter()
+            .map(|f| f[0].name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                PathBuf::from("<sentences>"),
+                PathBuf::from("<text>"),
+                PathBuf::from("r"),
+                path.clone()
+            ]
+        );
+        for found in [&given, &in_memory, &reader, &file] {
+            assert_eq!(found.len(), 1);
+            assert_eq!(
+                (found[0].bytes, found[0].hash),
+                (in_memory[0].bytes, in_memory[0].hash)
+            );
+        }
+        assert_eq!(in_memory[0].bytes, text.len() as u64);
+        assert_eq!(given[0].size, None);
+        assert_eq!(file[0].size, std::fs::metadata(&path).ok().map(|m| m.len()));
+        // Another order of the same words is another fingerprint.
+        let swapped = fingerprints(&Corpus::from_sentences(vec![
+            vec!["two", "one"],
+            vec![],
+            vec!["three"],
+        ]));
+        assert_ne!(swapped[0].hash, given[0].hash);
     }
 
     #[test]
@@ -1748,8 +2270,8 @@ mod tests {
         let third = write_file(dir.path(), "3.txt", b"\nfive six");
         let corpus = Corpus::new([&first, &second, &third], CorpusOptions::default());
         assert_eq!(
-            corpus.paths(),
-            [first.clone(), second.clone(), third.clone()]
+            corpus.paths().collect::<Vec<_>>(),
+            [first.as_path(), second.as_path(), third.as_path()]
         );
         assert_eq!(corpus.options(), &CorpusOptions::default());
         let mut stream = corpus.sentences().unwrap();

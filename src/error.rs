@@ -120,6 +120,75 @@ pub enum Error {
         reason: String,
     },
 
+    /// A checkpoint written by an earlier version of the crate, in a format this version
+    /// cannot resume.
+    #[error(
+        "{}: a checkpoint in the older format {found}, which this version (format {expected}) \
+         cannot resume: finish the run with the version that wrote it, or remove the \
+         checkpoint to start again",
+        path.display()
+    )]
+    CheckpointVersion {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its format (magic bytes).
+        found: String,
+        /// The format this version reads.
+        expected: String,
+    },
+
+    /// A run was to be resumed with training options other than its checkpoint's. Every
+    /// differing option is listed, by its [`TrainConfig::to_text`](crate::TrainConfig::to_text)
+    /// name.
+    #[error(
+        "{}: the options given differ from the checkpoint's: {}; resume with the checkpoint's \
+         options, or remove the checkpoint to start a new run (only the number of threads, \
+         the checkpoint interval and the retries may change on resume)",
+        path.display(),
+        list_differences(differences)
+    )]
+    OptionsMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Every option that differs.
+        differences: Vec<OptionDifference>,
+    },
+
+    /// A run was to be resumed on a corpus other than the one it started on: a file's
+    /// name, size or content (its fingerprint) differs, or there are more or fewer files.
+    #[error(
+        "{}: the run cannot resume on this corpus: {}: {message}",
+        path.display(),
+        file.display()
+    )]
+    CorpusMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The corpus file that differs (as given, or as the checkpoint names it).
+        file: PathBuf,
+        /// What differs, with both values.
+        message: String,
+    },
+
+    /// Training needs more memory than is available: refused before the matrices are
+    /// allocated.
+    #[error(
+        "not enough memory: training would allocate about {} ({breakdown}), but only {} \
+         {source_of_limit}; lower the dimension, the threads or the vocabulary size",
+        Bytes(*needed),
+        Bytes(*available)
+    )]
+    OutOfMemory {
+        /// Bytes the run still has to allocate (an estimate).
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+        /// What the estimate is made of.
+        breakdown: String,
+        /// Where `available` comes from, as the end of "only … are available (…)".
+        source_of_limit: String,
+    },
+
     /// Training produced a non-finite loss or parameter.
     #[error(
         "training diverged in epoch {epoch} after {words} words at learning rates {}: {what}",
@@ -194,6 +263,57 @@ pub fn report(error: &dyn std::error::Error) -> String {
         cause = error.source();
     }
     text
+}
+
+/// One training option that differs between a checkpoint and the configuration given to
+/// resume it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OptionDifference {
+    /// The option's name, as in [`TrainConfig::to_text`](crate::TrainConfig::to_text).
+    pub name: &'static str,
+    /// Its value in the checkpoint.
+    pub checkpoint: String,
+    /// Its value as given.
+    pub given: String,
+}
+
+/// `"dim = 16 in the checkpoint, 32 given; …"`.
+fn list_differences(differences: &[OptionDifference]) -> String {
+    differences
+        .iter()
+        .map(|d| {
+            format!(
+                "{} = {} in the checkpoint, {} given",
+                d.name, d.checkpoint, d.given
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// [`Bytes`] as text.
+pub(crate) fn bytes_text(bytes: u64) -> String {
+    Bytes(bytes).to_string()
+}
+
+/// A number of bytes as a person reads it: `512 bytes`, `3.1 MiB`, `745.1 GiB`, `1.2 TiB`.
+struct Bytes(u64);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} bytes", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// `"0.025 (U, V), 0 (W, frozen)"` and so on: every learning rate of a divergence.

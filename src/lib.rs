@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod embeddings;
 pub mod error;
 pub mod eval;
+mod fingerprint;
 mod hogwild;
 pub mod io;
 mod kernels;
@@ -37,7 +38,7 @@ pub use config::{
 };
 pub use corpus::{Corpus, CorpusOptions, Utf8Policy};
 pub use embeddings::{Embeddings, Neighbour, SearchOptions};
-pub use error::{ConfigError, Error, Result, SamplingError};
+pub use error::{ConfigError, Error, OptionDifference, Result, SamplingError};
 pub use eval::AnalogyMethod;
 #[cfg(feature = "finalfusion")]
 pub use io::{FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion};

@@ -62,7 +62,7 @@ fn empty_corpus_is_an_empty_vocabulary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let empty = write(dir.path(), "empty.txt", "");
     let config = small_config().build().expect("valid");
-    let error = train(&config, &[&empty], &mut NoProgress).expect_err("empty");
+    let error = train(&config, [&empty], NoProgress).expect_err("empty");
     let message = show("empty corpus file", &error);
     assert!(matches!(error, Error::EmptyVocabulary(_)), "{error:?}");
     assert_names(&message, &["0 tokens", "min_count = 1"]);
@@ -76,7 +76,7 @@ fn binary_garbage_strict_names_file_and_line_lossy_trains() {
     bytes[0] = b'x';
     let path = write(dir.path(), "garbage.bin", &bytes);
     let config = small_config().build().expect("valid");
-    let error = train(&config, &[&path], &mut NoProgress).expect_err("strict");
+    let error = train(&config, [&path], NoProgress).expect_err("strict");
     let message = show("binary garbage, Utf8Policy::Strict", &error);
     let Error::Corpus { line, .. } = &error else {
         panic!("expected Error::Corpus, got {error:?}");
@@ -91,7 +91,7 @@ fn binary_garbage_strict_names_file_and_line_lossy_trains() {
         .subsample(0.0)
         .build()
         .expect("valid");
-    let trained = train(&lossy, &[&path], &mut NoProgress).expect("lossy trains");
+    let trained = train(&lossy, [&path], NoProgress).expect("lossy trains");
     assert!(trained.report.words > 0);
     let mut stream = Corpus::new([&path], lossy.corpus_options().clone())
         .sentences()
@@ -118,7 +118,7 @@ fn garbage_behind_a_gzip_or_xz_magic_number_is_a_corpus_error() {
             .utf8(Utf8Policy::Lossy)
             .build()
             .expect("valid");
-        let error = train(&config, &[&path], &mut NoProgress).expect_err("corrupt");
+        let error = train(&config, [&path], NoProgress).expect_err("corrupt");
         let message = show(&format!("random bytes after a {name} magic number"), &error);
         assert!(matches!(error, Error::Corpus { line: 1, .. }), "{error:?}");
         assert_names(&message, &[name, ":1:", "decompression error"]);
@@ -134,7 +134,7 @@ fn invalid_utf8_strict_is_an_error_lossy_is_counted() {
         b"plain words\ncaf\xe9 au lait\nmore words\n",
     );
     let config = small_config().build().expect("valid");
-    let error = train(&config, &[&path], &mut NoProgress).expect_err("strict");
+    let error = train(&config, [&path], NoProgress).expect_err("strict");
     let message = show("invalid UTF-8 (Latin-1 byte) on line 2, strict", &error);
     assert!(matches!(error, Error::Corpus { line: 2, .. }), "{error:?}");
     assert_names(
@@ -159,7 +159,7 @@ fn invalid_utf8_strict_is_an_error_lossy_is_counted() {
         .subsample(0.0)
         .build()
         .expect("valid");
-    let trained = train(&lossy, &[&path], &mut NoProgress).expect("lossy trains");
+    let trained = train(&lossy, [&path], NoProgress).expect("lossy trains");
     assert_eq!(trained.report.words, 7);
 }
 
@@ -168,7 +168,7 @@ fn a_single_word_is_nothing_to_train() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(dir.path(), "one.txt", "Word");
     let config = small_config().epochs(3).build().expect("valid");
-    let error = train(&config, &[&path], &mut NoProgress).expect_err("one word");
+    let error = train(&config, [&path], NoProgress).expect_err("one word");
     let message = show("a corpus of one word", &error);
     assert!(matches!(error, Error::NothingToTrain { .. }), "{error:?}");
     assert_names(&message, &["1 word (\"word\")"]);
@@ -192,7 +192,7 @@ fn one_line_of_a_million_tokens_is_trained_in_full() {
         .subsample(0.0)
         .build()
         .expect("valid");
-    let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+    let trained = train(&config, [&path], NoProgress).expect("trains");
     assert_eq!(trained.vocab.len(), 1000);
     assert_eq!(trained.vocab.n_tokens(), n_tokens);
     assert_eq!(trained.report.words, n_tokens);
@@ -204,7 +204,7 @@ fn min_count_that_leaves_nothing_is_an_empty_vocabulary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(dir.path(), "rare.txt", "every word here is rare\n");
     let config = small_config().min_count(2).build().expect("valid");
-    let error = train(&config, &[&path], &mut NoProgress).expect_err("empty");
+    let error = train(&config, [&path], NoProgress).expect_err("empty");
     let message = show("min_count = 2 on a corpus of words seen once", &error);
     assert!(matches!(error, Error::EmptyVocabulary(_)), "{error:?}");
     assert_names(&message, &["5 tokens", "5 distinct", "min_count = 2"]);
@@ -215,11 +215,11 @@ fn missing_corpus_and_directory_name_the_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = small_config().build().expect("valid");
     let missing = dir.path().join("missing.txt");
-    let error = train(&config, &[&missing], &mut NoProgress).expect_err("missing");
+    let error = train(&config, [&missing], NoProgress).expect_err("missing");
     let message = show("corpus file that does not exist", &error);
     assert!(matches!(error, Error::File { .. }), "{error:?}");
     assert_names(&message, &["missing.txt"]);
-    let error = train(&config, &[dir.path()], &mut NoProgress).expect_err("dir");
+    let error = train(&config, [dir.path()], NoProgress).expect_err("dir");
     let message = show("corpus path that is a directory", &error);
     assert!(matches!(error, Error::File { .. }), "{error:?}");
     assert_names(&message, &["is a directory"]);
@@ -235,7 +235,7 @@ fn vocabulary_of_zero_counts_cannot_draw_negatives() {
     let mut model = Model::for_config(&config, vocab.len());
     let corpus = Corpus::new([&path], config.corpus_options().clone());
     let error =
-        train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress).expect_err("all zero");
+        train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect_err("all zero");
     let message = show(
         "train_model with a vocabulary whose counts are all 0",
         &error,
@@ -246,7 +246,7 @@ fn vocabulary_of_zero_counts_cannot_draw_negatives() {
     let wrong = Model::for_config(&config, 3);
     let mut wrong = wrong;
     let error =
-        train_model(&config, &vocab, &mut wrong, &corpus, &mut NoProgress).expect_err("wrong rows");
+        train_model(&config, &vocab, &mut wrong, &corpus, NoProgress).expect_err("wrong rows");
     let message = show("train_model with 3 model rows for 2 words", &error);
     assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
     assert_names(&message, &["[2, 8]", "[3, 8]"]);
@@ -1432,7 +1432,7 @@ fn a_run_that_would_train_nothing_is_refused() {
         "the cat sat\nthe dog ran\n".repeat(20),
     );
     let expect_nothing = |case: &str, config: TrainConfig, path: &Path, needles: &[&str]| {
-        let error = train(&config, &[path], &mut NoProgress).expect_err(case);
+        let error = train(&config, [path], NoProgress).expect_err(case);
         let message = show(case, &error);
         assert!(
             matches!(error, Error::NothingToTrain { .. }),

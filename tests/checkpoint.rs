@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Corpus, Error, InteractionOptimizer, Model, NoProgress,
-    OffsetInteractionKind, OovPolicy, TrainConfig, Trained, Vocab, resume, train_checkpointed,
-    train_model,
+    OffsetInteractionKind, OovPolicy, TrainConfig, Trained, Vocab, resume, train,
+    train_checkpointed, train_model,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -127,16 +127,16 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
     let stop = AtomicBool::new(false);
     let (reference, n_copies) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(&path, &copies, &stop));
-        let trained = train_checkpointed(
-            config,
-            &[bundled_corpus()],
-            &options(&path),
-            &mut NoProgress,
-        )
-        .expect("train");
+        let trained = train_checkpointed(config, [bundled_corpus()], &options(&path), NoProgress)
+            .expect("train");
         stop.store(true, Ordering::Relaxed);
         (trained, watcher.join().expect("watcher"))
     });
+    // One thread: the checkpoints change nothing, so the run without any gives the same
+    // model.
+    let plain = train(config, [bundled_corpus()], NoProgress).expect("train");
+    assert_same_model(&plain.model, &reference.model);
+    assert_eq!(plain.report.epoch_losses, reference.report.epoch_losses);
     let mut resumed_from_middle = 0;
     // Every checkpoint seen reads; resuming from each would be slow, so take the first,
     // one from the middle and the last.
@@ -162,7 +162,7 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
             config.offset_interactions()
         );
         let resumed =
-            resume(&[bundled_corpus()], &options(&copy), &mut NoProgress).expect("resume");
+            resume(config, [bundled_corpus()], &options(&copy), NoProgress).expect("resume");
         assert_same_model(&resumed.model, &reference.model);
         assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
         assert_eq!(
@@ -185,7 +185,7 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
         "no checkpoint from the middle of the run was caught ({n_copies} seen)"
     );
     // The final checkpoint is the finished run: resuming it returns the model at once.
-    let finished = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
+    let finished = resume(config, [bundled_corpus()], &options(&path), NoProgress).expect("resume");
     assert_same_model(&finished.model, &reference.model);
     // The bundled corpus has a held-out sample, scored at both epoch ends.
     assert!(reference.heldout.is_some());
@@ -213,9 +213,9 @@ fn child_trains_until_killed() {
     let path = PathBuf::from(path);
     train_checkpointed(
         &config(threads),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options(&path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("child training");
 }
@@ -225,15 +225,9 @@ fn child_trains_until_killed() {
 /// was not interrupted.
 fn kill_and_resume(threads: usize, seed: u64) -> (Trained, Trained) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let reference_path = dir.path().join("reference.bsg");
     let started = Instant::now();
-    let reference = train_checkpointed(
-        &config(threads),
-        &[bundled_corpus()],
-        &options(&reference_path),
-        &mut NoProgress,
-    )
-    .expect("reference run");
+    // Without checkpoints: with one thread, the resumed run must give the same model.
+    let reference = train(&config(threads), [bundled_corpus()], NoProgress).expect("reference run");
     let reference_seconds = started.elapsed().as_secs_f64();
 
     let path = dir.path().join("killed.bsg");
@@ -283,12 +277,18 @@ fn kill_and_resume(threads: usize, seed: u64) -> (Trained, Trained) {
         !at_kill.state.finished(&at_kill.config),
         "the child finished before it was killed"
     );
-    let resumed = resume(&[bundled_corpus()], &options(&path), &mut NoProgress).expect("resume");
+    let resumed = resume(
+        &config(threads),
+        [bundled_corpus()],
+        &options(&path),
+        NoProgress,
+    )
+    .expect("resume");
     // Only complete files under real names; temporaries are hidden and removed on resume.
     for entry in std::fs::read_dir(dir.path()).expect("list") {
         let name = entry.expect("entry").file_name();
         assert!(
-            ["reference.bsg", "killed.bsg"].contains(&name.to_str().unwrap_or("")),
+            name.to_str() == Some("killed.bsg"),
             "unexpected file {name:?}"
         );
     }
@@ -326,18 +326,11 @@ fn small_checkpoint(dir: &Path) -> PathBuf {
     let corpus = dir.join("corpus.txt");
     std::fs::write(&corpus, "a b c a b c d a b\n".repeat(200)).expect("corpus");
     let path = dir.join("small.bsg");
-    let config = TrainConfig::builder()
-        .dim(4)
-        .min_count(1)
-        .epochs(1)
-        .threads(1)
-        .build()
-        .expect("config");
     train_checkpointed(
-        &config,
-        &[&corpus],
+        &small_config(),
+        [&corpus],
         &CheckpointOptions::new(&path),
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("train");
     path
@@ -399,15 +392,184 @@ fn corrupted_and_truncated_checkpoints_are_rejected() {
     }
 }
 
+fn small_config() -> TrainConfig {
+    TrainConfig::builder()
+        .dim(4)
+        .min_count(1)
+        .epochs(1)
+        .threads(1)
+        .build()
+        .expect("config")
+}
+
+fn corpus_mismatch(result: Result<Trained, Error>) -> (PathBuf, String) {
+    match result {
+        Err(error @ Error::CorpusMismatch { .. }) => {
+            let message = error.to_string();
+            let Error::CorpusMismatch { file, .. } = error else {
+                unreachable!()
+            };
+            (file, message)
+        }
+        other => panic!(
+            "expected a corpus mismatch, got {:?}",
+            other.map(|t| t.report)
+        ),
+    }
+}
+
 #[test]
 fn resuming_on_another_corpus_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = small_checkpoint(dir.path());
+    let corpus = dir.path().join("corpus.txt");
+    // A finished run's checkpoint: make it unfinished, as an interruption would leave it.
+    let mut checkpoint = Checkpoint::read(&path).expect("read");
+    checkpoint.state.epoch = 0;
+    checkpoint.state.sentences = 10;
+    checkpoint.write(&path).expect("write");
+    let options = CheckpointOptions::new(&path);
+    let resume_on = |files: &[&Path]| resume(&small_config(), files, &options, NoProgress);
+
+    // Another file of another size.
     let other = dir.path().join("other.txt");
     std::fs::write(&other, "x y z\n").expect("write");
-    match resume(&[&other], &CheckpointOptions::new(&path), &mut NoProgress) {
-        Err(Error::Format { message, .. }) => assert!(message.contains("corpus"), "{message}"),
-        other => panic!("expected a mismatch error, got {other:?}"),
+    let (file, message) = corpus_mismatch(resume_on(&[&other]));
+    assert_eq!(file, other);
+    assert!(
+        message.contains("corpus.txt") && message.contains("another name"),
+        "{message}"
+    );
+
+    // The same text with its letters shifted (a → b, …): same name, same size.
+    let text = std::fs::read(&corpus).expect("read");
+    let shifted: Vec<u8> = text
+        .iter()
+        .map(|&b| if b.is_ascii_lowercase() { b + 1 } else { b })
+        .collect();
+    std::fs::write(&corpus, &shifted).expect("write");
+    let (file, message) = corpus_mismatch(resume_on(&[&corpus]));
+    assert_eq!(file, corpus);
+    eprintln!("{message}");
+    assert!(message.contains("content differs"), "{message}");
+
+    // The same content under another name, and a second file.
+    std::fs::write(&corpus, &text).expect("write");
+    let renamed = dir.path().join("renamed.txt");
+    std::fs::write(&renamed, &text).expect("write");
+    let (file, message) = corpus_mismatch(resume_on(&[&renamed]));
+    assert_eq!(file, renamed);
+    assert!(message.contains("another name"), "{message}");
+    let (file, message) = corpus_mismatch(resume_on(&[&corpus, &renamed]));
+    assert_eq!(file, renamed);
+    assert!(message.contains("1 corpus file"), "{message}");
+
+    // A different size (one more line).
+    let mut longer = text.clone();
+    longer.extend_from_slice(b"a b\n");
+    std::fs::write(&corpus, &longer).expect("write");
+    let (_, message) = corpus_mismatch(resume_on(&[&corpus]));
+    assert!(message.contains("bytes, and had"), "{message}");
+
+    // The original corpus resumes.
+    std::fs::write(&corpus, &text).expect("write");
+    resume_on(&[&corpus]).expect("the same corpus resumes");
+}
+
+#[test]
+fn resuming_with_other_options_is_refused_naming_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = small_checkpoint(dir.path());
+    let corpus = dir.path().join("corpus.txt");
+    let options = CheckpointOptions::new(&path);
+    let other = small_config()
+        .to_builder()
+        .dim(8)
+        .window(3)
+        .learning_rate(0.1)
+        .build()
+        .expect("config");
+    match resume(&other, [&corpus], &options, NoProgress) {
+        Err(error @ Error::OptionsMismatch { .. }) => {
+            let message = error.to_string();
+            eprintln!("{message}");
+            let Error::OptionsMismatch { differences, .. } = error else {
+                unreachable!()
+            };
+            let listed: Vec<(&str, &str, &str)> = differences
+                .iter()
+                .map(|d| (d.name, d.checkpoint.as_str(), d.given.as_str()))
+                .collect();
+            assert_eq!(
+                listed,
+                [
+                    ("dim", "4", "8"),
+                    ("window", "5", "3"),
+                    ("learning_rate", "0.025", "0.1")
+                ]
+            );
+            assert!(
+                message.contains("dim = 4 in the checkpoint, 8 given"),
+                "{message}"
+            );
+        }
+        other => panic!(
+            "expected an options mismatch, got {:?}",
+            other.map(|t| t.report)
+        ),
+    }
+    // The number of threads may change.
+    let threads = small_config()
+        .to_builder()
+        .threads(2)
+        .build()
+        .expect("config");
+    resume(&threads, [&corpus], &options, NoProgress).expect("other threads resume");
+}
+
+/// Retries lower the learning rates in the checkpoint; the command that started the run
+/// (with its original rates) must still resume it, and another rate is still refused.
+#[test]
+fn a_checkpoint_lowered_by_retries_resumes_with_the_original_options() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("run.bsg");
+    let options = options(&path).retries(6, 0.1).expect("retries");
+    let trained = train_checkpointed(
+        &explosive_config(),
+        [bundled_corpus()],
+        &options,
+        NoProgress,
+    )
+    .expect("recovers");
+    let n_retries = trained.report.recovered.len();
+    assert!(n_retries > 0);
+    let checkpoint = Checkpoint::read(&path).expect("read");
+    assert_eq!(checkpoint.state.retry_factors, vec![0.1; n_retries]);
+    let again = resume(
+        &explosive_config(),
+        [bundled_corpus()],
+        &options,
+        NoProgress,
+    )
+    .expect("the same command resumes");
+    assert_same_model(&again.model, &trained.model);
+    let lower = explosive_config()
+        .to_builder()
+        .learning_rate(5.0)
+        .build()
+        .expect("config");
+    match resume(&lower, [bundled_corpus()], &options, NoProgress) {
+        Err(error @ Error::OptionsMismatch { .. }) => {
+            let message = error.to_string();
+            eprintln!("{message}");
+            assert!(message.contains("learning_rate = "), "{message}");
+            assert!(message.contains("retr"), "{message}");
+            assert!(!message.contains("interaction_learning_rate"), "{message}");
+        }
+        other => panic!(
+            "expected an options mismatch, got {:?}",
+            other.map(|t| t.report)
+        ),
     }
 }
 
@@ -433,7 +595,7 @@ fn a_non_finite_parameter_stops_training_with_where_and_when() {
     let mut model = Model::for_config(&config, vocab.len());
     model.context_embeddings_mut()[[1, 2]] = f32::NAN;
     let corpus = Corpus::new([&corpus_path], config.corpus_options().clone());
-    let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+    let result = train_model(&config, &vocab, &mut model, &corpus, NoProgress);
     if let Err(error) = &result {
         eprintln!("{error}");
     }
@@ -482,9 +644,9 @@ fn divergence_keeps_the_last_checkpoint_valid() {
     let path = dir.path().join("run.bsg");
     let result = train_checkpointed(
         &explosive_config(),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options(&path),
-        &mut NoProgress,
+        NoProgress,
     );
     match result {
         Err(
@@ -502,6 +664,7 @@ fn divergence_keeps_the_last_checkpoint_valid() {
             );
             assert!(words > 0);
             let message = error.to_string();
+            eprintln!("{message}");
             assert!(
                 message.contains("(U, V)") && message.contains("(W)"),
                 "{message}"
@@ -521,11 +684,14 @@ fn divergence_is_retried_from_the_last_checkpoint_with_a_lower_rate() {
     let options = options(&path).retries(6, 0.1).expect("retries");
     let trained = train_checkpointed(
         &explosive_config(),
-        &[bundled_corpus()],
+        [bundled_corpus()],
         &options,
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("recovers");
+    for divergence in &trained.report.recovered {
+        eprintln!("recovered from: {divergence}");
+    }
     assert!(!trained.report.recovered.is_empty());
     assert!(trained.report.recovered.len() <= 6);
     assert!(trained.report.recovered[0].contains("diverged"));
@@ -565,7 +731,7 @@ fn large_checkpoint_round_trip() {
         config.clone(),
         vocab,
         model,
-        bilinear_skipgram::checkpoint::TrainState::new(&config, vec![1, 2, 3]),
+        bilinear_skipgram::checkpoint::TrainState::new(&config, vec![]),
     )
     .expect("checkpoint");
     let started = Instant::now();
@@ -610,7 +776,7 @@ fn a_late_divergence_stops_every_thread() {
         model.focus_embeddings_mut()[[alpha, 0]] = f32::INFINITY;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let result = train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress);
+            let result = train_model(&config, &vocab, &mut model, &corpus, NoProgress);
             let _ = tx.send(result.map(|report| report.words));
         });
         match rx.recv_timeout(Duration::from_secs(120)) {

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
@@ -60,7 +61,7 @@ fn heldout_sentences_are_not_trained_on() {
     let n = 3000;
     let path = write_file(dir.path(), "c.txt", &corpus(n, 1));
     let config = config(200, 5);
-    let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+    let trained = train(&config, [&path], NoProgress).expect("trains");
     let heldout = trained
         .heldout
         .as_ref()
@@ -105,7 +106,7 @@ fn heldout_pairs_come_from_the_heldout_sentences() {
         .epochs(1)
         .build()
         .expect("valid");
-    let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+    let trained = train(&config, [&path], NoProgress).expect("trains");
     let heldout = trained.heldout.as_ref().expect("held-out sample");
     let lines: Vec<&str> = text.lines().collect();
     let mut triples = HashSet::new();
@@ -168,8 +169,11 @@ fn heldout_loss_is_the_loss_of_the_final_model() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_file(dir.path(), "c.txt", &corpus(3000, 3));
     let mut reports: Vec<Progress> = Vec::new();
-    let mut observer = |p: &Progress| reports.push(*p);
-    let trained = train(&config(1000, 1), &[&path], &mut observer).expect("trains");
+    let mut observer = |p: &Progress| {
+        reports.push(*p);
+        ControlFlow::Continue(())
+    };
+    let trained = train(&config(1000, 1), [&path], &mut observer).expect("trains");
     let heldout = trained.heldout.as_ref().expect("held-out sample");
     let expected = direct_loss(&trained);
     let losses = &trained.report.epoch_heldout_losses;
@@ -198,12 +202,12 @@ fn heldout_loss_is_the_loss_of_the_final_model() {
 fn heldout_sample_is_fixed_by_the_seed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_file(dir.path(), "c.txt", &corpus(3000, 4));
-    let a = train(&config(500, 3), &[&path], &mut NoProgress).expect("trains");
-    let b = train(&config(500, 3), &[&path], &mut NoProgress).expect("trains");
+    let a = train(&config(500, 3), [&path], NoProgress).expect("trains");
+    let b = train(&config(500, 3), [&path], NoProgress).expect("trains");
     assert_eq!(a.heldout, b.heldout);
     assert_eq!(a.model, b.model);
     assert_eq!(a.report.epoch_heldout_losses, b.report.epoch_heldout_losses);
-    let c = train(&config(500, 4), &[&path], &mut NoProgress).expect("trains");
+    let c = train(&config(500, 4), [&path], NoProgress).expect("trains");
     let (sa, sc) = (
         a.heldout.expect("sample").sentences().to_vec(),
         c.heldout.expect("sample").sentences().to_vec(),
@@ -216,19 +220,22 @@ fn small_corpora_and_zero_pairs_have_no_heldout_sample() {
     let dir = tempfile::tempdir().expect("tempdir");
     let small = write_file(dir.path(), "small.txt", &corpus(99, 5));
     let mut reports: Vec<Progress> = Vec::new();
-    let mut observer = |p: &Progress| reports.push(*p);
-    let trained = train(&config(4096, 1), &[&small], &mut observer).expect("trains");
+    let mut observer = |p: &Progress| {
+        reports.push(*p);
+        ControlFlow::Continue(())
+    };
+    let trained = train(&config(4096, 1), [&small], &mut observer).expect("trains");
     assert!(trained.heldout.is_none());
     assert_eq!(trained.report.epoch_heldout_losses, [None, None]);
     assert!(reports.iter().all(|p| p.heldout_loss.is_none()));
     assert_eq!(trained.report.words, 2 * trained.vocab.n_tokens());
 
     let large = write_file(dir.path(), "large.txt", &corpus(1000, 5));
-    let trained = train(&config(0, 1), &[&large], &mut NoProgress).expect("trains");
+    let trained = train(&config(0, 1), [&large], NoProgress).expect("trains");
     assert!(trained.heldout.is_none());
     assert_eq!(trained.report.words, 2 * trained.vocab.n_tokens());
     // 1000 lines: at most 10 held out, which caps the pairs below the 4096 asked for.
-    let trained = train(&config(4096, 1), &[&large], &mut NoProgress).expect("trains");
+    let trained = train(&config(4096, 1), [&large], NoProgress).expect("trains");
     let heldout = trained.heldout.expect("1000 sentences have a sample");
     assert_eq!(heldout.sentences().len(), 10);
     assert!(heldout.n_pairs() < 4096);

@@ -3,6 +3,7 @@
 //! the loss module; and `W`'s diagnostics in the progress reports and the final report.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
@@ -140,7 +141,7 @@ fn interaction_steps_equal_exact_steps_from_the_block_gradient() {
         let config = exact_config(negatives, rates, merge_interval, optimizer, decay);
         let mut model = start_model();
         let corpus = Corpus::new([&path], config.corpus_options().clone());
-        train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress).expect("trains");
+        train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect("trains");
         let adagrad = optimizer == InteractionOptimizer::AdaGrad;
         let want = expected(blocks, negatives, rates, adagrad, decay);
         let what = format!("{optimizer:?}, decay {decay}, {} block(s)", blocks.len());
@@ -198,8 +199,9 @@ fn progress_and_report_carry_w_diagnostics() {
         let mut observer = |p: &Progress| {
             reports.push(*p);
             curves.record(p);
+            ControlFlow::Continue(())
         };
-        let trained = train(&config, &[&path], &mut observer).expect("trains");
+        let trained = train(&config, [&path], &mut observer).expect("trains");
         // The curves hold every report's online loss and the diagnostics where reported.
         assert_eq!(curves.online_loss.len(), reports.len());
         let n_diagnostics = reports.iter().filter(|p| p.interaction.is_some()).count();

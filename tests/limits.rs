@@ -142,7 +142,7 @@ fn child_under_a_memory_limit() {
                 .build()
                 .expect("config");
             limit_address_space(MEMORY_MARGIN);
-            let trained = train(&config, &[PathBuf::from(arg)], &mut NoProgress).expect("trains");
+            let trained = train(&config, &[PathBuf::from(arg)], NoProgress).expect("trains");
             println!("words={}", trained.report.words);
             println!("pairs={}", trained.report.pairs);
         }
@@ -167,9 +167,60 @@ fn child_under_a_memory_limit() {
             let error = bilinear_skipgram::io::write_vocab(&path, &vocab).expect_err("too large");
             println!("error={error}");
         }
+        "terabytes" => {
+            // 1 024 threads, each with copies of a trained 10 000 × 10 000 W and of its
+            // AdaGrad squares: terabytes.
+            let config = TrainConfig::builder()
+                .dim(10_000)
+                .threads(1024)
+                .interaction_learning_rate(0.001)
+                .interaction_optimizer(bilinear_skipgram::InteractionOptimizer::AdaGrad)
+                .min_count(1)
+                .epochs(1)
+                .build()
+                .expect("config");
+            limit_address_space(MEMORY_MARGIN);
+            let error = train(&config, &[PathBuf::from(arg)], &mut NoProgress)
+                .map(|_| ())
+                .expect_err("refused");
+            assert!(
+                matches!(error, bilinear_skipgram::Error::OutOfMemory { .. }),
+                "{error:?}"
+            );
+            println!("error={error}");
+        }
         other => panic!("unknown case {other}"),
     }
     println!("peak={}", status_bytes("VmHWM:").unwrap_or(0));
+}
+
+/// A configuration whose matrices and per-thread copies need terabytes is refused after
+/// the vocabulary pass, before anything big is allocated, with how much it needs and how
+/// much there is (before the check, the child aborted allocating the threads' copies).
+#[test]
+fn a_configuration_that_needs_terabytes_is_refused_before_allocating() {
+    if std::fs::read_to_string("/proc/meminfo").is_err() {
+        eprintln!("no /proc/meminfo: the memory check is skipped on this system");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, "the cat sat on the mat\n".repeat(50)).expect("corpus");
+    let stdout = run_limited_child("terabytes", corpus.to_str().expect("UTF-8 path"));
+    let message = stdout
+        .lines()
+        .find_map(|l| Some(&l[l.find("error=")? + 6..]))
+        .unwrap_or_else(|| panic!("no error= in {stdout:?}"));
+    eprintln!("{message}");
+    assert!(message.starts_with("not enough memory: training would allocate about "));
+    assert!(
+        message.contains("TiB") && message.contains("1024 threads"),
+        "{message}"
+    );
+    assert!(
+        message.contains("are available (MemAvailable + SwapFree"),
+        "{message}"
+    );
 }
 
 /// Writes `n` copies of `unit` as one gzip-compressed line.
@@ -246,7 +297,7 @@ fn train_error_without_hanging(path: &Path) -> bilinear_skipgram::Error {
             .threads(1)
             .build()
             .expect("config");
-        let _ = sender.send(train(&config, &[&path], &mut NoProgress).map(drop));
+        let _ = sender.send(train(&config, [&path], NoProgress).map(drop));
     });
     match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
         Ok(result) => result.expect_err("not a regular file"),
@@ -296,7 +347,7 @@ fn long_tokens_are_skipped_and_counted_in_the_report() {
         .threads(1)
         .build()
         .expect("config");
-    let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+    let trained = train(&config, [&path], NoProgress).expect("trains");
     assert_eq!(trained.vocab.len(), 4);
     assert_eq!(trained.report.words, 2 * 200);
     assert_eq!(trained.report.long_tokens_skipped, 50);

@@ -75,8 +75,7 @@ fn a_million_words_of_dimension_300_on_more_threads_than_cores() {
         .expect("valid");
     let mut model = Model::for_config(&config, vocab.len());
     let corpus = Corpus::new([&path], config.corpus_options().clone());
-    let report =
-        train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress).expect("trains");
+    let report = train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect("trains");
     let peak = status_bytes("VmHWM:").expect("proc");
 
     // What training needs on top of the set-up: U and V; W, its shared copy and one copy per

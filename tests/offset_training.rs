@@ -285,8 +285,7 @@ fn a_block_with_offsets_equals_exact_sequential_steps() {
         let config = config(case);
         let mut model = start_model(case);
         let corpus = Corpus::new([&path], config.corpus_options().clone());
-        let report =
-            train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress).expect("trains");
+        let report = train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect("trains");
         assert_eq!(report.pairs, 6, "{case:?}");
         let want = expected(case);
         let gap = max_gap(&model, &want);
@@ -381,7 +380,7 @@ fn trained_offsets_come_back_scored_and_diagnosed() {
                 .heldout_pairs(300)
                 .build()
                 .expect("valid");
-            let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+            let trained = train(&config, [&path], NoProgress).expect("trains");
             let offsets = trained.model.offset_interactions();
             assert_eq!(offsets.kind(), kind);
             assert_eq!(offsets.n_offsets(), 6);
@@ -447,7 +446,7 @@ fn a_model_without_the_configured_offsets_is_refused() {
     });
     for model in [&mut plain, &mut full] {
         assert!(matches!(
-            train_model(&config(case), &vocab, model, &corpus, &mut NoProgress),
+            train_model(&config(case), &vocab, model, &corpus, NoProgress),
             Err(Error::ShapeMismatch { .. })
         ));
     }
@@ -455,7 +454,7 @@ fn a_model_without_the_configured_offsets_is_refused() {
     let wider = config(case).to_builder().window(3).build().expect("valid");
     let mut model = start_model(case);
     assert!(matches!(
-        train_model(&wider, &vocab, &mut model, &corpus, &mut NoProgress),
+        train_model(&wider, &vocab, &mut model, &corpus, NoProgress),
         Err(Error::ShapeMismatch { .. })
     ));
 }

@@ -111,12 +111,20 @@ fn progress_and_report_round_trip() {
         .expect("valid");
     struct Keep(Vec<bilinear_skipgram::Progress>);
     impl bilinear_skipgram::Observer for Keep {
-        fn on_progress(&mut self, progress: &bilinear_skipgram::Progress) {
+        fn on_progress(
+            &mut self,
+            progress: &bilinear_skipgram::Progress,
+        ) -> std::ops::ControlFlow<()> {
             self.0.push(*progress);
+            std::ops::ControlFlow::Continue(())
         }
     }
     let mut keep = Keep(Vec::new());
-    let trained = bilinear_skipgram::train(&config, &[&path], &mut keep).expect("trains");
+    // An observer of one's own is kept by lending it through a closure.
+    let trained = bilinear_skipgram::train(&config, [&path], |p: &bilinear_skipgram::Progress| {
+        bilinear_skipgram::Observer::on_progress(&mut keep, p)
+    })
+    .expect("trains");
     let json = serde_json::to_string(&trained.report).expect("serialises");
     let report: TrainReport = serde_json::from_str(&json).expect("deserialises");
     assert_eq!(report, trained.report);

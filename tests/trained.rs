@@ -48,7 +48,7 @@ fn config(offsets: OffsetInteractionKind, oov: OovPolicy) -> TrainConfig {
 fn trained(dir: &Path, offsets: OffsetInteractionKind, oov: OovPolicy) -> (Trained, PathBuf) {
     let path = dir.join("corpus.txt");
     fs::write(&path, corpus(400, 1)).expect("write corpus");
-    let trained = train(&config(offsets, oov), &[&path], &mut NoProgress).expect("trains");
+    let trained = train(&config(offsets, oov), [&path], NoProgress).expect("trains");
     (trained, path)
 }
 
@@ -165,7 +165,7 @@ fn a_loaded_model_is_queried_and_trains_on_as_the_original() {
         &original.vocab,
         &mut further,
         &corpus,
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("trains further");
     let b = train_model(
@@ -173,7 +173,7 @@ fn a_loaded_model_is_queried_and_trains_on_as_the_original() {
         &loaded.vocab,
         &mut loaded.model,
         &corpus,
-        &mut NoProgress,
+        NoProgress,
     )
     .expect("trains further");
     assert_eq!(a.epoch_losses, b.epoch_losses);

@@ -2,6 +2,7 @@
 //! the course's minibatch step, and corpus edge cases.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use bilinear_skipgram::loss::loss_and_gradient;
@@ -87,7 +88,7 @@ fn planted_topics_are_recovered_with_one_and_two_threads() {
             .seed(7)
             .build()
             .expect("valid config");
-        let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+        let trained = train(&config, [&path], NoProgress).expect("trains");
         assert_eq!(trained.vocab.len(), 16);
         for kind in [VectorKind::Focus, VectorKind::MappedContext] {
             let (within, across) = mean_cosines(&trained.model.word_vectors(kind), &trained.vocab);
@@ -114,8 +115,11 @@ fn training_loss_falls_and_progress_is_reported() {
         .build()
         .expect("valid");
     let mut reports: Vec<Progress> = Vec::new();
-    let mut observer = |p: &Progress| reports.push(*p);
-    let trained = train(&config, &[&path], &mut observer).expect("trains");
+    let mut observer = |p: &Progress| {
+        reports.push(*p);
+        ControlFlow::Continue(())
+    };
+    let trained = train(&config, [&path], &mut observer).expect("trains");
     let losses = &trained.report.epoch_losses;
     assert_eq!(losses.len(), 4);
     assert!(losses.iter().all(|l| l.is_finite() && *l > 0.0));
@@ -152,8 +156,8 @@ fn one_thread_is_reproducible_bit_for_bit() {
         .seed(11)
         .build()
         .expect("valid");
-    let a = train(&config, &[&path], &mut NoProgress).expect("trains");
-    let b = train(&config, &[&path], &mut NoProgress).expect("trains");
+    let a = train(&config, [&path], NoProgress).expect("trains");
+    let b = train(&config, [&path], NoProgress).expect("trains");
     assert_eq!(a.model, b.model);
     assert_eq!(a.report.epoch_losses, b.report.epoch_losses);
     let other = TrainConfig::builder()
@@ -165,7 +169,7 @@ fn one_thread_is_reproducible_bit_for_bit() {
         .seed(12)
         .build()
         .expect("valid");
-    let c = train(&other, &[&path], &mut NoProgress).expect("trains");
+    let c = train(&other, [&path], NoProgress).expect("trains");
     assert_ne!(a.model, c.model);
 }
 
@@ -235,8 +239,7 @@ fn online_updates_equal_the_loss_gradients_with_duplicate_rows() {
     }
 
     let corpus = Corpus::new([&path], config.corpus_options().clone());
-    let report =
-        train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress).expect("trains");
+    let report = train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect("trains");
     assert_eq!(report.pairs, 2);
     assert!((report.epoch_losses[0] * 2.0 - expected_loss).abs() < 1e-5);
     let close = |a: ndarray::ArrayView2<f32>, b: &Array2<f32>| {
@@ -402,13 +405,13 @@ fn course_trainer_runs_and_reports() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let mut model = Model::course(vocab.len(), 10, &mut rng);
     let report =
-        train_course(&config, &vocab, &mut model, &corpus, 1000, &mut NoProgress).expect("trains");
+        train_course(&config, &vocab, &mut model, &corpus, 1000, NoProgress).expect("trains");
     assert_eq!(report.epoch_losses.len(), 3);
     assert!(report.epoch_losses.iter().all(|l| l.is_finite()));
     assert!(report.epoch_losses[2] < report.epoch_losses[0]);
     assert!(report.pairs > 0);
     assert!(matches!(
-        train_course(&config, &vocab, &mut model, &corpus, 0, &mut NoProgress),
+        train_course(&config, &vocab, &mut model, &corpus, 0, NoProgress),
         Err(Error::ShapeMismatch { .. })
     ));
     // The course has one W: a configuration with per-offset interactions is refused.
@@ -446,14 +449,14 @@ fn corpus_edge_cases() {
 
     let empty = write_file(dir.path(), "empty.txt", "");
     assert!(matches!(
-        train(&config, &[&empty], &mut NoProgress),
+        train(&config, [&empty], NoProgress),
         Err(Error::EmptyVocabulary(_))
     ));
 
     // One word gives no pair: nothing to train, refused before training.
     let one = write_file(dir.path(), "one.txt", "word\n");
     assert!(matches!(
-        train(&config, &[&one], &mut NoProgress),
+        train(&config, [&one], NoProgress),
         Err(Error::NothingToTrain { .. })
     ));
 
@@ -474,7 +477,7 @@ fn corpus_edge_cases() {
         .window_mode(WindowMode::Fixed)
         .build()
         .expect("valid");
-    let trained = train(&no_subsampling, &[&long_path], &mut NoProgress).expect("trains");
+    let trained = train(&no_subsampling, [&long_path], NoProgress).expect("trains");
     assert_eq!(trained.report.words, 100_000);
     let mut stream = bilinear_skipgram::Corpus::new([&long_path], Default::default())
         .sentences()
@@ -490,7 +493,7 @@ fn corpus_edge_cases() {
 
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, b"fine words\nmore fine words\nbad \xff\xfe byte\n").expect("write");
-    let err = train(&config, &[&bad], &mut NoProgress).expect_err("invalid UTF-8");
+    let err = train(&config, [&bad], NoProgress).expect_err("invalid UTF-8");
     let text = err.to_string();
     assert!(text.contains("bad.txt") && text.contains(":3:"), "{text}");
 
@@ -502,11 +505,11 @@ fn corpus_edge_cases() {
         .utf8(bilinear_skipgram::Utf8Policy::Lossy)
         .build()
         .expect("valid");
-    let trained = train(&lossy, &[&bad], &mut NoProgress).expect("lossy decoding trains");
+    let trained = train(&lossy, [&bad], NoProgress).expect("lossy decoding trains");
     assert!(trained.vocab.id("byte").is_some());
 
     assert!(matches!(
-        train(&config, &[dir.path().join("missing.txt")], &mut NoProgress),
+        train(&config, &[dir.path().join("missing.txt")], NoProgress),
         Err(Error::File { .. })
     ));
 }
@@ -529,7 +532,7 @@ fn model_must_fit_vocabulary() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let mut model = Model::course(3, 4, &mut rng);
     assert!(matches!(
-        train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress),
+        train_model(&config, &vocab, &mut model, &corpus, NoProgress),
         Err(Error::ShapeMismatch { .. })
     ));
 }
@@ -572,7 +575,7 @@ fn block_updates_equal_sequential_steps_with_w_fixed_per_block() {
     w += &w_step;
 
     let corpus = Corpus::new([&path], config.corpus_options().clone());
-    train_model(&config, &vocab, &mut model, &corpus, &mut NoProgress).expect("trains");
+    train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect("trains");
     for (got, want, name) in [
         (model.focus_embeddings(), &u, "U"),
         (model.context_embeddings(), &v, "V"),
@@ -606,7 +609,7 @@ fn w_updates_reach_the_model_when_threads_finish() {
             .merge_interval(4_096)
             .build()
             .expect("valid config");
-        let trained = train(&config, &[&path], &mut NoProgress).expect("trains");
+        let trained = train(&config, [&path], NoProgress).expect("trains");
         let w = trained.model.interaction();
         let change = (&w - &Array2::<f32>::eye(8)).mapv(f32::abs).sum();
         assert!(w.iter().all(|x| x.is_finite()), "{threads} threads: {w:?}");

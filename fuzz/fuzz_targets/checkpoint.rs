@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(checkpoint) = bilinear_skipgram::Checkpoint::read(&path) {
             assert_eq!(checkpoint.model.n_words(), checkpoint.vocab.len());
             assert_eq!(
-                checkpoint.state.rng_seeds.len(),
-                checkpoint.config.threads()
+                checkpoint.state.epoch_losses.len(),
+                checkpoint.config.epochs()
             );
         }
     };

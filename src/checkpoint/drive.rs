@@ -1,13 +1,14 @@
 //! The checkpointed trainer: starting and resuming a run, writing its checkpoints, and
 //! going back to the last one on divergence.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::format::{Parts, write_parts};
 use super::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 use crate::config::TrainConfig;
-use crate::corpus::Corpus;
-use crate::error::{Error, Result};
+use crate::corpus::{Corpus, SourceFingerprint};
+use crate::error::{Error, OptionDifference, Result};
+use crate::preflight::{Stage, check_memory};
 use crate::sgd::{
     HeldOut, Observer, Shared, Start, Trained, count_corpus, diverged, initial_model, report_of,
     run,
@@ -18,65 +19,191 @@ use crate::vocab::Vocab;
 /// one at the end as well), so that [`resume`] can continue the run after an interruption.
 /// On divergence it goes back to the last checkpoint with lower learning rates if
 /// `options` allows retries; otherwise the error is returned and the last checkpoint
-/// stays valid.
+/// stays valid. When the observer stops training, no checkpoint is written at the stop:
+/// the last one written stays the one [`resume`] goes on from.
+///
+/// Every kind of [`Corpus`] can be checkpointed: files, text and sentences in memory, and
+/// reader functions. The checkpoint records the names, sizes and content fingerprints of
+/// the corpus sources, computed in the vocabulary pass ([`SentenceStream::fingerprints`]),
+/// which [`resume`] compares.
 ///
 /// # Errors
 ///
 /// As [`train`], plus [`Error::File`] when a checkpoint cannot be written.
 ///
 /// [`train`]: crate::sgd::train
-pub fn train_checkpointed<P: AsRef<Path>>(
+/// [`SentenceStream::fingerprints`]: crate::SentenceStream::fingerprints
+pub fn train_checkpointed(
     config: &TrainConfig,
-    paths: &[P],
+    corpus: impl Into<Corpus>,
     options: &CheckpointOptions,
-    observer: &mut dyn Observer,
+    mut observer: impl Observer,
 ) -> Result<Trained> {
-    let corpus = Corpus::new(
-        paths.iter().map(|p| p.as_ref().to_path_buf()),
-        config.corpus_options().clone(),
-    );
-    let sizes = corpus_sizes(corpus.paths())?;
+    let corpus = corpus.into().with_options(config.corpus_options().clone());
     remove_stale_temporaries(options.path());
-    let (vocab, heldout) = count_corpus(config, &corpus)?;
+    let (vocab, heldout, fingerprints) = count_corpus(config, &corpus)?;
+    check_memory(config, vocab.len(), Stage::BeforeModel)?;
     let model = initial_model(config, vocab.len())?;
     let checkpoint = Checkpoint {
         config: config.clone(),
         vocab,
         model,
-        state: TrainState::new(config, sizes),
+        state: TrainState::new(config, fingerprints),
         optimizer: OptimizerState::default(),
         heldout,
     };
     checkpoint.write(options.path())?;
-    drive(checkpoint, &corpus, options, observer)
+    drive(checkpoint, &corpus, options, &mut observer)
 }
 
-/// Continues the run whose checkpoint is at `options.path()` on the same corpus files,
-/// from the corpus position, learning rate and random state it was written at; a finished
-/// run's checkpoint gives its final model at once.
+/// Continues the run whose checkpoint is at `options.path()` on the same corpus with the
+/// same training options, from the corpus position, learning rate and optimizer state it
+/// was written at; a finished run's checkpoint gives its final model at once.
+///
+/// `config` must equal the checkpoint's configuration except for
+/// [`threads`](crate::TrainConfigBuilder::threads), which may change (the random streams
+/// depend on the data's position, not on the threads). The checkpoint interval and the
+/// retries are [`CheckpointOptions`], which may change too. Learning rates lowered by
+/// retries after a divergence are compared after lowering the given ones the same way,
+/// so the command that started the run resumes it. The corpus is read with the
+/// configuration's corpus options, which equal the checkpoint's.
+///
+/// `corpus` must be the one the run started on, as for [`train_checkpointed`] (files, or
+/// a [`Corpus`] in memory or behind a reader function). Before training, it is read once
+/// to check that every source has the name, size and content it had when the run started
+/// (what [`TrainState::corpus`] records: a file's path as given and its size on disk,
+/// `<text>` for text in memory, `<sentences>` for pre-tokenised sentences, a reader
+/// function's name; and for every source a fingerprint of its bytes after decompression,
+/// or of pre-tokenised sentences' words joined by a space with a line feed after each
+/// sentence).
 ///
 /// # Errors
 ///
 /// [`Error::File`]/[`Error::Format`] when the checkpoint cannot be read or is corrupted,
-/// [`Error::Format`] when the corpus files' sizes differ from those the run started with,
-/// and everything [`train_checkpointed`] returns.
-pub fn resume<P: AsRef<Path>>(
-    paths: &[P],
+/// [`Error::CheckpointVersion`] for a checkpoint of an older format,
+/// [`Error::OptionsMismatch`] listing every option of `config` that differs from the
+/// checkpoint's, [`Error::CorpusMismatch`] naming the first corpus source whose name, size
+/// or content differs, and everything [`train_checkpointed`] returns.
+pub fn resume(
+    config: &TrainConfig,
+    corpus: impl Into<Corpus>,
     options: &CheckpointOptions,
-    observer: &mut dyn Observer,
+    mut observer: impl Observer,
 ) -> Result<Trained> {
     remove_stale_temporaries(options.path());
-    let checkpoint = Checkpoint::read(options.path())?;
-    let corpus = Corpus::new(
-        paths.iter().map(|p| p.as_ref().to_path_buf()),
-        checkpoint.config.corpus_options().clone(),
-    );
-    check_corpus(
-        options.path(),
-        &checkpoint.state.corpus_sizes,
-        &corpus_sizes(corpus.paths())?,
-    )?;
-    drive(checkpoint, &corpus, options, observer)
+    let mut checkpoint = Checkpoint::read(options.path())?;
+    checkpoint.check_resumable(options.path(), config)?;
+    checkpoint.config = checkpoint
+        .config
+        .to_builder()
+        .threads(config.threads())
+        .build()?;
+    let corpus = corpus
+        .into()
+        .with_options(checkpoint.config.corpus_options().clone());
+    if !checkpoint.state.finished(&checkpoint.config) {
+        check_corpus(options.path(), &checkpoint.state.corpus, &corpus)?;
+    }
+    drive(checkpoint, &corpus, options, &mut observer)
+}
+
+/// `config` with its learning rates multiplied by `factor`, as a retry after a divergence
+/// lowers them.
+fn lowered(config: &TrainConfig, factor: f32) -> Result<TrainConfig> {
+    Ok(config
+        .to_builder()
+        .learning_rate(config.learning_rate() * factor)
+        .interaction_learning_rate(config.interaction_learning_rate() * factor)
+        .offset_learning_rate(config.offset_learning_rate() * factor)
+        .build()?)
+}
+
+/// Options that may differ between a checkpoint and the configuration resuming it.
+const MAY_CHANGE_ON_RESUME: [&str; 1] = ["threads"];
+
+impl Checkpoint {
+    /// Checks that `config` may resume this checkpoint (read from `path`, which the error
+    /// names): that it equals the checkpoint's configuration except for the number of
+    /// threads, with its learning rates compared after the lowering that retries recorded
+    /// (see [Resuming](super#resuming)). [`resume`] checks this first; a program can check it
+    /// itself before reporting, for example, that a run already finished.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OptionsMismatch`] listing every option that differs, with the checkpoint's
+    /// value and the given one, and [`Error::Config`] if lowering the given learning
+    /// rates takes them out of range.
+    pub fn check_resumable(&self, path: impl AsRef<Path>, config: &TrainConfig) -> Result<()> {
+        check_options(path.as_ref(), self, config)
+    }
+}
+
+/// Refuses `given` unless it is the checkpoint's configuration, up to the threads and the
+/// retries' lowering of the learning rates, listing every option that differs.
+fn check_options(path: &Path, checkpoint: &Checkpoint, given: &TrainConfig) -> Result<()> {
+    let factors = &checkpoint.state.retry_factors;
+    let mut expected = given.clone();
+    for &factor in factors {
+        expected = lowered(&expected, factor)?;
+    }
+    let in_force = checkpoint.config.fields();
+    let wanted = expected.fields();
+    let given_fields = given.fields();
+    let value_of = |fields: &[(&'static str, crate::config::FieldValue<'static>)], name| {
+        fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or_else(|| "none".to_owned(), |(_, v)| v.to_string())
+    };
+    let mut names: Vec<&'static str> = in_force.iter().map(|(n, _)| *n).collect();
+    for (name, _) in &wanted {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    let lowered_rates = [
+        "learning_rate",
+        "interaction_learning_rate",
+        "offset_learning_rate",
+    ];
+    let mut differences = Vec::new();
+    for name in names {
+        if MAY_CHANGE_ON_RESUME.contains(&name) {
+            continue;
+        }
+        let (checkpoint_value, wanted_value) = (value_of(&in_force, name), value_of(&wanted, name));
+        if checkpoint_value == wanted_value {
+            continue;
+        }
+        let mut difference = OptionDifference {
+            name,
+            checkpoint: checkpoint_value,
+            given: value_of(&given_fields, name),
+        };
+        if !factors.is_empty() && lowered_rates.contains(&name) {
+            let lowering = match factors.as_slice() {
+                [factor] => format!("after 1 retry, × {factor}"),
+                [first, rest @ ..] if rest.iter().all(|f| f == first) => {
+                    format!("after {} retries, × {first} each", factors.len())
+                }
+                _ => {
+                    let list: Vec<String> = factors.iter().map(|f| format!("× {f}")).collect();
+                    format!("after {} retries, {}", factors.len(), list.join(" "))
+                }
+            };
+            difference.checkpoint = format!("{} ({lowering})", difference.checkpoint);
+            difference.given = format!("{} ({wanted_value} after the same)", difference.given);
+        }
+        differences.push(difference);
+    }
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::OptionsMismatch {
+            path: path.to_path_buf(),
+            differences,
+        })
+    }
 }
 
 /// Trains from a checkpoint to the end, going back to the last checkpoint on divergence
@@ -130,13 +257,12 @@ fn drive(
             Err(error @ Error::Diverged { .. }) if recovered.len() < options.retry_count() => {
                 let mut last = Checkpoint::read(options.path())?;
                 let factor = options.retry_factor();
-                last.config = last
-                    .config
+                // The checkpoint's threads may be another session's.
+                last.config = lowered(&last.config, factor)?
                     .to_builder()
-                    .learning_rate(last.config.learning_rate() * factor)
-                    .interaction_learning_rate(last.config.interaction_learning_rate() * factor)
-                    .offset_learning_rate(last.config.offset_learning_rate() * factor)
+                    .threads(current.config.threads())
                     .build()?;
+                last.state.retry_factors.push(factor);
                 // Record the lower rates at once, so an interruption now resumes with them.
                 last.write(options.path())?;
                 recovered.push(error.to_string());
@@ -208,21 +334,6 @@ pub(crate) fn write_checkpoint(
     })
 }
 
-/// The sizes of the corpus files.
-fn corpus_sizes(paths: &[PathBuf]) -> Result<Vec<u64>> {
-    paths
-        .iter()
-        .map(|path| {
-            std::fs::metadata(path)
-                .map(|m| m.len())
-                .map_err(|source| Error::File {
-                    path: path.clone(),
-                    source,
-                })
-        })
-        .collect()
-}
-
 /// Removes temporary files that an interrupted checkpoint write left next to `path`
 /// (hidden `.NAME.tmpPID` files, see [`write_atomic`]); failures are ignored, since a
 /// leftover temporary file is harmless.
@@ -256,15 +367,90 @@ fn remove_stale_temporaries(path: &Path) {
     }
 }
 
-/// Checks that a checkpoint was made on a corpus with these file sizes.
-fn check_corpus(checkpoint: &Path, expected: &[u64], found: &[u64]) -> Result<()> {
-    if expected == found {
-        return Ok(());
-    }
-    Err(Error::Format {
+/// Reads `corpus` once and checks that its sources have the names, sizes and content
+/// fingerprints `expected` recorded when the run started.
+fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corpus) -> Result<()> {
+    let mismatch = |file: &Path, message: String| Error::CorpusMismatch {
         path: checkpoint.to_path_buf(),
-        message: format!(
-            "the checkpoint was made on corpus files of {expected:?} bytes, but the files given have {found:?} bytes"
-        ),
-    })
+        file: file.to_path_buf(),
+        message,
+    };
+    let given = corpus.source_names();
+    // "file" when every source is one, as the messages of a corpus of files always said.
+    let noun = if given.iter().all(|(_, file)| *file) {
+        "file"
+    } else {
+        "source"
+    };
+    if given.len() != expected.len() {
+        let names = |names: Vec<String>| names.join(", ");
+        let recorded = names(
+            expected
+                .iter()
+                .map(|e| e.name.display().to_string())
+                .collect(),
+        );
+        let given_names = names(given.iter().map(|(p, _)| p.display().to_string()).collect());
+        let file = given.get(expected.len()).map_or_else(
+            || {
+                expected
+                    .get(given.len())
+                    .map(|e| e.name.clone())
+                    .unwrap_or_default()
+            },
+            |(name, _)| name.clone(),
+        );
+        return Err(mismatch(
+            &file,
+            format!(
+                "the run started on {} corpus {noun}{} ({recorded}), and {} {} given ({given_names})",
+                expected.len(),
+                if expected.len() == 1 { "" } else { "s" },
+                given.len(),
+                if given.len() == 1 { "is" } else { "are" },
+            ),
+        ));
+    }
+    // Names and sizes first: they need no pass over the corpus.
+    for (index, (recorded, (name, is_file))) in expected.iter().zip(&given).enumerate() {
+        if recorded.name.to_string_lossy() != name.to_string_lossy() {
+            let noun = if *is_file { "file" } else { "source" };
+            return Err(mismatch(
+                name,
+                format!(
+                    "the run started with {} as corpus {noun} {} of {}, and a {noun} of another \
+                     name cannot resume it",
+                    recorded.name.display(),
+                    index + 1,
+                    expected.len()
+                ),
+            ));
+        }
+        let size = is_file
+            .then(|| std::fs::metadata(name).ok().map(|m| m.len()))
+            .flatten();
+        if let (Some(recorded), Some(size)) = (recorded.size, size)
+            && recorded != size
+        {
+            return Err(mismatch(
+                name,
+                format!("the file has {size} bytes, and had {recorded} when the run started"),
+            ));
+        }
+    }
+    let mut stream = corpus.sentences()?;
+    while stream.next_sentence(|_| {})? {}
+    for (recorded, found) in expected.iter().zip(stream.fingerprints()) {
+        if (recorded.bytes, recorded.hash) != (found.bytes, found.hash) {
+            return Err(mismatch(
+                &found.name,
+                format!(
+                    "its content differs from when the run started: {} bytes after \
+                     decompression with fingerprint {:016x} now, {} bytes with {:016x} then",
+                    found.bytes, found.hash, recorded.bytes, recorded.hash
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -17,10 +17,11 @@ use crate::sgd::{HeldOut, interactions_of};
 use crate::vocab::Vocab;
 
 /// The magic bytes of the current format.
-const MAGIC: &[u8; 8] = b"BSGCKPT2";
-/// The magic bytes of the first format (no optimizer state, no held-out sample), still
-/// read.
-const MAGIC_V1: &[u8; 8] = b"BSGCKPT1";
+pub(crate) const MAGIC: &[u8; 8] = b"BSGCKPT3";
+/// The magic bytes of the earlier formats, which cannot be resumed: the first has no
+/// optimizer state and no held-out sample, and neither records the corpus's content or the
+/// random streams as this version draws them.
+const OLDER_MAGICS: [&[u8; 8]; 2] = [b"BSGCKPT1", b"BSGCKPT2"];
 /// The name of `W`'s AdaGrad squares among the named matrices.
 const INTERACTION_SQUARES: &str = "W.squares";
 /// The name of the per-offset interactions among the named matrices: `P×M` (diagonal) or
@@ -71,26 +72,26 @@ impl Checkpoint {
         };
         let mut magic = [0_u8; 8];
         reader.read(&mut magic, "the magic bytes")?;
-        let version = match &magic {
-            MAGIC => 2,
-            MAGIC_V1 => 1,
-            _ => {
-                return Err(reader.bad("not a bilinear-skipgram checkpoint (wrong magic bytes)"));
-            }
-        };
+        if OLDER_MAGICS.contains(&&magic) {
+            return Err(Error::CheckpointVersion {
+                path: path.to_path_buf(),
+                found: String::from_utf8_lossy(&magic).into_owned(),
+                expected: String::from_utf8_lossy(MAGIC).into_owned(),
+            });
+        }
+        if &magic != MAGIC {
+            return Err(reader.bad("not a bilinear-skipgram checkpoint (wrong magic bytes)"));
+        }
         let config_text = reader.text("the configuration")?;
         let config = TrainConfig::from_text(&config_text)
             .map_err(|e| reader.bad(&format!("bad configuration: {e}")))?;
         let state_text = reader.text("the training state")?;
         let state = TrainState::from_text(&state_text)
             .ok_or_else(|| reader.bad("the training state is malformed"))?;
-        if state.rng_seeds.len() != config.threads() || state.epoch_losses.len() != config.epochs()
-        {
+        if state.epoch_losses.len() != config.epochs() {
             return Err(reader.bad(&format!(
-                "the state has {} generator states and {} epoch losses for {} threads and {} epochs",
-                state.rng_seeds.len(),
+                "the state has {} epoch losses for {} epochs",
                 state.epoch_losses.len(),
-                config.threads(),
                 config.epochs()
             )));
         }
@@ -121,26 +122,23 @@ impl Checkpoint {
         let context = reader.matrix("V", [vocab.len(), dim])?;
         let interaction = reader.matrix("W", [dim, dim])?;
         let mut optimizer = OptimizerState::default();
-        let mut heldout = None;
         let mut offsets = None;
         let d_rows = offset_rows(&config);
-        if version >= 2 {
-            let n_named = reader.u64("the number of named matrices")?;
-            for _ in 0..n_named {
-                let name = reader.text("a matrix name")?;
-                let (slot, rows) = match name.as_str() {
-                    INTERACTION_SQUARES => (&mut optimizer.interaction_squares, dim),
-                    OFFSETS if d_rows > 0 => (&mut offsets, d_rows),
-                    OFFSET_SQUARES if d_rows > 0 => (&mut optimizer.offset_squares, d_rows),
-                    _ => return Err(reader.bad(&format!("unexpected matrix {name:?}"))),
-                };
-                if slot.is_some() {
-                    return Err(reader.bad(&format!("repeated matrix {name:?}")));
-                }
-                *slot = Some(reader.matrix(&name, [rows, dim])?);
+        let n_named = reader.u64("the number of named matrices")?;
+        for _ in 0..n_named {
+            let name = reader.text("a matrix name")?;
+            let (slot, rows) = match name.as_str() {
+                INTERACTION_SQUARES => (&mut optimizer.interaction_squares, dim),
+                OFFSETS if d_rows > 0 => (&mut offsets, d_rows),
+                OFFSET_SQUARES if d_rows > 0 => (&mut optimizer.offset_squares, d_rows),
+                _ => return Err(reader.bad(&format!("unexpected matrix {name:?}"))),
+            };
+            if slot.is_some() {
+                return Err(reader.bad(&format!("repeated matrix {name:?}")));
             }
-            heldout = reader.heldout(&config, vocab.len())?;
+            *slot = Some(reader.matrix(&name, [rows, dim])?);
         }
+        let heldout = reader.heldout(&config, vocab.len())?;
         let offsets = match offsets {
             None if d_rows > 0 => {
                 return Err(reader.bad(&format!(
@@ -566,7 +564,7 @@ mod tests {
         assert!(v.as_slice().is_none());
         let w = Array2::from_shape_fn((3, 3), |(i, j)| (i + 10 * j) as f32);
         let model = Model::from_parts(u.clone(), v.clone(), w.clone()).unwrap();
-        let state = TrainState::new(&config, vec![5]);
+        let state = TrainState::new(&config, vec![]);
         let path = dir.path().join("c.bsg");
         Checkpoint::new(config, vocab, model, state)
             .unwrap()
@@ -593,7 +591,7 @@ mod tests {
         )
         .unwrap();
         let model = Model::for_config(&config, 2);
-        let state = TrainState::new(&config, vec![5]);
+        let state = TrainState::new(&config, vec![]);
         Checkpoint::new(config, vocab, model, state).unwrap()
     }
 
@@ -648,7 +646,7 @@ mod tests {
                 .clone()
                 .with_offset_interactions(offsets)
                 .unwrap();
-            let state = TrainState::new(&config, vec![5]);
+            let state = TrainState::new(&config, vec![]);
             let mut checkpoint =
                 Checkpoint::new(config, plain.vocab.clone(), model, state).unwrap();
             checkpoint.optimizer.offset_squares =
@@ -673,21 +671,25 @@ mod tests {
     }
 
     #[test]
-    fn first_format_still_reads() {
+    fn older_formats_are_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.bsg");
-        let checkpoint = small_checkpoint();
-        checkpoint.write(&path).unwrap();
-        // Version 1: the old magic, and no named matrices and held-out count before the CRC.
+        small_checkpoint().write(&path).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes.truncate(bytes.len() - 4 - 16);
-        bytes[..8].copy_from_slice(MAGIC_V1);
-        let crc = crc32fast::hash(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
-        std::fs::write(&path, &bytes).unwrap();
-        let back = Checkpoint::read(&path).unwrap();
-        assert_eq!(back.model, checkpoint.model);
-        assert_eq!(back.optimizer, OptimizerState::default());
-        assert!(back.heldout.is_none());
+        for old in OLDER_MAGICS {
+            bytes[..8].copy_from_slice(old);
+            std::fs::write(&path, &bytes).unwrap();
+            let error = Checkpoint::read(&path).unwrap_err();
+            assert!(
+                matches!(error, Error::CheckpointVersion { .. }),
+                "{error:?}"
+            );
+            let message = error.to_string();
+            let version = String::from_utf8_lossy(old);
+            assert!(
+                message.contains(&*version) && message.contains("BSGCKPT3"),
+                "{message}"
+            );
+        }
     }
 }

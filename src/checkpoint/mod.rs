@@ -2,13 +2,37 @@
 //!
 //! A checkpoint holds the configuration, the vocabulary, `U`, `V` and `W`, the
 //! [`TrainState`] (the corpus position: epoch and sentences done; the words done, which is
-//! where the learning-rate schedule stands; every worker thread's random generator state;
-//! the losses and `W`'s diagnostics so far; the corpus files' sizes), the optimizer's state
-//! ([`OptimizerState`]) and the held-out sample ([`HeldOut`]), so that a resumed run scores
-//! the same pairs and skips the same sentences. The trainer writes one at a point where
-//! every worker is paused between two chunks, so the parameters and the position agree;
-//! with one thread a resumed run gives bit for bit the model of an uninterrupted run with
-//! the same checkpoint schedule.
+//! where the learning-rate schedule stands; the losses and `W`'s diagnostics so far; the
+//! corpus sources' names, sizes and content fingerprints; the factors by which retries
+//! lowered the learning rates), the optimizer's state ([`OptimizerState`]) and the
+//! held-out sample ([`HeldOut`]), so that a resumed run scores the same pairs and skips the
+//! same sentences. The trainer writes one at a point where every worker is paused between
+//! two chunks, so the parameters and the position agree. No random generator state is
+//! stored: each chunk of the corpus draws from a generator seeded by the seed, the epoch
+//! and the chunk's first sentence, so with one thread a run gives bit for bit the same
+//! model with or without checkpoints, interrupted and resumed or not.
+//!
+//! # Resuming
+//!
+//! [`resume`](crate::resume) takes the caller's configuration and refuses
+//! ([`Error::OptionsMismatch`]) every option that differs from the checkpoint's, by its
+//! [`TrainConfig::to_text`] name, except these, which may change on resume:
+//!
+//! - `threads` (the random streams do not depend on the threads; with several threads
+//!   Hogwild makes runs differ anyway);
+//! - the [`CheckpointOptions`]: the interval between checkpoints and the retries.
+//!
+//! Retries after a divergence lower the learning rates in the checkpoint and record the
+//! factor ([`TrainState::retry_factors`]); the caller's rates are compared after the same
+//! lowering, so the command that started a run resumes it after retries.
+//!
+//! Before training, `resume` reads the corpus once and compares each source's name (a
+//! file's path as given, `<text>` for text in memory, `<sentences>` for pre-tokenised
+//! sentences, a reader function's name), a file's size on disk, and the fingerprint (a
+//! 64-bit hash of the source's bytes after decompression, or of pre-tokenised sentences'
+//! words joined by a space with a line feed after each sentence, taken during the
+//! vocabulary pass when the run started) with the checkpoint's, and refuses the first
+//! that differs ([`Error::CorpusMismatch`]).
 //!
 //! # File format
 //!
@@ -17,7 +41,7 @@
 //! always a complete checkpoint:
 //!
 //! ```text
-//! "BSGCKPT2"                          magic and format version
+//! "BSGCKPT3"                          magic and format version
 //! u64 n, n bytes                      the configuration (TrainConfig::to_text)
 //! u64 n, n bytes                      the state, `key = value` lines
 //! u64 words, then per word:           the vocabulary in id order
@@ -34,8 +58,14 @@
 //! u32                                 CRC-32 of every byte before it
 //! ```
 //!
-//! The first format, `"BSGCKPT1"`, ends after `W` (no optimizer state, no held-out
-//! sample); it is still read.
+//! The state text (`key = value` lines) records, among the rest, one
+//! `corpus_source = SIZE BYTES HASH NAME` line per corpus source (`SIZE` on disk or `-`,
+//! `BYTES` after decompression, `HASH` in hexadecimal, `NAME` hex-encoded UTF-8) and one
+//! `retry_factor = F` line per retry.
+//!
+//! The earlier formats, `"BSGCKPT1"` and `"BSGCKPT2"`, are refused with
+//! [`Error::CheckpointVersion`]: they record per-thread random states instead of deriving
+//! them from the corpus position, and no corpus fingerprint.
 //!
 //! Reading checks the magic, every length against the bytes left in the file before
 //! allocating, the shapes against the configuration and vocabulary, and the CRC.
@@ -49,6 +79,7 @@ mod options;
 use ndarray::Array2;
 
 use crate::config::TrainConfig;
+use crate::corpus::SourceFingerprint;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::sgd::{HeldOut, InteractionDiagnostics};
@@ -78,17 +109,22 @@ pub struct TrainState {
     pub interactions: Vec<Option<InteractionDiagnostics>>,
     /// Training seconds before this state.
     pub seconds: f64,
-    /// Each worker thread's random generator state (the 32-byte xoshiro256++ seed it
-    /// continues from).
-    pub rng_seeds: Vec<[u8; 32]>,
-    /// Sizes in bytes of the corpus files, in order, to refuse resuming on another corpus.
-    pub corpus_sizes: Vec<u64>,
+    /// The corpus sources the run started on, in order: names, sizes and content hashes
+    /// from the vocabulary pass, to refuse resuming on another corpus (see
+    /// [`resume`](crate::resume) for what each kind of source records).
+    pub corpus: Vec<SourceFingerprint>,
+    /// The factors by which retries after a divergence multiplied the learning rates, in
+    /// order ([`CheckpointOptions::retries`]): the checkpoint's configuration holds the
+    /// lowered rates, and [`resume`](crate::resume) compares the caller's rates lowered
+    /// the same way.
+    pub retry_factors: Vec<f32>,
 }
 
 impl TrainState {
-    /// The state at the start of a run with `config` on corpus files of `corpus_sizes`
-    /// bytes.
-    pub fn new(config: &TrainConfig, corpus_sizes: Vec<u64>) -> TrainState {
+    /// The state at the start of a run with `config` on the corpus sources `corpus`
+    /// (from [`SentenceStream::fingerprints`](crate::SentenceStream::fingerprints) after
+    /// a pass over the corpus; empty to skip the check on resume).
+    pub fn new(config: &TrainConfig, corpus: Vec<SourceFingerprint>) -> TrainState {
         TrainState {
             epoch: 0,
             sentences: 0,
@@ -98,10 +134,8 @@ impl TrainState {
             heldout_losses: vec![None; config.epochs()],
             interactions: vec![None; config.epochs()],
             seconds: 0.0,
-            rng_seeds: (0..config.threads())
-                .map(|thread| initial_seed(config.seed(), thread))
-                .collect(),
-            corpus_sizes,
+            corpus,
+            retry_factors: Vec::new(),
         }
     }
 
@@ -131,12 +165,24 @@ impl TrainState {
                 ));
             }
         }
-        for seed in &self.rng_seeds {
-            let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
-            text.push_str(&format!("rng = {hex}\n"));
+        for source in &self.corpus {
+            // The name last and in hexadecimal: any path, spaces and line breaks included.
+            let name: String = source
+                .name
+                .to_string_lossy()
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let size = source
+                .size
+                .map_or_else(|| "-".to_owned(), |s| s.to_string());
+            text.push_str(&format!(
+                "corpus_source = {size} {} {:016x} {name}\n",
+                source.bytes, source.hash
+            ));
         }
-        for size in &self.corpus_sizes {
-            text.push_str(&format!("corpus_size = {size}\n"));
+        for factor in &self.retry_factors {
+            text.push_str(&format!("retry_factor = {factor:?}\n"));
         }
         text
     }
@@ -151,8 +197,8 @@ impl TrainState {
             heldout_losses: Vec::new(),
             interactions: Vec::new(),
             seconds: 0.0,
-            rng_seeds: Vec::new(),
-            corpus_sizes: Vec::new(),
+            corpus: Vec::new(),
+            retry_factors: Vec::new(),
         };
         let mut seen = [false; 5];
         // (epoch, value) lines, placed once the number of epochs is known.
@@ -172,18 +218,36 @@ impl TrainState {
                         .epoch_losses
                         .push((loss.parse().ok()?, pairs.parse().ok()?));
                 }
-                "rng" => {
-                    let bytes = value.as_bytes();
-                    if bytes.len() != 64 {
+                "corpus_source" => {
+                    let mut fields = value.split(' ');
+                    let size = match fields.next()? {
+                        "-" => None,
+                        size => Some(size.parse().ok()?),
+                    };
+                    let bytes = fields.next()?.parse().ok()?;
+                    let hash = u64::from_str_radix(fields.next()?, 16).ok()?;
+                    let hex = fields.next().unwrap_or("").as_bytes();
+                    if fields.next().is_some() || hex.len() % 2 != 0 {
                         return None;
                     }
-                    let mut seed = [0_u8; 32];
-                    for (byte, pair) in seed.iter_mut().zip(bytes.chunks_exact(2)) {
-                        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-                    }
-                    state.rng_seeds.push(seed);
+                    let name = hex
+                        .chunks_exact(2)
+                        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+                        .collect::<Option<Vec<u8>>>()?;
+                    state.corpus.push(SourceFingerprint {
+                        name: String::from_utf8(name).ok()?.into(),
+                        size,
+                        bytes,
+                        hash,
+                    });
                 }
-                "corpus_size" => state.corpus_sizes.push(value.parse().ok()?),
+                "retry_factor" => {
+                    let factor: f32 = value.parse().ok()?;
+                    if !(factor > 0.0 && factor < 1.0) {
+                        return None;
+                    }
+                    state.retry_factors.push(factor);
+                }
                 "heldout_loss" => {
                     let (epoch, loss) = value.split_once(' ')?;
                     heldout.push((epoch.parse::<usize>().ok()?, loss.parse().ok()?));
@@ -216,13 +280,6 @@ impl TrainState {
         }
         (seen.iter().all(|&s| s) && state.seconds.is_finite()).then_some(state)
     }
-}
-
-/// The 32-byte generator seed thread `thread` starts from.
-pub(crate) fn initial_seed(seed: u64, thread: usize) -> [u8; 32] {
-    use rand::{RngExt, SeedableRng};
-    let mixed = seed.wrapping_add((thread as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    rand::rngs::Xoshiro256PlusPlus::seed_from_u64(mixed).random()
 }
 
 /// The optimizer's state of the dense interaction parameters, which a resumed run needs to
@@ -265,8 +322,8 @@ impl Checkpoint {
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] unless the model has one row per vocabulary entry and the
-    /// configuration's dimension and per-offset interactions, and the state one generator
-    /// per thread and one loss per epoch.
+    /// configuration's dimension and per-offset interactions, and the state one loss per
+    /// epoch.
     pub fn new(
         config: TrainConfig,
         vocab: Vocab,
@@ -276,21 +333,21 @@ impl Checkpoint {
         let checks = [
             (
                 "checkpoint model (vocabulary size × dimension)",
-                [vocab.len(), config.dim()],
-                [model.n_words(), model.dim()],
+                vec![vocab.len(), config.dim()],
+                vec![model.n_words(), model.dim()],
             ),
             (
-                "checkpoint state (generators per thread, losses per epoch)",
-                [config.threads(), config.epochs()],
-                [state.rng_seeds.len(), state.epoch_losses.len()],
+                "checkpoint state (losses per epoch)",
+                vec![config.epochs()],
+                vec![state.epoch_losses.len()],
             ),
         ];
         for (what, expected, found) in checks {
             if expected != found {
                 return Err(Error::ShapeMismatch {
                     what,
-                    expected: expected.to_vec(),
-                    found: found.to_vec(),
+                    expected,
+                    found,
                 });
             }
         }
@@ -313,7 +370,18 @@ mod tests {
     #[test]
     fn state_text_round_trips() {
         let config = TrainConfig::builder().threads(2).epochs(3).build().unwrap();
-        let mut state = TrainState::new(&config, vec![10, 20]);
+        let corpus = ["a b.txt", "naïve\nname.xz"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| SourceFingerprint {
+                name: name.into(),
+                size: (i == 0).then_some(10),
+                bytes: 20 + i as u64,
+                hash: u64::MAX - i as u64,
+            })
+            .collect();
+        let mut state = TrainState::new(&config, corpus);
+        state.retry_factors = vec![0.5, 0.1];
         state.epoch = 1;
         state.sentences = 7;
         state.words_done = 12345;
@@ -327,7 +395,6 @@ mod tests {
         });
         let back = TrainState::from_text(&state.to_text()).unwrap();
         assert_eq!(back, state);
-        assert_ne!(state.rng_seeds[0], state.rng_seeds[1]);
     }
 
     #[test]
@@ -337,6 +404,12 @@ mod tests {
             "epoch = 1\n",
             "epoch = x\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n",
             "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\nrng = 00\n",
+            "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n\
+             corpus_source = 1 2 zz 61\n",
+            "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n\
+             corpus_source = 1 2 ff 6\n",
+            "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n\
+             retry_factor = 1.5\n",
             "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\nmystery = 1\n",
             // An epoch record beyond the epochs.
             "epoch = 0\nsentences = 0\nwords_done = 0\npairs = 0\nseconds = 0.0\n\
@@ -364,10 +437,15 @@ mod tests {
             Checkpoint::new(config.clone(), vocab.clone(), wrong_rows, state.clone()),
             Err(Error::ShapeMismatch { .. })
         ));
-        let one_thread = TrainState::new(&config.to_builder().threads(1).build().unwrap(), vec![]);
+        let one_epoch = TrainState::new(&config.to_builder().epochs(1).build().unwrap(), vec![]);
         let model = Model::for_config(&config, 2);
         assert!(matches!(
-            Checkpoint::new(config, vocab, model, one_thread),
+            Checkpoint::new(
+                config.to_builder().epochs(2).build().unwrap(),
+                vocab,
+                model,
+                one_epoch
+            ),
             Err(Error::ShapeMismatch { .. })
         ));
     }

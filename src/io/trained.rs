@@ -16,6 +16,7 @@
 //!   pairs = 3901623
 //!   seconds = 1.25
 //!   long_tokens_skipped = 0
+//!   stopped_early = false
 //!   epoch_losses = 2.31 2.05
 //!   epoch_heldout_losses = 2.4 2.2
 //!   epoch_interactions = 0.5/3.25 -
@@ -263,6 +264,7 @@ fn report_text(report: &TrainReport) -> String {
     let _ = writeln!(text, "pairs = {}", report.pairs);
     let _ = writeln!(text, "seconds = {}", float(report.seconds));
     let _ = writeln!(text, "long_tokens_skipped = {}", report.long_tokens_skipped);
+    let _ = writeln!(text, "stopped_early = {}", report.stopped_early);
     let _ = writeln!(
         text,
         "epoch_losses = {}",
@@ -389,11 +391,12 @@ fn parse_report(text: &str, path: &Path) -> Result<TrainReport> {
             .parse::<u64>()
             .map_err(|_| bad(line, format!("`{key}`: {value:?} is not a count")))
     };
-    const KEYS: [&str; 7] = [
+    const KEYS: [&str; 8] = [
         "words",
         "pairs",
         "seconds",
         "long_tokens_skipped",
+        "stopped_early",
         "epoch_losses",
         "epoch_heldout_losses",
         "epoch_interactions",
@@ -408,6 +411,7 @@ fn parse_report(text: &str, path: &Path) -> Result<TrainReport> {
         seconds: 0.0,
         recovered: Vec::new(),
         long_tokens_skipped: 0,
+        stopped_early: false,
     };
     let lines = key_values(text, REPORT_FORMAT, path)?;
     let n_lines = lines.len() as u64 + 1;
@@ -434,6 +438,18 @@ fn parse_report(text: &str, path: &Path) -> Result<TrainReport> {
             "words" => report.words = count(line, key, value)?,
             "pairs" => report.pairs = count(line, key, value)?,
             "long_tokens_skipped" => report.long_tokens_skipped = count(line, key, value)?,
+            "stopped_early" => {
+                report.stopped_early = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(bad(
+                            line,
+                            format!("`{key}`: expected true or false, got {value:?}"),
+                        ));
+                    }
+                };
+            }
             "seconds" => report.seconds = number(line, key, value)?,
             "epoch_losses" => {
                 report.epoch_losses = items.map(|v| number(line, key, v)).collect::<Result<_>>()?;

@@ -82,7 +82,9 @@ pub fn course_minibatch_step(
 /// negatives) are generated in corpus order with the configured window, collected into
 /// batches of `batch_size` (the course uses 1000) and applied by [`course_minibatch_step`]
 /// with the configured learning rate and schedule (the course uses a constant rate of 1).
-/// Single-threaded; `W` uses the same rate as `U` and `V`, as in the course.
+/// Single-threaded; `W` uses the same rate as `U` and `V`, as in the course. The corpus
+/// and the observer are as for [`train_model`]: when the observer stops training, the
+/// batch being collected is not applied.
 ///
 /// # Errors
 ///
@@ -96,10 +98,11 @@ pub fn train_course(
     config: &TrainConfig,
     vocab: &Vocab,
     model: &mut Model,
-    corpus: &Corpus,
+    corpus: impl Into<Corpus>,
     batch_size: usize,
-    observer: &mut dyn Observer,
+    mut observer: impl Observer,
 ) -> Result<TrainReport> {
+    let corpus = corpus.into().with_options(config.corpus_options().clone());
     check_model(
         config,
         vocab.len(),
@@ -137,8 +140,9 @@ pub fn train_course(
     let mut last_call = Instant::now();
     let mut interval = (0.0_f64, 0_u64);
     let mut long_tokens_skipped = 0;
+    let mut stopped_early = false;
 
-    for epoch in 0..config.epochs() {
+    'epochs: for epoch in 0..config.epochs() {
         let (mut epoch_loss, mut epoch_pairs) = (0.0_f64, 0_u64);
         let mut stream = corpus.sentences()?;
         loop {
@@ -195,7 +199,7 @@ pub fn train_course(
             }
             let at_end = !more;
             if at_end || last_call.elapsed() >= REPORT_EVERY {
-                observer.on_progress(&Progress::new(
+                let flow = observer.on_progress(&Progress::new(
                     epoch,
                     words,
                     words_total,
@@ -205,6 +209,15 @@ pub fn train_course(
                 ));
                 interval = (0.0, 0);
                 last_call = Instant::now();
+                let last = at_end && epoch + 1 == config.epochs();
+                if flow.is_break() && !last {
+                    // The epoch's loss so far; the batch being collected is dropped.
+                    stopped_early = true;
+                    pairs += epoch_pairs;
+                    epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
+                    focus_ids.clear();
+                    break 'epochs;
+                }
             }
             if at_end {
                 break;
@@ -221,7 +234,7 @@ pub fn train_course(
         course_minibatch_step(model, &focus_ids, context_ids.slice(s![..n, ..]), rate)?;
         pairs += n as u64;
     }
-    if pairs == 0 {
+    if pairs == 0 && !stopped_early {
         return Err(no_pair_trained(words));
     }
     Ok(TrainReport {
@@ -233,5 +246,6 @@ pub fn train_course(
         seconds: start.elapsed().as_secs_f64(),
         recovered: Vec::new(),
         long_tokens_skipped,
+        stopped_early,
     })
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::corpus::SourceFingerprint;
 use ndarray::{Array2, ArrayView2};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -322,7 +323,7 @@ pub(crate) struct Candidates {
 pub(crate) fn count_corpus(
     corpus: &Corpus,
     config: &TrainConfig,
-) -> Result<(VocabBuilder, Candidates)> {
+) -> Result<(VocabBuilder, Candidates, Vec<SourceFingerprint>)> {
     let mut builder = VocabBuilder::new();
     let mut candidates = Candidates::default();
     let budget = config.heldout_pairs().saturating_mul(TOKENS_PER_PAIR);
@@ -371,7 +372,7 @@ pub(crate) fn count_corpus(
             }
         }
     }
-    Ok((builder, candidates))
+    Ok((builder, candidates, stream.fingerprints().to_vec()))
 }
 
 impl Candidates {

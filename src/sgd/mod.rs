@@ -35,9 +35,24 @@
 //! `U` and `V`, `W` as last merged), and at the end of every epoch and of the run with
 //! every worker paused and its `W` merged, so those scores are exactly those of the model
 //! at that point ([`TrainReport::epoch_heldout_losses`],
-//! [`TrainReport::epoch_interactions`]). The pause at the end of an epoch (when there is a
-//! held-out sample or `W` is trained) leaves every random stream as it is, so it changes
-//! no result: with one thread the merge is an assignment.
+//! [`TrainReport::epoch_interactions`]). Such a pause, like one for a checkpoint, changes
+//! no result with one thread: the merge is an assignment, and the random draws
+//! (subsampling, window reaches, negatives) come from a generator seeded anew for every
+//! chunk of about ten thousand words by the seed, the epoch and the chunk's first
+//! sentence, whichever thread trains it and whenever the workers pause.
+//!
+//! # Memory
+//!
+//! After the vocabulary pass and before allocating the model, [`train`] and
+//! [`train_checkpointed`] estimate what the run will allocate (`U` and `V`, `W` and the
+//! per-offset interactions, the sampler, the shared copies, and per thread the copies of
+//! a trained `W` or `D` with their AdaGrad state and the block buffers; a frozen `W` is
+//! shared, not copied) and refuse with [`Error::OutOfMemory`] a run that needs more than
+//! `MemAvailable + SwapFree` of `/proc/meminfo` (Linux; nothing is checked elsewhere).
+//! [`train_model`] and [`resume`] check what is left to allocate once the model exists.
+//! The estimate errs high (`V`'s rows that are never drawn are never resident), so a run
+//! that fits is never refused; the vocabulary and held-out sample exist already when the
+//! check runs, so the available memory accounts for them.
 
 mod course;
 pub(crate) mod dense;
@@ -48,7 +63,8 @@ mod pause;
 mod reader;
 mod worker;
 
-use std::path::Path;
+use std::cell::Cell;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Mutex, PoisonError};
@@ -59,12 +75,12 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use crate::checkpoint::drive::write_checkpoint;
 use crate::checkpoint::{CheckpointOptions, TrainState};
 use crate::config::{LearningRateSchedule, TrainConfig};
-use crate::corpus::Corpus;
+use crate::corpus::{Corpus, SourceFingerprint};
 use crate::error::{Error, Result};
 use crate::hogwild::SharedRows;
 use crate::kernels::LogisticTable;
 use crate::model::{Model, OffsetInteractionKind};
-use crate::preflight::{check_trainable, no_pair_trained};
+use crate::preflight::{Stage, check_memory, check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
 use dense::{Dense, SharedDense};
@@ -79,25 +95,78 @@ pub use heldout::{HeldOut, SENTENCES_PER_HELDOUT, TOKENS_PER_PAIR};
 pub(crate) use offsets::interactions_of;
 pub(crate) use worker::time_sentence;
 
-/// Receives training progress.
+/// Receives training progress, and can stop training.
+///
+/// Any closure `FnMut(&Progress) -> ControlFlow<()>` is an observer; give its argument's
+/// type (`|progress: &Progress| …`), which Rust does not infer here. [`NoProgress`] is the
+/// observer that wants nothing. To keep an observer of your own after training, pass a
+/// closure that borrows it: `|p: &Progress| observer.on_progress(p)`.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use std::time::{Duration, Instant};
+/// use bilinear_skipgram::{Corpus, Progress, TrainConfig, train};
+///
+/// let text = "cat dog mouse pet fur\ncar bus road wheel drive\n".repeat(200);
+/// let config = TrainConfig::builder().dim(8).min_count(1).threads(1).build()?;
+/// let deadline = Instant::now() + Duration::from_secs(60);
+/// let trained = train(&config, Corpus::from_text(text), |progress: &Progress| {
+///     if Instant::now() >= deadline {
+///         ControlFlow::Break(())
+///     } else {
+///         ControlFlow::Continue(())
+///     }
+/// })?;
+/// println!("stopped early: {}", trained.report.stopped_early);
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
 pub trait Observer {
     /// Called from the thread that called the trainer, a few times per second and once at
     /// the end.
-    fn on_progress(&mut self, progress: &Progress);
+    ///
+    /// Returning [`ControlFlow::Break`] stops training promptly: the worker threads finish
+    /// the chunk of about ten thousand words each is training, the rest of the corpus is
+    /// left unread, and the trainer returns `Ok` with the model as trained so far and
+    /// [`TrainReport::stopped_early`] set. After a `Break` the observer is not called
+    /// again.
+    fn on_progress(&mut self, progress: &Progress) -> ControlFlow<()>;
 }
 
-impl<F: FnMut(&Progress)> Observer for F {
-    fn on_progress(&mut self, progress: &Progress) {
+impl<F: FnMut(&Progress) -> ControlFlow<()>> Observer for F {
+    fn on_progress(&mut self, progress: &Progress) -> ControlFlow<()> {
         self(progress)
     }
 }
 
-/// An observer that ignores progress.
+/// An observer that ignores progress and never stops training.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoProgress;
 
 impl Observer for NoProgress {
-    fn on_progress(&mut self, _progress: &Progress) {}
+    fn on_progress(&mut self, _progress: &Progress) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// `&mut NoProgress` works too.
+impl Observer for &mut NoProgress {
+    fn on_progress(&mut self, _progress: &Progress) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// An observer behind a trait object, for example one picked at run time.
+impl Observer for &mut dyn Observer {
+    fn on_progress(&mut self, progress: &Progress) -> ControlFlow<()> {
+        (**self).on_progress(progress)
+    }
+}
+
+/// A boxed observer, for example one picked at run time.
+impl Observer for Box<dyn Observer + '_> {
+    fn on_progress(&mut self, progress: &Progress) -> ControlFlow<()> {
+        (**self).on_progress(progress)
+    }
 }
 
 /// A progress report.
@@ -192,6 +261,14 @@ pub struct TrainReport {
     /// one pass over the corpus (every epoch skips the same ones); 0 if no epoch was read
     /// to its end in this session.
     pub long_tokens_skipped: u64,
+    /// The observer stopped training ([`Observer::on_progress`] returned
+    /// [`ControlFlow::Break`]) before every word of the run was trained: the model is
+    /// trained on [`words`](Self::words) words, the per-epoch lists stop at the epoch it
+    /// stopped in (whose entries cover the part trained, scored at the stop), and a
+    /// checkpointed run's last checkpoint is the one written before the stop (from which
+    /// [`resume`] goes on). A `Break` once every word is trained is no stop.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub stopped_early: bool,
 }
 
 /// A trained model with its vocabulary.
@@ -210,29 +287,54 @@ pub struct Trained {
     pub heldout: Option<HeldOut>,
 }
 
-/// Builds the vocabulary of the corpus files (and the held-out sample, see
+/// Builds the vocabulary of the corpus (and the held-out sample, see
 /// [`TrainConfigBuilder::heldout_pairs`](crate::TrainConfigBuilder::heldout_pairs)),
-/// initialises a model and trains it.
+/// initialises a model and trains it, calling `observer` a few times per second.
 ///
-/// The files are read as the configuration's corpus options say (plain, gzip or xz).
+/// `corpus` is anything a [`Corpus`] is made from: a list of files (`&[path]`, `[path]`,
+/// a `Vec` of paths), or a [`Corpus`] (or `&Corpus`) of files, text in memory, sentences
+/// in memory or a reader function. It is read with the configuration's corpus options
+/// ([`TrainConfig::corpus_options`]), once for the vocabulary and once per epoch.
+/// `observer` is a closure `|progress: &Progress| -> ControlFlow<()>`, or [`NoProgress`];
+/// when it returns [`ControlFlow::Break`], training stops and the model trained so far is
+/// returned, with [`TrainReport::stopped_early`] set.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use bilinear_skipgram::{Corpus, NoProgress, Progress, TrainConfig, train};
+///
+/// let sentences: Vec<Vec<String>> = (0..400)
+///     .map(|i| ["cat dog pet", "car bus road"][i % 2].split(' ').map(String::from).collect())
+///     .collect();
+/// let config = TrainConfig::builder().dim(8).epochs(3).min_count(1).subsample(0.0).threads(1).build()?;
+/// let corpus = Corpus::from_sentences(sentences);
+/// let full = train(&config, &corpus, NoProgress)?;
+/// assert!(!full.report.stopped_early);
+/// // Stop at the first report (at the latest the end of the first epoch, where the
+/// // held-out loss is scored): the model trained so far comes back.
+/// let stopped = train(&config, &corpus, |_: &Progress| ControlFlow::Break(()))?;
+/// assert!(stopped.report.stopped_early);
+/// assert!(stopped.report.words < full.report.words);
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
 ///
 /// # Errors
 ///
-/// [`Error::File`] or [`Error::Corpus`] when a file cannot be read,
+/// [`Error::File`] or [`Error::Corpus`] when the corpus cannot be read,
 /// [`Error::EmptyVocabulary`] when no word reaches `min_count`,
 /// [`Error::NothingToTrain`] before training when the vocabulary has one word, no line
 /// has two words or subsampling keeps next to nothing, and after it when no pair was
-/// trained, [`Error::Diverged`] when the loss becomes non-finite.
-pub fn train<P: AsRef<Path>>(
+/// trained (unless the observer stopped training), [`Error::OutOfMemory`] before the model
+/// is allocated when the run would not fit in the available memory (see
+/// [Memory](self#memory)), [`Error::Diverged`] when the loss becomes non-finite.
+pub fn train(
     config: &TrainConfig,
-    paths: &[P],
-    observer: &mut dyn Observer,
+    corpus: impl Into<Corpus>,
+    mut observer: impl Observer,
 ) -> Result<Trained> {
-    let corpus = Corpus::new(
-        paths.iter().map(|p| p.as_ref().to_path_buf()),
-        config.corpus_options().clone(),
-    );
-    let (vocab, heldout) = count_corpus(config, &corpus)?;
+    let corpus = corpus.into().with_options(config.corpus_options().clone());
+    let (vocab, heldout, _) = count_corpus(config, &corpus)?;
+    check_memory(config, vocab.len(), Stage::BeforeModel)?;
     let mut model = initial_model(config, vocab.len())?;
     let state = TrainState::new(config, Vec::new());
     let start = Start {
@@ -241,7 +343,15 @@ pub fn train<P: AsRef<Path>>(
         offset_squares: None,
         heldout: heldout.as_ref(),
     };
-    let report = run(config, &vocab, &mut model, &corpus, observer, &start, None)?;
+    let report = run(
+        config,
+        &vocab,
+        &mut model,
+        &corpus,
+        &mut observer,
+        &start,
+        None,
+    )?;
     Ok(Trained {
         vocab,
         model,
@@ -257,17 +367,17 @@ pub(crate) fn initial_model(config: &TrainConfig, n_words: usize) -> Result<Mode
 }
 
 /// The vocabulary pass: the vocabulary of `corpus`, checked to leave something to train,
-/// and its held-out sample.
+/// its held-out sample, and the fingerprints of its sources.
 pub(crate) fn count_corpus(
     config: &TrainConfig,
     corpus: &Corpus,
-) -> Result<(Vocab, Option<HeldOut>)> {
-    let (counts, candidates) = heldout::count_corpus(corpus, config)?;
+) -> Result<(Vocab, Option<HeldOut>, Vec<SourceFingerprint>)> {
+    let (counts, candidates, fingerprints) = heldout::count_corpus(corpus, config)?;
     let sentences = candidates.sentence_counts();
     let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
     check_trainable(config, &vocab, Some(sentences))?;
     let heldout = candidates.into_heldout(config, &vocab)?;
-    Ok((vocab, heldout))
+    Ok((vocab, heldout, fingerprints))
 }
 
 /// The report of a run that stands at `state`.
@@ -285,6 +395,7 @@ pub(crate) fn report_of(state: &TrainState, recovered: Vec<String>) -> TrainRepo
         seconds: state.seconds,
         recovered,
         long_tokens_skipped: 0,
+        stopped_early: false,
     }
 }
 
@@ -304,15 +415,18 @@ pub const SCORE_EVERY: Duration = Duration::from_secs(2);
 /// `model` must have one row per vocabulary entry and the configuration's dimension, and
 /// the per-offset interactions the configuration asks for (kind, window and window mode;
 /// [`OffsetInteractions::identity`] makes them to start from). The
-/// corpus is read `epochs` times; tokens are mapped through `vocab` with its OOV policy.
+/// corpus (as for [`train`]: files, or any [`Corpus`]) is read `epochs` times with the
+/// configuration's corpus options; tokens are mapped through `vocab` with its OOV policy.
 /// There is no held-out sample: it is drawn during the vocabulary pass, which [`train`]
-/// and [`train_checkpointed`] make.
+/// and [`train_checkpointed`] make. `observer` can stop training, as for [`train`].
 ///
 /// # Errors
 ///
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration
 /// (its per-offset interactions included),
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
+/// [`Error::OutOfMemory`] when the sampler, the shared copies and the threads' buffers
+/// would not fit in the available memory,
 /// [`Error::File`]/[`Error::Corpus`] when the corpus cannot be read,
 /// [`Error::NothingToTrain`] when no pair was trained (the model is trained as given, so
 /// this is found at the end; [`train`] checks the corpus and vocabulary first), and
@@ -322,9 +436,10 @@ pub fn train_model(
     config: &TrainConfig,
     vocab: &Vocab,
     model: &mut Model,
-    corpus: &Corpus,
-    observer: &mut dyn Observer,
+    corpus: impl Into<Corpus>,
+    mut observer: impl Observer,
 ) -> Result<TrainReport> {
+    let corpus = corpus.into().with_options(config.corpus_options().clone());
     let state = TrainState::new(config, Vec::new());
     let start = Start {
         state: &state,
@@ -332,7 +447,7 @@ pub fn train_model(
         offset_squares: None,
         heldout: None,
     };
-    run(config, vocab, model, corpus, observer, &start, None)
+    run(config, vocab, model, &corpus, &mut observer, &start, None)
 }
 
 /// Where a run starts: the training state, the optimizer state and the held-out sample.
@@ -362,14 +477,15 @@ pub(crate) fn run(
         model,
         "model (vocabulary size × configured dimension)",
     )?;
+    check_memory(config, vocab.len(), Stage::BeforeTraining)?;
     let threads = config.threads();
     let dim = config.dim();
     let (heldout, start_state) = (start.heldout, start.state);
-    if start_state.rng_seeds.len() != threads || start_state.epoch_losses.len() != config.epochs() {
+    if start_state.epoch_losses.len() != config.epochs() {
         return Err(Error::ShapeMismatch {
-            what: "training state (generator states per thread, losses per epoch)",
-            expected: vec![threads, config.epochs()],
-            found: vec![start_state.rng_seeds.len(), start_state.epoch_losses.len()],
+            what: "training state (losses per epoch)",
+            expected: vec![config.epochs()],
+            found: vec![start_state.epoch_losses.len()],
         });
     }
     if let Some(squares) = &start.interaction_squares
@@ -418,7 +534,6 @@ pub(crate) fn run(
         (interaction, offset_values),
         (&sampler, &keep),
         (start_state.words_done, words_total),
-        start_state.rng_seeds.clone(),
     )?;
     // The held-out loss and the diagnostics of W (of W̄ = Σ_p π_p D_p W with per-offset
     // interactions) of the shared model as it stands.
@@ -470,6 +585,11 @@ pub(crate) fn run(
     let mut totals = (start_state.words_done, start_state.pairs); // words, pairs
     let mut written = Ok(());
     let mut long_tokens_skipped = 0;
+    // The observer asked to stop (it is not called again), and whether that left words
+    // untrained (it may have asked at the last report of a finished run).
+    let stop_requested = Cell::new(false);
+    let mut stopped_early = false;
+    let mut last_epoch = start_state.epoch;
 
     let outcome = std::thread::scope(|scope| {
         let shared_ref = &shared;
@@ -487,6 +607,7 @@ pub(crate) fn run(
                 schedule,
                 heldout: heldout.map_or(&[], HeldOut::sentences),
                 epoch_end_pauses: heldout.is_some() || interaction_trained,
+                words_sent: Cell::new(0),
             };
             reader.run(position)
         });
@@ -502,10 +623,12 @@ pub(crate) fn run(
         let mut last_call = Instant::now();
         let mut next_score = Instant::now() + SCORE_EVERY;
         let mut interval = (0.0_f64, 0_u64);
-        let mut last_epoch = start_state.epoch;
         let mut score_error = Ok(());
         let mut emit =
             |interval: &mut (f64, u64), epoch: usize, done: u64, scores: Option<Scores>| {
+                if stop_requested.get() {
+                    return;
+                }
                 let mut progress = Progress::new(
                     epoch,
                     done,
@@ -521,7 +644,12 @@ pub(crate) fn run(
                     progress.heldout_loss = scores.heldout_loss;
                     progress.interaction = scores.interaction;
                 }
-                observer.on_progress(&progress);
+                if observer.on_progress(&progress).is_break() {
+                    // Workers finish the chunk they are training and drop the rest of
+                    // the queue; the reader sends nothing more.
+                    stop_requested.set(true);
+                    shared.abort.store(true, Ordering::Relaxed);
+                }
                 *interval = (0.0, 0);
             };
         for event in event_rx.iter() {
@@ -562,8 +690,8 @@ pub(crate) fn run(
                             heldout_losses: epoch_heldout.clone(),
                             interactions: epoch_interactions.clone(),
                             seconds: seconds(clock),
-                            rng_seeds: lock(&shared.seeds).clone(),
-                            corpus_sizes: start_state.corpus_sizes.clone(),
+                            corpus: start_state.corpus.clone(),
+                            retry_factors: start_state.retry_factors.clone(),
                         };
                         written =
                             write_checkpoint(options, config, vocab, &shared, &state, heldout);
@@ -602,9 +730,15 @@ pub(crate) fn run(
                 last_call = Instant::now();
             }
         }
-        // Every worker has merged its W: the scores of the trained model.
-        let last = config.epochs() - 1;
-        let finished = !shared.abort.load(Ordering::Relaxed);
+        // Every worker has merged its W: the scores of the trained model (of the model as
+        // trained until a stop, in the epoch it stopped in).
+        let stopped = stop_requested.get();
+        let last = if stopped {
+            last_epoch
+        } else {
+            config.epochs() - 1
+        };
+        let finished = !shared.abort.load(Ordering::Relaxed) || stopped;
         let scores = if finished { score(&shared).ok() } else { None };
         if let Some(scores) = &scores {
             if let Some(slot) = epoch_heldout.get_mut(last) {
@@ -623,7 +757,12 @@ pub(crate) fn run(
             }
         }
         match reader.join().unwrap_or_else(|_| Err(worker_panicked())) {
-            Ok(skipped) => long_tokens_skipped = skipped,
+            Ok(end) => {
+                long_tokens_skipped = end.long_tokens_skipped;
+                let all_trained = end.completed
+                    && totals.0.saturating_sub(start_state.words_done) == end.words_sent;
+                stopped_early = stopped && !all_trained;
+            }
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -635,7 +774,7 @@ pub(crate) fn run(
     });
     outcome?;
     written?;
-    if totals.1 == 0 {
+    if totals.1 == 0 && !stopped_early {
         return Err(no_pair_trained(totals.0));
     }
     let state = TrainState {
@@ -647,10 +786,13 @@ pub(crate) fn run(
         heldout_losses: epoch_heldout,
         interactions: epoch_interactions,
         seconds: seconds(clock),
-        rng_seeds: lock(&shared.seeds).clone(),
-        corpus_sizes: start_state.corpus_sizes.clone(),
+        corpus: start_state.corpus.clone(),
+        retry_factors: start_state.retry_factors.clone(),
     };
-    if let Some(options) = checkpoints {
+    // A stopped run is not finished: its last checkpoint stays the one to resume from.
+    if let Some(options) = checkpoints
+        && !stopped_early
+    {
         write_checkpoint(options, config, vocab, &shared, &state, heldout)?;
     }
     let (trained, trained_offsets) = shared.into_interaction();
@@ -660,6 +802,14 @@ pub(crate) fn run(
     }
     let mut report = report_of(&state, Vec::new());
     report.long_tokens_skipped = long_tokens_skipped;
+    if stopped_early {
+        // Only the epochs begun: the last one is partial.
+        report.stopped_early = true;
+        let epochs = last_epoch + 1;
+        report.epoch_losses.truncate(epochs);
+        report.epoch_heldout_losses.truncate(epochs);
+        report.epoch_interactions.truncate(epochs);
+    }
     Ok(report)
 }
 
@@ -782,8 +932,6 @@ pub(crate) struct Shared<'a> {
     identity_frozen: bool,
     /// σ and softplus for the scores.
     logistic: &'static LogisticTable,
-    /// Each worker's generator seed as of the last pause.
-    seeds: Mutex<Vec<[u8; 32]>>,
     /// Where workers wait while a checkpoint is written.
     gate: PauseGate,
 }
@@ -792,14 +940,13 @@ impl<'a> Shared<'a> {
     /// What the workers share for training a model: its `U` and `V` rows (borrowed for
     /// `'a`), its `W` and per-offset interactions with the optimizer state (moved in;
     /// [`Shared::into_interaction`] gives them back), the sampler and keep probabilities,
-    /// the words done and in total, and one generator seed per thread.
+    /// and the words done and in total.
     fn new(
         config: &'a TrainConfig,
         (focus, context): (ArrayViewMut2<'a, f32>, ArrayViewMut2<'a, f32>),
         (interaction, offsets): (Dense, Option<Dense>),
         (sampler, keep): (&'a NegativeSampler, &'a [f32]),
         (words_done, words_total): (u64, u64),
-        seeds: Vec<[u8; 32]>,
     ) -> Result<Self> {
         let dim = config.dim();
         let trained = config.interaction_learning_rate() > 0.0;
@@ -834,7 +981,6 @@ impl<'a> Shared<'a> {
             abort: AtomicBool::new(false),
             identity_frozen,
             logistic: LogisticTable::get(),
-            seeds: Mutex::new(seeds),
             gate: PauseGate::default(),
         })
     }

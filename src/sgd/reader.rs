@@ -1,10 +1,14 @@
 //! The reader thread: streams the corpus as chunks of word ids to the workers and pauses
 //! them for checkpoints.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
 
 use super::Shared;
 use crate::corpus::Corpus;
@@ -16,6 +20,11 @@ const CHUNK_WORDS: usize = 10_000;
 
 pub(crate) struct Chunk {
     pub(crate) epoch: usize,
+    /// Index within the epoch of the chunk's first sentence (held-out sentences
+    /// counted): with the seed and the epoch, it seeds the chunk's random stream, so that
+    /// every random draw depends on the data's position and not on the thread that trains
+    /// it or on when checkpoints happen.
+    pub(crate) first_sentence: u64,
     pub(crate) ids: Vec<u32>,
     /// End offset (exclusive) of each sentence in `ids`.
     pub(crate) ends: Vec<usize>,
@@ -24,14 +33,11 @@ pub(crate) struct Chunk {
 /// What the reader hands the workers.
 pub(crate) enum Job {
     Chunk(Chunk),
-    /// Stop at the [`PauseGate`](super::pause::PauseGate) until the calling thread is done:
-    /// with `checkpoint`, a checkpoint is written and every worker moves its generator to
-    /// a fresh seed that the checkpoint records; without, the calling thread only scores
-    /// the model (the end of an epoch), and the workers' random streams are left as they
-    /// are, so that such a pause changes no result.
-    Pause {
-        checkpoint: bool,
-    },
+    /// Stop at the [`PauseGate`](super::pause::PauseGate) until the calling thread is done
+    /// (it writes a checkpoint, or scores the model at the end of an epoch). A pause
+    /// changes no result: each chunk's random stream is derived from its position
+    /// ([`chunk_rng`]), and with one thread the merge of `W` is an assignment.
+    Pause,
 }
 
 /// What the calling thread hears about.
@@ -71,24 +77,60 @@ pub(crate) struct Reader<'r, 'a> {
     /// Pause at the end of every epoch but the last, for the calling thread to score the
     /// model.
     pub(crate) epoch_end_pauses: bool,
+    /// Words of the chunks queued so far.
+    pub(crate) words_sent: Cell<u64>,
+}
+
+/// How the reader ended.
+pub(crate) struct ReadEnd {
+    /// Long tokens skipped in the last epoch read to its end.
+    pub(crate) long_tokens_skipped: u64,
+    /// Words of the chunks it queued.
+    pub(crate) words_sent: u64,
+    /// It read to the end of the last epoch (training was not stopped first).
+    pub(crate) completed: bool,
+}
+
+/// The random generator of the chunk of `epoch` that starts at sentence `first_sentence`
+/// of the epoch, for a run seeded with `seed`: a pure function of the three, so that one
+/// thread and one seed give the same model whether or not, and wherever, the run was
+/// paused, checkpointed or resumed.
+pub(crate) fn chunk_rng(seed: u64, epoch: usize, first_sentence: u64) -> Xoshiro256PlusPlus {
+    // SplitMix64's finaliser over each coordinate in turn: distinct positions give
+    // unrelated seeds (`seed_from_u64` expands the result with SplitMix64 again).
+    fn mix(mut z: u64) -> u64 {
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut state = mix(seed.wrapping_add(GOLDEN));
+    state = mix(state ^ (epoch as u64).wrapping_add(GOLDEN));
+    state = mix(state ^ first_sentence.wrapping_add(GOLDEN));
+    Xoshiro256PlusPlus::seed_from_u64(state)
 }
 
 impl Reader<'_, '_> {
-    /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch.
-    /// Returns the long tokens skipped in the last epoch read to its end.
-    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<u64> {
+    /// Reads from `sentences` sentences into epoch `epoch` to the end of the last epoch,
+    /// or until training stops.
+    pub(crate) fn run(self, (epoch, sentences): (usize, u64)) -> Result<ReadEnd> {
         let result = self.read(epoch, sentences);
         if result.is_err() {
             self.shared.abort.store(true, Ordering::Relaxed);
         }
-        result
+        result.map(|(long_tokens_skipped, completed)| ReadEnd {
+            long_tokens_skipped,
+            words_sent: self.words_sent.get(),
+            completed,
+        })
     }
 
-    fn read(&self, first_epoch: usize, skip: u64) -> Result<u64> {
+    fn read(&self, first_epoch: usize, skip: u64) -> Result<(u64, bool)> {
         let mut long_tokens_skipped = 0;
         let mut since = (Instant::now(), 0_u64); // last checkpoint, words sent since
-        let fresh = |epoch| Chunk {
+        let fresh = |epoch, first_sentence| Chunk {
             epoch,
+            first_sentence,
             ids: Vec::with_capacity(CHUNK_WORDS + 64),
             ends: Vec::new(),
         };
@@ -111,7 +153,7 @@ impl Reader<'_, '_> {
                     sentences += 1;
                 }
             }
-            let mut chunk = fresh(epoch);
+            let mut chunk = fresh(epoch, sentences);
             loop {
                 let train = self.heldout.binary_search(&sentences).is_err();
                 let more = stream.next_sentence(|token| {
@@ -128,13 +170,13 @@ impl Reader<'_, '_> {
                 }
                 if chunk.ids.len() >= CHUNK_WORDS {
                     since.1 += chunk.ids.len() as u64;
-                    let full = std::mem::replace(&mut chunk, fresh(epoch));
+                    let full = std::mem::replace(&mut chunk, fresh(epoch, sentences));
                     if !self.send(Job::Chunk(full)) {
-                        return Ok(long_tokens_skipped);
+                        return Ok((long_tokens_skipped, false));
                     }
                     if self.due(since) {
                         if !self.pause(epoch, sentences, true) {
-                            return Ok(long_tokens_skipped);
+                            return Ok((long_tokens_skipped, false));
                         }
                         since = (Instant::now(), 0);
                     }
@@ -143,27 +185,35 @@ impl Reader<'_, '_> {
             if !chunk.ids.is_empty() {
                 since.1 += chunk.ids.len() as u64;
                 if !self.send(Job::Chunk(chunk)) {
-                    return Ok(long_tokens_skipped);
+                    return Ok((long_tokens_skipped, false));
                 }
             }
             long_tokens_skipped = stream.long_tokens_skipped();
             let due = self.due(since);
             if epoch + 1 < self.epochs && (due || self.epoch_end_pauses) {
                 if !self.pause(epoch + 1, 0, due) {
-                    return Ok(long_tokens_skipped);
+                    return Ok((long_tokens_skipped, false));
                 }
                 if due {
                     since = (Instant::now(), 0);
                 }
             }
         }
-        Ok(long_tokens_skipped)
+        Ok((long_tokens_skipped, true))
     }
 
     /// Queues a job unless training stopped; `false` if it did. Checking the abort flag
     /// before every send keeps the reader from blocking on a queue nobody empties.
     fn send(&self, job: Job) -> bool {
-        !self.shared.abort.load(Ordering::Relaxed) && self.jobs.send(job).is_ok()
+        let words = match &job {
+            Job::Chunk(chunk) => chunk.ids.len() as u64,
+            Job::Pause => 0,
+        };
+        let sent = !self.shared.abort.load(Ordering::Relaxed) && self.jobs.send(job).is_ok();
+        if sent {
+            self.words_sent.set(self.words_sent.get() + words);
+        }
+        sent
     }
 
     /// Whether a checkpoint is due `since.0` and `since.1` words after the last one.
@@ -182,7 +232,7 @@ impl Reader<'_, '_> {
         let threads = shared.config.threads();
         let releases = shared.gate.releases();
         for _ in 0..threads {
-            if !self.send(Job::Pause { checkpoint }) {
+            if !self.send(Job::Pause) {
                 return false;
             }
         }

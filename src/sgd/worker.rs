@@ -9,16 +9,15 @@ use std::time::{Duration, Instant};
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
+use rand::RngExt;
 use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
 
 use super::dense::{
     Dense, DenseCopy, SharedDense, decay_towards_identity, matrix, matrix_mut, optimizer_step,
 };
 use super::offsets::OffsetBlock;
-use super::reader::{Chunk, Event, Job, Report};
+use super::reader::{Chunk, Event, Job, Report, chunk_rng};
 use super::{Shared, check_model, diverged, learning_rate_at, lock};
-use crate::checkpoint::initial_seed;
 use crate::config::{InteractionOptimizer, TrainConfig, WindowMode};
 use crate::error::{Error, Result};
 use crate::kernels::{axpy, dot};
@@ -43,7 +42,7 @@ pub(crate) fn run_worker(
             let next = lock(jobs).recv();
             match next {
                 Err(_) => return Ok(()),
-                Ok(Job::Pause { checkpoint }) => worker.pause(checkpoint),
+                Ok(Job::Pause) => worker.pause(),
                 Ok(Job::Chunk(chunk)) => {
                     let report = worker.train_chunk(&chunk)?;
                     if events.send(Event::Chunk(report)).is_err() {
@@ -89,7 +88,6 @@ pub(crate) fn run_worker(
 /// and every `D_p` held fixed.
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
-    thread: usize,
     rng: Xoshiro256PlusPlus,
     /// Epoch and words done (all threads) at the start of the current sentence.
     position: (usize, u64),
@@ -125,10 +123,6 @@ impl<'s, 'a> Worker<'s, 'a> {
     fn new(thread: usize, shared: &'s Shared<'a>) -> Self {
         let config = shared.config;
         let dim = config.dim();
-        let seed = lock(&shared.seeds)
-            .get(thread)
-            .copied()
-            .unwrap_or_else(|| initial_seed(config.seed(), thread));
         let interaction = DenseCopy::new(&shared.interaction, config.threads());
         let adagrad = interaction.is_some()
             && config.interaction_optimizer() == InteractionOptimizer::AdaGrad;
@@ -142,8 +136,8 @@ impl<'s, 'a> Worker<'s, 'a> {
         );
         Worker {
             shared,
-            thread,
-            rng: Xoshiro256PlusPlus::from_seed(seed),
+            // Replaced at every chunk ([`chunk_rng`]); this one serves the benches' hook.
+            rng: chunk_rng(config.seed(), 0, thread as u64),
             position: (0, 0),
             dim,
             capacity,
@@ -166,18 +160,10 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
     }
 
-    /// Stops for the calling thread: for a checkpoint, moves the generator to a fresh seed
-    /// that the checkpoint records; then merges its `W` updates, waits at the gate, and
-    /// takes the merged `W`. With one thread a pause without a checkpoint changes nothing:
-    /// the merge is an assignment and the random stream goes on.
-    fn pause(&mut self, checkpoint: bool) {
-        if checkpoint {
-            let seed: [u8; 32] = self.rng.random();
-            self.rng = Xoshiro256PlusPlus::from_seed(seed);
-            if let Some(slot) = lock(&self.shared.seeds).get_mut(self.thread) {
-                *slot = seed;
-            }
-        }
+    /// Stops for the calling thread: merges its `W` updates, waits at the gate, and takes
+    /// the merged `W`. With one thread a pause changes nothing: the merge is an assignment,
+    /// and the next chunk's random stream comes from its position, not from this one's.
+    fn pause(&mut self) {
         // The checkpoint needs this thread's W updates in the shared W.
         if self.unmerged_words > 0 {
             self.merge_interaction();
@@ -200,6 +186,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         let shared = self.shared;
         let config = shared.config;
         let base = shared.words_done.load(Ordering::Relaxed);
+        self.rng = chunk_rng(config.seed(), chunk.epoch, chunk.first_sentence);
         let mut loss = 0.0_f64;
         let mut pairs = 0_u64;
         let mut start = 0;
@@ -605,7 +592,6 @@ pub(crate) fn time_sentence(
         ),
         (&sampler, &keep),
         (0, u64::MAX),
-        vec![initial_seed(config.seed(), 0)],
     )?;
     let mut worker = Worker::new(0, &shared);
     let (mut pairs, mut loss) = (0_u64, 0.0_f64);
