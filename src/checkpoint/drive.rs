@@ -32,7 +32,7 @@ use crate::vocab::Vocab;
 /// As [`train`], plus [`Error::File`] when a checkpoint cannot be written.
 ///
 /// [`train`]: crate::sgd::train
-/// [`SentenceStream::fingerprints`]: crate::SentenceStream::fingerprints
+/// [`SentenceStream::fingerprints`]: crate::corpus::SentenceStream::fingerprints
 pub fn train_checkpointed(
     config: &TrainConfig,
     corpus: impl Into<Corpus>,

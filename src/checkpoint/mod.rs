@@ -122,7 +122,7 @@ pub struct TrainState {
 
 impl TrainState {
     /// The state at the start of a run with `config` on the corpus sources `corpus`
-    /// (from [`SentenceStream::fingerprints`](crate::SentenceStream::fingerprints) after
+    /// (from [`SentenceStream::fingerprints`](crate::corpus::SentenceStream::fingerprints) after
     /// a pass over the corpus; empty to skip the check on resume).
     pub fn new(config: &TrainConfig, corpus: Vec<SourceFingerprint>) -> TrainState {
         TrainState {

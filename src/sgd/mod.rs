@@ -414,7 +414,7 @@ pub const SCORE_EVERY: Duration = Duration::from_secs(2);
 ///
 /// `model` must have one row per vocabulary entry and the configuration's dimension, and
 /// the per-offset interactions the configuration asks for (kind, window and window mode;
-/// [`OffsetInteractions::identity`] makes them to start from). The
+/// [`OffsetInteractions::identity`](crate::OffsetInteractions::identity) makes them to start from). The
 /// corpus (as for [`train`]: files, or any [`Corpus`]) is read `epochs` times with the
 /// configuration's corpus options; tokens are mapped through `vocab` with its OOV policy.
 /// There is no held-out sample: it is drawn during the vocabulary pass, which [`train`]
