@@ -279,6 +279,9 @@ mod memory_tests {
             .threads(threads)
             .dim(dim)
             .interaction_learning_rate(interaction_learning_rate)
+            // The plain model with W's SGD step: the figures below count W alone.
+            .interaction_optimizer(crate::InteractionOptimizer::Sgd)
+            .offset_interactions(crate::OffsetInteractionKind::None)
             .build()
             .unwrap()
     }

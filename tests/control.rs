@@ -203,6 +203,12 @@ fn train_model_and_the_course_trainer_stop_too() {
     assert!(report.stopped_early);
     assert!(report.words < words_total);
 
+    // The course has one W and no per-offset interactions.
+    let config = config
+        .to_builder()
+        .offset_interactions(bilinear_skipgram::OffsetInteractionKind::None)
+        .build()
+        .expect("valid");
     let mut model = Model::for_config(&config, vocab.len());
     let mut calls = 0;
     let report = train_course(&config, &vocab, &mut model, &corpus, 100, |_: &Progress| {

@@ -282,10 +282,11 @@ fn a_damaged_part_is_refused_naming_it() {
 fn malformed_text_parts_are_refused_naming_file_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let saved = saved(dir.path());
-    let cases: [(&str, &str, &str, u64); 7] = [
+    let cases: [(&str, &str, &str, u64); 8] = [
         (REPORT_FILE, "pairs = ", "pairs = many", 3),
         (REPORT_FILE, "words = ", "sentences = ", 2),
-        (REPORT_FILE, "epoch_losses = ", "epoch_losses = 1.0 x ", 6),
+        (REPORT_FILE, "stopped_early = ", "stopped_early = maybe", 6),
+        (REPORT_FILE, "epoch_losses = ", "epoch_losses = 1.0 x ", 7),
         (REPORT_FILE, "# bilinear", "# other", 1),
         (CONFIG_FILE, "dim = 6", "dim = six", 1),
         (HELDOUT_FILE, "pairs = ", "pairs = -", 4),
