@@ -43,6 +43,8 @@ use bilinear_skipgram::{
     WindowMode, eval::Anisotropy, eval::Displacement, eval::ScoreMoments, eval::UnitVectors,
     plot::plot_words, save_model, train_checkpointed, train_course,
 };
+use std::str::FromStr;
+
 use clap::{Parser, ValueEnum};
 use ndarray::Axis;
 use rand::SeedableRng;
@@ -125,7 +127,7 @@ struct Args {
     neighbours: usize,
     /// Vectors drawn in words.png and searched for neighbours (besides u): u, vw, concat,
     /// sum, balanced-…, score-….
-    #[arg(long, default_value = "u", value_parser = parse_vector_kind)]
+    #[arg(long, default_value = "u", value_parser = VectorKind::from_str)]
     vectors: VectorKind,
 }
 
@@ -526,10 +528,6 @@ impl Table {
             aligned
         );
     }
-}
-
-fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
-    VectorKind::from_name(name).ok_or_else(|| format!("unknown vector kind {name:?}"))
 }
 
 fn names(paths: &[PathBuf]) -> String {

@@ -76,16 +76,18 @@ struct Args {
 struct Kinds(Vec<VectorKind>);
 
 /// `all` or the name of one vector kind.
-fn parse_vector_kinds(name: &str) -> std::result::Result<Kinds, String> {
+fn parse_vector_kinds(name: &str) -> bilinear_skipgram::Result<Kinds> {
     if name == "all" {
         return Ok(Kinds(VectorKind::ALL.to_vec()));
     }
-    VectorKind::from_name(name)
-        .map(|kind| Kinds(vec![kind]))
-        .ok_or_else(|| {
-            let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
-            format!("expected all or one of {}, got {name:?}", names.join(", "))
-        })
+    match name.parse() {
+        Ok(kind) => Ok(Kinds(vec![kind])),
+        Err(Error::InvalidArgument { what, message }) => Err(Error::InvalidArgument {
+            what,
+            message: message.replacen("expected one of", "expected all or one of", 1),
+        }),
+        Err(other) => Err(other),
+    }
 }
 
 enum EvalSet {

@@ -29,6 +29,8 @@ use bilinear_skipgram::{
     eval::DEFAULT_RESTRICT, eval::UnitVectors, eval::count_non_finite_rows, eval::find_word,
     io::LineReader, io::MAX_LINE_BYTES, load_model, read_word_vectors,
 };
+use std::str::FromStr;
+
 use clap::Parser;
 
 /// Nearest neighbours and analogies.
@@ -45,7 +47,7 @@ struct Args {
     /// sum, or one of the read-outs in the score's geometry, balanced-focus,
     /// balanced-context, balanced-sum, balanced-concat, score-focus, score-context,
     /// score-sum, score-concat (see `VectorKind`).
-    #[arg(long, default_value = "score-concat", value_parser = parse_vector_kind)]
+    #[arg(long, default_value = "score-concat", value_parser = VectorKind::from_str)]
     vectors: VectorKind,
     /// Answers printed per query.
     #[arg(short, default_value_t = 10)]
@@ -53,13 +55,6 @@ struct Args {
     /// Analogies search (and require their words among) this many most frequent words.
     #[arg(long, default_value_t = DEFAULT_RESTRICT)]
     restrict: usize,
-}
-
-fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
-    VectorKind::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
-        format!("expected one of {}, got {name:?}", names.join(", "))
-    })
 }
 
 fn listing(vocab: &Vocab, answers: &[(usize, f32)]) -> String {

@@ -45,6 +45,8 @@ use bilinear_skipgram::{
     io::replace_dir, plot::TrainingCurves, plot::plot_training, plot::plot_words, resume, train,
     train_checkpointed, write_trained, write_word2vec_text,
 };
+use std::str::FromStr;
+
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, Axis};
@@ -129,7 +131,7 @@ struct Args {
     /// ([V·W, U]), sum (U + V·W), or a read-out in the score's geometry: balanced-focus,
     /// balanced-context, balanced-sum, balanced-concat, score-focus, score-context,
     /// score-sum, score-concat (see `VectorKind`).
-    #[arg(long, default_value = "score-concat", value_parser = parse_vector_kind)]
+    #[arg(long, default_value = "score-concat", value_parser = VectorKind::from_str)]
     vectors: VectorKind,
     /// Words whose nearest neighbours are printed (repeatable).
     #[arg(long = "probe")]
@@ -466,16 +468,6 @@ fn write_outputs(
         note!("(words.png needs 2 probe words in the vocabulary, loss.png a finite loss)");
     }
     Ok(())
-}
-
-fn parse_vector_kind(name: &str) -> std::result::Result<VectorKind, String> {
-    VectorKind::ALL
-        .into_iter()
-        .find(|kind| kind.name() == name)
-        .ok_or_else(|| {
-            let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
-            format!("expected one of {}, got {name:?}", names.join(", "))
-        })
 }
 
 fn parse_offsets(name: &str) -> std::result::Result<OffsetInteractionKind, String> {

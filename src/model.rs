@@ -188,6 +188,31 @@ impl VectorKind {
     }
 }
 
+/// Parses a [`VectorKind::name`], as command lines take it.
+///
+/// ```
+/// use bilinear_skipgram::VectorKind;
+/// assert_eq!("score-concat".parse::<VectorKind>()?, VectorKind::ScoreConcatenated);
+/// assert!("U".parse::<VectorKind>().is_err());
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
+impl std::str::FromStr for VectorKind {
+    type Err = Error;
+
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] naming every kind when `name` is none of them.
+    fn from_str(name: &str) -> Result<Self> {
+        VectorKind::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
+            Error::InvalidArgument {
+                what: "vector kind",
+                message: format!("expected one of {}, got {name:?}", names.join(", ")),
+            }
+        })
+    }
+}
+
 /// `U` (`n_words×M`), `V` (`n_words×M`), `W` (`M×M`) and the per-offset interactions
 /// (none unless asked for), in `f32`.
 #[derive(Debug, Clone, PartialEq)]
