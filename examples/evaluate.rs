@@ -53,7 +53,7 @@ struct Args {
     eval_dir: PathBuf,
     /// Which word vectors to evaluate: all, u, vw, concat, sum, or one of the read-outs in
     /// the score's geometry, balanced-focus, balanced-context, balanced-sum,
-    /// balanced-concat, score-focus, score-context, score-sum, score-concat (see
+    /// balanced-concat, score-focus, score-context, score-sum, score-concat, score-smoothed (see
     /// `VectorKind`).
     #[arg(long, default_value = "all", value_parser = parse_vector_kinds)]
     vectors: Kinds,

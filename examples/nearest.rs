@@ -46,8 +46,8 @@ struct Args {
     /// Which word vectors of a model folder to use (a file holds one kind): u, vw, concat,
     /// sum, or one of the read-outs in the score's geometry, balanced-focus,
     /// balanced-context, balanced-sum, balanced-concat, score-focus, score-context,
-    /// score-sum, score-concat (see `VectorKind`).
-    #[arg(long, default_value = "score-concat", value_parser = VectorKind::from_str)]
+    /// score-sum, score-concat, score-smoothed (see `VectorKind`).
+    #[arg(long, default_value = "score-smoothed", value_parser = VectorKind::from_str)]
     vectors: VectorKind,
     /// Answers printed per query.
     #[arg(short, default_value_t = 10)]

@@ -130,8 +130,8 @@ struct Args {
     /// Word vectors written to vectors.txt and embeddings.fifu: u (U), vw (V·W), concat
     /// ([V·W, U]), sum (U + V·W), or a read-out in the score's geometry: balanced-focus,
     /// balanced-context, balanced-sum, balanced-concat, score-focus, score-context,
-    /// score-sum, score-concat (see `VectorKind`).
-    #[arg(long, default_value = "score-concat", value_parser = VectorKind::from_str)]
+    /// score-sum, score-concat, score-smoothed (see `VectorKind`).
+    #[arg(long, default_value = "score-smoothed", value_parser = VectorKind::from_str)]
     vectors: VectorKind,
     /// Words whose nearest neighbours are printed (repeatable).
     #[arg(long = "probe")]

@@ -148,11 +148,10 @@ impl Default for TrainConfig {
 ///
 /// Measured on English Wikipedia (BENCHMARKS.md, "Embedding quality on English Wikipedia"):
 /// with the default per-offset interactions and vectors, five epochs at 0.05 scored MEN
-/// 0.547 against 0.515 at 0.025, MTurk-771 0.509 against 0.469 and SimVerb 0.129 against
-/// 0.119, with RW and the analogies within noise; word2vec C and gensim gain as much from
-/// 0.05. On a small corpus a lower rate can be better (on the Bulgarian news corpus
-/// петрол and нефт are each other's third neighbour at 0.025, not at 0.05); set
-/// [`TrainConfigBuilder::learning_rate`] for it.
+/// 0.559 against 0.536 at 0.025, MTurk-771 0.522 against 0.494 and SimVerb 0.133 against
+/// 0.126, with the analogies within noise; RW is the one set that preferred 0.025 (0.420
+/// against 0.409). word2vec C and gensim gain as much from 0.05. On a small corpus a lower
+/// rate can be better; set [`TrainConfigBuilder::learning_rate`] for it.
 pub const DEFAULT_LEARNING_RATE: f32 = 0.05;
 
 /// The default learning rate of the shared interaction `W`: 0, so `W` stays at the

@@ -44,6 +44,15 @@
 //! Kinds `score-focus`, `score-context`, `score-sum` and `score-concat`, built as the
 //! balanced ones.
 //!
+//! **Score-only, smoothed spectrum**: `score-smoothed`
+//! ([`ScoreSmoothed`](VectorKind::ScoreSmoothed), the default) is `score-concat` with the
+//! singular values weighted by `Λ^{0.4}` instead of `Λ^{1/2}`
+//! ([`score_read_out_weighted`], [`SMOOTHED_SPECTRAL_WEIGHT`]): `F Fᵀ = (SᵀS)^{0.4}`, so it
+//! too depends on the scores alone, but the top directions of `S`, which every word shares
+//! (on English Wikipedia the largest singular value is seven times the second), weigh less
+//! in a cosine. `C Fᵀ` is then no longer `S`; the kinds that reproduce the scores are the
+//! `p = 1/2` ones above.
+//!
 //! The `M×M` work (SVDs by one-sided Jacobi, eigendecompositions by Jacobi) and the Gram
 //! matrices run in `f64`, the `n×M` products `F = U T`, `C = V T'` in the model's `f32`
 //! ([`balanced_read_out`] and [`score_read_out`] take `f32` or `f64` matrices). At
@@ -66,7 +75,10 @@ mod offsets;
 mod readout;
 
 pub use offsets::{OffsetInteractionKind, OffsetInteractions, OffsetInteractionsMut};
-pub use readout::{ReadOut, SCORE_RANK_TOLERANCE, balanced_read_out, score_read_out};
+pub use readout::{
+    ReadOut, SCORE_RANK_TOLERANCE, SMOOTHED_SPECTRAL_WEIGHT, balanced_read_out, score_read_out,
+    score_read_out_weighted,
+};
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::{Rng, RngExt, SeedableRng};
@@ -99,11 +111,12 @@ pub enum InteractionInit {
 /// Which vectors represent a word (see the [module documentation](self#word-vectors) for
 /// the constructions). Every kind has a short [`name`](Self::name) for command lines.
 ///
-/// The default is [`ScoreConcatenated`](Self::ScoreConcatenated): it depends on the
-/// model's scores alone, so no reparametrisation of `U`, `V` and `W` changes its cosines,
-/// and on English Wikipedia (BENCHMARKS.md) it scored at or within noise of the best kind
-/// on every set, where `U` alone lost 0.011 on SimVerb, 4.7 points on MSR and 2.4 on
-/// BATS, and the sum 9.8 points on MSR.
+/// The default is [`ScoreSmoothed`](Self::ScoreSmoothed): it depends on the model's
+/// scores alone, so no reparametrisation of `U`, `V` and `W` changes its cosines. On
+/// English Wikipedia (BENCHMARKS.md) the score-only concatenation scored at or within noise
+/// of the best of the `p = 1/2` kinds on every set, where `U` alone lost 0.011 on SimVerb,
+/// 4.7 points on MSR and 2.4 on BATS, and the sum 9.8 points on MSR; its smoothed spectrum
+/// added what [`SMOOTHED_SPECTRAL_WEIGHT`] lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum VectorKind {
@@ -133,14 +146,19 @@ pub enum VectorKind {
     /// `score-sum`: `F + C` of the score-only read-out.
     ScoreSum,
     /// `score-concat`: `[C, F]` of the score-only read-out, each half's rows scaled to unit
-    /// length. The default.
-    #[default]
+    /// length.
     ScoreConcatenated,
+    /// `score-smoothed`: `[C, F]` of the score-only read-out with the singular values of
+    /// the scores weighted by `Λ^p`, `p` = [`SMOOTHED_SPECTRAL_WEIGHT`] (0.4), instead of
+    /// `Λ^{1/2}` ([`score_read_out_weighted`]), each half's rows scaled to unit length. The
+    /// default.
+    #[default]
+    ScoreSmoothed,
 }
 
 impl VectorKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [VectorKind; 12] = [
+    pub const ALL: [VectorKind; 13] = [
         VectorKind::Focus,
         VectorKind::MappedContext,
         VectorKind::Concatenated,
@@ -153,11 +171,12 @@ impl VectorKind {
         VectorKind::ScoreContext,
         VectorKind::ScoreSum,
         VectorKind::ScoreConcatenated,
+        VectorKind::ScoreSmoothed,
     ];
 
     /// A short name: `u`, `vw`, `concat`, `sum`, `balanced-focus`, `balanced-context`,
-    /// `balanced-sum`, `balanced-concat`, `score-focus`, `score-context`, `score-sum` or
-    /// `score-concat`.
+    /// `balanced-sum`, `balanced-concat`, `score-focus`, `score-context`, `score-sum`,
+    /// `score-concat` or `score-smoothed`.
     pub fn name(self) -> &'static str {
         match self {
             VectorKind::Focus => "u",
@@ -172,6 +191,7 @@ impl VectorKind {
             VectorKind::ScoreContext => "score-context",
             VectorKind::ScoreSum => "score-sum",
             VectorKind::ScoreConcatenated => "score-concat",
+            VectorKind::ScoreSmoothed => "score-smoothed",
         }
     }
 
@@ -551,7 +571,25 @@ impl Model {
             self.focus.view(),
             self.context.view(),
             self.effective_interaction_f64().view(),
+            0.5,
         )
+    }
+
+    /// The score-only read-out with spectral weight `weight`: `F = Q_u Y Λ^p`,
+    /// `C = Q_v X Λ^p` with `p = weight` (see [`score_read_out_weighted`]); `weight = 0.5`
+    /// is [`score_read_out`](Self::score_read_out).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] unless `weight` is finite and at least 0.
+    pub fn score_read_out_weighted(&self, weight: f64) -> Result<ReadOut<f32>> {
+        readout::check_spectral_weight(weight)?;
+        Ok(readout::score(
+            self.focus.view(),
+            self.context.view(),
+            self.effective_interaction_f64().view(),
+            weight,
+        ))
     }
 
     /// The word vectors of the given kind, one row per word (see the
@@ -595,6 +633,13 @@ impl Model {
             VectorKind::ScoreContext => self.score_read_out().context,
             VectorKind::ScoreSum => self.score_read_out().sum(),
             VectorKind::ScoreConcatenated => self.score_read_out().concatenated(),
+            VectorKind::ScoreSmoothed => readout::score(
+                self.focus.view(),
+                self.context.view(),
+                self.effective_interaction_f64().view(),
+                SMOOTHED_SPECTRAL_WEIGHT,
+            )
+            .concatenated(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Property tests of the word-vector read-outs ([`balanced_read_out`], [`score_read_out`],
 //! [`Model::word_vectors`]): the scores are reproduced, the score-only read-out is a
 //! function of the scores alone, `W = I` gives `U` and `V` back, sums and concatenations
-//! are built as documented, and per-offset models use the effective interaction.
+//! are built as documented, per-offset models use the effective interaction, and the
+//! smoothed (spectrally weighted) score-only read-out rescales the columns of the plain one.
 //!
 //! The read-out functions are generic; the `f64` properties run on `f64` matrices and the
 //! model (which is `f32`) is checked with `f32` tolerances. Matrices are `n×M` with
@@ -14,7 +15,10 @@
 //! the quantities they build, and of `ε·κ` where a Gram matrix is inverted (score-only,
 //! `κ` the condition number of `U` or `V`); each test states its bound.
 
-use bilinear_skipgram::model::{ReadOut, SCORE_RANK_TOLERANCE, balanced_read_out, score_read_out};
+use bilinear_skipgram::model::{
+    ReadOut, SCORE_RANK_TOLERANCE, SMOOTHED_SPECTRAL_WEIGHT, balanced_read_out, score_read_out,
+    score_read_out_weighted,
+};
 use bilinear_skipgram::{Model, OffsetInteractionKind, OffsetInteractions, VectorKind, WindowMode};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, array, s};
 use proptest::collection::vec;
@@ -226,6 +230,56 @@ proptest! {
         close(&cc.dot(&cc), &s.dot(&s.t()), tolerance, "(C Cᵀ)² vs S Sᵀ")?;
     }
 
+    /// The weighted read-out rescales the columns of the plain one: with `λ_j` the squared
+    /// length of column `j` of the plain `F` (its columns are `Q_u Y` scaled by `λ^{1/2}`,
+    /// `Q_u Y` orthonormal), column `j` of `F_p` is that column times `λ_j^{p − 1/2}`, and
+    /// so for `C`; `F_pᵀ F_p = C_pᵀ C_p = diag(λ^{2p})`. `p = 1/2` is the plain read-out bit
+    /// for bit. Checked per column relative to its length, within `1000·M·ε·κ(U)·κ(V)`
+    /// relative to `λ_max^{p−1/2}`-scaled sizes, on columns with `λ_j ≥ 10⁻⁶ λ_max` (below
+    /// that the plain column is rounding noise that a negative power amplifies).
+    #[test]
+    fn weighted_score_read_out_rescales_the_plain_one(
+        (u, v, w) in tall_parts(),
+        weight in 0.0..=1.0_f64,
+    ) {
+        let (ku, kv) = (condition_number(&u), condition_number(&v));
+        prop_assume!(ku < 1e3 && kv < 1e3);
+        let m = w.nrows();
+        let (_, plain) = read_outs(&u, &v, &w);
+        let same = score_read_out_weighted(u.view(), v.view(), w.view(), 0.5).expect("valid");
+        prop_assert_eq!(&same, &plain);
+        let weighted = score_read_out_weighted(u.view(), v.view(), w.view(), weight).expect("valid");
+        let lambda = plain.focus.map_axis(Axis(0), |c| c.dot(&c));
+        let largest = lambda.iter().copied().fold(0.0, f64::max);
+        prop_assume!(largest > 0.0);
+        let tolerance = 1000.0 * m as f64 * EPS * ku * kv;
+        for (name, plain, weighted) in [
+            ("F", &plain.focus, &weighted.focus),
+            ("C", &plain.context, &weighted.context),
+        ] {
+            for j in 0..m {
+                let l = lambda[j];
+                if l < 1e-6 * largest {
+                    continue;
+                }
+                let want = plain.column(j).mapv(|x| x * l.powf(weight - 0.5));
+                let got = weighted.column(j);
+                let size = l.powf(weight) * (largest / l).powf(0.5);
+                let error = (&got - &want).iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+                prop_assert!(
+                    error <= tolerance * size,
+                    "{} column {}: error {:e} > {:e} (λ = {:e}, p = {})",
+                    name, j, error, tolerance * size, l, weight
+                );
+                let norm = got.dot(&got);
+                prop_assert!(
+                    (norm - l.powf(2.0 * weight)).abs() <= tolerance * size * size,
+                    "{} column {}: |column|² = {:e}, λ^(2p) = {:e}", name, j, norm, l.powf(2.0 * weight)
+                );
+            }
+        }
+    }
+
     /// Reparametrisations that keep the scores keep the score-only read-out up to a
     /// rotation: `U → U Aᵀ, W → W A⁻¹` and `V → V B, W → B⁻¹ W` with `A`, `B` of condition
     /// number up to 10 leave `F Fᵀ` and `C Cᵀ` unchanged to `1000·M·ε·κ·max|F Fᵀ|`, `κ` the
@@ -270,6 +324,15 @@ proptest! {
         let ff = before.focus.dot(&before.focus.t());
         let cc = before.context.dot(&before.context.t());
         let tolerance = 1000.0 * m as f64 * EPS * kappa * max_abs(&ff).max(max_abs(&cc));
+        // The smoothed read-out (`F Fᵀ = (SᵀS)^{0.4}`) is a function of the scores too.
+        let smoothed = |u: &Array2<f64>, v: &Array2<f64>, w: &Array2<f64>| {
+            score_read_out_weighted(u.view(), v.view(), w.view(), SMOOTHED_SPECTRAL_WEIGHT)
+                .expect("consistent shapes, valid weight")
+        };
+        let before_smoothed = smoothed(&u, &v, &w);
+        let sff = before_smoothed.focus.dot(&before_smoothed.focus.t());
+        let scc = before_smoothed.context.dot(&before_smoothed.context.t());
+        let smoothed_tolerance = 1000.0 * m as f64 * EPS * kappa * max_abs(&sff).max(max_abs(&scc));
         // U alone, V alone, both.
         for (label, u2, v2, w2) in [
             ("A", &u2, &v, w.dot(&a_inv)),
@@ -279,6 +342,9 @@ proptest! {
             let (_, after) = read_outs(u2, v2, &w2);
             close(&after.focus.dot(&after.focus.t()), &ff, tolerance, &format!("F Fᵀ, {label}"))?;
             close(&after.context.dot(&after.context.t()), &cc, tolerance, &format!("C Cᵀ, {label}"))?;
+            let after = smoothed(u2, v2, &w2);
+            close(&after.focus.dot(&after.focus.t()), &sff, smoothed_tolerance, &format!("smoothed F Fᵀ, {label}"))?;
+            close(&after.context.dot(&after.context.t()), &scc, smoothed_tolerance, &format!("smoothed C Cᵀ, {label}"))?;
         }
 
         // Orthogonal changes of basis keep the balanced read-out (it rotates with them).
@@ -360,6 +426,18 @@ proptest! {
             close(&got, &want, 1e-6, concat.name())?;
             prop_assert!(got.row(zero_row).slice(s![m..]).iter().all(|&x| x == 0.0), "{}", concat.name());
         }
+        // The default kind is the concatenation of the weighted read-out's halves.
+        let smoothed = model
+            .score_read_out_weighted(SMOOTHED_SPECTRAL_WEIGHT)
+            .expect("a valid weight");
+        let want = ndarray::concatenate![
+            Axis(1),
+            unit_rows(&f64_of(&smoothed.context)),
+            unit_rows(&f64_of(&smoothed.focus))
+        ];
+        let got = f64_of(&model.word_vectors(VectorKind::ScoreSmoothed));
+        close(&got, &want, 1e-6, "score-smoothed")?;
+        prop_assert_eq!(VectorKind::default(), VectorKind::ScoreSmoothed);
     }
 
     /// A model with per-offset interactions reads out with `W̄ = Σ_p π_p D_p W` (shares
@@ -534,6 +612,21 @@ fn shape_errors() {
             result.expect_err("V has 4 rows").to_string(),
             "shape mismatch for context embeddings: expected [3, 2], found [4, 2]"
         );
+    }
+    let w2 = Array2::<f64>::eye(2);
+    for weight in [-0.1, f64::NAN, f64::INFINITY] {
+        let message = score_read_out_weighted(u.view(), u.view(), w2.view(), weight)
+            .expect_err("not a weight")
+            .to_string();
+        assert!(
+            message.starts_with(&format!(
+                "invalid spectral weight: {weight} is not a finite number of at least 0"
+            )),
+            "{message}"
+        );
+        let model = Model::from_parts(Array2::zeros((3, 2)), Array2::zeros((3, 2)), Array2::eye(2))
+            .expect("consistent shapes");
+        assert!(model.score_read_out_weighted(weight).is_err());
     }
     let w3 = Array2::<f64>::eye(3);
     assert_eq!(

@@ -24,6 +24,15 @@ const GRAM_BLOCK: usize = 4096;
 /// divide by rounding noise.
 pub const SCORE_RANK_TOLERANCE: f64 = 1e-6;
 
+/// The spectral weight `p` of [`VectorKind::ScoreSmoothed`](crate::VectorKind::ScoreSmoothed),
+/// the default word vectors: [`score_read_out_weighted`] with `Λ^{0.4}`. Chosen from
+/// measurements on English Wikipedia (BENCHMARKS.md, the default model, mean of four
+/// seeds): against `p = 1/2` it gained 0.010 on MEN, 0.012 on MTurk-771, 0.0035 on
+/// SimVerb, 1.3 points on MSR and 0.5 on BATS, with RW unchanged (±0.002); on one seed
+/// `p = 0.35` lost 0.008 on RW against `p = 0.4`, and `p = 0.625` lost on every set
+/// against `p = 1/2`.
+pub const SMOOTHED_SPECTRAL_WEIGHT: f64 = 0.4;
+
 /// Focus vectors `F` and context vectors `C` of every word (`n_words×M` each), read out so
 /// that `⟨C_c, F_w⟩` is the model's score of the pair `(w, c)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,14 +133,16 @@ fn gram_factor(g: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
     (whiten, factor)
 }
 
-/// `(T_F, T_C)`, `M×M`, with `F = U T_F`, `C = V T_C` the score-only read-out, from
-/// `UᵀU`, `VᵀV` and `W`: `R_v W R_uᵀ = X Λ Yᵀ`, `T_F = E_u D_u^{-1/2} Y Λ^{1/2}`,
-/// `T_C = E_v D_v^{-1/2} X Λ^{1/2}`; columns beyond the rank of `U`, `V` or of the core
-/// (singular values `λ ≤ M·ε·λ_max`) are zero.
+/// `(T_F, T_C)`, `M×M`, with `F = U T_F`, `C = V T_C` the score-only read-out with
+/// spectral weight `p`, from `UᵀU`, `VᵀV` and `W`: `R_v W R_uᵀ = X Λ Yᵀ`,
+/// `T_F = E_u D_u^{-1/2} Y Λ^p`, `T_C = E_v D_v^{-1/2} X Λ^p`; columns beyond the rank of
+/// `U`, `V` or of the core (singular values `λ ≤ M·ε·λ_max`) are zero. The caller has
+/// checked that `p` is finite and not negative.
 pub(crate) fn score_transforms(
     gram_focus: &Array2<f64>,
     gram_context: &Array2<f64>,
     interaction: ArrayView2<'_, f64>,
+    weight: f64,
 ) -> (Array2<f64>, Array2<f64>) {
     let dim = interaction.nrows();
     let finite = |a: &Array2<f64>| a.iter().all(|x| x.is_finite());
@@ -143,13 +154,20 @@ pub(crate) fn score_transforms(
     let (whiten_v, r_v) = gram_factor(gram_context);
     let core = r_v.dot(&interaction).dot(&r_u.t());
     let svd = linalg::svd(core.view());
-    // Singular values of S at the rounding level of the largest are zero: their square
-    // roots would turn rounding noise of 1e-16 into coordinates of 1e-8.
+    // Singular values of S at the rounding level of the largest are zero: their powers
+    // would turn rounding noise of 1e-16 into coordinates of 1e-8 (at p = 1/2) or more.
     let largest = svd.singular_values.first().copied().unwrap_or(0.0);
     let floor = largest * dim as f64 * f64::EPSILON;
-    let root = svd
-        .singular_values
-        .mapv(|lambda| if lambda > floor { lambda.sqrt() } else { 0.0 });
+    let power = |lambda: f64| {
+        if lambda <= floor {
+            0.0
+        } else if weight == 0.5 {
+            lambda.sqrt()
+        } else {
+            lambda.powf(weight)
+        }
+    };
+    let root = svd.singular_values.mapv(power);
     let rank = root.len();
     let mut t_focus = Array2::zeros((dim, dim));
     let mut t_context = Array2::zeros((dim, dim));
@@ -183,14 +201,31 @@ pub(crate) fn balanced<T: Real>(
     apply(focus, context, balanced_transforms(interaction))
 }
 
-/// The score-only read-out for an `f64` interaction (the model's effective one).
+/// The score-only read-out with spectral weight `weight` (checked by the caller) for an
+/// `f64` interaction (the model's effective one).
 pub(crate) fn score<T: Real>(
     focus: ArrayView2<'_, T>,
     context: ArrayView2<'_, T>,
     interaction: ArrayView2<'_, f64>,
+    weight: f64,
 ) -> ReadOut<T> {
-    let transforms = score_transforms(&gram(focus), &gram(context), interaction);
+    let transforms = score_transforms(&gram(focus), &gram(context), interaction, weight);
     apply(focus, context, transforms)
+}
+
+/// `Ok` for a spectral weight the score-only read-out accepts: finite and not negative.
+pub(crate) fn check_spectral_weight(weight: f64) -> Result<()> {
+    if weight.is_finite() && weight >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            what: "spectral weight",
+            message: format!(
+                "{weight} is not a finite number of at least 0 (the singular values of the \
+                 scores are raised to this power; 0.5 reproduces the scores)"
+            ),
+        })
+    }
 }
 
 fn check_shapes<T>(
@@ -270,7 +305,51 @@ pub fn score_read_out<T: Real>(
     interaction: ArrayView2<'_, T>,
 ) -> Result<ReadOut<T>> {
     check_shapes(&focus, &context, &interaction)?;
-    Ok(score(focus, context, to_f64(interaction).view()))
+    Ok(score(focus, context, to_f64(interaction).view(), 0.5))
+}
+
+/// The score-only read-out with the singular values of the scores raised to `weight`
+/// instead of `1/2`: `F = Q_u Y Λ^p`, `C = Q_v X Λ^p` (notation of [`score_read_out`],
+/// `p = weight`). Then `F Fᵀ = (SᵀS)^p` and `C Cᵀ = (S Sᵀ)^p`, so these vectors, too,
+/// depend on the scores alone, whatever `p`; column `j` is column `j` of the `p = 1/2`
+/// read-out scaled by `λ_j^{p − 1/2}`. `p = 1/2` is [`score_read_out`], the only weight
+/// with `C Fᵀ = S`; a smaller `p` flattens the spectrum, so that the few directions with
+/// the largest singular values (the direction every word shares above all) weigh less in
+/// a cosine; `p = 0` weighs every direction of the scores alike. This is the eigenvalue
+/// weighting of SVD word vectors (Caron 2001; Levy, Goldberg and Dagan 2015), applied to the
+/// trained model's score matrix. [`SMOOTHED_SPECTRAL_WEIGHT`] is the weight of
+/// [`VectorKind::ScoreSmoothed`](crate::VectorKind::ScoreSmoothed).
+///
+/// ```
+/// use bilinear_skipgram::model::{score_read_out, score_read_out_weighted};
+/// use ndarray::array;
+///
+/// // S = V W Uᵀ = [[4, 0], [0, 1]]: singular values 4 and 1.
+/// let u = array![[1.0_f64, 0.0], [0.0, 1.0]];
+/// let w = array![[4.0, 0.0], [0.0, 1.0]];
+/// let half = score_read_out(u.view(), u.view(), w.view())?;
+/// let flat = score_read_out_weighted(u.view(), u.view(), w.view(), 0.0)?;
+/// // p = 1/2: |F_0| = √4 = 2, |F_1| = 1; p = 0: both words' vectors have length 1.
+/// assert!((half.focus.row(0).dot(&half.focus.row(0)) - 4.0).abs() < 1e-12);
+/// assert!((flat.focus.row(0).dot(&flat.focus.row(0)) - 1.0).abs() < 1e-12);
+/// assert!((flat.focus.row(1).dot(&flat.focus.row(1)) - 1.0).abs() < 1e-12);
+/// assert!(score_read_out_weighted(u.view(), u.view(), w.view(), -1.0).is_err());
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] as [`score_read_out`]; [`Error::InvalidArgument`] unless
+/// `weight` is finite and at least 0.
+pub fn score_read_out_weighted<T: Real>(
+    focus: ArrayView2<'_, T>,
+    context: ArrayView2<'_, T>,
+    interaction: ArrayView2<'_, T>,
+    weight: f64,
+) -> Result<ReadOut<T>> {
+    check_shapes(&focus, &context, &interaction)?;
+    check_spectral_weight(weight)?;
+    Ok(score(focus, context, to_f64(interaction).view(), weight))
 }
 
 /// Rows scaled to unit length in place; zero rows stay zero. (For tests of the halves.)
