@@ -35,7 +35,10 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
+
+use bilinear_skipgram::error::exit_code;
 
 use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, InteractionInit, LearningRateSchedule,
@@ -161,7 +164,12 @@ enum Window {
     Shrink,
 }
 
-fn main() -> Result<()> {
+/// Errors go to standard error as their message and causes, not as `Debug`.
+fn main() -> ExitCode {
+    exit_code(run())
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     let bundled = args.corpus.is_empty();
     let corpus = if bundled {

@@ -22,7 +22,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bilinear_skipgram::error::report;
+use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
     AnalogyMethod, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogyDataset,
     eval::AnalogyReport, eval::AnalogySearch, eval::BatsDataset, eval::DEFAULT_RESTRICT,
@@ -208,15 +208,7 @@ fn analogy_cells(
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        // Standard output was closed (`evaluate … | true`).
-        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(error) => {
-            note!("error: {}", report(&error));
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run())
 }
 
 fn run() -> Result<()> {

@@ -12,13 +12,12 @@
 //! trained from there. Errors are printed with their causes, one per line, with exit
 //! status 1.
 
-use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use bilinear_skipgram::error::report;
+use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
     Corpus, CorpusOptions, Embeddings, Error, Progress, Result, TrainConfig, Trained, VectorKind,
     Word2vecFormat, train, write_word2vec_text,
@@ -44,14 +43,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(error) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", report(&error));
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run())
 }
 
 fn run() -> Result<()> {

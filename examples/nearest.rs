@@ -23,7 +23,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bilinear_skipgram::error::report;
+use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
     AnalogyMethod, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogySearch,
     eval::DEFAULT_RESTRICT, eval::UnitVectors, eval::count_non_finite_rows, eval::find_word,
@@ -123,15 +123,7 @@ fn print(text: &str) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        // Standard output was closed (`nearest … | head -1`).
-        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(error) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", report(&error));
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run())
 }
 
 fn run() -> Result<()> {

@@ -28,7 +28,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bilinear_skipgram::error::report;
+use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
     Corpus, Error, InteractionOptimizer, Model, NoProgress, OffsetInteractionKind, Result,
     TrainConfig, VocabBuilder, WindowMode, train_model,
@@ -88,15 +88,7 @@ enum Mode {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        // Standard output was closed (`throughput … | head -1`).
-        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(error) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", report(&error));
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run())
 }
 
 fn run() -> Result<()> {

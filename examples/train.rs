@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bilinear_skipgram::error::report;
+use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Error, InteractionInit, InteractionOptimizer,
     OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, Utf8Policy,
@@ -163,15 +163,7 @@ macro_rules! note {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        // Standard output was closed (`train … | head`): the files are written already.
-        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(error) => {
-            note!("error: {}", report(&error));
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run())
 }
 
 fn run() -> Result<()> {

@@ -225,6 +225,37 @@ impl Error {
     }
 }
 
+/// What a command-line program's `main` returns for the outcome of its work: success for
+/// `Ok`; success too for a write to a closed standard output ([`Error::is_broken_pipe`],
+/// `program | head`), since the reader has what it wanted; otherwise the error's
+/// [`report`] on standard error after `error: `, and failure. Every example's `main` is
+/// `exit_code(run())`.
+///
+/// ```
+/// use bilinear_skipgram::error::{Error, exit_code};
+/// use std::process::ExitCode;
+///
+/// fn run() -> Result<(), Error> {
+///     Ok(())
+/// }
+/// assert_eq!(exit_code(run()), ExitCode::SUCCESS);
+/// let closed = Error::Io(std::io::ErrorKind::BrokenPipe.into());
+/// assert_eq!(exit_code(Err(closed)), ExitCode::SUCCESS);
+/// assert_eq!(exit_code(Err(Error::EmptyVocabulary("no words".into()))), ExitCode::FAILURE);
+/// ```
+pub fn exit_code(result: Result<()>) -> std::process::ExitCode {
+    use std::io::Write;
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) if error.is_broken_pipe() => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // Standard error may be closed too; there is nobody left to tell then.
+            let _ = writeln!(std::io::stderr(), "error: {}", report(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// An error's message followed by its causes ([`source`](std::error::Error::source)), one
 /// per line, for a person to read; for example, what a `main` prints before it exits with
 /// a failure status.

@@ -129,6 +129,7 @@ fn errors_are_printed_as_messages_with_their_causes() {
     for (name, args) in [
         ("nearest", vec!["missing", "word"]),
         ("evaluate", vec!["missing", "--eval-dir", "sets"]),
+        ("course", vec!["missing"]),
     ] {
         let output = run(name, &args, dir.path());
         assert_eq!(output.status.code(), Some(1), "{name}");
