@@ -567,11 +567,16 @@ impl Model {
     /// The score-only read-out of the model: `F = Q_u Y Λ^{1/2}`, `C = Q_v X Λ^{1/2}` (see
     /// the [module documentation](self#word-vectors)).
     pub fn score_read_out(&self) -> ReadOut<f32> {
+        self.score_read_out_unchecked(0.5)
+    }
+
+    /// The score-only read-out with spectral weight `weight`, checked by the caller.
+    fn score_read_out_unchecked(&self, weight: f64) -> ReadOut<f32> {
         readout::score(
             self.focus.view(),
             self.context.view(),
             self.effective_interaction_f64().view(),
-            0.5,
+            weight,
         )
     }
 
@@ -584,12 +589,7 @@ impl Model {
     /// [`Error::InvalidArgument`] unless `weight` is finite and at least 0.
     pub fn score_read_out_weighted(&self, weight: f64) -> Result<ReadOut<f32>> {
         readout::check_spectral_weight(weight)?;
-        Ok(readout::score(
-            self.focus.view(),
-            self.context.view(),
-            self.effective_interaction_f64().view(),
-            weight,
-        ))
+        Ok(self.score_read_out_unchecked(weight))
     }
 
     /// The word vectors of the given kind, one row per word (see the
@@ -633,13 +633,9 @@ impl Model {
             VectorKind::ScoreContext => self.score_read_out().context,
             VectorKind::ScoreSum => self.score_read_out().sum(),
             VectorKind::ScoreConcatenated => self.score_read_out().concatenated(),
-            VectorKind::ScoreSmoothed => readout::score(
-                self.focus.view(),
-                self.context.view(),
-                self.effective_interaction_f64().view(),
-                SMOOTHED_SPECTRAL_WEIGHT,
-            )
-            .concatenated(),
+            VectorKind::ScoreSmoothed => self
+                .score_read_out_unchecked(SMOOTHED_SPECTRAL_WEIGHT)
+                .concatenated(),
         }
     }
 }
