@@ -427,20 +427,22 @@ impl Vocab {
         })
     }
 
-    /// The id a token maps to: [`id`](Self::id) (the lookup rule); otherwise the
-    /// [`UNK_TOKEN`] id under [`OovPolicy::Unk`], or `None` (drop it) under
-    /// [`OovPolicy::Drop`]. The trainer maps corpus tokens with it; tokens the tokenizer
-    /// lowercased are found by the first step of the rule, and lowercasing them again
-    /// changes nothing, allocating nothing.
+    /// The id a query word maps to: [`id`](Self::id) (the lookup rule); otherwise the
+    /// [`UNK_TOKEN`] id under [`OovPolicy::Unk`], or `None` under [`OovPolicy::Drop`].
+    /// The trainer does not use it: it maps corpus tokens exactly as the vocabulary pass
+    /// counted them, without the lowercase retry.
     pub fn lookup(&self, token: &str) -> Option<usize> {
-        self.lookup_u32(token).map(|id| id as usize)
+        self.id_u32(token).or(self.unk_id).map(|id| id as usize)
     }
 
-    /// [`lookup`](Self::lookup) as the `u32` the trainer stores (ids are below
-    /// `u32::MAX`: [`from_counts`](Self::from_counts) and the builder refuse more).
+    /// The id a corpus token is trained as, as the `u32` the trainer stores: its own entry,
+    /// exactly as the vocabulary pass counted it (a token the corpus did not lowercase is
+    /// not merged into its lowercase form); otherwise the [`UNK_TOKEN`] id under
+    /// [`OovPolicy::Unk`], or `None` (drop it). Ids are below `u32::MAX`:
+    /// [`from_counts`](Self::from_counts) and the builder refuse more.
     #[inline]
-    pub(crate) fn lookup_u32(&self, token: &str) -> Option<u32> {
-        self.id_u32(token).or(self.unk_id)
+    pub(crate) fn token_id_u32(&self, token: &str) -> Option<u32> {
+        self.index.get(token).copied().or(self.unk_id)
     }
 
     /// The out-of-vocabulary policy.

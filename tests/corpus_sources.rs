@@ -394,3 +394,33 @@ fn reader_functions_and_text_checkpoint_too() {
     // And resumes on its own reader.
     resume(&config(), &corpus, &reader_options, NoProgress).expect("the same reader resumes");
 }
+
+/// The trainer maps each token exactly as the vocabulary pass counted it: a rare `Cat`
+/// below `min_count` is dropped, not trained as the frequent `cat` (which the query-side
+/// lookup would find it as), so the words trained are the vocabulary's tokens, no more.
+#[test]
+fn tokens_are_trained_as_counted_not_merged_into_their_lowercase_form() {
+    let mut sentences: Vec<Vec<String>> = (0..300)
+        .map(|_| ["cat", "dog", "bird", "fish"].map(str::to_owned).to_vec())
+        .collect();
+    sentences.extend((0..3).map(|_| ["Cat", "dog", "bird"].map(str::to_owned).to_vec()));
+    let config = config()
+        .to_builder()
+        .min_count(5)
+        .heldout_pairs(0)
+        .build()
+        .expect("config");
+    let trained = train(&config, Corpus::from_sentences(sentences), NoProgress).expect("trains");
+    assert_eq!(
+        trained.vocab.id("Cat"),
+        trained.vocab.id("cat"),
+        "queries still fold case"
+    );
+    assert!(!trained.vocab.words().iter().any(|w| w == "Cat"));
+    assert_eq!(
+        trained.report.words,
+        config.epochs() as u64 * trained.vocab.n_tokens(),
+        "each epoch trains the {} counted tokens",
+        trained.vocab.n_tokens()
+    );
+}

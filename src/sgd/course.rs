@@ -149,7 +149,7 @@ pub fn train_course(
             sentence.clear();
             let mut raw = 0_u64;
             let more = stream.next_sentence(|token| {
-                if let Some(id) = vocab.lookup_u32(token) {
+                if let Some(id) = vocab.token_id_u32(token) {
                     raw += 1;
                     let p = keep.get(id as usize).copied().unwrap_or(1.0);
                     if p >= 1.0 || rng.random::<f32>() < p {

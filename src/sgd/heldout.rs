@@ -415,7 +415,7 @@ impl Candidates {
             }
             sentences.push(index);
             ids.clear();
-            ids.extend(tokens.iter().filter_map(|t| vocab.lookup_u32(t)));
+            ids.extend(tokens.iter().filter_map(|t| vocab.token_id_u32(t)));
             n_tokens += ids.len() as u64;
             ids.retain(|&id| {
                 let p = keep.get(id as usize).copied().unwrap_or(1.0);

@@ -157,7 +157,7 @@ impl Reader<'_, '_> {
             loop {
                 let train = self.heldout.binary_search(&sentences).is_err();
                 let more = stream.next_sentence(|token| {
-                    if train && let Some(id) = self.vocab.lookup_u32(token) {
+                    if train && let Some(id) = self.vocab.token_id_u32(token) {
                         chunk.ids.push(id);
                     }
                 })?;
