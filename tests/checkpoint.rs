@@ -788,3 +788,63 @@ fn a_late_divergence_stops_every_thread() {
         }
     }
 }
+
+/// A checkpoint built by hand from a state without corpus fingerprints
+/// (`TrainState::new(config, vec![])`, documented as skipping the corpus check) resumes.
+#[test]
+fn a_checkpoint_built_without_fingerprints_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("built.bsg");
+    let config = config(1);
+    let vocab = bilinear_skipgram::VocabBuilder::count_corpus(&Corpus::new(
+        [bundled_corpus()],
+        config.corpus_options().clone(),
+    ))
+    .expect("counts")
+    .build(config.min_count(), None, OovPolicy::Drop)
+    .expect("vocab");
+    let model = Model::for_config(&config, vocab.len());
+    let state = bilinear_skipgram::checkpoint::TrainState::new(&config, vec![]);
+    Checkpoint::new(config.clone(), vocab, model, state)
+        .expect("consistent parts")
+        .write(&path)
+        .expect("writes");
+    let trained = resume(&config, [bundled_corpus()], &options(&path), NoProgress)
+        .expect("no fingerprints: the corpus is not checked");
+    assert_eq!(trained.report.epoch_losses.len(), config.epochs());
+}
+
+/// A checkpoint path that cannot be written is refused before the corpus is read; the
+/// temporary file of a live process next to it is left alone, a dead one's removed.
+#[cfg(unix)]
+#[test]
+fn checkpoint_paths_are_checked_first_and_live_temporaries_kept() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opened = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&opened);
+    let corpus = Corpus::from_reader_fn("counted", move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(std::io::Cursor::new(b"a b c\n".to_vec()))
+    });
+    let missing = dir.path().join("no/such/run.bsg");
+    let error = train_checkpointed(&config(1), corpus, &options(&missing), NoProgress)
+        .expect_err("the folder does not exist");
+    assert!(error.to_string().contains("no/such"), "{error}");
+    assert_eq!(opened.load(Ordering::Relaxed), 0, "the corpus was read");
+
+    let path = dir.path().join("run.bsg");
+    let live = dir.path().join(format!(
+        ".run.bsg.tmp{}",
+        std::os::unix::process::parent_id()
+    ));
+    let dead = dir.path().join(".run.bsg.tmp2000000000");
+    for file in [&live, &dead] {
+        std::fs::write(file, b"partial").expect("write");
+    }
+    let config = config(1).to_builder().epochs(1).build().expect("config");
+    train_checkpointed(&config, [bundled_corpus()], &options(&path), NoProgress).expect("trains");
+    assert!(live.exists(), "a live process's temporary file was removed");
+    assert!(!dead.exists(), "a dead process's temporary file was left");
+}

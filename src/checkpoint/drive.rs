@@ -8,10 +8,10 @@ use super::{Checkpoint, CheckpointOptions, OptimizerState, TrainState};
 use crate::config::TrainConfig;
 use crate::corpus::{Corpus, SourceFingerprint};
 use crate::error::{Error, OptionDifference, Result};
+use crate::model::Model;
 use crate::preflight::{Stage, check_memory};
 use crate::sgd::{
-    HeldOut, Observer, Shared, Start, Trained, count_corpus, diverged, initial_model, report_of,
-    run,
+    HeldOut, Observer, Shared, Start, Trained, count_corpus, diverged, report_of, run,
 };
 use crate::vocab::Vocab;
 
@@ -40,10 +40,12 @@ pub fn train_checkpointed(
     mut observer: impl Observer,
 ) -> Result<Trained> {
     let corpus = corpus.into().with_options(config.corpus_options().clone());
+    // A checkpoint that cannot be written is found before the vocabulary pass, not after.
+    crate::io::check_output_file(options.path())?;
     remove_stale_temporaries(options.path());
     let (vocab, heldout, fingerprints) = count_corpus(config, &corpus)?;
     check_memory(config, vocab.len(), Stage::BeforeModel)?;
-    let model = initial_model(config, vocab.len())?;
+    let model = Model::for_config(config, vocab.len());
     let checkpoint = Checkpoint {
         config: config.clone(),
         vocab,
@@ -335,8 +337,9 @@ pub(crate) fn write_checkpoint(
 }
 
 /// Removes temporary files that an interrupted checkpoint write left next to `path`
-/// (hidden `.NAME.tmpPID` files, see [`write_atomic`]); failures are ignored, since a
-/// leftover temporary file is harmless.
+/// (hidden `.NAME.tmpPID` files, see [`write_atomic`]) by processes no longer running, so
+/// that the same command started twice does not pull the file from under the other run's
+/// write; failures are ignored, since a leftover temporary file is harmless.
 ///
 /// [`write_atomic`]: crate::io::write_atomic
 fn remove_stale_temporaries(path: &Path) {
@@ -359,7 +362,8 @@ fn remove_stale_temporaries(path: &Path) {
             let file_name = entry.file_name();
             if file_name.to_str().is_some_and(|n| {
                 n.strip_prefix(prefix)
-                    .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| !crate::io::process_alive(pid))
             }) {
                 let _ = std::fs::remove_file(entry.path());
             }
@@ -368,8 +372,12 @@ fn remove_stale_temporaries(path: &Path) {
 }
 
 /// Reads `corpus` once and checks that its sources have the names, sizes and content
-/// fingerprints `expected` recorded when the run started.
+/// fingerprints `expected` recorded when the run started; a state made without
+/// fingerprints ([`TrainState::new`] with none) skips the check, as documented there.
 fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corpus) -> Result<()> {
+    if expected.is_empty() {
+        return Ok(());
+    }
     let mismatch = |file: &Path, message: String| Error::CorpusMismatch {
         path: checkpoint.to_path_buf(),
         file: file.to_path_buf(),

@@ -290,7 +290,7 @@ fn parse_sibling(entry: &str, name: &str) -> Option<(&'static str, u32)> {
 
 /// Whether a process with this id is running (or may be: where this cannot be told, it
 /// is taken to be running, so that nothing of it is removed).
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     #[cfg(unix)]
     {
         let Ok(pid) = libc::pid_t::try_from(pid) else {

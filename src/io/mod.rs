@@ -29,6 +29,7 @@ pub(crate) use self::finalfusion::write_finalfusion_parts;
 pub use self::finalfusion::{
     FinalfusionVectors, read_finalfusion, read_finalfusion_metadata, write_finalfusion,
 };
+pub(crate) use folder::process_alive;
 pub use folder::{
     MANIFEST_FILE, Manifest, ManifestEntry, check_output_dir, check_output_file, replace_dir,
 };

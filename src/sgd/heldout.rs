@@ -294,10 +294,7 @@ fn copy_f64(row: impl Iterator<Item = f32>, out: &mut [f64]) {
 /// The key of sentence `index`: a 64-bit hash of it and the seed (SplitMix64's finaliser,
 /// a bijection, so distinct sentences have distinct keys).
 fn sentence_key(seed: u64, index: u64) -> u64 {
-    let mut z = index ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ SALT;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    super::reader::mix64(index ^ seed.wrapping_mul(super::reader::GOLDEN) ^ SALT)
 }
 
 /// What the vocabulary pass keeps for the held-out sample: the sentences with the smallest

@@ -96,18 +96,23 @@ pub(crate) struct ReadEnd {
 /// thread and one seed give the same model whether or not, and wherever, the run was
 /// paused, checkpointed or resumed.
 pub(crate) fn chunk_rng(seed: u64, epoch: usize, first_sentence: u64) -> Xoshiro256PlusPlus {
-    // SplitMix64's finaliser over each coordinate in turn: distinct positions give
-    // unrelated seeds (`seed_from_u64` expands the result with SplitMix64 again).
-    fn mix(mut z: u64) -> u64 {
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut state = mix(seed.wrapping_add(GOLDEN));
-    state = mix(state ^ (epoch as u64).wrapping_add(GOLDEN));
-    state = mix(state ^ first_sentence.wrapping_add(GOLDEN));
+    // The finaliser over each coordinate in turn: distinct positions give unrelated seeds
+    // (`seed_from_u64` expands the result with SplitMix64 again).
+    let mut state = mix64(seed.wrapping_add(GOLDEN));
+    state = mix64(state ^ (epoch as u64).wrapping_add(GOLDEN));
+    state = mix64(state ^ first_sentence.wrapping_add(GOLDEN));
     Xoshiro256PlusPlus::seed_from_u64(state)
+}
+
+/// SplitMix64's increment, the golden ratio in 64 bits.
+pub(crate) const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's finaliser: a bijection of `u64` whose outputs for nearby inputs look
+/// unrelated.
+pub(crate) fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Reader<'_, '_> {
