@@ -114,9 +114,10 @@ pub enum InteractionInit {
 /// The default is [`ScoreSmoothed`](Self::ScoreSmoothed): it depends on the model's
 /// scores alone, so no reparametrisation of `U`, `V` and `W` changes its cosines. On
 /// English Wikipedia (BENCHMARKS.md) the score-only concatenation scored at or within noise
-/// of the best of the `p = 1/2` kinds on every set, where `U` alone lost 0.011 on SimVerb,
-/// 4.7 points on MSR and 2.4 on BATS, and the sum 9.8 points on MSR; its smoothed spectrum
-/// added what [`SMOOTHED_SPECTRAL_WEIGHT`] lists.
+/// of the best of the `p = 1/2` kinds on every set but MEN, where the sums led by up to 0.014
+/// and lost 9.8 points on MSR; `U` alone lost 0.011 on SimVerb, 4.7 points on MSR and 2.4
+/// on BATS. Its smoothed spectrum added what [`SMOOTHED_SPECTRAL_WEIGHT`] lists (MEN
+/// included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum VectorKind {

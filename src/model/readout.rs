@@ -28,7 +28,8 @@ pub const SCORE_RANK_TOLERANCE: f64 = 1e-6;
 /// the default word vectors: [`score_read_out_weighted`] with `Λ^{0.4}`. Chosen from
 /// measurements on English Wikipedia (BENCHMARKS.md, the default model, mean of four
 /// seeds): against `p = 1/2` it gained 0.010 on MEN, 0.012 on MTurk-771, 0.0035 on
-/// SimVerb, 1.3 points on MSR and 0.5 on BATS, with RW unchanged (±0.002); on one seed
+/// SimVerb, 1.3 points on MSR and 0.5 on BATS, with RW unchanged (−0.003 to +0.002 per
+/// seed); on one seed
 /// `p = 0.35` lost 0.008 on RW against `p = 0.4`, and `p = 0.625` lost on every set
 /// against `p = 1/2`.
 pub const SMOOTHED_SPECTRAL_WEIGHT: f64 = 0.4;
