@@ -370,3 +370,38 @@ fn a_failed_write_of_vocab_txt_names_the_file() {
     // Nothing is left under the final name or as a temporary file.
     assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
 }
+
+/// Word vectors from a pipe (`nearest <(zcat vectors.txt.gz) …`) are read whole: the
+/// format sniffing that reads a file's first bytes and opens it again would lose them.
+#[cfg(unix)]
+#[test]
+fn word_vectors_are_read_from_a_pipe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("vectors.fifo");
+    let name = std::ffi::CString::new(fifo.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: mkfifo reads the NUL-terminated path it is given.
+    let status = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
+    assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            // Opening blocks until the reader opens; the reader stops at end of input.
+            let mut pipe = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&fifo)
+                .expect("open the pipe for writing");
+            let _ = pipe.write_all(b"3 2\nthe 1 0\ncat 0.9 0.1\ndog 0.8 0.3\n");
+        })
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(bilinear_skipgram::io::read_word_vectors(&fifo));
+    });
+    let (vocab, vectors) = receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("read_word_vectors did not return within a minute: it hangs")
+        .expect("reads the pipe");
+    writer.join().expect("writer");
+    assert_eq!(vocab.words(), ["the", "cat", "dog"]);
+    assert_eq!(vectors.dim(), (3, 2));
+}

@@ -91,6 +91,12 @@ fn not_word2vec(magic: &[u8]) -> Option<&'static str> {
 /// [`Error::EmptyVocabulary`] for a file of no word.
 pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<(Vocab, Array2<f32>)> {
     let path = path.as_ref();
+    // A pipe (`<(zcat …)`, `/dev/stdin`) can be read once only: its first bytes cannot be
+    // looked at and then read again, so it is read as word2vec, the format of streams.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let (words, vectors) = read_word2vec(path, Word2vecFormat::from_file_name(path))?;
+        return Ok((vocab_of_ranked_words(words)?, vectors));
+    }
     let mut magic = [0_u8; 8];
     let n_magic = {
         let mut file = File::open(path).map_err(file_error(path))?;
@@ -121,15 +127,20 @@ pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<(Vocab, Array2<f32>)>
     } else {
         read_word2vec(path, Word2vecFormat::from_file_name(path))?
     };
+    Ok((vocab_of_ranked_words(words)?, vectors))
+}
+
+/// The vocabulary of words listed most frequent first: counts `n, n − 1, …, 1` stand for
+/// the ranks.
+fn vocab_of_ranked_words(words: Vec<String>) -> Result<Vocab> {
     let n = words.len() as u64;
-    let vocab = Vocab::from_counts(
+    Vocab::from_counts(
         words
             .into_iter()
             .enumerate()
             .map(|(i, word)| (word, n - i as u64)),
         OovPolicy::Drop,
-    )?;
-    Ok((vocab, vectors))
+    )
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
