@@ -24,10 +24,9 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
-    AnalogyMethod, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogyDataset,
-    eval::AnalogyReport, eval::AnalogySearch, eval::BatsDataset, eval::DEFAULT_RESTRICT,
-    eval::MalformedPolicy, eval::SimilarityDataset, eval::count_non_finite_rows, load_model,
-    read_word_vectors,
+    AnalogyMethod, Error, OovPolicy, Result, VectorKind, eval::AnalogyDataset, eval::AnalogyReport,
+    eval::AnalogySearch, eval::BatsDataset, eval::DEFAULT_RESTRICT, eval::MalformedPolicy,
+    eval::SimilarityDataset, eval::count_non_finite_rows, load_model, read_word_vectors,
 };
 
 /// Writes to standard error, ignoring a closed one.
@@ -240,44 +239,53 @@ fn run() -> Result<()> {
             );
         }
     }
-    // (vectors name, vectors) to evaluate, and their vocabulary.
-    let (candidates, vocab): (Vec<(String, Array2<f32>)>, Vocab) = if args.model_dir.is_dir() {
+    // What to evaluate: the model's vector kinds, each computed when its turn comes (so
+    // that `--vectors all` holds one kind at a time, not thirteen), or the file's vectors.
+    let (model, names, file, vocab) = if args.model_dir.is_dir() {
         let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
         let kinds = args.vectors.0.clone();
-        (
-            kinds
-                .into_iter()
-                .map(|kind| (kind.name().to_owned(), model.word_vectors(kind)))
-                .collect(),
-            vocab,
-        )
+        let names: Vec<String> = kinds.iter().map(|kind| kind.name().to_owned()).collect();
+        (Some((model, kinds)), names, None, vocab)
     } else {
         // The file's order (descending frequency) is the vocabulary's.
         let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
-        (vec![("file".to_owned(), vectors)], vocab)
+        (None, vec!["file".to_owned()], Some(vectors), vocab)
     };
-    for (name, vectors) in &candidates {
+    let mut file = file;
+    let mut vectors_at = |k: usize| -> Array2<f32> {
+        // A file has one set of vectors, asked for once.
+        let vectors = match &model {
+            Some((model, kinds)) => model.word_vectors(kinds[k]),
+            None => file.take().unwrap_or_default(),
+        };
         let n_bad = count_non_finite_rows(vectors.view());
         if n_bad > 0 {
             note!(
-                "warning: {n_bad} of {} {name} vectors hold a NaN or an infinity (a diverged \
+                "warning: {n_bad} of {} {} vectors hold a NaN or an infinity (a diverged \
                  model?); similarity pairs with them are left out and counted, analogy \
                  questions with them get no answer",
-                vectors.nrows()
+                vectors.nrows(),
+                names[k]
             );
         }
-    }
+        vectors
+    };
+    let mut first = Some(vectors_at(0));
     note!(
         "{}: {} words, dimension {}; analogies over the {} most frequent words",
         args.model_dir.display(),
         vocab.len(),
-        candidates.first().map_or(0, |(_, v)| v.ncols()),
+        first.as_ref().map_or(0, Array2::ncols),
         args.restrict.min(vocab.len())
     );
 
     // (set index, kind index, [set, vectors, metric, score, coverage])
     let mut rows: Vec<(usize, usize, [String; 5])> = Vec::new();
-    for (k, (vectors_name, vectors)) in candidates.iter().enumerate() {
+    for (k, vectors_name) in names.iter().enumerate() {
+        let vectors = match first.take() {
+            Some(vectors) => vectors,
+            None => vectors_at(k),
+        };
         let mut search = AnalogySearch::new(vectors.view(), &vocab, args.restrict)?;
         if let Some(threads) = args.threads {
             search = search.with_threads(threads);
