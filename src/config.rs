@@ -778,7 +778,8 @@ fn utf8_name(utf8: Utf8Policy) -> &'static str {
     }
 }
 
-fn oov_name(oov: OovPolicy) -> &'static str {
+/// The name an out-of-vocabulary policy is written and read as: `drop` or `unk`.
+pub(crate) fn oov_name(oov: OovPolicy) -> &'static str {
     match oov {
         OovPolicy::Drop => "drop",
         OovPolicy::Unk => "unk",

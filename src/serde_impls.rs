@@ -20,7 +20,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::config::{FieldValue, TrainConfig, set_field};
+use crate::config::{FieldValue, TrainConfig, oov_name, set_field};
 use crate::vocab::{OovPolicy, Vocab};
 
 impl Serialize for FieldValue<'_> {
@@ -158,13 +158,6 @@ impl<'de> Deserialize<'de> for TrainConfig {
             }
         }
         deserializer.deserialize_map(ConfigVisitor)
-    }
-}
-
-fn oov_name(oov: OovPolicy) -> &'static str {
-    match oov {
-        OovPolicy::Drop => "drop",
-        OovPolicy::Unk => "unk",
     }
 }
 
