@@ -27,6 +27,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 
 use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
@@ -62,11 +63,11 @@ struct Args {
     #[arg(long, default_value_t = 0.0025)]
     interaction_learning_rate: f32,
     /// How W (and D_p) take their steps in the bilinear and frozen modes: sgd or adagrad.
-    #[arg(long, default_value = "sgd")]
-    interaction_optimizer: String,
+    #[arg(long, default_value = "sgd", value_parser = InteractionOptimizer::from_str)]
+    interaction_optimizer: InteractionOptimizer,
     /// Per-offset interactions D_p in the bilinear and frozen modes: none, diagonal or full.
-    #[arg(long, default_value = "none")]
-    offsets: String,
+    #[arg(long, default_value = "none", value_parser = OffsetInteractionKind::from_str)]
+    offsets: OffsetInteractionKind,
     /// Focus words per block (and between merges of W and D_p).
     #[arg(long, default_value_t = 64)]
     merge_interval: usize,
@@ -93,23 +94,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    let Some(offsets) = OffsetInteractionKind::from_name(&args.offsets) else {
-        eprintln!(
-            "--offsets: expected none, diagonal or full, got {:?}",
-            args.offsets
-        );
-        std::process::exit(2);
-    };
-    let Some(optimizer) = InteractionOptimizer::ALL
-        .into_iter()
-        .find(|o| o.name() == args.interaction_optimizer)
-    else {
-        eprintln!(
-            "--interaction-optimizer: expected sgd or adagrad, got {:?}",
-            args.interaction_optimizer
-        );
-        std::process::exit(2);
-    };
+    let (offsets, optimizer) = (args.offsets, args.interaction_optimizer);
     let modes = match args.mode {
         Mode::Both => vec![Mode::Bilinear, Mode::Frozen],
         mode => vec![mode],

@@ -90,14 +90,14 @@ struct Args {
     interaction_learning_rate: f32,
     /// How W and the D_p take their steps: adagrad (per entry, the rate divided by the root
     /// of the summed squared gradients) or sgd (the block's summed gradient at the rate).
-    #[arg(long, default_value = "adagrad", value_parser = parse_optimizer)]
+    #[arg(long, default_value = "adagrad", value_parser = InteractionOptimizer::from_str)]
     interaction_optimizer: InteractionOptimizer,
     /// Decay of W towards the identity per block, W -= rate × decay × (W − I) (0: off).
     #[arg(long, default_value_t = 0.0)]
     interaction_decay: f32,
     /// Per-offset interactions D_p (a pair at offset p is scored v_cᵀ D_p W u_w): diagonal,
     /// full, or none (with W frozen: exactly word2vec's skip-gram).
-    #[arg(long, default_value = "diagonal", value_parser = parse_offsets)]
+    #[arg(long, default_value = "diagonal", value_parser = OffsetInteractionKind::from_str)]
     offsets: OffsetInteractionKind,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
     #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
@@ -460,18 +460,6 @@ fn write_outputs(
         note!("(words.png needs 2 probe words in the vocabulary, loss.png a finite loss)");
     }
     Ok(())
-}
-
-fn parse_offsets(name: &str) -> std::result::Result<OffsetInteractionKind, String> {
-    OffsetInteractionKind::from_name(name)
-        .ok_or_else(|| format!("expected none, diagonal or full, got {name:?}"))
-}
-
-fn parse_optimizer(name: &str) -> std::result::Result<InteractionOptimizer, String> {
-    InteractionOptimizer::ALL
-        .into_iter()
-        .find(|optimizer| optimizer.name() == name)
-        .ok_or_else(|| format!("expected sgd or adagrad, got {name:?}"))
 }
 
 fn corpus_names(paths: &[PathBuf]) -> String {

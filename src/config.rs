@@ -2,7 +2,7 @@
 //! exist.
 
 use crate::corpus::{CorpusOptions, Utf8Policy};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Error};
 use crate::model::{EmbeddingInit, InteractionInit, OffsetInteractionKind};
 use crate::vocab::OovPolicy;
 
@@ -66,6 +66,45 @@ impl InteractionOptimizer {
             InteractionOptimizer::AdaGrad => "adagrad",
         }
     }
+}
+
+/// Parses an optimizer [`name`](InteractionOptimizer::name), as command lines take it.
+///
+/// ```
+/// use bilinear_skipgram::InteractionOptimizer;
+/// assert_eq!("adagrad".parse::<InteractionOptimizer>()?, InteractionOptimizer::AdaGrad);
+/// assert!("Adam".parse::<InteractionOptimizer>().is_err());
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
+impl std::str::FromStr for InteractionOptimizer {
+    type Err = Error;
+
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] naming every optimizer when `name` is none of them.
+    fn from_str(name: &str) -> crate::error::Result<Self> {
+        parse_named(&Self::ALL, Self::name, "interaction optimizer", name)
+    }
+}
+
+/// The one of `all` whose `name_of` is `name`, or [`Error::InvalidArgument`] saying what
+/// was given and listing every name: the parser of the crate's named options.
+pub(crate) fn parse_named<T: Copy>(
+    all: &[T],
+    name_of: fn(T) -> &'static str,
+    what: &'static str,
+    name: &str,
+) -> crate::error::Result<T> {
+    all.iter()
+        .copied()
+        .find(|&item| name_of(item) == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|&item| name_of(item)).collect();
+            Error::InvalidArgument {
+                what,
+                message: format!("expected one of {}, got {name:?}", names.join(", ")),
+            }
+        })
 }
 
 /// The `ε` of [`InteractionOptimizer::AdaGrad`]: `w -= η g / (√G + ε)`. It only keeps the

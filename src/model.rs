@@ -224,13 +224,7 @@ impl std::str::FromStr for VectorKind {
     ///
     /// [`Error::InvalidArgument`] naming every kind when `name` is none of them.
     fn from_str(name: &str) -> Result<Self> {
-        VectorKind::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = VectorKind::ALL.iter().map(|kind| kind.name()).collect();
-            Error::InvalidArgument {
-                what: "vector kind",
-                message: format!("expected one of {}, got {name:?}", names.join(", ")),
-            }
-        })
+        crate::config::parse_named(&VectorKind::ALL, VectorKind::name, "vector kind", name)
     }
 }
 

@@ -49,6 +49,25 @@ impl OffsetInteractionKind {
     }
 }
 
+/// Parses an [`OffsetInteractionKind::name`], as command lines take it.
+///
+/// ```
+/// use bilinear_skipgram::OffsetInteractionKind;
+/// assert_eq!("full".parse::<OffsetInteractionKind>()?, OffsetInteractionKind::Full);
+/// assert!("Full".parse::<OffsetInteractionKind>().is_err());
+/// # Ok::<(), bilinear_skipgram::Error>(())
+/// ```
+impl std::str::FromStr for OffsetInteractionKind {
+    type Err = Error;
+
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] naming every kind when `name` is none of them.
+    fn from_str(name: &str) -> Result<Self> {
+        crate::config::parse_named(&Self::ALL, Self::name, "offset interactions", name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Values {
     None,
