@@ -165,7 +165,9 @@ impl OffsetInteractions {
     /// # Errors
     ///
     /// [`Error::Config`] ([`ConfigError::TooSmall`] for `window`) when `window = 0` and the
-    /// kind is not `None`.
+    /// kind is not `None`; [`ConfigError::TooLarge`] when the interactions would take more
+    /// than [`MAX_OFFSET_FLOATS`](crate::config::MAX_OFFSET_FLOATS) floats (`2 · window · dim`
+    /// diagonal, `2 · window · dim²` full), the limit a configuration has.
     pub fn identity(
         kind: OffsetInteractionKind,
         dim: usize,
@@ -174,6 +176,18 @@ impl OffsetInteractions {
     ) -> Result<Self> {
         if kind != OffsetInteractionKind::None {
             check_window(window)?;
+            let per_offset = match kind {
+                OffsetInteractionKind::Full => (dim as u64).saturating_mul(dim as u64),
+                _ => dim as u64,
+            };
+            let floats = (window as u64).saturating_mul(2).saturating_mul(per_offset);
+            if floats > crate::config::MAX_OFFSET_FLOATS {
+                return Err(Error::Config(ConfigError::TooLarge {
+                    field: "offset interactions (2 · window · dim or dim² floats)",
+                    max: crate::config::MAX_OFFSET_FLOATS,
+                    value: floats,
+                }));
+            }
         }
         Ok(OffsetInteractions::identity_unchecked(
             kind,
@@ -423,6 +437,32 @@ impl OffsetInteractions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Absurd sizes are refused with an error instead of overflowing or aborting on an
+    /// allocation; `none` ignores its sizes.
+    #[test]
+    fn absurd_sizes_are_refused() {
+        for (kind, dim, window) in [
+            (OffsetInteractionKind::Diagonal, 4, usize::MAX),
+            (OffsetInteractionKind::Diagonal, usize::MAX, 3),
+            (OffsetInteractionKind::Full, 1 << 16, 1),
+            (OffsetInteractionKind::Full, usize::MAX, usize::MAX),
+        ] {
+            let error = OffsetInteractions::identity(kind, dim, window, WindowMode::Shrink)
+                .expect_err("too large");
+            assert!(
+                matches!(error, Error::Config(ConfigError::TooLarge { .. })),
+                "{error:?}"
+            );
+        }
+        let none = OffsetInteractions::identity(
+            OffsetInteractionKind::None,
+            usize::MAX,
+            usize::MAX,
+            WindowMode::Shrink,
+        );
+        assert!(none.is_ok());
+    }
 
     #[test]
     fn index_mapping_is_a_bijection() {
