@@ -405,3 +405,32 @@ fn word_vectors_are_read_from_a_pipe() {
     assert_eq!(vocab.words(), ["the", "cat", "dog"]);
     assert_eq!(vectors.dim(), (3, 2));
 }
+
+/// A checkpoint path that is a pipe or a device is refused at once: opening a FIFO would
+/// wait for a writer for good.
+#[cfg(unix)]
+#[test]
+fn a_pipe_or_device_as_checkpoint_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("run.fifo");
+    let name = std::ffi::CString::new(fifo.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: mkfifo reads the NUL-terminated path it is given.
+    let status = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
+    assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    for path in [fifo, PathBuf::from("/dev/zero")] {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let read = path.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(bilinear_skipgram::Checkpoint::read(&read).map(drop));
+        });
+        let error = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("Checkpoint::read did not return within a minute: it hangs")
+            .expect_err("not a checkpoint");
+        let message = error.to_string();
+        assert!(
+            message.contains("is not a regular file"),
+            "{path:?}: {message}"
+        );
+    }
+}

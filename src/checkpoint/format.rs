@@ -53,6 +53,17 @@ impl Checkpoint {
     /// do not agree with each other or with the file's length.
     pub fn read(path: impl AsRef<Path>) -> Result<Checkpoint> {
         let path = path.as_ref();
+        // Opening a FIFO blocks until a writer comes, and a checkpoint has a length to check:
+        // a pipe or a device cannot be one (a folder fails as it always did, on reading).
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return Err(Error::File {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "is not a regular file, so it cannot be a checkpoint",
+                ),
+            });
+        }
         let file = File::open(path).map_err(|source| Error::File {
             path: path.to_path_buf(),
             source,
