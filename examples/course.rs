@@ -41,9 +41,9 @@ use std::time::{Instant, SystemTime};
 use bilinear_skipgram::error::exit_code;
 
 use bilinear_skipgram::{
-    Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, InteractionInit, LearningRateSchedule,
-    Model, OffsetInteractionKind, Progress, Result, TrainConfig, VectorKind, Vocab, VocabBuilder,
-    WindowMode, eval::Anisotropy, eval::Displacement, eval::ScoreMoments, eval::UnitVectors,
+    Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, Embeddings, Error, InteractionInit,
+    LearningRateSchedule, Model, OffsetInteractionKind, Progress, Result, TrainConfig, VectorKind,
+    Vocab, VocabBuilder, WindowMode, eval::Anisotropy, eval::Displacement, eval::ScoreMoments,
     plot::plot_words, save_model, train_checkpointed, train_course,
 };
 use std::str::FromStr;
@@ -242,20 +242,23 @@ fn run() -> Result<()> {
         kinds.push(args.vectors);
     }
     for kind in kinds {
-        let vectors = UnitVectors::new(model.word_vectors(kind).view());
+        // Word-keyed queries: never a sentence marker or <UNK> as an answer.
+        let embeddings = Embeddings::from_model(&model, &vocab, kind)?;
         println!("nearest neighbours ({} vectors):", kind.name());
         for probe in &probes {
-            let Some(id) = vocab.id(&probe.to_lowercase()) else {
-                println!("  {probe}: not in the vocabulary");
-                continue;
+            let found = match embeddings.most_similar(&[probe.as_str()], &[], args.neighbours) {
+                Ok(found) => found,
+                Err(Error::UnknownWord { .. }) => {
+                    println!("  {probe}: not in the vocabulary");
+                    continue;
+                }
+                Err(other) => return Err(other),
             };
-            let list = vectors
-                .nearest(id, args.neighbours)?
-                .into_iter()
-                .filter_map(|(i, cos)| vocab.word(i).map(|w| format!("{w} {cos:.2}")))
-                .collect::<Vec<_>>()
-                .join(", ");
-            println!("  {probe}: {list}");
+            let list: Vec<String> = found
+                .iter()
+                .map(|n| format!("{} {:.2}", n.word, n.score))
+                .collect();
+            println!("  {probe}: {}", list.join(", "));
         }
     }
 

@@ -25,9 +25,9 @@ use std::process::ExitCode;
 
 use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
-    AnalogyMethod, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogySearch,
-    eval::DEFAULT_RESTRICT, eval::UnitVectors, eval::count_non_finite_rows, eval::find_word,
-    io::LineReader, io::MAX_LINE_BYTES, load_model, read_word_vectors,
+    AnalogyMethod, Embeddings, Error, OovPolicy, Result, VectorKind, Vocab, eval::AnalogySearch,
+    eval::DEFAULT_RESTRICT, eval::count_non_finite_rows, eval::find_word, io::LineReader,
+    io::MAX_LINE_BYTES, load_model, read_word_vectors,
 };
 use std::str::FromStr;
 
@@ -66,7 +66,12 @@ fn listing(vocab: &Vocab, answers: &[(usize, f32)]) -> String {
 }
 
 /// Answers one query: the result, or why there is none, as lines of text.
-fn answer(query: &str, unit: &UnitVectors, search: &AnalogySearch<'_>, k: usize) -> Result<String> {
+fn answer(
+    query: &str,
+    embeddings: &Embeddings,
+    search: &AnalogySearch<'_>,
+    k: usize,
+) -> Result<String> {
     let vocab = search.vocab();
     let mut out = String::new();
     let words: Vec<&str> = match query.split_once("::") {
@@ -74,11 +79,16 @@ fn answer(query: &str, unit: &UnitVectors, search: &AnalogySearch<'_>, k: usize)
         None => query.split_whitespace().collect(),
     };
     match words.as_slice() {
+        // Never <UNK> or a sentence marker as a query or an answer.
         [word] => match find_word(vocab, word) {
-            Some(id) => out.push_str(&format!(
-                "{word}: {}\n",
-                listing(vocab, &unit.nearest(id, k)?)
-            )),
+            Some(_) => {
+                let found: Vec<String> = embeddings
+                    .most_similar(&[word], &[], k)?
+                    .iter()
+                    .map(|n| format!("{} {:.3}", n.word, n.score))
+                    .collect();
+                out.push_str(&format!("{word}: {}\n", found.join(", ")));
+            }
             None => out.push_str(&format!("{word}: not in the vocabulary\n")),
         },
         [a, b, c] => {
@@ -144,11 +154,11 @@ fn run() -> Result<()> {
             vectors.nrows()
         );
     }
-    let unit = UnitVectors::new(vectors.view());
-    let search = AnalogySearch::new(vectors.view(), &vocab, args.restrict)?;
+    let embeddings = Embeddings::new(vocab, vectors)?;
+    let search = embeddings.analogy_search(args.restrict)?;
     if !args.queries.is_empty() {
         for query in &args.queries {
-            print(&answer(query, &unit, &search, args.k)?)?;
+            print(&answer(query, &embeddings, &search, args.k)?)?;
         }
         return Ok(());
     }
@@ -170,7 +180,7 @@ fn run() -> Result<()> {
             return Ok(());
         };
         if !line.trim().is_empty() {
-            print(&answer(line.trim(), &unit, &search, args.k)?)?;
+            print(&answer(line.trim(), &embeddings, &search, args.k)?)?;
         }
     }
 }

@@ -39,11 +39,11 @@ use std::time::Duration;
 
 use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
-    Checkpoint, CheckpointOptions, Error, InteractionInit, InteractionOptimizer,
+    Checkpoint, CheckpointOptions, Embeddings, Error, InteractionInit, InteractionOptimizer,
     OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, Utf8Policy,
-    VectorKind, WindowMode, eval::UnitVectors, io::check_output_dir, io::check_output_file,
-    io::replace_dir, plot::TrainingCurves, plot::plot_training, plot::plot_words, resume, train,
-    train_checkpointed, write_trained, write_word2vec_text,
+    VectorKind, WindowMode, io::check_output_dir, io::check_output_file, io::replace_dir,
+    plot::TrainingCurves, plot::plot_training, plot::plot_words, resume, train, train_checkpointed,
+    write_trained, write_word2vec_text,
 };
 use std::str::FromStr;
 
@@ -360,26 +360,23 @@ fn run() -> Result<()> {
         write_outputs(dir, &trained, &vectors, &args, &probes, &curves)
     })?;
 
-    let mut text = String::new();
-    {
-        let vectors = UnitVectors::new(vectors.view());
-        text.push_str(&format!(
-            "nearest neighbours ({} vectors):\n",
-            args.vectors.name()
-        ));
-        for probe in &probes {
-            let Some(id) = trained.vocab.id(&probe.to_lowercase()) else {
+    let mut text = format!("nearest neighbours ({} vectors):\n", args.vectors.name());
+    // Word-keyed queries: the lookup rule, and never <UNK> or a sentence marker as an answer.
+    let embeddings = Embeddings::new(trained.vocab.clone(), vectors)?;
+    for probe in &probes {
+        let found = match embeddings.most_similar(&[probe.as_str()], &[], args.neighbours) {
+            Ok(found) => found,
+            Err(Error::UnknownWord { .. }) => {
                 text.push_str(&format!("  {probe}: not in the vocabulary\n"));
                 continue;
-            };
-            let list = vectors
-                .nearest(id, args.neighbours)?
-                .into_iter()
-                .filter_map(|(i, cos)| trained.vocab.word(i).map(|w| format!("{w} {cos:.2}")))
-                .collect::<Vec<_>>()
-                .join(", ");
-            text.push_str(&format!("  {probe}: {list}\n"));
-        }
+            }
+            Err(other) => return Err(other),
+        };
+        let list: Vec<String> = found
+            .iter()
+            .map(|n| format!("{} {:.2}", n.word, n.score))
+            .collect();
+        text.push_str(&format!("  {probe}: {}\n", list.join(", ")));
     }
     let mut stdout = std::io::stdout().lock();
     stdout
