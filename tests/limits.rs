@@ -305,15 +305,22 @@ fn train_error_without_hanging(path: &Path) -> bilinear_skipgram::Error {
     }
 }
 
+/// A new named pipe `name` in `dir`.
+#[cfg(unix)]
+fn fifo_in(dir: &Path, name: &str) -> PathBuf {
+    let fifo = dir.join(name);
+    let c_path = std::ffi::CString::new(fifo.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: mkfifo reads the NUL-terminated path it is given.
+    let status = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+    assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    fifo
+}
+
 #[cfg(unix)]
 #[test]
 fn a_pipe_or_device_as_corpus_is_refused_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = dir.path().join("corpus.fifo");
-    let name = std::ffi::CString::new(fifo.to_str().expect("UTF-8 path")).expect("no NUL");
-    // SAFETY: mkfifo reads the NUL-terminated path it is given.
-    let status = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
-    assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    let fifo = fifo_in(dir.path(), "corpus.fifo");
     for (path, what) in [
         (fifo.as_path(), "a pipe (FIFO)"),
         (Path::new("/dev/zero"), "a character device"),
@@ -377,11 +384,7 @@ fn a_failed_write_of_vocab_txt_names_the_file() {
 #[test]
 fn word_vectors_are_read_from_a_pipe() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = dir.path().join("vectors.fifo");
-    let name = std::ffi::CString::new(fifo.to_str().expect("UTF-8 path")).expect("no NUL");
-    // SAFETY: mkfifo reads the NUL-terminated path it is given.
-    let status = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
-    assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    let fifo = fifo_in(dir.path(), "vectors.fifo");
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
@@ -412,11 +415,7 @@ fn word_vectors_are_read_from_a_pipe() {
 #[test]
 fn a_pipe_or_device_as_checkpoint_is_refused_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = dir.path().join("run.fifo");
-    let name = std::ffi::CString::new(fifo.to_str().expect("UTF-8 path")).expect("no NUL");
-    // SAFETY: mkfifo reads the NUL-terminated path it is given.
-    let status = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
-    assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    let fifo = fifo_in(dir.path(), "run.fifo");
     for path in [fifo, PathBuf::from("/dev/zero")] {
         let (sender, receiver) = std::sync::mpsc::channel();
         let read = path.clone();
