@@ -7,7 +7,7 @@ use std::path::Path;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, CowArray, s};
 
 use crate::error::{Error, Result};
-use crate::eval::search::{normalize_rows, query_scores};
+use crate::eval::search::{normalize_rows, query_scores, restricted_rows};
 use crate::eval::{AnalogyMethod, AnalogySearch, top_k};
 use crate::io::Word2vecFormat;
 use crate::model::{Model, VectorKind};
@@ -542,16 +542,9 @@ impl Embeddings {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when `restrict` is 0, as [`AnalogySearch::new`].
+    /// [`Error::InvalidArgument`] when `restrict` is 0, as [`AnalogySearch::new`].
     pub fn analogy_search(&self, restrict: usize) -> Result<AnalogySearch<'_>> {
-        if restrict == 0 {
-            return Err(Error::Config(crate::error::ConfigError::TooSmall {
-                field: "restrict",
-                min: 1,
-                value: 0,
-            }));
-        }
-        let n = restrict.min(self.len());
+        let n = restricted_rows(restrict, self.len())?;
         Ok(AnalogySearch::from_unit_rows(
             CowArray::from(self.unit.slice(s![..n, ..])),
             &self.vocab,
@@ -574,13 +567,7 @@ impl Embeddings {
         options: SearchOptions,
     ) -> Result<Vec<Neighbour<'_>>> {
         let n = match options.restrict {
-            Some(0) => {
-                return Err(Error::InvalidArgument {
-                    what: "restriction",
-                    message: "a search over the 0 most frequent words has no candidate".to_owned(),
-                });
-            }
-            Some(n) => n.min(self.len()),
+            Some(restrict) => restricted_rows(restrict, self.len())?,
             None => self.len(),
         };
         let candidates = self.unit.slice(s![..n, ..]);

@@ -244,6 +244,42 @@ fn restriction_limits_the_answers_not_the_query() {
 }
 
 #[test]
+fn every_search_refuses_a_restriction_of_zero_alike() {
+    let e = tiny();
+    let vectors = Array2::<f32>::eye(e.len());
+    let refusals = [
+        e.most_similar_with(
+            &["queen"],
+            &[],
+            1,
+            SearchOptions::default().with_restrict(0),
+        )
+        .map(|_| ())
+        .expect_err("most_similar_with"),
+        e.analogy_search(0).map(|_| ()).expect_err("analogy_search"),
+        AnalogySearch::new(vectors.view(), e.vocab(), 0)
+            .map(|_| ())
+            .expect_err("AnalogySearch::new"),
+    ];
+    for error in refusals {
+        assert!(
+            matches!(
+                error,
+                Error::InvalidArgument {
+                    what: "restrict",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("0 most frequent words"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn nan_rows_are_never_answers_and_disturb_nothing() {
     let words = ["a", "broken", "b", "c", "inf"].map(String::from).to_vec();
     let vectors = array![

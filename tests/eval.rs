@@ -299,7 +299,10 @@ fn search_is_restricted_to_the_most_frequent_words() {
 
     assert!(matches!(
         AnalogySearch::new(vectors.view(), &vocab, 0),
-        Err(Error::Config(_))
+        Err(Error::InvalidArgument {
+            what: "restrict",
+            ..
+        })
     ));
     let wrong_rows = Array2::<f32>::zeros((5, 3));
     assert!(matches!(

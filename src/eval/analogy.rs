@@ -12,9 +12,9 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2, Zip, s};
 use super::lines::{
     MalformedPolicy, Rejection, dataset_name, find_word, open, read_lines, special_ids,
 };
-use super::search::{normalize_rows, query_scores};
+use super::search::{normalize_rows, query_scores, restricted_rows};
 use super::top_k;
-use crate::error::{ConfigError, Error, Result};
+use crate::error::{Error, Result};
 use crate::vocab::Vocab;
 
 /// The ε of 3CosMul (Levy and Goldberg 2014), which keeps the division finite.
@@ -325,7 +325,7 @@ impl<'v> AnalogySearch<'v> {
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] when `vectors` does not have one row per vocabulary entry;
-    /// [`Error::Config`] when `restrict` is 0.
+    /// [`Error::InvalidArgument`] when `restrict` is 0.
     pub fn new(vectors: ArrayView2<'_, f32>, vocab: &'v Vocab, restrict: usize) -> Result<Self> {
         if vectors.nrows() != vocab.len() {
             return Err(Error::ShapeMismatch {
@@ -334,14 +334,7 @@ impl<'v> AnalogySearch<'v> {
                 found: vectors.shape().to_vec(),
             });
         }
-        if restrict == 0 {
-            return Err(Error::Config(ConfigError::TooSmall {
-                field: "restrict",
-                min: 1,
-                value: 0,
-            }));
-        }
-        let n = restrict.min(vectors.nrows());
+        let n = restricted_rows(restrict, vectors.nrows())?;
         let mut unit = vectors.slice(s![..n, ..]).to_owned();
         normalize_rows(unit.view_mut());
         Ok(Self::from_unit_rows(CowArray::from(unit), vocab))

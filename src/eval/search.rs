@@ -7,10 +7,27 @@ use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip, s};
 
 use super::analogy::{AnalogyMethod, COSMUL_EPSILON};
+use crate::error::{Error, Result};
 
 /// Candidates scored per matrix product by [`query_scores`] under 3CosMul: the query
 /// words × candidates block stays small, whatever the vocabulary size.
 const SCORE_BLOCK: usize = 4096;
+
+/// The candidates of a search restricted to the `restrict` most frequent of `n_rows`
+/// words: all of them when there are fewer.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] when `restrict` is 0: such a search has no candidate.
+pub(crate) fn restricted_rows(restrict: usize, n_rows: usize) -> Result<usize> {
+    if restrict == 0 {
+        return Err(Error::InvalidArgument {
+            what: "restrict",
+            message: "a search over the 0 most frequent words has no candidate".to_owned(),
+        });
+    }
+    Ok(restrict.min(n_rows))
+}
 
 /// Scales every row of `rows` to unit length in place and returns the rows' original
 /// lengths.
