@@ -8,7 +8,7 @@
 //! its rounding into errors of size `ε_f32·κ(U)²` in the orthonormal factor.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
 
 use crate::error::{Error, Result};
 use crate::linalg;
@@ -59,6 +59,11 @@ impl<T: Real> ReadOut<T> {
 
 /// `[A, B]` with every row of `A` and of `B` scaled to unit length; zero rows stay zero.
 /// Both have the same number of rows.
+///
+/// Lengths and quotients are computed in `f64` and rounded once, so no finite row
+/// overflows (an `f32` row of entries near 10²⁰ has a squared length beyond `f32`). A half
+/// row holding a NaN or an infinity has no direction and becomes all NaN, as in
+/// [`Embeddings`](crate::Embeddings), whose searches skip it.
 pub(crate) fn concatenate_unit_rows<T: Real>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
@@ -67,11 +72,15 @@ pub(crate) fn concatenate_unit_rows<T: Real>(
     let mut out = Array2::zeros((rows, left + b.ncols()));
     for (half, range) in [(a, s![.., ..left]), (b, s![.., left..])] {
         let mut target = out.slice_mut(range);
-        target.assign(&half);
-        for mut row in target.axis_iter_mut(Axis(0)) {
-            let norm = row.dot(&row).sqrt();
-            if norm > T::zero() {
-                row.mapv_inplace(|x| x / norm);
+        for (mut row, source) in target.axis_iter_mut(Axis(0)).zip(half.axis_iter(Axis(0))) {
+            let wide = source.mapv(|x| x.to_f64().unwrap_or(f64::NAN));
+            let norm = wide.dot(&wide).sqrt();
+            if !norm.is_finite() {
+                row.fill(T::nan());
+            } else if norm > 0.0 {
+                Zip::from(&mut row)
+                    .and(&wide)
+                    .for_each(|x, &w| *x = T::from(w / norm).unwrap_or_else(T::nan));
             }
         }
     }
@@ -381,6 +390,20 @@ mod tests {
         let mut left = got.slice(s![.., ..2]).to_owned();
         unit_rows(&mut left);
         assert_eq!(left, got.slice(s![.., ..2]));
+    }
+
+    #[test]
+    fn concatenation_neither_overflows_nor_hides_a_broken_row() {
+        // 2¹⁰⁰ squared is beyond f32; the quotients are exact.
+        let big = 2.0_f32.powi(100);
+        let c = array![[3.0 * big, 4.0 * big], [f32::INFINITY, 1.0], [0.0, 0.0]];
+        let f = array![[1.0e-30_f32, 0.0], [1.0, 0.0], [f32::NAN, 1.0]];
+        let got = concatenate_unit_rows(c.view(), f.view());
+        assert_eq!(got.row(0), array![0.6_f32, 0.8, 1.0, 0.0]);
+        assert!(got.slice(s![1, ..2]).iter().all(|x| x.is_nan()));
+        assert_eq!(got.slice(s![1, 2..]), array![1.0_f32, 0.0]);
+        assert_eq!(got.slice(s![2, ..2]), array![0.0_f32, 0.0]);
+        assert!(got.slice(s![2, 2..]).iter().all(|x| x.is_nan()));
     }
 
     #[test]
