@@ -174,7 +174,7 @@ pub enum Error {
     /// allocated.
     #[error(
         "not enough memory: training would allocate about {} ({breakdown}), but only {} \
-         {source_of_limit}; lower the dimension, the threads or the vocabulary size",
+         {source_of_limit}; lower the dimension, the vocabulary size, the threads or the course's batch size",
         Bytes(*needed),
         Bytes(*available)
     )]

@@ -222,34 +222,160 @@ pub(crate) fn memory_plan(
     parts
 }
 
-/// The memory available to this process: `MemAvailable + SwapFree` of `/proc/meminfo`,
-/// in bytes; `None` where that file is absent or unreadable (not Linux).
-fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        let kib = line[name.len()..].trim().trim_end_matches("kB").trim();
-        kib.parse::<u64>().ok().map(|k| k.saturating_mul(1024))
-    };
-    Some(field("MemAvailable:")?.saturating_add(field("SwapFree:").unwrap_or(0)))
+/// The memory the course's minibatch trainer ([`train_course`](crate::sgd::train_course))
+/// allocates besides the model, in bytes, part by part: the sampler, a batch's ids, and a
+/// step's gathered rows and gradients (`S` focus rows, `S·(n+1)` context rows, each twice,
+/// and `W`'s gradient).
+pub(crate) fn course_memory_plan(
+    config: &TrainConfig,
+    n_words: usize,
+    batch_size: usize,
+) -> Vec<(String, u64)> {
+    const F32: u64 = 4;
+    let m = config.dim() as u64;
+    let s = batch_size as u64;
+    let rows = config.negatives() as u64 + 1;
+    let ids = s.saturating_mul(rows + 1).saturating_mul(4);
+    let step = s
+        .saturating_mul(rows + 1)
+        .saturating_mul(2 * m)
+        .saturating_add(m * m)
+        .saturating_mul(F32);
+    vec![
+        ("sampler".to_owned(), n_words as u64 * 40),
+        (format!("a batch of {batch_size}"), ids.saturating_add(step)),
+    ]
+}
+
+/// The memory this process may still allocate, in bytes, and where that figure comes from
+/// (the end of "only … are available (…)"): the least of `MemAvailable + SwapFree` in
+/// `/proc/meminfo`, a memory cgroup's limit less its usage (page cache, which the kernel
+/// reclaims, not counted as used), and the address-space limit (`ulimit -v`) less the
+/// address space in use. `None` where none of them can be read (not Linux).
+fn available_memory() -> Option<(u64, String)> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let mut limits = Vec::new();
+    if let Some(meminfo) = read("/proc/meminfo") {
+        let kib = |name: &str| keyed_number(&meminfo, name).map(|k| k.saturating_mul(1024));
+        if let Some(available) = kib("MemAvailable:") {
+            limits.push((
+                available.saturating_add(kib("SwapFree:").unwrap_or(0)),
+                "are available (MemAvailable + SwapFree in /proc/meminfo)",
+            ));
+        }
+    }
+    let cgroup = read("/proc/self/cgroup").unwrap_or_default();
+    let v2_dir = cgroup
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .map(|path| format!("/sys/fs/cgroup{}", path.trim_end_matches('/')));
+    if let Some(dir) = v2_dir {
+        let file = |name: &str| read(&format!("{dir}/{name}"));
+        if let (Some(max), Some(current)) = (file("memory.max"), file("memory.current")) {
+            let cache = file("memory.stat").map_or(0, |stat| page_cache(&stat, ""));
+            if let Some(free) = cgroup_room(&max, &current, cache) {
+                limits.push((
+                    free,
+                    "are left under the memory cgroup's limit (memory.max)",
+                ));
+            }
+        }
+    }
+    // cgroup v1: the process's memory cgroup, or the root of the mount where a container
+    // sees its own cgroup as the root.
+    let v1_dir = cgroup
+        .lines()
+        .find_map(|line| {
+            let (_, rest) = line.split_once(':')?;
+            let (controllers, path) = rest.split_once(':')?;
+            controllers
+                .split(',')
+                .any(|c| c == "memory")
+                .then(|| format!("/sys/fs/cgroup/memory{}", path.trim_end_matches('/')))
+        })
+        .filter(|dir| std::path::Path::new(dir).is_dir())
+        .unwrap_or_else(|| "/sys/fs/cgroup/memory".to_owned());
+    let v1 = |name: &str| read(&format!("{v1_dir}/{name}"));
+    if let (Some(max), Some(current)) = (v1("memory.limit_in_bytes"), v1("memory.usage_in_bytes")) {
+        let cache = v1("memory.stat").map_or(0, |stat| page_cache(&stat, "total_"));
+        if let Some(free) = cgroup_room(&max, &current, cache) {
+            limits.push((
+                free,
+                "are left under the memory cgroup's limit (memory.limit_in_bytes)",
+            ));
+        }
+    }
+    if let (Some(limits_text), Some(status)) =
+        (read("/proc/self/limits"), read("/proc/self/status"))
+        && let Some(free) = address_space_room(&limits_text, &status)
+    {
+        limits.push((
+            free,
+            "of address space are left under `ulimit -v` (RLIMIT_AS)",
+        ));
+    }
+    limits
+        .into_iter()
+        .min_by_key(|(bytes, _)| *bytes)
+        .map(|(bytes, source)| (bytes, source.to_owned()))
+}
+
+/// The number after `name` on the line of `text` that starts with it (`MemAvailable:
+/// 123 kB` gives 123).
+fn keyed_number(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line[name.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// Page cache a cgroup's `memory.stat` reports (`active_file + inactive_file`, with
+/// cgroup v1's `total_` prefix for the hierarchy): clean file pages the kernel reclaims
+/// before it refuses memory.
+fn page_cache(stat: &str, prefix: &str) -> u64 {
+    ["active_file", "inactive_file"]
+        .iter()
+        .filter_map(|name| keyed_number(stat, &format!("{prefix}{name} ")))
+        .fold(0, u64::saturating_add)
+}
+
+/// Room under a cgroup's limit: `max − (current − cache)`; `None` without a limit (`max`
+/// in cgroup v2, a figure of 2⁶² or more in v1) or when a figure does not parse.
+fn cgroup_room(max: &str, current: &str, cache: u64) -> Option<u64> {
+    let max: u64 = max.trim().parse().ok()?;
+    let current: u64 = current.trim().parse().ok()?;
+    (max < 1 << 62).then(|| max.saturating_sub(current.saturating_sub(cache)))
+}
+
+/// Room under the soft address-space limit of `/proc/self/limits` (`Max address space`)
+/// given `VmSize` of `/proc/self/status`; `None` when the limit is `unlimited`.
+fn address_space_room(limits: &str, status: &str) -> Option<u64> {
+    let limit = keyed_number(limits, "Max address space")?;
+    let used = keyed_number(status, "VmSize:")?.saturating_mul(1024);
+    Some(limit.saturating_sub(used))
 }
 
 /// Refuses, before anything big is allocated, a run whose [`memory_plan`] exceeds the
-/// available memory (`MemAvailable + SwapFree` on Linux; elsewhere nothing is checked).
+/// memory available ([`available_memory`]; where it cannot be read, nothing is checked).
 pub(crate) fn check_memory(config: &TrainConfig, n_words: usize, stage: Stage) -> Result<()> {
+    check_plan(memory_plan(config, n_words, stage))
+}
+
+/// As [`check_memory`], for the course's trainer ([`course_memory_plan`]).
+pub(crate) fn check_course_memory(
+    config: &TrainConfig,
+    n_words: usize,
+    batch_size: usize,
+) -> Result<()> {
+    check_plan(course_memory_plan(config, n_words, batch_size))
+}
+
+fn check_plan(parts: Vec<(String, u64)>) -> Result<()> {
     match available_memory() {
-        Some(available) => check_memory_against(config, n_words, stage, available),
+        Some((available, source)) => check_plan_against(parts, available, source),
         None => Ok(()),
     }
 }
 
-fn check_memory_against(
-    config: &TrainConfig,
-    n_words: usize,
-    stage: Stage,
-    available: u64,
-) -> Result<()> {
-    let parts = memory_plan(config, n_words, stage);
+fn check_plan_against(parts: Vec<(String, u64)>, available: u64, source: String) -> Result<()> {
     let needed = parts
         .iter()
         .fold(0_u64, |sum, (_, b)| sum.saturating_add(*b));
@@ -266,7 +392,7 @@ fn check_memory_against(
         needed,
         available,
         breakdown,
-        source_of_limit: "are available (MemAvailable + SwapFree in /proc/meminfo)".to_owned(),
+        source_of_limit: source,
     })
 }
 
@@ -323,14 +449,57 @@ mod memory_tests {
         let config = config(8, 300, 0.001);
         let needed = total(&config, 1_000_000, Stage::BeforeModel);
         assert!(needed > 2_400_000_000 && needed < 2_600_000_000, "{needed}");
-        assert!(check_memory_against(&config, 1_000_000, Stage::BeforeModel, needed).is_ok());
-        let error =
-            check_memory_against(&config, 1_000_000, Stage::BeforeModel, needed - 1).unwrap_err();
+        let plan = || memory_plan(&config, 1_000_000, Stage::BeforeModel);
+        assert!(check_plan_against(plan(), needed, String::new()).is_ok());
+        let error = check_plan_against(plan(), needed - 1, "are free".to_owned()).unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, Error::OutOfMemory { .. }));
         assert!(
             message.contains("U and V: 2.2 GiB") && message.contains("8 threads"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_course_batch_is_counted_and_refused_when_it_cannot_fit() {
+        let config = config(1, 50, 0.0);
+        let plan = course_memory_plan(&config, 1000, 2_000_000_000);
+        // Ids: S × 7 u32; a step: S × 7 × 100 + 50² floats.
+        let batch = 2_000_000_000_u64 * 7 * 4 + (2_000_000_000 * 7 * 100 + 2500) * 4;
+        assert_eq!(plan[1], ("a batch of 2000000000".to_owned(), batch));
+        let message = check_plan_against(plan, 1 << 30, "are free".to_owned())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("a batch of 2000000000: "), "{message}");
+        let huge = course_memory_plan(&config, 1000, usize::MAX);
+        assert_eq!(huge[1].1, u64::MAX);
+    }
+
+    #[test]
+    fn limits_are_read_from_the_kernels_text() {
+        let meminfo = "MemTotal:       24000000 kB\nMemAvailable:    1000 kB\nSwapFree: 0 kB\n";
+        assert_eq!(keyed_number(meminfo, "MemAvailable:"), Some(1000));
+        assert_eq!(keyed_number(meminfo, "Missing:"), None);
+        // cgroup v2: limit, usage, and clean page cache that does not count as used.
+        let stat = "anon 100\nfile 900\nactive_file 300\ninactive_file 500\n";
+        assert_eq!(page_cache(stat, ""), 800);
+        assert_eq!(cgroup_room("4000\n", "3000\n", 800), Some(1800));
+        assert_eq!(cgroup_room("max\n", "3000\n", 0), None);
+        // cgroup v1 reports "no limit" as a huge figure, and its hierarchy with `total_`.
+        assert_eq!(cgroup_room("9223372036854771712\n", "3000\n", 0), None);
+        let v1 = "active_file 1\ntotal_active_file 10\ntotal_inactive_file 20\n";
+        assert_eq!(page_cache(v1, "total_"), 30);
+        // Usage above the limit leaves no room, without wrapping around.
+        assert_eq!(cgroup_room("100", "300", 0), Some(0));
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max address space         4000000000           unlimited            bytes\n";
+        let status = "Name:\tcourse\nVmSize:\t    3892 kB\n";
+        assert_eq!(
+            address_space_room(limits, status),
+            Some(4_000_000_000 - 3892 * 1024)
+        );
+        let unlimited =
+            "Max address space         unlimited            unlimited            bytes\n";
+        assert_eq!(address_space_room(unlimited, status), None);
     }
 }

@@ -228,6 +228,23 @@ fn train_model_and_the_course_trainer_stop_too() {
         train_course(&config, &vocab, &mut model, &corpus, 100, NoProgress).expect("course");
     assert!(!report.stopped_early);
     assert_eq!(report.words, words_total);
+
+    // A batch whose buffers cannot fit (terabytes) is refused before anything is allocated
+    // or trained (it aborted allocating before the course had a memory check).
+    if std::fs::read_to_string("/proc/meminfo").is_ok() {
+        let before = model.clone();
+        let error = train_course(&config, &vocab, &mut model, &corpus, 1 << 40, NoProgress)
+            .expect_err("refused");
+        assert!(
+            matches!(error, bilinear_skipgram::Error::OutOfMemory { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("a batch of 1099511627776: "),
+            "{error}"
+        );
+        assert_eq!(model, before);
+    }
 }
 
 #[test]

@@ -167,6 +167,26 @@ fn child_under_a_memory_limit() {
             let error = bilinear_skipgram::io::write_vocab(&path, &vocab).expect_err("too large");
             println!("error={error}");
         }
+        "address-space" => {
+            // Dimension 4 000: W, its diagnostics and the sampler need about 600 MiB, far
+            // less than the machine has but more than the margin left by `ulimit -v`.
+            let config = TrainConfig::builder()
+                .dim(4000)
+                .threads(1)
+                .min_count(1)
+                .epochs(1)
+                .build()
+                .expect("config");
+            limit_address_space(MEMORY_MARGIN);
+            let error = train(&config, &[PathBuf::from(arg)], &mut NoProgress)
+                .map(|_| ())
+                .expect_err("refused");
+            assert!(
+                matches!(error, bilinear_skipgram::Error::OutOfMemory { .. }),
+                "{error:?}"
+            );
+            println!("error={error}");
+        }
         "terabytes" => {
             // 1 024 threads, each with copies of a trained 10 000 × 10 000 W and of its
             // AdaGrad squares: terabytes.
@@ -217,8 +237,37 @@ fn a_configuration_that_needs_terabytes_is_refused_before_allocating() {
         message.contains("TiB") && message.contains("1024 threads"),
         "{message}"
     );
+    // The child runs under an address-space limit, the tightest of the limits.
     assert!(
-        message.contains("are available (MemAvailable + SwapFree"),
+        message.contains("of address space are left under `ulimit -v` (RLIMIT_AS)"),
+        "{message}"
+    );
+}
+
+/// Under `ulimit -v`, a run that fits the machine's memory but not the address space left
+/// is refused with the limit named (before, only `MemAvailable` was consulted, and the run
+/// aborted allocating).
+#[test]
+fn a_run_beyond_the_address_space_limit_is_refused_naming_it() {
+    if std::fs::read_to_string("/proc/self/limits").is_err() {
+        eprintln!("no /proc/self/limits: the address-space check is skipped on this system");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, "the cat sat on the mat\n".repeat(50)).expect("corpus");
+    let stdout = run_limited_child("address-space", corpus.to_str().expect("UTF-8 path"));
+    let message = stdout
+        .lines()
+        .find_map(|l| Some(&l[l.find("error=")? + 6..]))
+        .unwrap_or_else(|| panic!("no error= in {stdout:?}"));
+    eprintln!("{message}");
+    assert!(
+        message.starts_with("not enough memory: training would allocate about "),
+        "{message}"
+    );
+    assert!(
+        message.contains("of address space are left under `ulimit -v` (RLIMIT_AS)"),
         "{message}"
     );
 }

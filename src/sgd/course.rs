@@ -12,7 +12,7 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::loss::loss_and_gradient_batched;
 use crate::model::{Model, OffsetInteractionKind};
-use crate::preflight::no_pair_trained;
+use crate::preflight::{check_course_memory, no_pair_trained};
 use crate::sampling::NegativeSampler;
 use crate::vocab::Vocab;
 
@@ -126,6 +126,7 @@ pub fn train_course(
             ),
         });
     }
+    check_course_memory(config, vocab.len(), batch_size)?;
     let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
     let keep = vocab.keep_probabilities(config.subsample());
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed().wrapping_add(1));
