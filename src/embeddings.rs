@@ -227,7 +227,7 @@ impl Embeddings {
     /// file of dimension 0.
     pub fn read_word2vec(path: impl AsRef<Path>, format: Word2vecFormat) -> Result<Self> {
         let (words, vectors) = crate::io::read_word2vec(path, format)?;
-        Self::from_words(words, vectors)
+        Self::new(crate::io::vocab_of_ranked_words(words)?, vectors)
     }
 
     /// The vectors of a finalfusion file ([`read_finalfusion`](crate::read_finalfusion):
@@ -241,7 +241,7 @@ impl Embeddings {
     #[cfg(feature = "finalfusion")]
     pub fn read_finalfusion(path: impl AsRef<Path>) -> Result<Self> {
         let (words, vectors) = crate::io::read_finalfusion(path.as_ref())?;
-        Self::from_words(words, vectors)
+        Self::new(crate::io::vocab_of_ranked_words(words)?, vectors)
     }
 
     /// Writes these vectors as a finalfusion file: the unit rows and their lengths as
@@ -285,8 +285,9 @@ impl Embeddings {
         self.unit.ncols()
     }
 
-    /// The vocabulary: the words in id order, with their counts (all 0 for vectors read
-    /// from word2vec or finalfusion files).
+    /// The vocabulary: the words in id order, with their counts. Vectors read from a file
+    /// have no counts: their ranks stand for them (`n, n − 1, …, 1` in file order, as
+    /// [`read_word_vectors`](crate::read_word_vectors) gives), whichever reader read them.
     pub fn vocab(&self) -> &Vocab {
         &self.vocab
     }

@@ -440,7 +440,11 @@ fn built_from_a_model_a_folder_and_a_word2vec_file() {
             .expect("w2v");
         assert_eq!(read.words(), vocab.words());
         assert_eq!(read.unit_vectors(), from_model.unit_vectors());
-        assert!(read.vocab().counts().iter().all(|&c| c == 0));
+        // Ranks stand for the counts, as for any reader of files.
+        let ranks: Vec<u64> = (1..=vocab.len() as u64).rev().collect();
+        assert_eq!(read.vocab().counts(), &ranks[..]);
+        let any = Embeddings::read_word_vectors(&path).expect("any format");
+        assert_eq!(any.vocab(), read.vocab());
     }
     let wrong = Vocab::from_counts([("x".to_owned(), 1)], OovPolicy::Drop).expect("vocab");
     assert!(matches!(

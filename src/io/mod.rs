@@ -132,7 +132,7 @@ pub fn read_word_vectors(path: impl AsRef<Path>) -> Result<(Vocab, Array2<f32>)>
 
 /// The vocabulary of words listed most frequent first: counts `n, n − 1, …, 1` stand for
 /// the ranks.
-fn vocab_of_ranked_words(words: Vec<String>) -> Result<Vocab> {
+pub(crate) fn vocab_of_ranked_words(words: Vec<String>) -> Result<Vocab> {
     let n = words.len() as u64;
     Vocab::from_counts(
         words
