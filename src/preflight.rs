@@ -265,20 +265,15 @@ fn available_memory() -> Option<(u64, String)> {
         }
     }
     let cgroup = read("/proc/self/cgroup").unwrap_or_default();
-    let v2_dir = cgroup
-        .lines()
-        .find_map(|line| line.strip_prefix("0::"))
-        .map(|path| format!("/sys/fs/cgroup{}", path.trim_end_matches('/')));
-    if let Some(dir) = v2_dir {
-        let file = |name: &str| read(&format!("{dir}/{name}"));
-        if let (Some(max), Some(current)) = (file("memory.max"), file("memory.current")) {
-            let cache = file("memory.stat").map_or(0, |stat| page_cache(&stat, ""));
-            if let Some(free) = cgroup_room(&max, &current, cache) {
-                limits.push((
-                    free,
-                    "are left under the memory cgroup's limit (memory.max)",
-                ));
-            }
+    // cgroup v2: the process's cgroup and each of its ancestors, any of which may hold the
+    // limit (a systemd slice, a container).
+    if let Some(path) = cgroup.lines().find_map(|line| line.strip_prefix("0::")) {
+        let root = std::path::Path::new("/sys/fs/cgroup");
+        for free in cgroup_v2_rooms(root, path) {
+            limits.push((
+                free,
+                "are left under the memory cgroup's limit (memory.max)",
+            ));
         }
     }
     // cgroup v1: the process's memory cgroup, or the root of the mount where a container
@@ -335,6 +330,28 @@ fn page_cache(stat: &str, prefix: &str) -> u64 {
         .iter()
         .filter_map(|name| keyed_number(stat, &format!("{prefix}{name} ")))
         .fold(0, u64::saturating_add)
+}
+
+/// The room under the limit of the cgroup v2 `path` (as `/proc/self/cgroup` names it)
+/// below `root` and under the limit of each of its ancestors that has one.
+fn cgroup_v2_rooms(root: &std::path::Path, path: &str) -> Vec<u64> {
+    let mut rooms = Vec::new();
+    let mut dir = root.to_path_buf();
+    dir.extend(
+        std::path::Path::new(path.trim_end())
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_))),
+    );
+    loop {
+        let file = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        if let (Some(max), Some(current)) = (file("memory.max"), file("memory.current")) {
+            let cache = file("memory.stat").map_or(0, |stat| page_cache(&stat, ""));
+            rooms.extend(cgroup_room(&max, &current, cache));
+        }
+        if dir == root || !dir.pop() {
+            return rooms;
+        }
+    }
 }
 
 /// Room under a cgroup's limit: `max − (current − cache)`; `None` without a limit (`max`
@@ -473,6 +490,31 @@ mod memory_tests {
         assert!(message.contains("a batch of 2000000000: "), "{message}");
         let huge = course_memory_plan(&config, 1000, usize::MAX);
         assert_eq!(huge[1].1, u64::MAX);
+    }
+
+    #[test]
+    fn every_cgroup_from_the_process_up_to_the_root_is_consulted() {
+        let root = tempfile::tempdir().unwrap();
+        let leaf = root.path().join("user.slice/session.scope");
+        std::fs::create_dir_all(&leaf).unwrap();
+        let write = |dir: &std::path::Path, max: &str, current: &str| {
+            std::fs::write(dir.join("memory.max"), max).unwrap();
+            std::fs::write(dir.join("memory.current"), current).unwrap();
+        };
+        // No limit on the leaf, one on its parent, none at the root.
+        write(&leaf, "max\n", "100\n");
+        write(&root.path().join("user.slice"), "5000\n", "1000\n");
+        std::fs::write(
+            root.path().join("user.slice/memory.stat"),
+            "active_file 200\ninactive_file 300\n",
+        )
+        .unwrap();
+        write(root.path(), "max\n", "9000\n");
+        let rooms = cgroup_v2_rooms(root.path(), "/user.slice/session.scope\n");
+        assert_eq!(rooms, [5000 - (1000 - 500)]);
+        // `..` in the path never leads above the root.
+        assert_eq!(cgroup_v2_rooms(root.path(), "/../../user.slice"), [4500]);
+        assert!(cgroup_v2_rooms(root.path(), "/").is_empty());
     }
 
     #[test]
