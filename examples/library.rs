@@ -104,7 +104,7 @@ fn run() -> Result<()> {
 
     // 4. Query by word. The Bible's words where the corpus has them; on other text the
     // probe is a word of middling frequency and the English queries are skipped.
-    let embeddings = Embeddings::from_model(&loaded.model, &loaded.vocab, VectorKind::default())?;
+    let embeddings = loaded.embeddings()?;
     let knows_all = |words: &[&str]| words.iter().all(|w| embeddings.contains(w));
     if knows_all(&["king", "woman", "man"]) {
         let answers = embeddings.most_similar(&["king", "woman"], &["man"], 5)?;

@@ -138,9 +138,14 @@ fn a_loaded_model_is_queried_and_trains_on_as_the_original() {
     let mut loaded = Trained::load(&out).expect("loads");
 
     let kind = VectorKind::MappedContext;
-    let from_loaded = Embeddings::from_model(&loaded.model, &loaded.vocab, kind).expect("query");
+    let from_loaded = loaded.embeddings_with(kind).expect("query");
     let from_original =
         Embeddings::from_model(&original.model, &original.vocab, kind).expect("query");
+    assert_eq!(
+        loaded.embeddings().expect("default kind"),
+        Embeddings::from_model(&original.model, &original.vocab, VectorKind::default())
+            .expect("query")
+    );
     assert_eq!(
         from_loaded.most_similar(&["w1"], &[], 5).expect("query"),
         from_original.most_similar(&["w1"], &[], 5).expect("query")

@@ -46,7 +46,9 @@ use ndarray::Array2;
 use super::folder::check_crc;
 use super::{Manifest, read_model, replace_dir, write_atomic, write_model};
 use crate::config::TrainConfig;
+use crate::embeddings::Embeddings;
 use crate::error::{ConfigError, Error, Result};
+use crate::model::VectorKind;
 use crate::sgd::{HeldOut, InteractionDiagnostics, TrainReport, Trained, check_offsets};
 
 /// File name of the configuration in a whole-model folder.
@@ -123,6 +125,27 @@ impl Trained {
     ///   does not fit the vocabulary and window.
     pub fn load(dir: impl AsRef<Path>) -> Result<Trained> {
         read_trained(dir.as_ref())
+    }
+
+    /// The model's default word vectors ([`VectorKind::default`]) as [`Embeddings`], to
+    /// query by word: `trained.embeddings()?.most_similar(&["king"], &[], 10)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`embeddings_with`](Self::embeddings_with).
+    pub fn embeddings(&self) -> Result<Embeddings> {
+        self.embeddings_with(VectorKind::default())
+    }
+
+    /// The model's `kind` word vectors as [`Embeddings`]
+    /// ([`Embeddings::from_model`] with this model and vocabulary).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry
+    /// (a `Trained` put together by hand).
+    pub fn embeddings_with(&self, kind: VectorKind) -> Result<Embeddings> {
+        Embeddings::from_model(&self.model, &self.vocab, kind)
     }
 }
 
