@@ -590,6 +590,25 @@ mod finalfusion {
         assert_eq!(read.row(0), vectors.row(0));
     }
 
+    #[test]
+    fn the_layout_of_the_vectors_given_does_not_matter() {
+        let vocab = Vocab::from_counts(["a", "b", "c"].map(|w| (w.to_owned(), 1)), OovPolicy::Drop)
+            .expect("vocab");
+        // The same 3×2 rows, once in row-major order and once as the transpose of a
+        // row-major 2×3 (column-major).
+        let rows = array![[3.0_f32, 4.0], [1.0, 0.0], [0.0, -2.0]];
+        let columns = rows.t().to_owned();
+        let dir = tempfile::tempdir().expect("tempdir");
+        for layout in [FinalfusionVectors::Normalized, FinalfusionVectors::Raw] {
+            let (a, b) = (dir.path().join("a.fifu"), dir.path().join("b.fifu"));
+            write_finalfusion(&a, rows.view(), &vocab, None, layout).expect("writes");
+            write_finalfusion(&b, columns.t(), &vocab, None, layout).expect("writes");
+            assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+            let (_, read) = read_finalfusion(&b).expect("reads");
+            assert_eq!(read, rows);
+        }
+    }
+
     /// Rows of plain values with lengths from 10⁻³ to 10³ (no subnormal results).
     fn plain_rows() -> impl Strategy<Value = Array2<f32>> {
         (1_usize..12, 1_usize..20).prop_flat_map(|(n, dim)| {

@@ -133,12 +133,9 @@ pub fn write_finalfusion(
     let path = path.as_ref();
     match layout {
         FinalfusionVectors::Normalized => {
-            check_rows(vectors, vocab)?;
-            let mut unit = vectors.to_owned();
-            let norms = normalize_rows(unit.view_mut());
-            write_finalfusion_parts(path, unit.view(), norms.view(), vocab, config)
+            write_parts(path, Rows::Normalize(vectors), vocab, config)
         }
-        FinalfusionVectors::Raw => write_parts(path, vectors, None, vocab, config),
+        FinalfusionVectors::Raw => write_parts(path, Rows::Raw(vectors), vocab, config),
     }
 }
 
@@ -158,7 +155,17 @@ pub(crate) fn write_finalfusion_parts(
             found: vec![norms.len()],
         });
     }
-    write_parts(path, unit, Some(norms), vocab, config)
+    write_parts(path, Rows::Unit(unit, norms), vocab, config)
+}
+
+/// The rows [`write_parts`] stores.
+enum Rows<'a> {
+    /// As given, with norms of 1.
+    Raw(ArrayView2<'a, f32>),
+    /// Unit rows (as [`normalize_rows`] makes them) and their lengths.
+    Unit(ArrayView2<'a, f32>, ArrayView1<'a, f32>),
+    /// Rows to normalise on the way (into the one copy handed to finalfusion).
+    Normalize(ArrayView2<'a, f32>),
 }
 
 /// One row per vocabulary entry, or [`Error::ShapeMismatch`].
@@ -174,16 +181,17 @@ fn check_rows(vectors: ArrayView2<'_, f32>, vocab: &Vocab) -> Result<()> {
     Ok(())
 }
 
-/// Writes `rows` with `norms` (unit rows and their lengths), or as given with norms of 1.
+/// Writes `rows` as a finalfusion file. The values are copied once, into the matrix
+/// finalfusion writes; a row with a NaN or an infinity is stored as zeros with a NaN norm.
 fn write_parts(
     path: &Path,
-    rows: ArrayView2<'_, f32>,
-    norms: Option<ArrayView1<'_, f32>>,
+    rows: Rows<'_>,
     vocab: &Vocab,
     config: Option<&TrainConfig>,
 ) -> Result<()> {
-    check_rows(rows, vocab)?;
-    let (n_words, dim) = rows.dim();
+    let (Rows::Raw(view) | Rows::Unit(view, _) | Rows::Normalize(view)) = rows;
+    check_rows(view, vocab)?;
+    let (n_words, dim) = view.dim();
     // finalfusion writes these lengths as u32 without checking.
     let too_long = |message: String| Error::File {
         path: path.to_path_buf(),
@@ -205,29 +213,36 @@ fn write_parts(
             word.len()
         )));
     }
-    let normalized = norms.is_some();
+    let normalized = !matches!(rows, Rows::Raw(_));
     // Through a Vec: finalfusion's matrix type is ndarray 0.15's, ours is 0.17's.
-    let mut values: Vec<f32> = Vec::with_capacity(n_words * dim);
-    let norms: Vec<f32> = match norms {
-        None => {
-            values.extend(rows.iter());
-            vec![1.0_f32; n_words]
+    let (mut values, mut norms): (Vec<f32>, Vec<f32>) = match rows {
+        Rows::Raw(raw) => (raw.iter().copied().collect(), vec![1.0_f32; n_words]),
+        Rows::Unit(unit, norms) => {
+            let mut values = Vec::with_capacity(n_words * dim);
+            values.extend(unit.iter().copied());
+            (values, norms.to_vec())
         }
-        Some(norms) => rows
-            .rows()
-            .into_iter()
-            .zip(norms)
-            .map(|(row, &norm)| {
-                if row.iter().all(|x| x.is_finite()) {
-                    values.extend(row.iter());
-                    norm
-                } else {
-                    values.extend(std::iter::repeat_n(0.0_f32, dim));
-                    f32::NAN
-                }
-            })
-            .collect(),
+        Rows::Normalize(raw) => {
+            // Row-major whatever the layout of `raw`, normalised in place.
+            let mut unit = Array2::from_shape_vec((n_words, dim), raw.iter().copied().collect())
+                .map_err(|_| Error::ShapeMismatch {
+                    what: "word vectors",
+                    expected: vec![n_words, dim],
+                    found: vec![raw.len()],
+                })?;
+            let norms = normalize_rows(unit.view_mut());
+            (unit.into_raw_vec_and_offset().0, norms.to_vec())
+        }
     };
+    // A row without a direction is stored as zeros with a NaN norm.
+    if normalized {
+        for (row, norm) in values.chunks_exact_mut(dim.max(1)).zip(&mut norms) {
+            if !row.iter().all(|x| x.is_finite()) {
+                row.fill(0.0);
+                *norm = f32::NAN;
+            }
+        }
+    }
     let n_values = values.len();
     let matrix = ndarray015::Array2::from_shape_vec((n_words, dim), values).map_err(|_| {
         Error::ShapeMismatch {
