@@ -212,6 +212,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// [`Error::Parse`] at `line` (one-based) of `path`.
+    pub(crate) fn parse(path: &std::path::Path, line: u64, message: String) -> Error {
+        Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        }
+    }
+
     /// Whether this is a write to a closed pipe (`EPIPE`), as when the reader of a
     /// program's standard output goes away (`program | head`). Command-line programs
     /// usually end quietly then, as the examples do.

@@ -544,11 +544,7 @@ impl Vocab {
         oov: OovPolicy,
     ) -> Result<Vocab> {
         let name = name.as_ref();
-        let parse_error = |line: u64, message: String| Error::Parse {
-            path: name.to_path_buf(),
-            line,
-            message,
-        };
+        let parse_error = |line: u64, message: String| Error::parse(name, line, message);
         let mut table = Table::default();
         let mut lines_of_ids: Vec<u64> = Vec::new();
         let mut lines = LineReader::new(reader, name, MAX_LINE_BYTES);

@@ -101,11 +101,7 @@ impl Manifest {
 
     fn parse(reader: impl BufRead, path: &Path) -> Result<Manifest> {
         let mut lines = LineReader::new(reader, path, MAX_LINE_BYTES);
-        let bad = |line: u64, message: String| Error::Parse {
-            path: path.to_path_buf(),
-            line,
-            message,
-        };
+        let bad = |line: u64, message: String| Error::parse(path, line, message);
         match lines.next_line()? {
             Some(MANIFEST_FORMAT) => {}
             other => {

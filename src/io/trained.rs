@@ -360,11 +360,7 @@ fn key_values<'t>(
     format_line: &str,
     path: &Path,
 ) -> Result<Vec<(u64, &'t str, &'t str)>> {
-    let bad = |line: u64, message: String| Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
+    let bad = |line: u64, message: String| Error::parse(path, line, message);
     let mut lines = text.lines();
     match lines.next() {
         Some(first) if first == format_line => {}
@@ -392,11 +388,7 @@ fn key_values<'t>(
 }
 
 fn parse_report(text: &str, path: &Path) -> Result<TrainReport> {
-    let bad = |line: u64, message: String| Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
+    let bad = |line: u64, message: String| Error::parse(path, line, message);
     let number = |line: u64, key: &str, value: &str| {
         value
             .parse::<f64>()
@@ -537,11 +529,7 @@ fn heldout_text(sample: &HeldOut) -> String {
 }
 
 fn parse_heldout(text: &str, path: &Path, fits: (usize, usize)) -> Result<HeldOut> {
-    let bad = |line: u64, message: String| Error::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
+    let bad = |line: u64, message: String| Error::parse(path, line, message);
     let mut lines = text.lines().zip(1_u64..);
     match lines.next() {
         Some((HELDOUT_FORMAT, _)) => {}

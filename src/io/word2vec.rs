@@ -454,13 +454,12 @@ impl Reader<'_> {
         let max_line = MAX_LINE_BYTES.saturating_add(dim.saturating_mul(MAX_TEXT_VALUE_BYTES));
         // The longest line plus "\r\n", and one byte more to tell a longer one.
         let limit = (max_line as u64).saturating_add(3);
-        let too_long = |line: u64| Error::Parse {
-            path: path.to_path_buf(),
-            line,
-            message: format!(
+        let too_long = |line: u64| {
+            let message = format!(
                 "the line is longer than {max_line} bytes ({MAX_LINE_BYTES} for the word and \
                  {MAX_TEXT_VALUE_BYTES} per value for the header's dimension {dim})"
-            ),
+            );
+            Error::parse(path, line, message)
         };
         for row in 1..=n_words {
             line.clear();
@@ -475,11 +474,7 @@ impl Reader<'_> {
             if n as u64 == limit && line.last() != Some(&b'\n') {
                 return Err(too_long(line_no));
             }
-            let bad = |message: String| Error::Parse {
-                path: path.to_path_buf(),
-                line: line_no,
-                message,
-            };
+            let bad = |message: String| Error::parse(path, line_no, message);
             let text = std::str::from_utf8(&line)
                 .map_err(|e| bad(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?
                 .trim_end_matches(|c: char| c.is_ascii_whitespace());
