@@ -167,38 +167,23 @@ fn child_under_a_memory_limit() {
             let error = bilinear_skipgram::io::write_vocab(&path, &vocab).expect_err("too large");
             println!("error={error}");
         }
-        "address-space" => {
-            // Dimension 4 000: W, its diagnostics and the sampler need about 600 MiB, far
-            // less than the machine has but more than the margin left by `ulimit -v`.
-            let config = TrainConfig::builder()
-                .dim(4000)
-                .threads(1)
-                .min_count(1)
-                .epochs(1)
-                .build()
-                .expect("config");
-            limit_address_space(MEMORY_MARGIN);
-            let error = train(&config, &[PathBuf::from(arg)], &mut NoProgress)
-                .map(|_| ())
-                .expect_err("refused");
-            assert!(
-                matches!(error, bilinear_skipgram::Error::OutOfMemory { .. }),
-                "{error:?}"
-            );
-            println!("error={error}");
-        }
-        "terabytes" => {
-            // 1 024 threads, each with copies of a trained 10 000 × 10 000 W and of its
-            // AdaGrad squares: terabytes.
-            let config = TrainConfig::builder()
-                .dim(10_000)
-                .threads(1024)
-                .interaction_learning_rate(0.001)
-                .interaction_optimizer(bilinear_skipgram::InteractionOptimizer::AdaGrad)
-                .min_count(1)
-                .epochs(1)
-                .build()
-                .expect("config");
+        "address-space" | "terabytes" => {
+            // Dimension 4 000 on one thread: W, its diagnostics and the sampler need about
+            // 600 MiB, far less than the machine has but more than the margin left by
+            // `ulimit -v`. Terabytes: 1 024 threads, each with copies of a trained
+            // 10 000 × 10 000 W and of its AdaGrad squares.
+            let builder = TrainConfig::builder().min_count(1).epochs(1);
+            let config = if case == "terabytes" {
+                builder
+                    .dim(10_000)
+                    .threads(1024)
+                    .interaction_learning_rate(0.001)
+                    .interaction_optimizer(bilinear_skipgram::InteractionOptimizer::AdaGrad)
+            } else {
+                builder.dim(4000).threads(1)
+            }
+            .build()
+            .expect("config");
             limit_address_space(MEMORY_MARGIN);
             let error = train(&config, &[PathBuf::from(arg)], &mut NoProgress)
                 .map(|_| ())
@@ -214,27 +199,24 @@ fn child_under_a_memory_limit() {
     println!("peak={}", status_bytes("VmHWM:").unwrap_or(0));
 }
 
-/// A configuration whose matrices and per-thread copies need terabytes is refused after
-/// the vocabulary pass, before anything big is allocated, with how much it needs and how
-/// much there is (before the check, the child aborted allocating the threads' copies).
-#[test]
-fn a_configuration_that_needs_terabytes_is_refused_before_allocating() {
-    if std::fs::read_to_string("/proc/meminfo").is_err() {
-        eprintln!("no /proc/meminfo: the memory check is skipped on this system");
-        return;
+/// The message of the memory refusal the child `case` prints, training on a small corpus
+/// under an address-space limit; `None` where Linux's `/proc` files are absent.
+fn memory_refusal(case: &str) -> Option<String> {
+    if std::fs::read_to_string("/proc/self/limits").is_err() {
+        eprintln!("no /proc/self/limits: the memory check is skipped on this system");
+        return None;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let corpus = dir.path().join("corpus.txt");
     std::fs::write(&corpus, "the cat sat on the mat\n".repeat(50)).expect("corpus");
-    let stdout = run_limited_child("terabytes", corpus.to_str().expect("UTF-8 path"));
+    let stdout = run_limited_child(case, corpus.to_str().expect("UTF-8 path"));
     let message = stdout
         .lines()
-        .find_map(|l| Some(&l[l.find("error=")? + 6..]))
+        .find_map(|l| Some(l[l.find("error=")? + 6..].to_owned()))
         .unwrap_or_else(|| panic!("no error= in {stdout:?}"));
     eprintln!("{message}");
-    assert!(message.starts_with("not enough memory: training would allocate about "));
     assert!(
-        message.contains("TiB") && message.contains("1024 threads"),
+        message.starts_with("not enough memory: training would allocate about "),
         "{message}"
     );
     // The child runs under an address-space limit, the tightest of the limits.
@@ -242,6 +224,20 @@ fn a_configuration_that_needs_terabytes_is_refused_before_allocating() {
         message.contains("of address space are left under `ulimit -v` (RLIMIT_AS)"),
         "{message}"
     );
+    Some(message)
+}
+
+/// A configuration whose matrices and per-thread copies need terabytes is refused after
+/// the vocabulary pass, before anything big is allocated, with how much it needs and how
+/// much there is (before the check, the child aborted allocating the threads' copies).
+#[test]
+fn a_configuration_that_needs_terabytes_is_refused_before_allocating() {
+    if let Some(message) = memory_refusal("terabytes") {
+        assert!(
+            message.contains("TiB") && message.contains("1024 threads"),
+            "{message}"
+        );
+    }
 }
 
 /// Under `ulimit -v`, a run that fits the machine's memory but not the address space left
@@ -249,27 +245,9 @@ fn a_configuration_that_needs_terabytes_is_refused_before_allocating() {
 /// aborted allocating).
 #[test]
 fn a_run_beyond_the_address_space_limit_is_refused_naming_it() {
-    if std::fs::read_to_string("/proc/self/limits").is_err() {
-        eprintln!("no /proc/self/limits: the address-space check is skipped on this system");
-        return;
+    if let Some(message) = memory_refusal("address-space") {
+        assert!(message.contains("MiB (U and V: "), "{message}");
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let corpus = dir.path().join("corpus.txt");
-    std::fs::write(&corpus, "the cat sat on the mat\n".repeat(50)).expect("corpus");
-    let stdout = run_limited_child("address-space", corpus.to_str().expect("UTF-8 path"));
-    let message = stdout
-        .lines()
-        .find_map(|l| Some(&l[l.find("error=")? + 6..]))
-        .unwrap_or_else(|| panic!("no error= in {stdout:?}"));
-    eprintln!("{message}");
-    assert!(
-        message.starts_with("not enough memory: training would allocate about "),
-        "{message}"
-    );
-    assert!(
-        message.contains("of address space are left under `ulimit -v` (RLIMIT_AS)"),
-        "{message}"
-    );
 }
 
 /// Writes `n` copies of `unit` as one gzip-compressed line.
