@@ -8,6 +8,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip, s};
 
 use super::analogy::{AnalogyMethod, COSMUL_EPSILON};
 use crate::error::{Error, Result};
+use crate::loss::Real;
 
 /// Candidates scored per matrix product by [`query_scores`] under 3CosMul: the query
 /// words × candidates block stays small, whatever the vocabulary size.
@@ -33,23 +34,22 @@ pub(crate) fn restricted_rows(restrict: usize, n_rows: usize) -> Result<usize> {
 /// lengths.
 ///
 /// Lengths are computed in `f64` and each value is divided in `f64` and rounded once, so a
-/// unit row is the correctly rounded `x / ‖x‖` and no finite row overflows. A zero row
-/// stays zero (length 0). A row holding a NaN or an infinity has no direction: it becomes
-/// all NaN (length NaN or infinity), so that its cosines are NaN and searches, which skip
-/// NaN scores, never return it and are not disturbed by it.
-pub(crate) fn normalize_rows(mut rows: ArrayViewMut2<'_, f32>) -> Array1<f32> {
+/// unit row is the correctly rounded `x / ‖x‖` and no finite row of `f32` overflows (nor
+/// one of `f64` whose values stay below 10¹⁵⁰). A zero row stays zero (length 0). A row
+/// holding a NaN or an infinity has no direction: it becomes all NaN (length NaN or
+/// infinity), so that its cosines are NaN and searches, which skip NaN scores, never return
+/// it and are not disturbed by it.
+pub(crate) fn normalize_rows<T: Real>(mut rows: ArrayViewMut2<'_, T>) -> Array1<T> {
+    let wide = |x: T| x.to_f64().unwrap_or(f64::NAN);
+    let narrow = |x: f64| T::from(x).unwrap_or_else(T::nan);
     let mut norms = Array1::zeros(rows.nrows());
     for (mut row, norm_out) in rows.rows_mut().into_iter().zip(norms.iter_mut()) {
-        let norm = row
-            .iter()
-            .map(|&x| f64::from(x) * f64::from(x))
-            .sum::<f64>()
-            .sqrt();
-        *norm_out = norm as f32;
+        let norm = row.iter().map(|&x| wide(x) * wide(x)).sum::<f64>().sqrt();
+        *norm_out = narrow(norm);
         if !norm.is_finite() {
-            row.fill(f32::NAN);
+            row.fill(T::nan());
         } else if norm > 0.0 {
-            row.mapv_inplace(|x| (f64::from(x) / norm) as f32);
+            row.mapv_inplace(|x| narrow(wide(x) / norm));
         }
     }
     norms

@@ -8,9 +8,10 @@
 //! its rounding into errors of size `ε_f32·κ(U)²` in the orthonormal factor.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
+use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 
 use crate::error::{Error, Result};
+use crate::eval::search::normalize_rows;
 use crate::linalg;
 use crate::loss::Real;
 
@@ -57,13 +58,10 @@ impl<T: Real> ReadOut<T> {
     }
 }
 
-/// `[A, B]` with every row of `A` and of `B` scaled to unit length; zero rows stay zero.
-/// Both have the same number of rows.
-///
-/// Lengths and quotients are computed in `f64` and rounded once, so no finite row
-/// overflows (an `f32` row of entries near 10²⁰ has a squared length beyond `f32`). A half
-/// row holding a NaN or an infinity has no direction and becomes all NaN, as in
-/// [`Embeddings`](crate::Embeddings), whose searches skip it.
+/// `[A, B]` with every row of `A` and of `B` scaled to unit length as
+/// [`Embeddings`](crate::Embeddings) scales rows (lengths in `f64`; zero rows stay zero; a
+/// half row holding a NaN or an infinity has no direction and becomes all NaN). Both have
+/// the same number of rows.
 pub(crate) fn concatenate_unit_rows<T: Real>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
@@ -72,17 +70,8 @@ pub(crate) fn concatenate_unit_rows<T: Real>(
     let mut out = Array2::zeros((rows, left + b.ncols()));
     for (half, range) in [(a, s![.., ..left]), (b, s![.., left..])] {
         let mut target = out.slice_mut(range);
-        for (mut row, source) in target.axis_iter_mut(Axis(0)).zip(half.axis_iter(Axis(0))) {
-            let wide = source.mapv(|x| x.to_f64().unwrap_or(f64::NAN));
-            let norm = wide.dot(&wide).sqrt();
-            if !norm.is_finite() {
-                row.fill(T::nan());
-            } else if norm > 0.0 {
-                Zip::from(&mut row)
-                    .and(&wide)
-                    .for_each(|x, &w| *x = T::from(w / norm).unwrap_or_else(T::nan));
-            }
-        }
+        target.assign(&half);
+        normalize_rows(target);
     }
     out
 }
