@@ -151,9 +151,9 @@ impl Embeddings {
         })
     }
 
-    /// Embeddings of `words` (ids in order) with the vectors `vectors`, for vectors that
-    /// come without counts (word2vec and finalfusion files): the vocabulary's counts are
-    /// all 0.
+    /// Embeddings of `words` (ids in order) with the vectors `vectors`, for words without
+    /// counts: the vocabulary's counts are all 0. (The file readers give ranks instead;
+    /// see [`vocab`](Self::vocab).)
     ///
     /// # Errors
     ///

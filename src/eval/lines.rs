@@ -71,11 +71,7 @@ pub(crate) fn read_lines(
                 malformed.push(line_number);
             }
             Err(Rejection::Malformed(message) | Rejection::Fatal(message)) => {
-                return Err(Error::Parse {
-                    path: path.to_path_buf(),
-                    line: line_number,
-                    message,
-                });
+                return Err(Error::parse(path, line_number, message));
             }
         }
     }

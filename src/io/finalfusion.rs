@@ -217,19 +217,10 @@ fn write_parts(
     // Through a Vec: finalfusion's matrix type is ndarray 0.15's, ours is 0.17's.
     let (mut values, mut norms): (Vec<f32>, Vec<f32>) = match rows {
         Rows::Raw(raw) => (raw.iter().copied().collect(), vec![1.0_f32; n_words]),
-        Rows::Unit(unit, norms) => {
-            let mut values = Vec::with_capacity(n_words * dim);
-            values.extend(unit.iter().copied());
-            (values, norms.to_vec())
-        }
+        Rows::Unit(unit, norms) => (unit.iter().copied().collect(), norms.to_vec()),
         Rows::Normalize(raw) => {
-            // Row-major whatever the layout of `raw`, normalised in place.
-            let mut unit = Array2::from_shape_vec((n_words, dim), raw.iter().copied().collect())
-                .map_err(|_| Error::ShapeMismatch {
-                    what: "word vectors",
-                    expected: vec![n_words, dim],
-                    found: vec![raw.len()],
-                })?;
+            // One row-major copy whatever the layout of `raw`, normalised in place.
+            let mut unit = raw.as_standard_layout().into_owned();
             let norms = normalize_rows(unit.view_mut());
             (unit.into_raw_vec_and_offset().0, norms.to_vec())
         }

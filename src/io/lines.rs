@@ -105,11 +105,8 @@ impl<R: BufRead> LineReader<R> {
             if !complete {
                 self.skip_rest_of_line()?;
             }
-            return Err(Error::Parse {
-                path: self.name.clone(),
-                line: self.line,
-                message: format!("the line is longer than {} bytes", self.limit),
-            });
+            let message = format!("the line is longer than {} bytes", self.limit);
+            return Err(Error::parse(&self.name, self.line, message));
         }
         Ok(Some(&self.buffer[start..end]))
     }

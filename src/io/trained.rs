@@ -215,11 +215,7 @@ fn read_trained(dir: &Path) -> Result<Trained> {
     }
     let config_text = read_text(dir, CONFIG_FILE, manifest)?;
     let config = TrainConfig::from_text(&config_text).map_err(|error| match error {
-        ConfigError::Parse { line, message } => Error::Parse {
-            path: config_path.clone(),
-            line: line as u64,
-            message,
-        },
+        ConfigError::Parse { line, message } => Error::parse(&config_path, line as u64, message),
         other => Error::Format {
             path: config_path.clone(),
             message: format!("not a valid configuration: {other}"),

@@ -340,11 +340,7 @@ fn parse_header(path: &Path, header: &[u8], binary: bool) -> Result<(usize, usiz
                 message: format!("header: {message}"),
             }
         } else {
-            Error::Parse {
-                path: path.to_path_buf(),
-                line: 1,
-                message,
-            }
+            Error::parse(path, 1, message)
         }
     };
     let text = std::str::from_utf8(header)
@@ -517,11 +513,8 @@ impl Reader<'_> {
                 return Ok(());
             }
             if !line.iter().all(u8::is_ascii_whitespace) {
-                return Err(Error::Parse {
-                    path: self.path.to_path_buf(),
-                    line: line_no,
-                    message: format!("more rows than the {n_words} the header claims"),
-                });
+                let message = format!("more rows than the {n_words} the header claims");
+                return Err(Error::parse(self.path, line_no, message));
             }
             if n as u64 == limit && line.last() != Some(&b'\n') {
                 return Err(too_long(line_no));
