@@ -174,7 +174,8 @@ pub enum Error {
     /// allocated.
     #[error(
         "not enough memory: training would allocate about {} ({breakdown}), but only {} \
-         {source_of_limit}; lower the dimension, the vocabulary size, the threads or the course's batch size",
+         {source_of_limit}; lower the dimension, the vocabulary size, the threads or the \
+         course's batch size, or raise the limit",
         Bytes(*needed),
         Bytes(*available)
     )]

@@ -2,6 +2,8 @@
 //! train no (focus, context) pair would only overwrite earlier results with an untrained
 //! model), and that its matrices and buffers fit in the memory available.
 
+use std::path::Path;
+
 use crate::config::{InteractionOptimizer, TrainConfig};
 use crate::error::{Error, Result};
 use crate::model::OffsetInteractionKind;
@@ -248,56 +250,35 @@ pub(crate) fn course_memory_plan(
 }
 
 /// The memory this process may still allocate, in bytes, and where that figure comes from
-/// (the end of "only … are available (…)"): the least of `MemAvailable + SwapFree` in
-/// `/proc/meminfo`, a memory cgroup's limit less its usage (page cache, which the kernel
-/// reclaims, not counted as used), and the address-space limit (`ulimit -v`) less the
-/// address space in use. `None` where none of them can be read (not Linux).
+/// (the end of "only … are available (…)"): the least of
+///
+/// - `MemAvailable + SwapFree` in `/proc/meminfo`;
+/// - for the memory cgroup of the process and each enclosing one with a limit (cgroup v2
+///   or v1), the room under the limit (the limit less the usage, page cache not counted as
+///   used since the kernel reclaims it) plus the swap the cgroup may still use;
+/// - the address space left under `ulimit -v` (`RLIMIT_AS`).
+///
+/// `None` where none of them can be read (not Linux).
 fn available_memory() -> Option<(u64, String)> {
     let read = |path: &str| std::fs::read_to_string(path).ok();
     let mut limits = Vec::new();
-    if let Some(meminfo) = read("/proc/meminfo") {
-        let kib = |name: &str| keyed_number(&meminfo, name).map(|k| k.saturating_mul(1024));
-        if let Some(available) = kib("MemAvailable:") {
-            limits.push((
-                available.saturating_add(kib("SwapFree:").unwrap_or(0)),
-                "are available (MemAvailable + SwapFree in /proc/meminfo)",
-            ));
-        }
+    let meminfo = read("/proc/meminfo").unwrap_or_default();
+    let kib = |name: &str| keyed_number(&meminfo, name).map(|k| k.saturating_mul(1024));
+    let swap_free = kib("SwapFree:").unwrap_or(0);
+    if let Some(available) = kib("MemAvailable:") {
+        limits.push((
+            available.saturating_add(swap_free),
+            "are available (MemAvailable + SwapFree in /proc/meminfo)",
+        ));
     }
     let cgroup = read("/proc/self/cgroup").unwrap_or_default();
-    // cgroup v2: the process's cgroup and each of its ancestors, any of which may hold the
-    // limit (a systemd slice, a container).
-    if let Some(path) = cgroup.lines().find_map(|line| line.strip_prefix("0::")) {
-        let root = std::path::Path::new("/sys/fs/cgroup");
-        for free in cgroup_v2_rooms(root, path) {
-            limits.push((
-                free,
-                "are left under the memory cgroup's limit (memory.max)",
-            ));
-        }
-    }
-    // cgroup v1: the process's memory cgroup, or the root of the mount where a container
-    // sees its own cgroup as the root.
-    let v1_dir = cgroup
-        .lines()
-        .find_map(|line| {
-            let (_, rest) = line.split_once(':')?;
-            let (controllers, path) = rest.split_once(':')?;
-            controllers
-                .split(',')
-                .any(|c| c == "memory")
-                .then(|| format!("/sys/fs/cgroup/memory{}", path.trim_end_matches('/')))
-        })
-        .filter(|dir| std::path::Path::new(dir).is_dir())
-        .unwrap_or_else(|| "/sys/fs/cgroup/memory".to_owned());
-    let v1 = |name: &str| read(&format!("{v1_dir}/{name}"));
-    if let (Some(max), Some(current)) = (v1("memory.limit_in_bytes"), v1("memory.usage_in_bytes")) {
-        let cache = v1("memory.stat").map_or(0, |stat| page_cache(&stat, "total_"));
-        if let Some(free) = cgroup_room(&max, &current, cache) {
-            limits.push((
-                free,
-                "are left under the memory cgroup's limit (memory.limit_in_bytes)",
-            ));
+    for (version, root, path) in cgroup.lines().filter_map(memory_cgroup) {
+        let source = match version {
+            CgroupVersion::V2 => "are left under the memory cgroup's limit (memory.max)",
+            CgroupVersion::V1 => "are left under the memory cgroup's limit (memory.limit_in_bytes)",
+        };
+        for room in cgroup_rooms(version, Path::new(root), path, swap_free) {
+            limits.push((room, source));
         }
     }
     if let (Some(limits_text), Some(status)) =
@@ -313,6 +294,91 @@ fn available_memory() -> Option<(u64, String)> {
         .into_iter()
         .min_by_key(|(bytes, _)| *bytes)
         .map(|(bytes, source)| (bytes, source.to_owned()))
+}
+
+/// The two memory controllers' file names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CgroupVersion {
+    /// `memory.max`, `memory.current`, `memory.stat`, `memory.swap.max` and
+    /// `memory.swap.current` (swap alone).
+    V2,
+    /// `memory.limit_in_bytes`, `memory.usage_in_bytes`, `memory.stat` (`total_` figures
+    /// for the hierarchy), `memory.memsw.limit_in_bytes` and `memory.memsw.usage_in_bytes`
+    /// (memory and swap together).
+    V1,
+}
+
+/// The memory controller a line of `/proc/self/cgroup` names, with the mount it lives
+/// under and the cgroup's path: `0::/path` for cgroup v2, `N:…,memory,…:/path` for v1.
+fn memory_cgroup(line: &str) -> Option<(CgroupVersion, &'static str, &str)> {
+    if let Some(path) = line.strip_prefix("0::") {
+        return Some((CgroupVersion::V2, "/sys/fs/cgroup", path));
+    }
+    let (_, rest) = line.split_once(':')?;
+    let (controllers, path) = rest.split_once(':')?;
+    controllers.split(',').any(|c| c == "memory").then_some((
+        CgroupVersion::V1,
+        "/sys/fs/cgroup/memory",
+        path,
+    ))
+}
+
+/// The room under the limit of the cgroup `path` (as `/proc/self/cgroup` names it) below
+/// `root`, and under that of each of its ancestors that has a limit: the limit less the
+/// usage (page cache not counted as used), plus the swap the cgroup may still use (at most
+/// `swap_free`). A cgroup whose folder is absent (a container sees its own cgroup as the
+/// root) is skipped; a path that leaves its namespace (`..`) gives nothing.
+fn cgroup_rooms(version: CgroupVersion, root: &Path, path: &str, swap_free: u64) -> Vec<u64> {
+    use std::path::Component;
+    let path = Path::new(path.trim_end());
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Vec::new();
+    }
+    let (limit, usage, prefix, swap_limit, swap_usage) = match version {
+        CgroupVersion::V2 => (
+            "memory.max",
+            "memory.current",
+            "",
+            "memory.swap.max",
+            "memory.swap.current",
+        ),
+        CgroupVersion::V1 => (
+            "memory.limit_in_bytes",
+            "memory.usage_in_bytes",
+            "total_",
+            "memory.memsw.limit_in_bytes",
+            "memory.memsw.usage_in_bytes",
+        ),
+    };
+    let mut rooms = Vec::new();
+    let mut dir = root.to_path_buf();
+    dir.extend(
+        path.components()
+            .filter(|c| matches!(c, Component::Normal(_))),
+    );
+    loop {
+        let file = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        if let (Some(max), Some(current)) = (file(limit), file(usage)) {
+            let cache = file("memory.stat").map_or(0, |stat| page_cache(&stat, prefix));
+            if let Some(room) = cgroup_room(&max, &current, cache) {
+                // Without swap accounting (files absent) or a swap limit, all free swap.
+                let swap = match (file(swap_limit), file(swap_usage)) {
+                    (Some(max), Some(current)) => match version {
+                        CgroupVersion::V2 => cgroup_room(&max, &current, 0),
+                        // memsw counts memory (page cache included) and swap together.
+                        CgroupVersion::V1 => cgroup_room(&max, &current, cache)
+                            .map(|total| total.saturating_sub(room)),
+                    }
+                    .map_or(swap_free, |swap| swap.min(swap_free)),
+                    _ => swap_free,
+                };
+                rooms.push(room.saturating_add(swap));
+            }
+        }
+        if dir == root || !dir.pop() {
+            return rooms;
+        }
+    }
 }
 
 /// The number after `name` on the line of `text` that starts with it (`MemAvailable:
@@ -332,28 +398,6 @@ fn page_cache(stat: &str, prefix: &str) -> u64 {
         .fold(0, u64::saturating_add)
 }
 
-/// The room under the limit of the cgroup v2 `path` (as `/proc/self/cgroup` names it)
-/// below `root` and under the limit of each of its ancestors that has one.
-fn cgroup_v2_rooms(root: &std::path::Path, path: &str) -> Vec<u64> {
-    let mut rooms = Vec::new();
-    let mut dir = root.to_path_buf();
-    dir.extend(
-        std::path::Path::new(path.trim_end())
-            .components()
-            .filter(|c| matches!(c, std::path::Component::Normal(_))),
-    );
-    loop {
-        let file = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-        if let (Some(max), Some(current)) = (file("memory.max"), file("memory.current")) {
-            let cache = file("memory.stat").map_or(0, |stat| page_cache(&stat, ""));
-            rooms.extend(cgroup_room(&max, &current, cache));
-        }
-        if dir == root || !dir.pop() {
-            return rooms;
-        }
-    }
-}
-
 /// Room under a cgroup's limit: `max − (current − cache)`; `None` without a limit (`max`
 /// in cgroup v2, a figure of 2⁶² or more in v1) or when a figure does not parse.
 fn cgroup_room(max: &str, current: &str, cache: u64) -> Option<u64> {
@@ -363,7 +407,10 @@ fn cgroup_room(max: &str, current: &str, cache: u64) -> Option<u64> {
 }
 
 /// Room under the soft address-space limit of `/proc/self/limits` (`Max address space`)
-/// given `VmSize` of `/proc/self/status`; `None` when the limit is `unlimited`.
+/// given `VmSize` of `/proc/self/status`; `None` when the limit is `unlimited`. The plan
+/// leaves out what the allocator and threads reserve (a glibc arena of 64 MiB and a stack
+/// per thread), so a run with many threads may pass this check and still find too little
+/// address space.
 fn address_space_room(limits: &str, status: &str) -> Option<u64> {
     let limit = keyed_number(limits, "Max address space")?;
     let used = keyed_number(status, "VmSize:")?.saturating_mul(1024);
@@ -371,7 +418,7 @@ fn address_space_room(limits: &str, status: &str) -> Option<u64> {
 }
 
 /// Refuses, before anything big is allocated, a run whose [`memory_plan`] exceeds the
-/// memory available ([`available_memory`]; where it cannot be read, nothing is checked).
+/// memory available ([`available_memory`]).
 pub(crate) fn check_memory(config: &TrainConfig, n_words: usize, stage: Stage) -> Result<()> {
     check_plan(memory_plan(config, n_words, stage))
 }
@@ -385,11 +432,17 @@ pub(crate) fn check_course_memory(
     check_plan(course_memory_plan(config, n_words, batch_size))
 }
 
+/// Checks `parts` against [`available_memory`]; where that cannot be read, only against
+/// the most any allocation may ask for (`isize::MAX` bytes), so that an absurd plan is
+/// refused on every system instead of panicking where it allocates.
 fn check_plan(parts: Vec<(String, u64)>) -> Result<()> {
-    match available_memory() {
-        Some((available, source)) => check_plan_against(parts, available, source),
-        None => Ok(()),
-    }
+    let (available, source) = available_memory().unwrap_or_else(|| {
+        (
+            isize::MAX as u64,
+            "can be allocated at all (isize::MAX)".to_owned(),
+        )
+    });
+    check_plan_against(parts, available, source)
 }
 
 fn check_plan_against(parts: Vec<(String, u64)>, available: u64, source: String) -> Result<()> {
@@ -492,29 +545,105 @@ mod memory_tests {
         assert_eq!(huge[1].1, u64::MAX);
     }
 
+    fn write_cgroup(dir: &Path, files: &[(&str, &str)]) {
+        std::fs::create_dir_all(dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+    }
+
     #[test]
     fn every_cgroup_from_the_process_up_to_the_root_is_consulted() {
         let root = tempfile::tempdir().unwrap();
-        let leaf = root.path().join("user.slice/session.scope");
-        std::fs::create_dir_all(&leaf).unwrap();
-        let write = |dir: &std::path::Path, max: &str, current: &str| {
-            std::fs::write(dir.join("memory.max"), max).unwrap();
-            std::fs::write(dir.join("memory.current"), current).unwrap();
+        let slice = root.path().join("user.slice");
+        // No limit on the leaf, one on its parent (with page cache), none at the root; no
+        // swap accounting: all free swap counts.
+        write_cgroup(
+            &slice.join("session.scope"),
+            &[("memory.max", "max\n"), ("memory.current", "100\n")],
+        );
+        write_cgroup(
+            &slice,
+            &[
+                ("memory.max", "5000\n"),
+                ("memory.current", "1000\n"),
+                ("memory.stat", "active_file 200\ninactive_file 300\n"),
+            ],
+        );
+        write_cgroup(
+            root.path(),
+            &[("memory.max", "max\n"), ("memory.current", "9000\n")],
+        );
+        let rooms = |path: &str, swap_free: u64| {
+            cgroup_rooms(CgroupVersion::V2, root.path(), path, swap_free)
         };
-        // No limit on the leaf, one on its parent, none at the root.
-        write(&leaf, "max\n", "100\n");
-        write(&root.path().join("user.slice"), "5000\n", "1000\n");
-        std::fs::write(
-            root.path().join("user.slice/memory.stat"),
-            "active_file 200\ninactive_file 300\n",
-        )
-        .unwrap();
-        write(root.path(), "max\n", "9000\n");
-        let rooms = cgroup_v2_rooms(root.path(), "/user.slice/session.scope\n");
-        assert_eq!(rooms, [5000 - (1000 - 500)]);
-        // `..` in the path never leads above the root.
-        assert_eq!(cgroup_v2_rooms(root.path(), "/../../user.slice"), [4500]);
-        assert!(cgroup_v2_rooms(root.path(), "/").is_empty());
+        assert_eq!(
+            rooms("/user.slice/session.scope\n", 0),
+            [5000 - (1000 - 500)]
+        );
+        assert_eq!(rooms("/user.slice/session.scope", 700), [4500 + 700]);
+        // A swap limit: what is left of it, at most the free swap.
+        write_cgroup(
+            &slice,
+            &[
+                ("memory.swap.max", "1000\n"),
+                ("memory.swap.current", "400\n"),
+            ],
+        );
+        assert_eq!(rooms("/user.slice", 10_000), [4500 + 600]);
+        assert_eq!(rooms("/user.slice", 100), [4500 + 100]);
+        write_cgroup(&slice, &[("memory.swap.max", "max\n")]);
+        assert_eq!(rooms("/user.slice", 100), [4500 + 100]);
+        // A cgroup whose folder is absent: its ancestors still count.
+        assert_eq!(rooms("/user.slice/gone.scope", 0), [4500]);
+        // A path that leaves the namespace names no cgroup here.
+        assert!(rooms("/../../user.slice", 0).is_empty());
+        assert!(rooms("/", 0).is_empty());
+    }
+
+    #[test]
+    fn cgroup_v1_counts_memory_and_swap_together() {
+        let root = tempfile::tempdir().unwrap();
+        let group = root.path().join("docker/abc");
+        write_cgroup(
+            &group,
+            &[
+                ("memory.limit_in_bytes", "4000\n"),
+                ("memory.usage_in_bytes", "1000\n"),
+                ("memory.stat", "active_file 50\ntotal_active_file 100\n"),
+            ],
+        );
+        write_cgroup(
+            root.path(),
+            &[
+                ("memory.limit_in_bytes", "9223372036854771712\n"),
+                ("memory.usage_in_bytes", "5000\n"),
+            ],
+        );
+        let rooms =
+            |swap_free: u64| cgroup_rooms(CgroupVersion::V1, root.path(), "/docker/abc", swap_free);
+        // Memory room 4000 − (1000 − 100); no memsw files: all free swap.
+        assert_eq!(rooms(0), [3100]);
+        assert_eq!(rooms(500), [3600]);
+        // memsw: memory and swap together, 5000 − (1200 − 100) = 3900, so 800 of swap.
+        write_cgroup(
+            &group,
+            &[
+                ("memory.memsw.limit_in_bytes", "5000\n"),
+                ("memory.memsw.usage_in_bytes", "1200\n"),
+            ],
+        );
+        assert_eq!(rooms(10_000), [3100 + 800]);
+        assert_eq!(rooms(300), [3100 + 300]);
+        assert_eq!(
+            memory_cgroup("4:memory:/docker/abc"),
+            Some((CgroupVersion::V1, "/sys/fs/cgroup/memory", "/docker/abc"))
+        );
+        assert_eq!(
+            memory_cgroup("0::/user.slice"),
+            Some((CgroupVersion::V2, "/sys/fs/cgroup", "/user.slice"))
+        );
+        assert_eq!(memory_cgroup("3:cpu,cpuacct:/"), None);
     }
 
     #[test]

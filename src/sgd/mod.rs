@@ -48,8 +48,13 @@
 //! per-offset interactions, the sampler, the shared copies, and per thread the copies of
 //! a trained `W` or `D` with their AdaGrad state and the block buffers; a frozen `W` is
 //! shared, not copied) and refuse with [`Error::OutOfMemory`] a run that needs more than
-//! `MemAvailable + SwapFree` of `/proc/meminfo` (Linux; nothing is checked elsewhere).
-//! [`train_model`] and [`resume`] check what is left to allocate once the model exists.
+//! is available, naming the limit that binds: the least of `MemAvailable + SwapFree` of
+//! `/proc/meminfo`, the room under the limit of the process's memory cgroup and of each
+//! enclosing one (with the swap it may still use; page cache is not counted as used), and
+//! the address space left under `ulimit -v`. Elsewhere than on Linux only a plan beyond
+//! what any allocation may ask for (`isize::MAX` bytes) is refused.
+//! [`train_model`] and [`resume`] check what is left to allocate once the model exists,
+//! and [`train_course`] checks its batches' buffers.
 //! The estimate errs high (`V`'s rows that are never drawn are never resident), so a run
 //! that fits is never refused; the vocabulary and held-out sample exist already when the
 //! check runs, so the available memory accounts for them.
