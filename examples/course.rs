@@ -33,6 +33,7 @@
 //! [`train_checkpointed`] and each checkpoint is read back when the trainer next reports
 //! progress). The loss column is the mean loss of the pairs reported since the previous row.
 
+use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,12 +42,14 @@ use std::time::{Instant, SystemTime};
 use bilinear_skipgram::error::exit_code;
 
 use bilinear_skipgram::{
-    Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, Embeddings, Error, InteractionInit,
+    Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, Embeddings, InteractionInit,
     LearningRateSchedule, Model, OffsetInteractionKind, Progress, Result, TrainConfig, VectorKind,
     Vocab, VocabBuilder, WindowMode, eval::Anisotropy, eval::Displacement, eval::ScoreMoments,
     plot::plot_words, save_model, train_checkpointed, train_course,
 };
 use std::str::FromStr;
+
+mod common;
 
 use clap::{Parser, ValueEnum};
 use ndarray::Axis;
@@ -242,24 +245,15 @@ fn run() -> Result<()> {
         kinds.push(args.vectors);
     }
     for kind in kinds {
-        // Word-keyed queries: never a sentence marker or <UNK> as an answer.
         let embeddings = Embeddings::from_model(&model, &vocab, kind)?;
-        println!("nearest neighbours ({} vectors):", kind.name());
-        for probe in &probes {
-            let found = match embeddings.most_similar(&[probe.as_str()], &[], args.neighbours) {
-                Ok(found) => found,
-                Err(Error::UnknownWord { .. }) => {
-                    println!("  {probe}: not in the vocabulary");
-                    continue;
-                }
-                Err(other) => return Err(other),
-            };
-            let list: Vec<String> = found
-                .iter()
-                .map(|n| format!("{} {:.2}", n.word, n.score))
-                .collect();
-            println!("  {probe}: {}", list.join(", "));
-        }
+        let mut stdout = std::io::stdout().lock();
+        common::write_neighbours(
+            &mut stdout,
+            kind.name(),
+            &embeddings,
+            &probes,
+            args.neighbours,
+        )?;
     }
 
     let found: Vec<(&str, usize)> = probes
@@ -463,7 +457,9 @@ impl Table {
              smallest singular values, |cos| between U's top direction and W's top right \
              singular vector"
         );
-        println!(
+        // The table is for watching: a closed standard output does not stop training.
+        let _ = writeln!(
+            std::io::stdout(),
             "{:>9} {:>9} {:>5} | {:>5} {:>5} {:>5} {:>5} | {:>6} {:>6} {:>5} | {:>5} {:>5} | {:>6} {:>5} | {:>7} {:>7} {:>6} {:>5}",
             "words",
             "pairs",
@@ -517,7 +513,9 @@ impl Table {
             f64::NAN
         };
         self.loss = (0.0, 0);
-        println!(
+        // The table is for watching: a closed standard output does not stop training.
+        let _ = writeln!(
+            std::io::stdout(),
             "{:>9} {:>9} {:>5.3} | {:>5.3} {:>5.3} {:>5.3} {:>5.3} | {:>6.2} {:>6.2} {:>6.3} | {:>5.3} {:>5.3} | {:>6.2} {:>5.2} | {:>7.3} {:>7.3} {:>6.4} {:>5.3}",
             self.words,
             self.pairs,

@@ -47,6 +47,8 @@ use bilinear_skipgram::{
 };
 use std::str::FromStr;
 
+mod common;
+
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, Axis};
@@ -360,29 +362,15 @@ fn run() -> Result<()> {
         write_outputs(dir, &trained, &vectors, &args, &probes, &curves)
     })?;
 
-    let mut text = format!("nearest neighbours ({} vectors):\n", args.vectors.name());
-    // Word-keyed queries: the lookup rule, and never <UNK> or a sentence marker as an answer.
     let embeddings = Embeddings::new(trained.vocab.clone(), vectors)?;
-    for probe in &probes {
-        let found = match embeddings.most_similar(&[probe.as_str()], &[], args.neighbours) {
-            Ok(found) => found,
-            Err(Error::UnknownWord { .. }) => {
-                text.push_str(&format!("  {probe}: not in the vocabulary\n"));
-                continue;
-            }
-            Err(other) => return Err(other),
-        };
-        let list: Vec<String> = found
-            .iter()
-            .map(|n| format!("{} {:.2}", n.word, n.score))
-            .collect();
-        text.push_str(&format!("  {probe}: {}\n", list.join(", ")));
-    }
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Io)
+    common::write_neighbours(
+        &mut stdout,
+        args.vectors.name(),
+        &embeddings,
+        &probes,
+        args.neighbours,
+    )
 }
 
 /// Writes the model, the word vectors and the pictures into `dir`.

@@ -184,6 +184,19 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
     for (name, args) in [
         ("nearest", vec!["out", "cat", "car", "the:cat::car"]),
         ("evaluate", vec!["out", "--eval-dir", "sets"]),
+        // Its table is written while it trains; the folder is written all the same.
+        (
+            "course",
+            vec![
+                corpus,
+                "--out",
+                "course-out",
+                "--probe",
+                "cat",
+                "--probe",
+                "car",
+            ],
+        ),
     ] {
         fs::create_dir_all(dir.path().join("sets")).expect("mkdir");
         fs::write(
@@ -196,6 +209,7 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
         assert_eq!(output.status.code(), Some(0), "{name}: {message}");
         assert!(!message.contains("panicked"), "{name}: {message}");
     }
+    assert!(dir.path().join("course-out/U.npy").is_file());
 }
 
 #[test]
