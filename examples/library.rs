@@ -12,6 +12,7 @@
 //! trained from there. Errors are printed with their causes, one per line, with exit
 //! status 1.
 
+use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,12 @@ struct Args {
     out: PathBuf,
 }
 
+/// Standard output: a write to it that fails (a closed pipe, `| head`) is an error that
+/// ends the program quietly through `exit_code`.
+fn out() -> std::io::Stdout {
+    std::io::stdout()
+}
+
 fn main() -> ExitCode {
     exit_code(run())
 }
@@ -70,21 +77,26 @@ fn run() -> Result<()> {
             sentences.push(std::mem::take(&mut sentence));
         }
     }
-    println!("{} sentences in memory", sentences.len());
+    writeln!(out(), "{} sentences in memory", sentences.len())?;
 
     // 2. Train from memory; the callback stops training at the deadline.
     let config = TrainConfig::builder().dim(64).epochs(args.epochs).build()?;
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let stop_at_deadline = |progress: &Progress| {
         if Instant::now() >= deadline {
-            println!("deadline reached after {} words", progress.words_done);
+            let _ = writeln!(
+                out(),
+                "deadline reached after {} words",
+                progress.words_done
+            );
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
         }
     };
     let trained = train(&config, Corpus::from_sentences(sentences), stop_at_deadline)?;
-    println!(
+    writeln!(
+        out(),
         "trained {} words ({}), {} pairs in {:.1} s",
         trained.report.words,
         if trained.report.stopped_early {
@@ -94,13 +106,13 @@ fn run() -> Result<()> {
         },
         trained.report.pairs,
         trained.report.seconds
-    );
+    )?;
 
     // 3. Save the whole model (configuration, vocabulary, matrices, report) and load it.
     let model_dir = args.out.join("model");
     trained.save(&model_dir)?;
     let loaded = Trained::load(&model_dir)?;
-    println!("saved and reloaded {}", model_dir.display());
+    writeln!(out(), "saved and reloaded {}", model_dir.display())?;
 
     // 4. Query by word. The Bible's words where the corpus has them; on other text the
     // probe is a word of middling frequency and the English queries are skipped.
@@ -112,13 +124,14 @@ fn run() -> Result<()> {
             .iter()
             .map(|n| format!("{} {:.3}", n.word, n.score))
             .collect();
-        println!("king - man + woman: {}", listed.join(", "));
+        writeln!(out(), "king - man + woman: {}", listed.join(", "))?;
     }
     if knows_all(&["king", "prince"]) {
-        println!(
+        writeln!(
+            out(),
             "similarity(king, prince) = {:.3}",
             embeddings.similarity("king", "prince")?
-        );
+        )?;
     }
     let probe = if embeddings.contains("king") {
         "king".to_owned()
@@ -127,9 +140,9 @@ fn run() -> Result<()> {
         words[(words.len() / 100).min(words.len() - 1)].clone()
     };
     match embeddings.get("smartphone") {
-        Err(Error::UnknownWord { word }) => println!("{word:?} is not in the vocabulary"),
+        Err(Error::UnknownWord { word }) => writeln!(out(), "{word:?} is not in the vocabulary")?,
         Err(other) => return Err(other),
-        Ok(_) => println!("smartphone is in the vocabulary"),
+        Ok(_) => writeln!(out(), "smartphone is in the vocabulary")?,
     }
 
     // 5. Export for other tools: word2vec text (gensim) and finalfusion (unit rows + norms).
@@ -142,7 +155,7 @@ fn run() -> Result<()> {
         .into_iter()
         .map(|n| (n.word.to_owned(), n.score))
         .collect();
-    println!("{probe}, ours:        {ours:?}");
+    writeln!(out(), "{probe}, ours:        {ours:?}")?;
     #[cfg(feature = "finalfusion")]
     finalfusion_round_trip(
         &args.out.join("embeddings.fifu"),
@@ -194,7 +207,7 @@ fn finalfusion_round_trip(
         .into_iter()
         .map(|r| (r.word().to_owned(), r.cosine_similarity()))
         .collect();
-    println!("{probe}, finalfusion: {theirs:?}");
+    writeln!(out(), "{probe}, finalfusion: {theirs:?}")?;
     let same = ours.len() == theirs.len()
         && ours
             .iter()
@@ -206,6 +219,6 @@ fn finalfusion_round_trip(
             message: format!("finalfusion's neighbours of {probe:?} differ from ours"),
         });
     }
-    println!("finalfusion agrees: same neighbours, same cosines");
+    writeln!(out(), "finalfusion agrees: same neighbours, same cosines")?;
     Ok(())
 }

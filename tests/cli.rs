@@ -197,6 +197,11 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
                 "car",
             ],
         ),
+        // It stops at its first line, before it trains.
+        (
+            "library",
+            vec!["--seconds", "1", "--epochs", "1", "--out", "lib-out"],
+        ),
     ] {
         fs::create_dir_all(dir.path().join("sets")).expect("mkdir");
         fs::write(
