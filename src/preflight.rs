@@ -234,10 +234,11 @@ pub(crate) fn course_memory_plan(
     batch_size: usize,
 ) -> Vec<(String, u64)> {
     const F32: u64 = 4;
+    const ID: u64 = std::mem::size_of::<usize>() as u64;
     let m = config.dim() as u64;
     let s = batch_size as u64;
     let rows = config.negatives() as u64 + 1;
-    let ids = s.saturating_mul(rows + 1).saturating_mul(4);
+    let ids = s.saturating_mul(rows + 1).saturating_mul(ID);
     let step = s
         .saturating_mul(rows + 1)
         .saturating_mul(2 * m)
@@ -534,8 +535,9 @@ mod memory_tests {
     fn a_course_batch_is_counted_and_refused_when_it_cannot_fit() {
         let config = config(1, 50, 0.0);
         let plan = course_memory_plan(&config, 1000, 2_000_000_000);
-        // Ids: S × 7 u32; a step: S × 7 × 100 + 50² floats.
-        let batch = 2_000_000_000_u64 * 7 * 4 + (2_000_000_000 * 7 * 100 + 2500) * 4;
+        // Ids: S × 7 usize; a step: S × 7 × 100 + 50² floats.
+        let id = std::mem::size_of::<usize>() as u64;
+        let batch = 2_000_000_000_u64 * 7 * id + (2_000_000_000 * 7 * 100 + 2500) * 4;
         assert_eq!(plan[1], ("a batch of 2000000000".to_owned(), batch));
         let message = check_plan_against(plan, 1 << 30, "are free".to_owned())
             .unwrap_err()

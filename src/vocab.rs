@@ -311,9 +311,8 @@ impl Table {
 ///
 /// Word ids are `usize` in every public function of the crate (row `id` of `U` and `V`).
 /// The trainer stores them as `u32` in its hot loops, so a vocabulary has fewer than
-/// `u32::MAX` entries; the raw `u32` views of a held-out sample
-/// ([`HeldOut::focus_ids`](crate::HeldOut::focus_ids)) and the sampler's
-/// [`sample_index`](crate::NegativeSampler::sample_index) show that storage.
+/// `u32::MAX` entries; only the sampler's hot-loop draw,
+/// [`sample_index`](crate::NegativeSampler::sample_index), shows that storage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vocab {
     words: Vec<String>,

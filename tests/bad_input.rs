@@ -1154,7 +1154,7 @@ fn arrays_of_the_wrong_shape_and_ids_out_of_range() {
     };
     let config = TrainConfig::builder().dim(2).build().expect("valid");
     let mut model = Model::for_config(&config, 3);
-    let error = course_minibatch_step(&mut model, &[0, 7], array![[1_u32], [2]].view(), 1.0)
+    let error = course_minibatch_step(&mut model, &[0, 7], array![[1_usize], [2]].view(), 1.0)
         .expect_err("id 7");
     let message = show("course_minibatch_step: word id 7 of 3", &error);
     assert!(
@@ -1169,7 +1169,7 @@ fn arrays_of_the_wrong_shape_and_ids_out_of_range() {
         "{error:?}"
     );
     assert_names(&message, &["index 7", "length 3"]);
-    let error = course_minibatch_step(&mut model, &[0, 1], array![[1_u32]].view(), 1.0)
+    let error = course_minibatch_step(&mut model, &[0, 1], array![[1_usize]].view(), 1.0)
         .expect_err("one row of contexts for two focus words");
     let message = show(
         "course_minibatch_step: 1 context row for 2 focus words",

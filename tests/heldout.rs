@@ -136,11 +136,7 @@ fn heldout_pairs_come_from_the_heldout_sentences() {
             rows[[k, 0]] as usize,
         );
         assert!(triples.contains(&triple), "pair {k}: {triple:?}");
-        assert!(
-            rows.row(k)
-                .iter()
-                .all(|&id| (id as usize) < trained.vocab.len())
-        );
+        assert!(rows.row(k).iter().all(|&id| id < trained.vocab.len()));
     }
 }
 
@@ -154,11 +150,9 @@ fn direct_loss(trained: &Trained) -> f64 {
     let rows = heldout.context_ids();
     let mut total = 0.0;
     for (k, &focus) in heldout.focus_ids().iter().enumerate() {
-        let contexts = Array2::from_shape_fn((rows.ncols(), model.dim()), |(j, m)| {
-            v[[rows[[k, j]] as usize, m]]
-        });
-        let g = loss_and_gradient(u.row(focus as usize), contexts.view(), w.view(), None)
-            .expect("shapes");
+        let contexts =
+            Array2::from_shape_fn((rows.ncols(), model.dim()), |(j, m)| v[[rows[[k, j]], m]]);
+        let g = loss_and_gradient(u.row(focus), contexts.view(), w.view(), None).expect("shapes");
         total += g.loss;
     }
     total / heldout.n_pairs() as f64

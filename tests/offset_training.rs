@@ -341,9 +341,8 @@ fn direct_heldout_loss(trained: &bilinear_skipgram::Trained) -> f64 {
         let p = offsets
             .index_of(offset as isize)
             .expect("within the window");
-        let contexts = Array2::from_shape_fn((rows.ncols(), model.dim()), |(j, m)| {
-            v[[rows[[k, j]] as usize, m]]
-        });
+        let contexts =
+            Array2::from_shape_fn((rows.ncols(), model.dim()), |(j, m)| v[[rows[[k, j]], m]]);
         let diagonal = offsets.diagonal().map(|d| d.row(p).mapv(f64::from));
         let full = offsets
             .full()
@@ -353,9 +352,8 @@ fn direct_heldout_loss(trained: &bilinear_skipgram::Trained) -> f64 {
             (_, Some(d)) => OffsetInteraction::Full(d.view()),
             _ => OffsetInteraction::Identity,
         };
-        let g =
-            offset_loss_and_gradient(u.row(focus as usize), contexts.view(), w.view(), d_p, None)
-                .expect("shapes");
+        let g = offset_loss_and_gradient(u.row(focus), contexts.view(), w.view(), d_p, None)
+            .expect("shapes");
         total += g.loss;
     }
     total / heldout.n_pairs() as f64

@@ -288,8 +288,8 @@ fn course_minibatch_step_reproduces_two_hand_computed_steps() {
     let mut u = [[0.5_f64, -0.25], [0.1, 0.2], [-0.3, 0.05]];
     let mut v = [[0.3_f64, 0.1], [-0.2, 0.4], [0.05, -0.3]];
     let mut w = [[1.0_f64, 0.5], [-0.5, 1.0]];
-    let focus_ids = [0_u32, 0];
-    let context_ids = array![[1_u32, 2], [2, 1]];
+    let focus_ids = [0_usize, 0];
+    let context_ids = array![[1_usize, 2], [2, 1]];
     let alpha = 0.5_f64;
 
     let mut model = Model::from_parts(
@@ -305,14 +305,14 @@ fn course_minibatch_step_reproduces_two_hand_computed_steps() {
         let mut dw = [[0.0_f64; 2]; 2];
         let mut mean_loss = 0.0;
         for k in 0..2 {
-            let uw = u[focus_ids[k] as usize];
+            let uw = u[focus_ids[k]];
             let h = [
                 w[0][0] * uw[0] + w[0][1] * uw[1],
                 w[1][0] * uw[0] + w[1][1] * uw[1],
             ];
             let mut e = [0.0; 2];
             for (j, &row) in context_ids.row(k).iter().enumerate() {
-                let vr = v[row as usize];
+                let vr = v[row];
                 let s = vr[0] * h[0] + vr[1] * h[1];
                 let g = if j == 0 { sigma(s) - 1.0 } else { sigma(s) };
                 mean_loss += if j == 0 {
@@ -321,12 +321,12 @@ fn course_minibatch_step_reproduces_two_hand_computed_steps() {
                     -sigma(-s).ln()
                 } / 2.0;
                 for m in 0..2 {
-                    dv[row as usize][m] += g * h[m] / 2.0;
+                    dv[row][m] += g * h[m] / 2.0;
                     e[m] += g * vr[m];
                 }
             }
             for m in 0..2 {
-                du[focus_ids[k] as usize][m] += (w[0][m] * e[0] + w[1][m] * e[1]) / 2.0;
+                du[focus_ids[k]][m] += (w[0][m] * e[0] + w[1][m] * e[1]) / 2.0;
                 for n in 0..2 {
                     dw[m][n] += e[m] * uw[n] / 2.0;
                 }
@@ -366,7 +366,7 @@ fn course_minibatch_step_reproduces_two_hand_computed_steps() {
         }
     }
 
-    let bad = array![[1_u32, 7], [2, 1]];
+    let bad = array![[1_usize, 7], [2, 1]];
     assert!(matches!(
         course_minibatch_step(&mut model, &focus_ids, bad.view(), 0.1),
         Err(Error::IndexOutOfRange { index: 7, .. })

@@ -343,6 +343,16 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
 
 /// The held-out sample: `u64` sentences (0: none), then the sentence indices, the tokens,
 /// the pairs and the rows per pair, and per pair its focus id, offset and rows.
+/// A word id as the checkpoint stores it (a vocabulary has fewer than `u32::MAX` words).
+fn id_u32(id: usize) -> std::io::Result<u32> {
+    u32::try_from(id).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("word id {id} does not fit the checkpoint's 32 bits"),
+        )
+    })
+}
+
 fn write_heldout(out: &mut impl Write, heldout: Option<&HeldOut>) -> std::io::Result<()> {
     let Some(heldout) = heldout else {
         return out.write_all(&0_u64.to_le_bytes());
@@ -363,10 +373,10 @@ fn write_heldout(out: &mut impl Write, heldout: Option<&HeldOut>) -> std::io::Re
         .zip(rows.rows())
     {
         buffer.clear();
-        buffer.extend_from_slice(&focus.to_le_bytes());
+        buffer.extend_from_slice(&id_u32(focus)?.to_le_bytes());
         buffer.extend_from_slice(&offset.to_le_bytes());
         for &id in row {
-            buffer.extend_from_slice(&id.to_le_bytes());
+            buffer.extend_from_slice(&id_u32(id)?.to_le_bytes());
         }
         out.write_all(&buffer)?;
     }
@@ -504,10 +514,10 @@ impl<R: Read> CheckedReader<'_, R> {
         let mut offsets = Vec::with_capacity(n_pairs);
         let mut rows = Vec::with_capacity(n_pairs * n_rows);
         for _ in 0..n_pairs {
-            focus.push(self.u32("a held-out focus word")?);
+            focus.push(self.u32("a held-out focus word")? as usize);
             offsets.push(self.i32("a held-out offset")?);
             for _ in 0..n_rows {
-                rows.push(self.u32("a held-out context row")?);
+                rows.push(self.u32("a held-out context row")? as usize);
             }
         }
         let rows = Array2::from_shape_vec((n_pairs, n_rows), rows)

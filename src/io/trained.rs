@@ -599,7 +599,7 @@ fn parse_heldout(text: &str, path: &Path, fits: (usize, usize)) -> Result<HeldOu
             )
         };
         let mut fields = line.split(' ');
-        let parsed_focus = fields.next().and_then(|f| f.parse::<u32>().ok());
+        let parsed_focus = fields.next().and_then(|f| f.parse::<usize>().ok());
         let parsed_offset = fields.next().and_then(|f| f.parse::<i32>().ok());
         let (Some(f), Some(p)) = (parsed_focus, parsed_offset) else {
             return Err(pair_error());
@@ -608,7 +608,7 @@ fn parse_heldout(text: &str, path: &Path, fits: (usize, usize)) -> Result<HeldOu
         offsets.push(p);
         let before = rows.len();
         for field in fields {
-            rows.push(field.parse::<u32>().map_err(|_| pair_error())?);
+            rows.push(field.parse::<usize>().map_err(|_| pair_error())?);
         }
         if rows.len() - before != width {
             return Err(pair_error());

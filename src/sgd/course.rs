@@ -31,8 +31,8 @@ use crate::vocab::Vocab;
 /// batch is empty, [`Error::IndexOutOfRange`] when an id is not a row of the model.
 pub fn course_minibatch_step(
     model: &mut Model,
-    focus_ids: &[u32],
-    context_ids: ArrayView2<'_, u32>,
+    focus_ids: &[usize],
+    context_ids: ArrayView2<'_, usize>,
     learning_rate: f32,
 ) -> Result<f32> {
     let n_obs = focus_ids.len();
@@ -46,32 +46,29 @@ pub fn course_minibatch_step(
     }
     let n_words = model.n_words();
     for &id in focus_ids.iter().chain(context_ids.iter()) {
-        if id as usize >= n_words {
+        if id >= n_words {
             return Err(Error::IndexOutOfRange {
                 what: "word",
-                index: id as usize,
+                index: id,
                 len: n_words,
             });
         }
     }
-    let focus = model.focus_embeddings().select(
-        Axis(0),
-        &focus_ids.iter().map(|&i| i as usize).collect::<Vec<_>>(),
-    );
+    let focus = model.focus_embeddings().select(Axis(0), focus_ids);
     let dim = model.dim();
     let context = model.context_embeddings();
     let contexts = Array3::from_shape_fn((n_obs, n_rows, dim), |(k, j, m)| {
-        context[[context_ids[[k, j]] as usize, m]]
+        context[[context_ids[[k, j]], m]]
     });
     let grads =
         loss_and_gradient_batched(focus.view(), contexts.view(), model.interaction(), None)?;
     let (mut u, mut v, mut w) = model.parts_mut();
     for (k, &id) in focus_ids.iter().enumerate() {
-        u.row_mut(id as usize)
+        u.row_mut(id)
             .scaled_add(-learning_rate, &grads.focus.row(k));
     }
     for ((k, j), &id) in context_ids.indexed_iter() {
-        v.row_mut(id as usize)
+        v.row_mut(id)
             .scaled_add(-learning_rate, &grads.contexts.slice(s![k, j, ..]));
     }
     w.scaled_add(-learning_rate, &grads.interaction);
@@ -134,7 +131,7 @@ pub fn train_course(
     let words_total = vocab.n_tokens().saturating_mul(config.epochs() as u64);
     let start = Instant::now();
     let mut focus_ids = Vec::with_capacity(batch_size);
-    let mut context_ids = Array2::<u32>::zeros((batch_size, n_rows));
+    let mut context_ids = Array2::<usize>::zeros((batch_size, n_rows));
     let mut epoch_losses = Vec::with_capacity(config.epochs());
     let (mut words, mut pairs) = (0_u64, 0_u64);
     let mut sentence = Vec::new();
@@ -151,8 +148,9 @@ pub fn train_course(
             let mut raw = 0_u64;
             let more = stream.next_sentence(|token| {
                 if let Some(id) = vocab.token_id_u32(token) {
+                    let id = id as usize;
                     raw += 1;
-                    let p = keep.get(id as usize).copied().unwrap_or(1.0);
+                    let p = keep.get(id).copied().unwrap_or(1.0);
                     if p >= 1.0 || rng.random::<f32>() < p {
                         sentence.push(id);
                     }
@@ -174,7 +172,7 @@ pub fn train_course(
                     focus_ids.push(sentence[i]);
                     context_ids[[k, 0]] = sentence[j];
                     for r in 1..n_rows {
-                        context_ids[[k, r]] = sampler.sample_index(&mut rng);
+                        context_ids[[k, r]] = sampler.sample_index(&mut rng) as usize;
                     }
                     if focus_ids.len() == batch_size {
                         let mean =

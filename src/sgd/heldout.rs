@@ -66,9 +66,9 @@ const SALT: u64 = 0x6865_6c64_6f75_7421; // "heldout!"
 pub struct HeldOut {
     sentences: Vec<u64>,
     n_tokens: u64,
-    focus: Vec<u32>,
+    focus: Vec<usize>,
     offsets: Vec<i32>,
-    rows: Array2<u32>,
+    rows: Array2<usize>,
 }
 
 impl HeldOut {
@@ -83,9 +83,9 @@ impl HeldOut {
     pub(crate) fn from_parts(
         sentences: Vec<u64>,
         n_tokens: u64,
-        focus: Vec<u32>,
+        focus: Vec<usize>,
         offsets: Vec<i32>,
-        rows: Array2<u32>,
+        rows: Array2<usize>,
         (n_words, window): (usize, usize),
     ) -> Result<HeldOut> {
         let n_pairs = rows.nrows();
@@ -103,14 +103,10 @@ impl HeldOut {
                 found: vec![sentences.len()],
             });
         }
-        if let Some(&id) = focus
-            .iter()
-            .chain(rows.iter())
-            .find(|&&id| id as usize >= n_words)
-        {
+        if let Some(&id) = focus.iter().chain(rows.iter()).find(|&&id| id >= n_words) {
             return Err(Error::IndexOutOfRange {
                 what: "held-out word",
-                index: id as usize,
+                index: id,
                 len: n_words,
             });
         }
@@ -151,7 +147,7 @@ impl HeldOut {
     }
 
     /// Each pair's focus word id.
-    pub fn focus_ids(&self) -> &[u32] {
+    pub fn focus_ids(&self) -> &[usize] {
         &self.focus
     }
 
@@ -162,7 +158,7 @@ impl HeldOut {
     }
 
     /// `pairs × (n + 1)`: each pair's context word id, then its negatives.
-    pub fn context_ids(&self) -> ArrayView2<'_, u32> {
+    pub fn context_ids(&self) -> ArrayView2<'_, usize> {
         self.rows.view()
     }
 
@@ -177,11 +173,11 @@ impl HeldOut {
             .focus
             .iter()
             .chain(self.rows.iter())
-            .find(|&&id| id as usize >= n_words)
+            .find(|&&id| id >= n_words)
         {
             return Err(Error::IndexOutOfRange {
                 what: "held-out word",
-                index: id as usize,
+                index: id,
                 len: n_words,
             });
         }
@@ -249,7 +245,7 @@ impl HeldOut {
         for (k, &word) in self.focus.iter().enumerate() {
             if current != Some(word) {
                 current = Some(word);
-                focus_row(word as usize, &mut focus);
+                focus_row(word, &mut focus);
                 for (h, w) in hidden.iter_mut().zip(interaction.rows()) {
                     *h = w.iter().zip(&focus).map(|(w, u)| w * u).sum();
                 }
@@ -272,7 +268,7 @@ impl HeldOut {
                 _ => &hidden,
             };
             for (j, &id) in self.rows.row(k).iter().enumerate() {
-                context_row(id as usize, &mut row);
+                context_row(id, &mut row);
                 let score: f64 = row.iter().zip(h_p).map(|(v, h)| v * h).sum();
                 total += if j == 0 {
                     softplus(-score)
@@ -404,7 +400,7 @@ impl Candidates {
         let n_rows = config.negatives() + 1;
         let mut sentences = Vec::new();
         let mut n_tokens = 0_u64;
-        let mut pairs: Vec<(u32, i32, Vec<u32>)> = Vec::new();
+        let mut pairs: Vec<(usize, i32, Vec<usize>)> = Vec::new();
         let mut ids = Vec::new();
         for ((_, index), tokens) in self.kept.into_iter().take(max_sentences as usize) {
             if pairs.len() >= wanted {
@@ -412,10 +408,14 @@ impl Candidates {
             }
             sentences.push(index);
             ids.clear();
-            ids.extend(tokens.iter().filter_map(|t| vocab.token_id_u32(t)));
+            ids.extend(
+                tokens
+                    .iter()
+                    .filter_map(|t| vocab.token_id_u32(t).map(|id| id as usize)),
+            );
             n_tokens += ids.len() as u64;
             ids.retain(|&id| {
-                let p = keep.get(id as usize).copied().unwrap_or(1.0);
+                let p = keep.get(id).copied().unwrap_or(1.0);
                 p >= 1.0 || rng.random::<f32>() < p
             });
             let len = ids.len();
@@ -431,7 +431,7 @@ impl Candidates {
                     if j != i {
                         let mut rows = Vec::with_capacity(n_rows);
                         rows.push(ids[j]);
-                        rows.extend((1..n_rows).map(|_| sampler.sample_index(&mut rng)));
+                        rows.extend((1..n_rows).map(|_| sampler.sample_index(&mut rng) as usize));
                         pairs.push((ids[i], j as i32 - i as i32, rows));
                     }
                 }
