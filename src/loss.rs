@@ -270,6 +270,79 @@ fn check_observation<T>(
     Ok((dim, n_rows))
 }
 
+/// Turns the scores `s` in `errors` into `g = σ(s − q) − δ` (`q` the noise-contrastive
+/// offsets, if any) and returns `J = softplus(−(s_0 − q_0)) + Σ_j softplus(s_j − q_j)`;
+/// `g_0 = −σ(−s_0)` avoids cancellation.
+fn loss_and_errors<T: Real>(errors: &mut Array1<T>, offsets: Option<ArrayView1<'_, T>>) -> T {
+    if let Some(q) = offsets {
+        Zip::from(&mut *errors)
+            .and(&q)
+            .for_each(|s, &q| *s = *s - q);
+    }
+    let mut loss = T::zero();
+    for (k, s) in errors.iter_mut().enumerate() {
+        if k == 0 {
+            loss = loss + softplus(-*s);
+            *s = -sigmoid(-*s);
+        } else {
+            loss = loss + softplus(*s);
+            *s = sigmoid(*s);
+        }
+    }
+    loss
+}
+
+/// Adds `scale` times the row gradients that share one form in every variant:
+/// `∂J/∂u_w = Wᵀ e` (a sum of rows of `W`, contiguous for row-major `W`),
+/// `∂J/∂Ṽ = g ⊗ h` and `∂J/∂W = e u_wᵀ`, with `e = Ṽᵀ g` and `h = W u_w` for the plain
+/// score, `e = D_pᵀ Ṽᵀ g` and `h = D_p W u_w` with a per-offset interaction.
+fn add_gradients<T: Real>(
+    grads: GradientsMut<'_, T>,
+    focus: &ArrayView1<'_, T>,
+    interaction: &ArrayView2<'_, T>,
+    (errors, hidden, weighted): (&Array1<T>, &Array1<T>, &Array1<T>),
+    scale: T,
+) {
+    let GradientsMut {
+        focus: mut focus_grad,
+        contexts: mut contexts_grad,
+        interaction: mut interaction_grad,
+    } = grads;
+    for (row, &e) in interaction.axis_iter(Axis(0)).zip(weighted.iter()) {
+        focus_grad.scaled_add(scale * e, &row);
+    }
+    for (mut row, &g) in contexts_grad.axis_iter_mut(Axis(0)).zip(errors.iter()) {
+        row.scaled_add(scale * g, hidden);
+    }
+    for (mut row, &e) in interaction_grad.axis_iter_mut(Axis(0)).zip(weighted.iter()) {
+        row.scaled_add(scale * e, focus);
+    }
+}
+
+/// Checks the shapes of a batch's inputs and returns `(S, M, n + 1)`.
+fn check_batch<T>(
+    focus: &ArrayView2<'_, T>,
+    contexts: &ArrayView3<'_, T>,
+    interaction: &ArrayView2<'_, T>,
+    (offsets_name, offsets): (&'static str, Option<&ArrayView2<'_, T>>),
+) -> Result<(usize, usize, usize)> {
+    let (n_obs, dim) = focus.dim();
+    let n_rows = contexts.len_of(Axis(1));
+    if n_obs == 0 || n_rows == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "batch (needs at least one observation with a context row)",
+            expected: vec![n_obs.max(1), n_rows.max(1), dim],
+            found: contexts.shape().to_vec(),
+        });
+    }
+    check_shape("contexts", &[n_obs, n_rows, dim], contexts.shape())?;
+    check_shape("interaction", &[dim, dim], interaction.shape())?;
+    if let Some(q) = offsets {
+        check_shape(offsets_name, &[n_obs, n_rows], q.shape())?;
+    }
+    Ok((n_obs, dim, n_rows))
+}
+
 /// Adds `scale` times one observation's gradients into `grads` and returns its loss `J`
 /// (not scaled). Allocates nothing once `workspace` has the right size.
 ///
@@ -293,17 +366,12 @@ pub fn accumulate_loss_and_gradient<T: Real>(
     workspace: &mut Workspace<T>,
 ) -> Result<T> {
     let (dim, n_rows) = check_observation(&focus, &contexts, &interaction, offsets.as_ref())?;
-    let GradientsMut {
-        focus: mut focus_grad,
-        contexts: mut contexts_grad,
-        interaction: mut interaction_grad,
-    } = grads;
-    check_shape("focus gradient", &[dim], focus_grad.shape())?;
-    check_shape("contexts gradient", &[n_rows, dim], contexts_grad.shape())?;
+    check_shape("focus gradient", &[dim], grads.focus.shape())?;
+    check_shape("contexts gradient", &[n_rows, dim], grads.contexts.shape())?;
     check_shape(
         "interaction gradient",
         &[dim, dim],
-        interaction_grad.shape(),
+        grads.interaction.shape(),
     )?;
     workspace.fit(dim, n_rows);
     let Workspace {
@@ -316,36 +384,16 @@ pub fn accumulate_loss_and_gradient<T: Real>(
     general_mat_vec_mul(T::one(), &interaction, &focus, T::zero(), hidden);
     // s = Ṽ h, stored in `errors` for now
     general_mat_vec_mul(T::one(), &contexts, &*hidden, T::zero(), errors);
-    if let Some(q) = offsets {
-        Zip::from(&mut *errors)
-            .and(&q)
-            .for_each(|s, &q| *s = *s - q);
-    }
-    // J and g = σ(s) - δ; g_0 = -σ(-s_0) avoids cancellation.
-    let mut loss = T::zero();
-    for (k, s) in errors.iter_mut().enumerate() {
-        if k == 0 {
-            loss = loss + softplus(-*s);
-            *s = -sigmoid(-*s);
-        } else {
-            loss = loss + softplus(*s);
-            *s = sigmoid(*s);
-        }
-    }
+    let loss = loss_and_errors(errors, offsets);
     // e = Ṽᵀ g
     general_mat_vec_mul(T::one(), &contexts.t(), &*errors, T::zero(), weighted);
-    // ∂J/∂u_w = Wᵀ e, as a sum of rows of W (contiguous for row-major W)
-    for (row, &e) in interaction.axis_iter(Axis(0)).zip(weighted.iter()) {
-        focus_grad.scaled_add(scale * e, &row);
-    }
-    // ∂J/∂Ṽ = g ⊗ h
-    for (mut row, &g) in contexts_grad.axis_iter_mut(Axis(0)).zip(errors.iter()) {
-        row.scaled_add(scale * g, &*hidden);
-    }
-    // ∂J/∂W = e u_wᵀ
-    for (mut row, &e) in interaction_grad.axis_iter_mut(Axis(0)).zip(weighted.iter()) {
-        row.scaled_add(scale * e, &focus);
-    }
+    add_gradients(
+        grads,
+        &focus,
+        &interaction,
+        (&*errors, &*hidden, &*weighted),
+        scale,
+    );
     Ok(loss)
 }
 
@@ -405,20 +453,12 @@ pub fn loss_and_gradient_batched<T: Real>(
     interaction: ArrayView2<'_, T>,
     offsets: Option<ArrayView2<'_, T>>,
 ) -> Result<BatchGradients<T>> {
-    let (n_obs, dim) = focus.dim();
-    let n_rows = contexts.len_of(Axis(1));
-    if n_obs == 0 || n_rows == 0 {
-        return Err(Error::ShapeMismatch {
-            what: "batch (needs at least one observation with a context row)",
-            expected: vec![n_obs.max(1), n_rows.max(1), dim],
-            found: contexts.shape().to_vec(),
-        });
-    }
-    check_shape("contexts", &[n_obs, n_rows, dim], contexts.shape())?;
-    check_shape("interaction", &[dim, dim], interaction.shape())?;
-    if let Some(q) = &offsets {
-        check_shape("offsets", &[n_obs, n_rows], q.shape())?;
-    }
+    let (n_obs, dim, n_rows) = check_batch(
+        &focus,
+        &contexts,
+        &interaction,
+        ("offsets", offsets.as_ref()),
+    )?;
     let scale = T::one() / count_as::<T>(n_obs);
     let mut focus_grad = Array2::zeros((n_obs, dim));
     let mut contexts_grad = Array3::zeros((n_obs, n_rows, dim));
@@ -627,22 +667,7 @@ fn accumulate_offset<T: Real>(
     }
     // s = Ṽ h_p, stored in `errors` for now
     general_mat_vec_mul(T::one(), &contexts, &*positioned, T::zero(), errors);
-    if let Some(q) = noise_offsets {
-        Zip::from(&mut *errors)
-            .and(&q)
-            .for_each(|s, &q| *s = *s - q);
-    }
-    // J and g = σ(s) - δ; g_0 = -σ(-s_0) avoids cancellation.
-    let mut loss = T::zero();
-    for (k, s) in errors.iter_mut().enumerate() {
-        if k == 0 {
-            loss = loss + softplus(-*s);
-            *s = -sigmoid(-*s);
-        } else {
-            loss = loss + softplus(*s);
-            *s = sigmoid(*s);
-        }
-    }
+    let loss = loss_and_errors(errors, noise_offsets);
     // e = Ṽᵀ g
     general_mat_vec_mul(T::one(), &contexts.t(), &*errors, T::zero(), weighted);
     // ∂J/∂D_p = e hᵀ, or its diagonal e ⊙ h
@@ -669,23 +694,14 @@ fn accumulate_offset<T: Real>(
             general_mat_vec_mul(T::one(), &d.t(), &*weighted, T::zero(), back)
         }
     }
-    let GradientsMut {
-        focus: mut focus_grad,
-        contexts: mut contexts_grad,
-        interaction: mut interaction_grad,
-    } = grads;
-    // ∂J/∂u_w = Wᵀ ẽ, as a sum of rows of W
-    for (row, &e) in interaction.axis_iter(Axis(0)).zip(back.iter()) {
-        focus_grad.scaled_add(scale * e, &row);
-    }
-    // ∂J/∂Ṽ = g ⊗ h_p
-    for (mut row, &g) in contexts_grad.axis_iter_mut(Axis(0)).zip(errors.iter()) {
-        row.scaled_add(scale * g, &*positioned);
-    }
-    // ∂J/∂W = ẽ u_wᵀ
-    for (mut row, &e) in interaction_grad.axis_iter_mut(Axis(0)).zip(back.iter()) {
-        row.scaled_add(scale * e, &focus);
-    }
+    // ∂J/∂u_w = Wᵀ ẽ, ∂J/∂Ṽ = g ⊗ h_p, ∂J/∂W = ẽ u_wᵀ
+    add_gradients(
+        grads,
+        &focus,
+        &interaction,
+        (&*errors, &*positioned, &*back),
+        scale,
+    );
     loss
 }
 
@@ -796,21 +812,13 @@ pub fn offset_loss_and_gradient_batched<T: Real>(
     offset_interactions: OffsetInteractionStack<'_, T>,
     noise_offsets: Option<ArrayView2<'_, T>>,
 ) -> Result<OffsetBatchGradients<T>> {
-    let (n_obs, dim) = focus.dim();
-    let n_rows = contexts.len_of(Axis(1));
-    if n_obs == 0 || n_rows == 0 {
-        return Err(Error::ShapeMismatch {
-            what: "batch (needs at least one observation with a context row)",
-            expected: vec![n_obs.max(1), n_rows.max(1), dim],
-            found: contexts.shape().to_vec(),
-        });
-    }
-    check_shape("contexts", &[n_obs, n_rows, dim], contexts.shape())?;
+    let (n_obs, dim, n_rows) = check_batch(
+        &focus,
+        &contexts,
+        &interaction,
+        ("noise offsets", noise_offsets.as_ref()),
+    )?;
     check_shape("offset indices", &[n_obs], &[offset_indices.len()])?;
-    check_shape("interaction", &[dim, dim], interaction.shape())?;
-    if let Some(q) = &noise_offsets {
-        check_shape("noise offsets", &[n_obs, n_rows], q.shape())?;
-    }
     let mut offset_grad = match offset_interactions {
         OffsetInteractionStack::Identity => OffsetInteractionStackGradient::Identity,
         OffsetInteractionStack::Diagonal(d) => {
