@@ -257,10 +257,11 @@ pub(crate) fn course_memory_plan(
 /// - for the memory cgroup of the process and each enclosing one with a limit (cgroup v2
 ///   or v1), the room under the limit (the limit less the usage, page cache not counted as
 ///   used since the kernel reclaims it) plus the swap the cgroup may still use;
-/// - the address space left under `ulimit -v` (`RLIMIT_AS`).
+/// - the address space left under `ulimit -v` (`RLIMIT_AS`), less what the threads the run
+///   starts will reserve (`reserved`).
 ///
 /// `None` where none of them can be read (not Linux).
-fn available_memory() -> Option<(u64, String)> {
+fn available_memory(reserved: &Reservation) -> Option<(u64, String)> {
     let read = |path: &str| std::fs::read_to_string(path).ok();
     let mut limits = Vec::new();
     let meminfo = read("/proc/meminfo").unwrap_or_default();
@@ -269,7 +270,7 @@ fn available_memory() -> Option<(u64, String)> {
     if let Some(available) = kib("MemAvailable:") {
         limits.push((
             available.saturating_add(swap_free),
-            "are available (MemAvailable + SwapFree in /proc/meminfo)",
+            "are available (MemAvailable + SwapFree in /proc/meminfo)".to_owned(),
         ));
     }
     let cgroup = read("/proc/self/cgroup").unwrap_or_default();
@@ -279,22 +280,111 @@ fn available_memory() -> Option<(u64, String)> {
             CgroupVersion::V1 => "are left under the memory cgroup's limit (memory.limit_in_bytes)",
         };
         for room in cgroup_rooms(version, Path::new(root), path, swap_free) {
-            limits.push((room, source));
+            limits.push((room, source.to_owned()));
         }
     }
     if let (Some(limits_text), Some(status)) =
         (read("/proc/self/limits"), read("/proc/self/status"))
         && let Some(free) = address_space_room(&limits_text, &status)
     {
-        limits.push((
-            free,
-            "of address space are left under `ulimit -v` (RLIMIT_AS)",
-        ));
+        let source = "of address space are left under `ulimit -v` (RLIMIT_AS)";
+        let source = if reserved.bytes() > 0 {
+            format!("{source} once {reserved}")
+        } else {
+            source.to_owned()
+        };
+        limits.push((free.saturating_sub(reserved.bytes()), source));
     }
-    limits
-        .into_iter()
-        .min_by_key(|(bytes, _)| *bytes)
-        .map(|(bytes, source)| (bytes, source.to_owned()))
+    limits.into_iter().min_by_key(|(bytes, _)| *bytes)
+}
+
+/// Address space that the threads a run starts reserve without allocating it: a stack
+/// each and, with glibc, a malloc arena each. glibc gives each new thread its own arena
+/// (up to `MALLOC_ARENA_MAX`, by default 8 per core, the main one included) and reserves
+/// 64 MiB of address space for it up front on 64-bit systems (1 MiB on 32-bit), mapping
+/// twice that while it aligns it. None of it is resident until used, so only `ulimit -v`
+/// (`RLIMIT_AS`) counts it; but an arena reserved while there is room takes that room from
+/// the run's own allocations later, which then abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reservation {
+    threads: u64,
+    stack: u64,
+    arenas: u64,
+    arena: u64,
+}
+
+impl Reservation {
+    /// What `threads` new threads reserve on this system.
+    pub(crate) fn for_threads(threads: usize) -> Reservation {
+        // The stack size std gives a spawned thread: RUST_MIN_STACK, else 2 MiB.
+        let stack = std::env::var("RUST_MIN_STACK")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(2 << 20);
+        let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
+        let arena = if !glibc {
+            0
+        } else if cfg!(target_pointer_width = "64") {
+            64 << 20
+        } else {
+            1 << 20
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let per_core = if cfg!(target_pointer_width = "64") {
+            8
+        } else {
+            2
+        };
+        let arena_max = std::env::var("MALLOC_ARENA_MAX")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(per_core * cores);
+        Reservation::new(threads as u64, stack, arena, arena_max)
+    }
+
+    /// `threads` threads with stacks of `stack` bytes, and arenas of `arena` bytes of which
+    /// at most `arena_max` exist, the main one included.
+    fn new(threads: u64, stack: u64, arena: u64, arena_max: u64) -> Reservation {
+        let arenas = if arena == 0 {
+            0
+        } else {
+            threads.min(arena_max.saturating_sub(1))
+        };
+        Reservation {
+            threads,
+            stack,
+            arenas,
+            arena,
+        }
+    }
+
+    /// The bytes: the stacks, the arenas, and one more arena while the last is aligned.
+    pub(crate) fn bytes(&self) -> u64 {
+        let arenas = if self.arenas > 0 { self.arenas + 1 } else { 0 };
+        self.threads
+            .saturating_mul(self.stack)
+            .saturating_add(arenas.saturating_mul(self.arena))
+    }
+}
+
+impl std::fmt::Display for Reservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = crate::error::bytes_text(self.bytes());
+        let (threads, stacks, arenas) = match self.threads {
+            1 => ("1 thread has".to_owned(), "its stack", "malloc arena"),
+            n => (format!("{n} threads have"), "their stacks", "malloc arenas"),
+        };
+        if self.arenas > 0 {
+            write!(
+                f,
+                "{threads} reserved {bytes} for {stacks} and {arenas} \
+                 (MALLOC_ARENA_MAX=1 leaves the arenas out)"
+            )
+        } else {
+            write!(f, "{threads} reserved {bytes} for {stacks}")
+        }
+    }
 }
 
 /// The two memory controllers' file names.
@@ -408,10 +498,8 @@ fn cgroup_room(max: &str, current: &str, cache: u64) -> Option<u64> {
 }
 
 /// Room under the soft address-space limit of `/proc/self/limits` (`Max address space`)
-/// given `VmSize` of `/proc/self/status`; `None` when the limit is `unlimited`. The plan
-/// leaves out what the allocator and threads reserve (a glibc arena of 64 MiB and a stack
-/// per thread), so a run with many threads may pass this check and still find too little
-/// address space.
+/// given `VmSize` of `/proc/self/status`; `None` when the limit is `unlimited`. What new
+/// threads reserve is subtracted by the caller (see [`Reservation`]).
 fn address_space_room(limits: &str, status: &str) -> Option<u64> {
     let limit = keyed_number(limits, "Max address space")?;
     let used = keyed_number(status, "VmSize:")?.saturating_mul(1024);
@@ -419,9 +507,15 @@ fn address_space_room(limits: &str, status: &str) -> Option<u64> {
 }
 
 /// Refuses, before anything big is allocated, a run whose [`memory_plan`] exceeds the
-/// memory available ([`available_memory`]).
+/// memory available ([`available_memory`]), counting against `ulimit -v` also what its
+/// worker threads and corpus reader reserve ([`Reservation`]).
 pub(crate) fn check_memory(config: &TrainConfig, n_words: usize, stage: Stage) -> Result<()> {
-    check_plan(memory_plan(config, n_words, stage))
+    // The workers and the corpus reader.
+    let threads = config.threads().saturating_add(1);
+    check_plan(
+        memory_plan(config, n_words, stage),
+        &Reservation::for_threads(threads),
+    )
 }
 
 /// As [`check_memory`], for the course's trainer ([`course_memory_plan`]).
@@ -430,14 +524,18 @@ pub(crate) fn check_course_memory(
     n_words: usize,
     batch_size: usize,
 ) -> Result<()> {
-    check_plan(course_memory_plan(config, n_words, batch_size))
+    // The course trains on the calling thread.
+    check_plan(
+        course_memory_plan(config, n_words, batch_size),
+        &Reservation::for_threads(0),
+    )
 }
 
 /// Checks `parts` against [`available_memory`]; where that cannot be read, only against
 /// the most any allocation may ask for (`isize::MAX` bytes), so that an absurd plan is
 /// refused on every system instead of panicking where it allocates.
-fn check_plan(parts: Vec<(String, u64)>) -> Result<()> {
-    let (available, source) = available_memory().unwrap_or_else(|| {
+fn check_plan(parts: Vec<(String, u64)>, reserved: &Reservation) -> Result<()> {
+    let (available, source) = available_memory(reserved).unwrap_or_else(|| {
         (
             isize::MAX as u64,
             "can be allocated at all (isize::MAX)".to_owned(),
@@ -545,6 +643,37 @@ mod memory_tests {
         assert!(message.contains("a batch of 2000000000: "), "{message}");
         let huge = course_memory_plan(&config, 1000, usize::MAX);
         assert_eq!(huge[1].1, u64::MAX);
+    }
+
+    #[test]
+    fn threads_reserve_a_stack_each_and_arenas_up_to_the_allocators_limit() {
+        const MIB: u64 = 1 << 20;
+        // glibc, 64-bit: 9 threads, 16 arenas allowed: 9 new arenas and one being aligned.
+        let nine = Reservation::new(9, 2 * MIB, 64 * MIB, 16);
+        assert_eq!(nine.bytes(), 9 * 2 * MIB + 10 * 64 * MIB);
+        assert_eq!(
+            nine.to_string(),
+            "9 threads have reserved 658.0 MiB for their stacks and malloc arenas \
+             (MALLOC_ARENA_MAX=1 leaves the arenas out)"
+        );
+        // MALLOC_ARENA_MAX counts the main arena: 2 allows one more, 1 none.
+        assert_eq!(
+            Reservation::new(9, 2 * MIB, 64 * MIB, 2).bytes(),
+            18 * MIB + 2 * 64 * MIB
+        );
+        let shared = Reservation::new(9, 2 * MIB, 64 * MIB, 1);
+        assert_eq!(shared.bytes(), 18 * MIB);
+        assert_eq!(
+            shared.to_string(),
+            "9 threads have reserved 18.0 MiB for their stacks"
+        );
+        // Another allocator reserves no arenas; the course starts no thread.
+        assert_eq!(Reservation::new(3, 2 * MIB, 0, 16).bytes(), 6 * MIB);
+        assert_eq!(Reservation::new(0, 2 * MIB, 64 * MIB, 16).bytes(), 0);
+        assert_eq!(
+            Reservation::new(1, MIB, 0, 1).to_string(),
+            "1 thread has reserved 1.0 MiB for its stack"
+        );
     }
 
     fn write_cgroup(dir: &Path, files: &[(&str, &str)]) {

@@ -12,6 +12,12 @@ use bilinear_skipgram::{CorpusOptions, NoProgress, TrainConfig, corpus::Sentence
 /// The address space the child may add to what it has when it starts.
 const MEMORY_MARGIN: u64 = 192 << 20;
 
+/// The margin of the `threads` child: room for its matrices (about 310 MiB) and two malloc
+/// arenas, not nine. (Before the check counted them, this child passed the check and
+/// aborted allocating in 3 runs of 5 at this margin, depending on which threads got their
+/// arenas first.)
+const THREADS_MARGIN: u64 = 480 << 20;
+
 /// `unit` repeated `n` times, made as it is read.
 struct Repeat {
     unit: &'static [u8],
@@ -58,7 +64,15 @@ fn limit_address_space(margin: u64) {
 
 /// Runs `child_under_a_memory_limit` with `case`; returns its standard output.
 fn run_limited_child(case: &str, arg: &str) -> String {
-    let output = Command::new(std::env::current_exe().expect("test binary"))
+    // One malloc arena: each further one reserves 64 MiB of address space.
+    run_limited_child_with(case, arg, Some("1"))
+}
+
+/// As [`run_limited_child`], with glibc's `MALLOC_ARENA_MAX` set to `arena_max` (`None`:
+/// unset, glibc's default of 8 arenas per core).
+fn run_limited_child_with(case: &str, arg: &str, arena_max: Option<&str>) -> String {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command
         .args([
             "child_under_a_memory_limit",
             "--exact",
@@ -68,11 +82,12 @@ fn run_limited_child(case: &str, arg: &str) -> String {
         ])
         .env("BSG_LIMIT_CASE", case)
         .env("BSG_LIMIT_ARG", arg)
-        // One malloc arena: each further one reserves 64 MiB of address space.
-        .env("MALLOC_ARENA_MAX", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn child");
+        .env_remove("MALLOC_ARENA_MAX")
+        .stdin(Stdio::null());
+    if let Some(arena_max) = arena_max {
+        command.env("MALLOC_ARENA_MAX", arena_max);
+    }
+    let output = command.output().expect("spawn child");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     if let Some(peak) = stdout
         .lines()
@@ -194,6 +209,24 @@ fn child_under_a_memory_limit() {
             );
             println!("error={error}");
         }
+        "threads" => {
+            // Dimension 2 000 on 8 threads: about 310 MiB of matrices and buffers, within
+            // the margin; but 8 workers and the reader may each get a malloc arena, 64 MiB
+            // of address space apiece, which then leave too little for the buffers.
+            let config = TrainConfig::builder()
+                .min_count(1)
+                .epochs(1)
+                .dim(2000)
+                .threads(8)
+                .heldout_pairs(0)
+                .build()
+                .expect("config");
+            limit_address_space(THREADS_MARGIN);
+            match train(&config, &[PathBuf::from(arg)], &mut NoProgress) {
+                Ok(trained) => println!("pairs={}", trained.report.pairs),
+                Err(error) => println!("error={error}"),
+            }
+        }
         other => panic!("unknown case {other}"),
     }
     println!("peak={}", status_bytes("VmHWM:").unwrap_or(0));
@@ -248,6 +281,37 @@ fn a_run_beyond_the_address_space_limit_is_refused_naming_it() {
     if let Some(message) = memory_refusal("address-space") {
         assert!(message.contains("MiB (U and V: "), "{message}");
     }
+}
+
+/// Under `ulimit -v`, the check also counts what the run's threads reserve: with glibc's
+/// default of 8 malloc arenas per core, 64 MiB of address space for each worker's and the
+/// reader's arena. Before, a run whose matrices fit passed the check, its threads' arenas
+/// took the room, and it aborted allocating (`memory allocation of … bytes failed`). With
+/// `MALLOC_ARENA_MAX=1` the threads share the main arena, and the same run trains.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+fn the_address_space_threads_reserve_is_counted() {
+    if std::fs::read_to_string("/proc/self/limits").is_err() {
+        eprintln!("no /proc/self/limits: the memory check is skipped on this system");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, "the cat sat on the mat\n".repeat(50)).expect("corpus");
+    let corpus = corpus.to_str().expect("UTF-8 path");
+    let stdout = run_limited_child_with("threads", corpus, None);
+    let message = stdout
+        .lines()
+        .find_map(|l| Some(l[l.find("error=")? + 6..].to_owned()))
+        .unwrap_or_else(|| panic!("no error= in {stdout:?}"));
+    assert!(
+        message.contains(
+            "of address space are left under `ulimit -v` (RLIMIT_AS) once 9 threads have reserved "
+        ) && message.contains("for their stacks and malloc arenas (MALLOC_ARENA_MAX=1 leaves"),
+        "{message}"
+    );
+    let stdout = run_limited_child_with("threads", corpus, Some("1"));
+    assert!(reported(&stdout, "pairs") > 0, "{stdout}");
 }
 
 /// Writes `n` copies of `unit` as one gzip-compressed line.

@@ -51,13 +51,20 @@
 //! is available, naming the limit that binds: the least of `MemAvailable + SwapFree` of
 //! `/proc/meminfo`, the room under the limit of the process's memory cgroup and of each
 //! enclosing one (with the swap it may still use; page cache is not counted as used), and
-//! the address space left under `ulimit -v`. Elsewhere than on Linux only a plan beyond
-//! what any allocation may ask for (`isize::MAX` bytes) is refused.
+//! the address space left under `ulimit -v`. Against `ulimit -v` the threads' address
+//! space counts too: a stack each and, with glibc, a malloc arena for each worker and the
+//! corpus reader (64 MiB reserved apiece on 64-bit systems, as many as `MALLOC_ARENA_MAX`
+//! allows). Arenas reserved while there is room take it from the run's buffers, which
+//! then abort allocating; `MALLOC_ARENA_MAX=1` makes the threads share the main arena.
+//! Elsewhere than on Linux only a plan beyond what any allocation may ask for
+//! (`isize::MAX` bytes) is refused.
 //! [`train_model`] and [`resume`] check what is left to allocate once the model exists,
 //! and [`train_course`] checks its batches' buffers.
 //! The estimate errs high (`V`'s rows that are never drawn are never resident), so a run
-//! that fits is never refused; the vocabulary and held-out sample exist already when the
-//! check runs, so the available memory accounts for them.
+//! that fits is never refused for lack of memory; under `ulimit -v` it may be, when glibc
+//! would have found no room for some arenas and shared the others. The vocabulary and
+//! held-out sample exist already when the check runs, so the available memory accounts
+//! for them.
 
 mod course;
 pub(crate) mod dense;
