@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
-    Checkpoint, CheckpointOptions, Embeddings, Error, InteractionInit, InteractionOptimizer,
+    Checkpoint, CheckpointOptions, ConfigError, Embeddings, InteractionInit, InteractionOptimizer,
     OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, Utf8Policy,
     VectorKind, WindowMode, io::check_output_dir, io::check_output_file, io::replace_dir,
     plot::TrainingCurves, plot::plot_training, plot::plot_words, resume, train, train_checkpointed,
@@ -262,12 +262,17 @@ fn run() -> Result<()> {
     let mut heldout = String::new();
     let time_limit = args
         .time_limit_minutes
-        .map(|minutes| Duration::try_from_secs_f64(minutes * 60.0))
-        .transpose()
-        .map_err(|e| Error::InvalidArgument {
-            what: "--time-limit-minutes",
-            message: e.to_string(),
-        })?;
+        .map(|minutes| {
+            (0.0..=1e6)
+                .contains(&minutes)
+                .then(|| Duration::from_secs_f64(minutes * 60.0))
+                .ok_or(ConfigError::OutOfRange {
+                    field: "time limit minutes",
+                    range: "[0, 1000000]",
+                    value: minutes,
+                })
+        })
+        .transpose()?;
     let mut show = |p: &Progress| {
         curves.record(p);
         if let Some(loss) = p.heldout_loss {

@@ -711,19 +711,19 @@ impl TrainConfigBuilder {
         )?;
         float_range(
             "learning_rate",
-            f64::from(c.learning_rate),
+            decimal(c.learning_rate),
             |x| x > 0.0 && x <= 100.0,
             "(0, 100]",
         )?;
         float_range(
             "interaction_learning_rate",
-            f64::from(c.interaction_learning_rate),
+            decimal(c.interaction_learning_rate),
             |x| (0.0..=100.0).contains(&x),
             "[0, 100]",
         )?;
         float_range(
             "offset_learning_rate",
-            f64::from(c.offset_learning_rate),
+            decimal(c.offset_learning_rate),
             |x| (0.0..=100.0).contains(&x),
             "[0, 100]",
         )?;
@@ -739,7 +739,7 @@ impl TrainConfigBuilder {
         }
         float_range(
             "interaction_decay",
-            f64::from(c.interaction_decay),
+            decimal(c.interaction_decay),
             |x| (0.0..=100.0).contains(&x),
             "[0, 100]",
         )?;
@@ -1061,6 +1061,12 @@ fn int_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), 
     }
 }
 
+/// `x` as the `f64` of its shortest decimal form, so that an error shows the `0.1` a user
+/// gave, not `0.10000000149011612`.
+fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
 fn float_range(
     field: &'static str,
     value: f64,
@@ -1275,6 +1281,15 @@ mod tests {
                 range: "[0, 100]",
                 value: -0.5
             }
+        );
+        // An f32 value is shown as given, not widened to 0.10000000149011612.
+        assert_eq!(
+            err(b().offset_learning_rate(-0.1)).to_string(),
+            "`offset_learning_rate` must lie in [0, 100], got -0.1"
+        );
+        assert_eq!(
+            err(b().learning_rate(1e30)).to_string(),
+            "`learning_rate` must lie in (0, 100], got 1e30"
         );
         let huge = b()
             .offset_interactions(OffsetInteractionKind::Full)

@@ -124,6 +124,30 @@ fn errors_are_printed_as_messages_with_their_causes() {
             "{name}"
         );
     }
+    // Absurd values are named as given (an f32 rate not widened to -0.10000000149011612, a
+    // time limit not as the error of a Duration conversion).
+    for (args, message) in [
+        (
+            ["--offset-learning-rate=-0.1"],
+            "error: `offset_learning_rate` must lie in [0, 100], got -0.1",
+        ),
+        (
+            ["--time-limit-minutes=1e300"],
+            "error: `time limit minutes` must lie in [0, 1000000], got 1e300",
+        ),
+        (
+            ["--time-limit-minutes=-1"],
+            "error: `time limit minutes` must lie in [0, 1000000], got -1",
+        ),
+    ] {
+        let output = run("train", &args, dir.path());
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            stderr(&output).lines().last(),
+            Some(message),
+            "{args:?}"
+        );
+    }
     fs::create_dir(dir.path().join("sets")).expect("mkdir");
     fs::write(dir.path().join("sets/sim.tsv"), "cat\tdog\t9\n").expect("write");
     for (name, args) in [
