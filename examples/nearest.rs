@@ -79,6 +79,10 @@ fn answer(
         None => query.split_whitespace().collect(),
     };
     match words.as_slice() {
+        // `a:b::` or `:b::c` leaves a word empty.
+        words if words.iter().any(|w| w.is_empty()) => out.push_str(&format!(
+            "{query:?}: expected one word, `a:b::c` or `a b c`\n"
+        )),
         // Never <UNK> or a sentence marker as a query or an answer.
         [word] => match find_word(vocab, word) {
             Some(_) => {

@@ -142,11 +142,7 @@ fn errors_are_printed_as_messages_with_their_causes() {
     ] {
         let output = run("train", &args, dir.path());
         assert_eq!(output.status.code(), Some(1), "{args:?}");
-        assert_eq!(
-            stderr(&output).lines().last(),
-            Some(message),
-            "{args:?}"
-        );
+        assert_eq!(stderr(&output).lines().last(), Some(message), "{args:?}");
     }
     fs::create_dir(dir.path().join("sets")).expect("mkdir");
     fs::write(dir.path().join("sets/sim.tsv"), "cat\tdog\t9\n").expect("write");
@@ -449,6 +445,19 @@ fn nearest_and_evaluate_read_any_vector_file_and_report_what_they_cannot() {
         assert!(output.status.success(), "{file}: {}", stderr(&output));
         assert_eq!(stdout(&output), from_folder, "{file}");
     }
+    // A query with an empty word is malformed, not a word "" missing from the vocabulary.
+    let output = run(
+        "nearest",
+        &["out", "cat:dog::", ":dog::cat", "cat::dog"],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "\"cat:dog::\": expected one word, `a:b::c` or `a b c`\n\
+         \":dog::cat\": expected one word, `a:b::c` or `a b c`\n\
+         \"cat::dog\": expected one word, `a:b::c` or `a b c`\n"
+    );
     // An invalid line on standard input gives its number.
     let mut child = Command::new(example("nearest"))
         .args(["out"])
