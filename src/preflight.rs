@@ -3,6 +3,7 @@
 //! model), and that its matrices and buffers fit in the memory available.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::{InteractionOptimizer, TrainConfig};
 use crate::error::{Error, Result};
@@ -169,7 +170,8 @@ pub(crate) enum Stage {
 /// The memory a training run of `config` with `n_words` vocabulary entries will still
 /// allocate at `stage`, in bytes, part by part. An estimate, meant as an upper bound of
 /// what is resident: `V` starts at zero and the rows never drawn stay unresident, and
-/// small things (thread stacks, channels, the progress reports) are left out. The
+/// small things (channels, the progress reports) are left out; what threads reserve counts
+/// against `ulimit -v` alone ([`Reservation`]). The
 /// vocabulary and the held-out sample are not counted: they exist when the check runs, so
 /// the available memory already accounts for them.
 pub(crate) fn memory_plan(
@@ -300,22 +302,37 @@ fn available_memory(reserved: &Reservation) -> Option<(u64, String)> {
 
 /// Address space that the threads a run starts reserve without allocating it: a stack
 /// each and, with glibc, a malloc arena each. glibc gives each new thread its own arena
-/// (up to `MALLOC_ARENA_MAX`, by default 8 per core, the main one included) and reserves
-/// 64 MiB of address space for it up front on 64-bit systems (1 MiB on 32-bit), mapping
-/// twice that while it aligns it. None of it is resident until used, so only `ulimit -v`
-/// (`RLIMIT_AS`) counts it; but an arena reserved while there is room takes that room from
-/// the run's own allocations later, which then abort.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (up to `MALLOC_ARENA_MAX`, the main one included; unset, its cap is at least 8 per core
+/// and is counted here as no cap) and reserves 64 MiB of address space for it up front on
+/// 64-bit systems (1 MiB on 32-bit), mapping twice that while it aligns it. None of it is
+/// resident until used, so only `ulimit -v` (`RLIMIT_AS`) counts it; but an arena reserved
+/// while there is room takes that room from the run's own allocations later, which then
+/// abort. Arenas outlive their threads (glibc reuses them), so the arenas of the most
+/// trainer threads this process has run before are already in its address space and are
+/// not counted again.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reservation {
+    /// Who reserves, as the message names them ("8 workers and the corpus reader").
+    who: String,
     threads: u64,
     stack: u64,
     arenas: u64,
     arena: u64,
 }
 
+/// The most trainer threads (workers and reader) this process has started in one run:
+/// their arenas exist already.
+static TRAINER_THREADS: AtomicU64 = AtomicU64::new(0);
+
+/// Records that a run starts `threads` trainer threads (see [`Reservation`]).
+pub(crate) fn record_trainer_threads(threads: usize) {
+    TRAINER_THREADS.fetch_max(threads as u64, Ordering::Relaxed);
+}
+
 impl Reservation {
-    /// What `threads` new threads reserve on this system.
-    pub(crate) fn for_threads(threads: usize) -> Reservation {
+    /// What a trainer with `workers` worker threads and its corpus reader reserve on this
+    /// system.
+    pub(crate) fn for_trainer(workers: usize) -> Reservation {
         // The stack size std gives a spawned thread: RUST_MIN_STACK, else 2 MiB.
         let stack = std::env::var("RUST_MIN_STACK")
             .ok()
@@ -329,29 +346,42 @@ impl Reservation {
         } else {
             1 << 20
         };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
-        let per_core = if cfg!(target_pointer_width = "64") {
-            8
-        } else {
-            2
-        };
         let arena_max = std::env::var("MALLOC_ARENA_MAX")
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
             .filter(|&n| n > 0)
-            .unwrap_or(per_core * cores);
-        Reservation::new(threads as u64, stack, arena, arena_max)
+            .unwrap_or(u64::MAX);
+        let who = match workers {
+            1 => "1 worker and the corpus reader have".to_owned(),
+            n => format!("{n} workers and the corpus reader have"),
+        };
+        let threads = workers as u64 + 1;
+        let seen = TRAINER_THREADS.load(Ordering::Relaxed);
+        Reservation::new(who, (threads, seen), stack, (arena, arena_max))
+    }
+
+    /// No thread: the caller trains on its own.
+    pub(crate) fn none() -> Reservation {
+        Reservation::new(String::new(), (0, 0), 0, (0, 1))
     }
 
     /// `threads` threads with stacks of `stack` bytes, and arenas of `arena` bytes of which
-    /// at most `arena_max` exist, the main one included.
-    fn new(threads: u64, stack: u64, arena: u64, arena_max: u64) -> Reservation {
+    /// at most `arena_max` exist, the main one included, and those of `seen` earlier
+    /// threads exist already.
+    fn new(
+        who: String,
+        (threads, seen): (u64, u64),
+        stack: u64,
+        (arena, arena_max): (u64, u64),
+    ) -> Reservation {
         let arenas = if arena == 0 {
             0
         } else {
-            threads.min(arena_max.saturating_sub(1))
+            let cap = arena_max.saturating_sub(1);
+            threads.min(cap).saturating_sub(seen.min(cap))
         };
         Reservation {
+            who,
             threads,
             stack,
             arenas,
@@ -370,19 +400,15 @@ impl Reservation {
 
 impl std::fmt::Display for Reservation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bytes = crate::error::bytes_text(self.bytes());
-        let (threads, stacks, arenas) = match self.threads {
-            1 => ("1 thread has".to_owned(), "its stack", "malloc arena"),
-            n => (format!("{n} threads have"), "their stacks", "malloc arenas"),
-        };
+        let (who, bytes) = (&self.who, crate::error::bytes_text(self.bytes()));
         if self.arenas > 0 {
             write!(
                 f,
-                "{threads} reserved {bytes} for {stacks} and {arenas} \
+                "{who} reserved {bytes} for their stacks and malloc arenas \
                  (MALLOC_ARENA_MAX=1 leaves the arenas out)"
             )
         } else {
-            write!(f, "{threads} reserved {bytes} for {stacks}")
+            write!(f, "{who} reserved {bytes} for their stacks")
         }
     }
 }
@@ -510,11 +536,9 @@ fn address_space_room(limits: &str, status: &str) -> Option<u64> {
 /// memory available ([`available_memory`]), counting against `ulimit -v` also what its
 /// worker threads and corpus reader reserve ([`Reservation`]).
 pub(crate) fn check_memory(config: &TrainConfig, n_words: usize, stage: Stage) -> Result<()> {
-    // The workers and the corpus reader.
-    let threads = config.threads().saturating_add(1);
     check_plan(
         memory_plan(config, n_words, stage),
-        &Reservation::for_threads(threads),
+        &Reservation::for_trainer(config.threads()),
     )
 }
 
@@ -527,7 +551,7 @@ pub(crate) fn check_course_memory(
     // The course trains on the calling thread.
     check_plan(
         course_memory_plan(config, n_words, batch_size),
-        &Reservation::for_threads(0),
+        &Reservation::none(),
     )
 }
 
@@ -648,32 +672,33 @@ mod memory_tests {
     #[test]
     fn threads_reserve_a_stack_each_and_arenas_up_to_the_allocators_limit() {
         const MIB: u64 = 1 << 20;
-        // glibc, 64-bit: 9 threads, 16 arenas allowed: 9 new arenas and one being aligned.
-        let nine = Reservation::new(9, 2 * MIB, 64 * MIB, 16);
+        let who = || "8 workers and the corpus reader have".to_owned();
+        // glibc, 64-bit, no arena cap: 9 new arenas and one being aligned.
+        let nine = Reservation::new(who(), (9, 0), 2 * MIB, (64 * MIB, u64::MAX));
         assert_eq!(nine.bytes(), 9 * 2 * MIB + 10 * 64 * MIB);
         assert_eq!(
             nine.to_string(),
-            "9 threads have reserved 658.0 MiB for their stacks and malloc arenas \
-             (MALLOC_ARENA_MAX=1 leaves the arenas out)"
+            "8 workers and the corpus reader have reserved 658.0 MiB for their stacks and \
+             malloc arenas (MALLOC_ARENA_MAX=1 leaves the arenas out)"
         );
         // MALLOC_ARENA_MAX counts the main arena: 2 allows one more, 1 none.
-        assert_eq!(
-            Reservation::new(9, 2 * MIB, 64 * MIB, 2).bytes(),
-            18 * MIB + 2 * 64 * MIB
-        );
-        let shared = Reservation::new(9, 2 * MIB, 64 * MIB, 1);
+        let two = Reservation::new(who(), (9, 0), 2 * MIB, (64 * MIB, 2));
+        assert_eq!(two.bytes(), 18 * MIB + 2 * 64 * MIB);
+        let shared = Reservation::new(who(), (9, 0), 2 * MIB, (64 * MIB, 1));
         assert_eq!(shared.bytes(), 18 * MIB);
         assert_eq!(
             shared.to_string(),
-            "9 threads have reserved 18.0 MiB for their stacks"
+            "8 workers and the corpus reader have reserved 18.0 MiB for their stacks"
         );
+        // The arenas of an earlier run's 5 threads exist already; a run of 3 adds none.
+        let again = Reservation::new(who(), (9, 5), 2 * MIB, (64 * MIB, u64::MAX));
+        assert_eq!(again.bytes(), 18 * MIB + 5 * 64 * MIB);
+        let fewer = Reservation::new(who(), (3, 5), 2 * MIB, (64 * MIB, u64::MAX));
+        assert_eq!(fewer.bytes(), 6 * MIB);
         // Another allocator reserves no arenas; the course starts no thread.
-        assert_eq!(Reservation::new(3, 2 * MIB, 0, 16).bytes(), 6 * MIB);
-        assert_eq!(Reservation::new(0, 2 * MIB, 64 * MIB, 16).bytes(), 0);
-        assert_eq!(
-            Reservation::new(1, MIB, 0, 1).to_string(),
-            "1 thread has reserved 1.0 MiB for its stack"
-        );
+        let other = Reservation::new(who(), (3, 0), 2 * MIB, (0, u64::MAX));
+        assert_eq!(other.bytes(), 6 * MIB);
+        assert_eq!(Reservation::none().bytes(), 0);
     }
 
     fn write_cgroup(dir: &Path, files: &[(&str, &str)]) {

@@ -306,7 +306,8 @@ fn the_address_space_threads_reserve_is_counted() {
         .unwrap_or_else(|| panic!("no error= in {stdout:?}"));
     assert!(
         message.contains(
-            "of address space are left under `ulimit -v` (RLIMIT_AS) once 9 threads have reserved "
+            "of address space are left under `ulimit -v` (RLIMIT_AS) once 8 workers and the \
+             corpus reader have reserved "
         ) && message.contains("for their stacks and malloc arenas (MALLOC_ARENA_MAX=1 leaves"),
         "{message}"
     );

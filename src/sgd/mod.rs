@@ -603,6 +603,8 @@ pub(crate) fn run(
     let mut stopped_early = false;
     let mut last_epoch = start_state.epoch;
 
+    // Their malloc arenas outlive them: a later run's memory check need not count them.
+    crate::preflight::record_trainer_threads(threads + 1);
     let outcome = std::thread::scope(|scope| {
         let shared_ref = &shared;
         let reader_events = event_tx.clone();
