@@ -220,6 +220,7 @@ fn run() -> Result<()> {
         builder = builder.threads(threads);
     }
     let config = builder.build()?;
+    let time_limit = args.time_limit_minutes.map(time_limit).transpose()?;
     // Where the results go is checked before hours of training, not after.
     check_output_dir(&args.out)?;
     let checkpoint = match &args.checkpoint {
@@ -260,19 +261,6 @@ fn run() -> Result<()> {
     );
     let mut curves = TrainingCurves::new();
     let mut heldout = String::new();
-    let time_limit = args
-        .time_limit_minutes
-        .map(|minutes| {
-            (0.0..=1e6)
-                .contains(&minutes)
-                .then(|| Duration::from_secs_f64(minutes * 60.0))
-                .ok_or(ConfigError::OutOfRange {
-                    field: "time limit minutes",
-                    range: "[0, 1000000]",
-                    value: minutes,
-                })
-        })
-        .transpose()?;
     let mut show = |p: &Progress| {
         curves.record(p);
         if let Some(loss) = p.heldout_loss {
@@ -458,4 +446,25 @@ fn corpus_names(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `--time-limit-minutes` as a duration: finite, 0 to 1 000 000 minutes.
+fn time_limit(minutes: f64) -> Result<Duration> {
+    let field = "time limit minutes";
+    if !minutes.is_finite() {
+        return Err(ConfigError::NotFinite {
+            field,
+            value: minutes,
+        }
+        .into());
+    }
+    if !(0.0..=1e6).contains(&minutes) {
+        return Err(ConfigError::OutOfRange {
+            field,
+            range: "[0, 1000000]",
+            value: minutes,
+        }
+        .into());
+    }
+    Ok(Duration::from_secs_f64(minutes * 60.0))
 }

@@ -319,10 +319,13 @@ fn add_gradients<T: Real>(
     }
 }
 
-/// Checks the shapes of a batch's inputs and returns `(S, M, n + 1)`.
+/// Checks the shapes of a batch's inputs, in this order: the batch, `contexts`, the
+/// number of offset indices (if the batch has them), `interaction`, the noise offsets;
+/// returns `(S, M, n + 1)`.
 fn check_batch<T>(
     focus: &ArrayView2<'_, T>,
     contexts: &ArrayView3<'_, T>,
+    offset_indices: Option<&[usize]>,
     interaction: &ArrayView2<'_, T>,
     (offsets_name, offsets): (&'static str, Option<&ArrayView2<'_, T>>),
 ) -> Result<(usize, usize, usize)> {
@@ -336,6 +339,9 @@ fn check_batch<T>(
         });
     }
     check_shape("contexts", &[n_obs, n_rows, dim], contexts.shape())?;
+    if let Some(indices) = offset_indices {
+        check_shape("offset indices", &[n_obs], &[indices.len()])?;
+    }
     check_shape("interaction", &[dim, dim], interaction.shape())?;
     if let Some(q) = offsets {
         check_shape(offsets_name, &[n_obs, n_rows], q.shape())?;
@@ -456,6 +462,7 @@ pub fn loss_and_gradient_batched<T: Real>(
     let (n_obs, dim, n_rows) = check_batch(
         &focus,
         &contexts,
+        None,
         &interaction,
         ("offsets", offsets.as_ref()),
     )?;
@@ -815,10 +822,10 @@ pub fn offset_loss_and_gradient_batched<T: Real>(
     let (n_obs, dim, n_rows) = check_batch(
         &focus,
         &contexts,
+        Some(offset_indices),
         &interaction,
         ("noise offsets", noise_offsets.as_ref()),
     )?;
-    check_shape("offset indices", &[n_obs], &[offset_indices.len()])?;
     let mut offset_grad = match offset_interactions {
         OffsetInteractionStack::Identity => OffsetInteractionStackGradient::Identity,
         OffsetInteractionStack::Diagonal(d) => {

@@ -139,6 +139,10 @@ fn errors_are_printed_as_messages_with_their_causes() {
             ["--time-limit-minutes=-1"],
             "error: `time limit minutes` must lie in [0, 1000000], got -1",
         ),
+        (
+            ["--time-limit-minutes=nan"],
+            "error: `time limit minutes` must be finite, got NaN",
+        ),
     ] {
         let output = run("train", &args, dir.path());
         assert_eq!(output.status.code(), Some(1), "{args:?}");

@@ -341,8 +341,6 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
     })
 }
 
-/// The held-out sample: `u64` sentences (0: none), then the sentence indices, the tokens,
-/// the pairs and the rows per pair, and per pair its focus id, offset and rows.
 /// A word id as the checkpoint stores it (a vocabulary has fewer than `u32::MAX` words).
 fn id_u32(id: usize) -> std::io::Result<u32> {
     u32::try_from(id).map_err(|_| {
@@ -353,6 +351,8 @@ fn id_u32(id: usize) -> std::io::Result<u32> {
     })
 }
 
+/// The held-out sample: `u64` sentences (0: none), then the sentence indices, the tokens,
+/// the pairs and the rows per pair, and per pair its focus id, offset and rows.
 fn write_heldout(out: &mut impl Write, heldout: Option<&HeldOut>) -> std::io::Result<()> {
     let Some(heldout) = heldout else {
         return out.write_all(&0_u64.to_le_bytes());

@@ -414,7 +414,7 @@ fn int_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), 
 
 /// `x` as the `f64` of its shortest decimal form, so that an error shows the `0.1` a user
 /// gave, not `0.10000000149011612`.
-fn decimal(x: f32) -> f64 {
+pub(crate) fn decimal(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(f64::from(x))
 }
 

@@ -12,6 +12,8 @@ mod fields;
 mod tests;
 
 pub use builder::TrainConfigBuilder;
+#[cfg(feature = "finalfusion")]
+pub(crate) use builder::decimal;
 pub use fields::ADDED_FIELDS;
 pub(crate) use fields::{FieldValue, window_mode_name};
 #[cfg(feature = "serde")]

@@ -300,7 +300,7 @@ fn count(n: u64) -> Value {
 /// An `f32` as the TOML float with the same shortest decimal (`0.025`, not
 /// `0.02500000037252903`).
 fn float32(x: f32) -> Value {
-    Value::Float(x.to_string().parse().unwrap_or(f64::from(x)))
+    Value::Float(crate::config::decimal(x))
 }
 
 /// Reads a finalfusion file with a simple vocabulary and array storage, as written by

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
+use rand::distr::Distribution;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
@@ -172,7 +173,7 @@ pub fn train_course(
                     focus_ids.push(sentence[i]);
                     context_ids[[k, 0]] = sentence[j];
                     for r in 1..n_rows {
-                        context_ids[[k, r]] = sampler.sample_index(&mut rng) as usize;
+                        context_ids[[k, r]] = sampler.sample(&mut rng);
                     }
                     if focus_ids.len() == batch_size {
                         let mean =

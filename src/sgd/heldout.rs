@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::corpus::SourceFingerprint;
 use ndarray::{Array2, ArrayView2};
+use rand::distr::Distribution;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
@@ -431,7 +432,7 @@ impl Candidates {
                     if j != i {
                         let mut rows = Vec::with_capacity(n_rows);
                         rows.push(ids[j]);
-                        rows.extend((1..n_rows).map(|_| sampler.sample_index(&mut rng) as usize));
+                        rows.extend((1..n_rows).map(|_| sampler.sample(&mut rng)));
                         pairs.push((ids[i], j as i32 - i as i32, rows));
                     }
                 }
