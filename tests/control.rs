@@ -223,6 +223,24 @@ fn train_model_and_the_course_trainer_stop_too() {
     assert_eq!(report.epoch_losses.len(), 1);
     assert!(all_finite(&model));
 
+    // A stopped epoch's overlong tokens are counted as a finished one's are (they were
+    // not: the early stop skipped the end-of-epoch bookkeeping).
+    let mut with_long = sentences(3_000);
+    with_long[0].push("x".repeat(2_000));
+    let long_corpus = Corpus::from_sentences(with_long);
+    let mut model = Model::for_config(&config, vocab.len());
+    let report = train_course(
+        &config,
+        &vocab,
+        &mut model,
+        &long_corpus,
+        100,
+        |_: &Progress| ControlFlow::Break(()),
+    )
+    .expect("course");
+    assert!(report.stopped_early);
+    assert_eq!(report.long_tokens_skipped, 1);
+
     let mut model = Model::for_config(&config, vocab.len());
     let report =
         train_course(&config, &vocab, &mut model, &corpus, 100, NoProgress).expect("course");

@@ -141,7 +141,7 @@ pub fn train_course(
     let mut long_tokens_skipped = 0;
     let mut stopped_early = false;
 
-    'epochs: for epoch in 0..config.epochs() {
+    for epoch in 0..config.epochs() {
         let (mut epoch_loss, mut epoch_pairs) = (0.0_f64, 0_u64);
         let mut stream = corpus.sentences()?;
         loop {
@@ -211,21 +211,23 @@ pub fn train_course(
                 last_call = Instant::now();
                 let last = at_end && epoch + 1 == config.epochs();
                 if flow.is_break() && !last {
-                    // The epoch's loss so far; the batch being collected is dropped.
                     stopped_early = true;
-                    pairs += epoch_pairs;
-                    epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
-                    focus_ids.clear();
-                    break 'epochs;
+                    break;
                 }
             }
             if at_end {
                 break;
             }
         }
+        // The epoch's loss (so far, if the observer stopped the run).
         pairs += epoch_pairs;
         epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
         long_tokens_skipped = stream.long_tokens_skipped();
+        if stopped_early {
+            // The batch being collected is dropped.
+            focus_ids.clear();
+            break;
+        }
     }
     // A last partial batch is applied too, as a smaller batch.
     if !focus_ids.is_empty() {
