@@ -223,8 +223,8 @@ fn train_model_and_the_course_trainer_stop_too() {
     assert_eq!(report.epoch_losses.len(), 1);
     assert!(all_finite(&model));
 
-    // A stopped epoch's overlong tokens are counted as a finished one's are (they were
-    // not: the early stop skipped the end-of-epoch bookkeeping).
+    // A run stopped in its first epoch counts the overlong tokens of the part it read
+    // (both trainers reported 0).
     let mut with_long = sentences(3_000);
     with_long[0].push("x".repeat(2_000));
     let long_corpus = Corpus::from_sentences(with_long);
@@ -238,6 +238,19 @@ fn train_model_and_the_course_trainer_stop_too() {
         |_: &Progress| ControlFlow::Break(()),
     )
     .expect("course");
+    assert!(report.stopped_early);
+    assert_eq!(report.long_tokens_skipped, 1);
+    // The online trainer reports every 200 ms: on a corpus that takes longer, the first
+    // report stops it in its first epoch, or, on a slow machine, at the epoch's end, where
+    // the count is 1 as well.
+    let mut with_long = sentences(100_000);
+    with_long[0].push("x".repeat(2_000));
+    let long_corpus = Corpus::from_sentences(with_long);
+    let mut model = Model::for_config(&config, vocab.len());
+    let report = train_model(&config, &vocab, &mut model, &long_corpus, |_: &Progress| {
+        ControlFlow::Break(())
+    })
+    .expect("online");
     assert!(report.stopped_early);
     assert_eq!(report.long_tokens_skipped, 1);
 

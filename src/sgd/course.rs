@@ -219,10 +219,11 @@ pub fn train_course(
                 break;
             }
         }
-        // The epoch's loss (so far, if the observer stopped the run).
+        // The epoch's loss and overlong tokens (so far, if the observer stopped the run: a
+        // later epoch read in part has met no more of them than a whole one).
         pairs += epoch_pairs;
         epoch_losses.push(epoch_loss / epoch_pairs.max(1) as f64);
-        long_tokens_skipped = stream.long_tokens_skipped();
+        long_tokens_skipped = long_tokens_skipped.max(stream.long_tokens_skipped());
         if stopped_early {
             // The batch being collected is dropped.
             focus_ids.clear();

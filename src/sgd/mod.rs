@@ -270,8 +270,8 @@ pub struct TrainReport {
     /// learning rates ([`CheckpointOptions::retries`]), in order.
     pub recovered: Vec<String>,
     /// Tokens longer than [`MAX_TOKEN_BYTES`](crate::corpus::MAX_TOKEN_BYTES) skipped in
-    /// one pass over the corpus (every epoch skips the same ones); 0 if no epoch was read
-    /// to its end in this session.
+    /// one pass over the corpus (every epoch skips the same ones); if no epoch was read to
+    /// its end in this session (the observer stopped it), those of the part read.
     pub long_tokens_skipped: u64,
     /// The observer stopped training ([`Observer::on_progress`] returned
     /// [`ControlFlow::Break`]) before every word of the run was trained: the model is

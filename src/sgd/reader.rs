@@ -177,11 +177,14 @@ impl Reader<'_, '_> {
                     since.1 += chunk.ids.len() as u64;
                     let full = std::mem::replace(&mut chunk, fresh(epoch, sentences));
                     if !self.send(Job::Chunk(full)) {
-                        return Ok((long_tokens_skipped, false));
+                        return Ok((long_tokens_skipped.max(stream.long_tokens_skipped()), false));
                     }
                     if self.due(since) {
                         if !self.pause(epoch, sentences, true) {
-                            return Ok((long_tokens_skipped, false));
+                            return Ok((
+                                long_tokens_skipped.max(stream.long_tokens_skipped()),
+                                false,
+                            ));
                         }
                         since = (Instant::now(), 0);
                     }
@@ -190,7 +193,7 @@ impl Reader<'_, '_> {
             if !chunk.ids.is_empty() {
                 since.1 += chunk.ids.len() as u64;
                 if !self.send(Job::Chunk(chunk)) {
-                    return Ok((long_tokens_skipped, false));
+                    return Ok((long_tokens_skipped.max(stream.long_tokens_skipped()), false));
                 }
             }
             long_tokens_skipped = stream.long_tokens_skipped();
