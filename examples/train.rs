@@ -434,8 +434,11 @@ fn write_outputs(
         pictures.join(", "),
         args.out.display()
     );
-    if pictures.len() < 2 {
-        note!("(words.png needs 2 probe words in the vocabulary, loss.png a finite loss)");
+    if !pictures.contains(&"words.png") {
+        note!("(no words.png: it needs 2 probe words in the vocabulary, given with --probe)");
+    }
+    if !pictures.contains(&"loss.png") {
+        note!("(no loss.png: it needs a finite loss)");
     }
     Ok(())
 }
