@@ -399,7 +399,16 @@ pub fn check_output_dir(dir: impl AsRef<Path>) -> Result<()> {
         OsString::from(format!(".bilinear-skipgram-probe-{}", std::process::id()))
     };
     let probe = existing.join(probe_name);
-    fs::create_dir(&probe).map_err(file_error(&existing))?;
+    fs::create_dir(&probe).map_err(|e| {
+        invalid(
+            &existing,
+            e.kind(),
+            format!(
+                "cannot make a folder in it ({e}), so {} cannot be written",
+                dir.display()
+            ),
+        )
+    })?;
     let _ = fs::remove_dir(&probe);
     match fs::symlink_metadata(dir) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -437,7 +446,16 @@ pub fn check_output_file(path: impl AsRef<Path>) -> Result<()> {
     probe_name.push(&name);
     probe_name.push(format!(".tmp{}", std::process::id()));
     let probe = parent.join(probe_name);
-    File::create(&probe).map_err(file_error(&parent))?;
+    File::create(&probe).map_err(|e| {
+        invalid(
+            &parent,
+            e.kind(),
+            format!(
+                "cannot make a file in it ({e}), so {} cannot be written",
+                path.display()
+            ),
+        )
+    })?;
     let _ = fs::remove_file(&probe);
     match fs::metadata(path) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -774,6 +792,30 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder that accepts no new entry (procfs: even root cannot make one there) is
+    /// named with what could not be done, not as a bare "No such file or directory".
+    #[test]
+    fn an_unwritable_parent_is_named_with_what_failed() {
+        if !Path::new("/proc/self").exists() {
+            eprintln!("no /proc: skipped");
+            return;
+        }
+        let message = check_output_dir("/proc/bsg-out").unwrap_err().to_string();
+        assert!(
+            message.starts_with("I/O error on /proc: cannot make a folder in it (")
+                && message.ends_with("), so /proc/bsg-out cannot be written"),
+            "{message}"
+        );
+        let message = check_output_file("/proc/bsg-out.ckpt")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("I/O error on /proc: cannot make a file in it (")
+                && message.ends_with("), so /proc/bsg-out.ckpt cannot be written"),
+            "{message}"
+        );
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
