@@ -129,7 +129,7 @@ struct Args {
     #[arg(long = "probe")]
     probes: Vec<String>,
     /// Neighbours printed per probe word.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = common::args::at_least_one)]
     neighbours: usize,
     /// Vectors drawn in words.png and searched for neighbours (besides u): u, vw, concat,
     /// sum, balanced-…, score-….

@@ -31,6 +31,9 @@ use bilinear_skipgram::{
 };
 use std::str::FromStr;
 
+#[path = "common/args.rs"]
+mod args;
+
 use clap::Parser;
 
 /// Nearest neighbours and analogies.
@@ -50,7 +53,7 @@ struct Args {
     #[arg(long, default_value = "score-smoothed", value_parser = VectorKind::from_str)]
     vectors: VectorKind,
     /// Answers printed per query.
-    #[arg(short, default_value_t = 10, value_parser = at_least_one)]
+    #[arg(short, default_value_t = 10, value_parser = args::at_least_one)]
     k: usize,
     /// Analogies search (and require their words among) this many most frequent words.
     #[arg(long, default_value_t = DEFAULT_RESTRICT)]
@@ -63,15 +66,6 @@ fn listing(vocab: &Vocab, answers: &[(usize, f32)]) -> String {
         .filter_map(|&(id, score)| vocab.word(id).map(|w| format!("{w} {score:.3}")))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A count of at least 1.
-fn at_least_one(text: &str) -> std::result::Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 /// Answers one query: the result, or why there is none, as lines of text.

@@ -139,7 +139,7 @@ struct Args {
     #[arg(long = "probe")]
     probes: Vec<String>,
     /// Neighbours printed per probe word.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = common::args::at_least_one)]
     neighbours: usize,
     /// Checkpoint file: written during training, and resumed from if it exists.
     #[arg(long)]
@@ -336,9 +336,14 @@ fn run() -> Result<()> {
     }
     if report.long_tokens_skipped > 0 {
         note!(
-            "skipped {} tokens longer than {} bytes in each epoch",
+            "skipped {} tokens longer than {} bytes {}",
             report.long_tokens_skipped,
-            bilinear_skipgram::corpus::MAX_TOKEN_BYTES
+            bilinear_skipgram::corpus::MAX_TOKEN_BYTES,
+            if report.stopped_early {
+                "in one pass over the corpus, or in the part read before the stop"
+            } else {
+                "in each epoch"
+            }
         );
     }
 
@@ -394,7 +399,8 @@ fn write_outputs(
     let mut pictures = Vec::new();
     // A resumed run that had little left to do may have no loss to draw.
     let finite = |points: &[(u64, f64)]| points.iter().any(|(_, loss)| loss.is_finite());
-    if finite(&curves.online_loss) || finite(&curves.heldout_loss) {
+    let loss_drawn = finite(&curves.online_loss) || finite(&curves.heldout_loss);
+    if loss_drawn {
         plot_training(dir.join("loss.png"), curves, "Training loss and W")?;
         pictures.push("loss.png");
     }
@@ -402,7 +408,8 @@ fn write_outputs(
         .iter()
         .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())?)))
         .collect();
-    if found.len() >= 2 {
+    let words_drawn = found.len() >= 2;
+    if words_drawn {
         let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
         let rows = vectors.select(Axis(0), &ids);
         let title = format!(
@@ -434,10 +441,10 @@ fn write_outputs(
         pictures.join(", "),
         args.out.display()
     );
-    if !pictures.contains(&"words.png") {
+    if !words_drawn {
         note!("(no words.png: it needs 2 probe words in the vocabulary, given with --probe)");
     }
-    if !pictures.contains(&"loss.png") {
+    if !loss_drawn {
         note!("(no loss.png: it needs a finite loss)");
     }
     Ok(())

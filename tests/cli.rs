@@ -449,14 +449,31 @@ fn nearest_and_evaluate_read_any_vector_file_and_report_what_they_cannot() {
         assert!(output.status.success(), "{file}: {}", stderr(&output));
         assert_eq!(stdout(&output), from_folder, "{file}");
     }
-    // No answers asked for is refused, as other counts of 0 are.
-    let output = run("nearest", &["out", "cat", "-k", "0"], dir.path());
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).starts_with("error: invalid value '0' for '-k <K>': must be at least 1"),
-        "{}",
-        stderr(&output)
-    );
+    // No neighbours asked for is refused before anything runs (they printed each query or
+    // probe word, after a whole training run, with an empty list).
+    for (name, args, flag) in [
+        ("nearest", vec!["out", "cat", "-k", "0"], "-k <K>"),
+        (
+            "train",
+            vec!["--neighbours", "0"],
+            "--neighbours <NEIGHBOURS>",
+        ),
+        (
+            "course",
+            vec!["--neighbours", "0"],
+            "--neighbours <NEIGHBOURS>",
+        ),
+    ] {
+        let output = run(name, &args, dir.path());
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(
+            stderr(&output).starts_with(&format!(
+                "error: invalid value '0' for '{flag}': must be at least 1"
+            )),
+            "{name}: {}",
+            stderr(&output)
+        );
+    }
     // A query with an empty word is malformed, not a word "" missing from the vocabulary.
     let output = run(
         "nearest",

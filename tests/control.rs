@@ -241,7 +241,7 @@ fn train_model_and_the_course_trainer_stop_too() {
     assert!(report.stopped_early);
     assert_eq!(report.long_tokens_skipped, 1);
     // The online trainer reports every 200 ms: on a corpus that takes longer, the first
-    // report stops it in its first epoch, or, on a slow machine, at the epoch's end, where
+    // report stops it in its first epoch, or, on a fast machine, at the epoch's end, where
     // the count is 1 as well.
     let mut with_long = sentences(100_000);
     with_long[0].push("x".repeat(2_000));

@@ -1,7 +1,9 @@
 //! What the `train` and `course` examples share: the listing of each probe word's nearest
-//! neighbours.
+//! neighbours, and the parser of its count ([`args`]).
 
 use std::io::Write;
+
+pub mod args;
 
 use bilinear_skipgram::{Embeddings, Error, Result};
 

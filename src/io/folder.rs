@@ -50,6 +50,25 @@ fn invalid(path: &Path, kind: io::ErrorKind, message: String) -> Error {
     }
 }
 
+/// The error of a probe that could not make `what` in the folder `parent`, which is to
+/// hold `target`.
+fn cannot_make<'a>(
+    parent: &'a Path,
+    what: &'a str,
+    target: &'a Path,
+) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |error| {
+        invalid(
+            parent,
+            error.kind(),
+            format!(
+                "cannot make {what} in it ({error}), so {} cannot be written",
+                target.display()
+            ),
+        )
+    }
+}
+
 /// One file listed in a [`Manifest`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestEntry {
@@ -399,16 +418,7 @@ pub fn check_output_dir(dir: impl AsRef<Path>) -> Result<()> {
         OsString::from(format!(".bilinear-skipgram-probe-{}", std::process::id()))
     };
     let probe = existing.join(probe_name);
-    fs::create_dir(&probe).map_err(|e| {
-        invalid(
-            &existing,
-            e.kind(),
-            format!(
-                "cannot make a folder in it ({e}), so {} cannot be written",
-                dir.display()
-            ),
-        )
-    })?;
+    fs::create_dir(&probe).map_err(cannot_make(&existing, "a folder", dir))?;
     let _ = fs::remove_dir(&probe);
     match fs::symlink_metadata(dir) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -446,16 +456,7 @@ pub fn check_output_file(path: impl AsRef<Path>) -> Result<()> {
     probe_name.push(&name);
     probe_name.push(format!(".tmp{}", std::process::id()));
     let probe = parent.join(probe_name);
-    File::create(&probe).map_err(|e| {
-        invalid(
-            &parent,
-            e.kind(),
-            format!(
-                "cannot make a file in it ({e}), so {} cannot be written",
-                path.display()
-            ),
-        )
-    })?;
+    File::create(&probe).map_err(cannot_make(&parent, "a file", path))?;
     let _ = fs::remove_file(&probe);
     match fs::metadata(path) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),

@@ -83,7 +83,8 @@ pub(crate) struct Reader<'r, 'a> {
 
 /// How the reader ended.
 pub(crate) struct ReadEnd {
-    /// Long tokens skipped in the last epoch read to its end.
+    /// Long tokens skipped in one epoch read to its end, or, if training stopped before
+    /// any epoch ended, those of the part read.
     pub(crate) long_tokens_skipped: u64,
     /// Words of the chunks it queued.
     pub(crate) words_sent: u64,
@@ -158,45 +159,51 @@ impl Reader<'_, '_> {
                     sentences += 1;
                 }
             }
-            let mut chunk = fresh(epoch, sentences);
-            loop {
-                let train = self.heldout.binary_search(&sentences).is_err();
-                let more = stream.next_sentence(|token| {
-                    if train && let Some(id) = self.vocab.token_id_u32(token) {
-                        chunk.ids.push(id);
-                    }
-                })?;
-                if !more {
-                    break;
-                }
-                sentences += 1;
-                if chunk.ends.last().copied().unwrap_or(0) != chunk.ids.len() {
-                    chunk.ends.push(chunk.ids.len());
-                }
-                if chunk.ids.len() >= CHUNK_WORDS {
-                    since.1 += chunk.ids.len() as u64;
-                    let full = std::mem::replace(&mut chunk, fresh(epoch, sentences));
-                    if !self.send(Job::Chunk(full)) {
-                        return Ok((long_tokens_skipped.max(stream.long_tokens_skipped()), false));
-                    }
-                    if self.due(since) {
-                        if !self.pause(epoch, sentences, true) {
-                            return Ok((
-                                long_tokens_skipped.max(stream.long_tokens_skipped()),
-                                false,
-                            ));
+            // `true` if training stopped within the epoch.
+            let stopped = 'epoch: {
+                let mut chunk = fresh(epoch, sentences);
+                loop {
+                    let train = self.heldout.binary_search(&sentences).is_err();
+                    let more = stream.next_sentence(|token| {
+                        if train && let Some(id) = self.vocab.token_id_u32(token) {
+                            chunk.ids.push(id);
                         }
-                        since = (Instant::now(), 0);
+                    })?;
+                    if !more {
+                        break;
+                    }
+                    sentences += 1;
+                    if chunk.ends.last().copied().unwrap_or(0) != chunk.ids.len() {
+                        chunk.ends.push(chunk.ids.len());
+                    }
+                    if chunk.ids.len() >= CHUNK_WORDS {
+                        since.1 += chunk.ids.len() as u64;
+                        let full = std::mem::replace(&mut chunk, fresh(epoch, sentences));
+                        if !self.send(Job::Chunk(full)) {
+                            break 'epoch true;
+                        }
+                        if self.due(since) {
+                            if !self.pause(epoch, sentences, true) {
+                                break 'epoch true;
+                            }
+                            since = (Instant::now(), 0);
+                        }
                     }
                 }
-            }
-            if !chunk.ids.is_empty() {
-                since.1 += chunk.ids.len() as u64;
-                if !self.send(Job::Chunk(chunk)) {
-                    return Ok((long_tokens_skipped.max(stream.long_tokens_skipped()), false));
+                if !chunk.ids.is_empty() {
+                    since.1 += chunk.ids.len() as u64;
+                    if !self.send(Job::Chunk(chunk)) {
+                        break 'epoch true;
+                    }
                 }
+                false
+            };
+            // A later epoch read in part has met no more overlong tokens than a whole one;
+            // a first one stopped early reports those of the part read.
+            long_tokens_skipped = long_tokens_skipped.max(stream.long_tokens_skipped());
+            if stopped {
+                return Ok((long_tokens_skipped, false));
             }
-            long_tokens_skipped = stream.long_tokens_skipped();
             let due = self.due(since);
             if epoch + 1 < self.epochs && (due || self.epoch_end_pauses) {
                 if !self.pause(epoch + 1, 0, due) {
