@@ -45,7 +45,8 @@ use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, Embeddings, InteractionInit,
     LearningRateSchedule, Model, OffsetInteractionKind, Progress, Result, TrainConfig, VectorKind,
     Vocab, VocabBuilder, WindowMode, eval::Anisotropy, eval::Displacement, eval::ScoreMoments,
-    plot::plot_words, save_model, train_checkpointed, train_course,
+    io::check_output_dir, io::replace_dir, io::write_model, plot::plot_words, train_checkpointed,
+    train_course,
 };
 use std::str::FromStr;
 
@@ -184,6 +185,8 @@ fn run() -> Result<()> {
         args.corpus.clone()
     };
     let config = config_of(&args)?;
+    // Where the results go is checked before the training, not after.
+    check_output_dir(&args.out)?;
     eprintln!(
         "{:?} trainer on {}: dim {}, window {} ({:?}), {} negatives, learning rate {} \
          (W: {}, {:?}), {} epochs, subsample {}, min count {}, markers {}",
@@ -232,7 +235,6 @@ fn run() -> Result<()> {
         start.elapsed().as_secs_f64()
     );
 
-    save_model(&args.out, &model, &vocab)?;
     let probes = if args.probes.is_empty() && bundled {
         ["god", "king", "gold", "water", "jerusalem", "sheep"]
             .map(String::from)
@@ -240,6 +242,36 @@ fn run() -> Result<()> {
     } else {
         args.probes.clone()
     };
+    let found: Vec<(&str, usize)> = probes
+        .iter()
+        .filter_map(|p| Some((p.as_str(), vocab.id(&p.to_lowercase())?)))
+        .collect();
+    let drawn = found.len() >= 2;
+    // The model and the picture in one folder, replaced as a whole once both are written.
+    replace_dir(&args.out, |dir| {
+        write_model(dir, &model, &vocab)?;
+        if drawn {
+            let (labels, ids): (Vec<&str>, Vec<usize>) = found.iter().copied().unzip();
+            let rows = model.word_vectors(args.vectors).select(Axis(0), &ids);
+            let title = format!(
+                "{} probe words, {} trainer: {}, centred, top two singular vectors",
+                labels.len(),
+                match args.trainer {
+                    Trainer::Course => "course",
+                    Trainer::Online => "online",
+                },
+                args.vectors.name()
+            );
+            plot_words(dir.join("words.png"), rows.view(), &labels, &title)?;
+        }
+        Ok(())
+    })?;
+    eprintln!(
+        "wrote U.npy, V.npy, W.npy, vocab.txt{} to {}",
+        if drawn { ", words.png" } else { "" },
+        args.out.display()
+    );
+
     let mut kinds = vec![VectorKind::Focus];
     if args.vectors != VectorKind::Focus {
         kinds.push(args.vectors);
@@ -255,30 +287,6 @@ fn run() -> Result<()> {
             args.neighbours,
         )?;
     }
-
-    let found: Vec<(&str, usize)> = probes
-        .iter()
-        .filter_map(|p| Some((p.as_str(), vocab.id(&p.to_lowercase())?)))
-        .collect();
-    if found.len() >= 2 {
-        let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
-        let rows = model.word_vectors(args.vectors).select(Axis(0), &ids);
-        let title = format!(
-            "{} probe words, {} trainer: {}, centred, top two singular vectors",
-            labels.len(),
-            match args.trainer {
-                Trainer::Course => "course",
-                Trainer::Online => "online",
-            },
-            args.vectors.name()
-        );
-        plot_words(args.out.join("words.png"), rows.view(), &labels, &title)?;
-        eprintln!("wrote words.png to {}", args.out.display());
-    }
-    eprintln!(
-        "wrote U.npy, V.npy, W.npy, vocab.txt to {}",
-        args.out.display()
-    );
     Ok(())
 }
 
@@ -395,8 +403,13 @@ fn train_online_measured(
     // The model `train_checkpointed` starts from, on the same vocabulary.
     let initial = Model::for_config(config, vocab.len());
     table.row(&initial, &initial);
-    std::fs::create_dir_all(&args.out)?;
-    let path = args.out.join("measure.checkpoint");
+    // The measured checkpoints go to a temporary file, not into the output folder, which
+    // is replaced as a whole at the end; the guard removes the file however this ends.
+    let measured = MeasureFile(std::env::temp_dir().join(format!(
+        "bilinear-skipgram-course-{}.checkpoint",
+        std::process::id()
+    )));
+    let path = measured.0.clone();
     let options = CheckpointOptions::new(&path)
         .without_timer()
         .every_words(Some(args.snapshot_words));
@@ -432,8 +445,16 @@ fn train_online_measured(
         table.pairs = trained.report.pairs;
         table.row(&trained.model, &initial);
     }
-    std::fs::remove_file(&path)?;
     Ok(trained.model)
+}
+
+/// A file removed when dropped.
+struct MeasureFile(PathBuf);
+
+impl Drop for MeasureFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The diagnostics table, printed row by row.

@@ -238,7 +238,24 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
         assert_eq!(output.status.code(), Some(0), "{name}: {message}");
         assert!(!message.contains("panicked"), "{name}: {message}");
     }
-    assert!(dir.path().join("course-out/U.npy").is_file());
+    // The model and its picture, written as one folder (the online trainer's measured
+    // checkpoints are kept elsewhere).
+    let mut names: Vec<String> = fs::read_dir(dir.path().join("course-out"))
+        .expect("course-out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "MANIFEST",
+            "U.npy",
+            "V.npy",
+            "W.npy",
+            "vocab.txt",
+            "words.png"
+        ]
+    );
 }
 
 #[test]
@@ -319,9 +336,16 @@ fn output_problems_are_found_before_the_corpus_is_read() {
              away, or choose another output folder)\n",
         ),
     ] {
-        let output = run("train", &["missing.txt", "--out", out], dir.path());
-        assert_eq!(output.status.code(), Some(1), "{out}");
-        assert_eq!(stderr(&output), message);
+        // `course` trained with both its trainers before it looked at its output folder.
+        for args in [
+            vec!["train", "missing.txt"],
+            vec!["course", "missing.txt"],
+            vec!["course", "missing.txt", "--trainer", "online"],
+        ] {
+            let output = run(args[0], &[&args[1..], &["--out", out]].concat(), dir.path());
+            assert_eq!(output.status.code(), Some(1), "{args:?} {out}");
+            assert_eq!(stderr(&output), message, "{args:?}");
+        }
     }
     let output = run(
         "train",
