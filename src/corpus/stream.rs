@@ -34,12 +34,14 @@ pub(super) fn emit_sentence(
     any
 }
 
-/// How a character takes part in tokens: a word character, a joiner (apostrophe or
-/// hyphen) or a separator.
+/// How a character takes part in tokens: a word character, a joiner (apostrophe, hyphen,
+/// zero-width joiner), an ignorable character (dropped: soft hyphen, word joiner) or a
+/// separator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CharClass {
     Word,
     Joiner,
+    Ignorable,
     Separator,
 }
 
@@ -49,6 +51,8 @@ impl CharClass {
             Self::Word
         } else if is_joiner(c) {
             Self::Joiner
+        } else if is_ignorable(c) {
+            Self::Ignorable
         } else {
             Self::Separator
         }
@@ -59,8 +63,9 @@ impl CharClass {
     }
 
     /// Whether text may be cut between a character of class `self` and one of class
-    /// `next` without changing its tokens: unless a word character or a joiner meets
-    /// another, except two joiners (the first of which then joins nothing).
+    /// `next` without changing its tokens: next to a separator, or between two joiners
+    /// (the first of which then joins nothing); never elsewhere next to an ignorable
+    /// character, which a token may continue across.
     fn cut_between(self, next: Self) -> bool {
         self == Self::Separator
             || next == Self::Separator

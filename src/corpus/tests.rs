@@ -107,6 +107,35 @@ fn digits_are_tokens() {
 }
 
 #[test]
+fn zero_width_joiners_join_and_invisible_hyphens_vanish() {
+    // Persian "I want", with a zero-width non-joiner inside the word, and "water".
+    assert_eq!(
+        tokens("\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645} \u{622}\u{628}"),
+        [
+            "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}",
+            "\u{622}\u{628}"
+        ]
+    );
+    // Devanagari with a zero-width joiner; at a word's edge it joins nothing.
+    assert_eq!(
+        tokens("\u{915}\u{94d}\u{200d}\u{937} \u{200d}a\u{200d}"),
+        ["\u{915}\u{94d}\u{200d}\u{937}", "a"]
+    );
+    // Soft hyphens and word joiners are dropped wherever they stand.
+    assert_eq!(
+        tokens(
+            "Soft\u{ad}hy\u{ad}\u{ad}phen \u{ad}word\u{2060}s\u{ad} well-\u{ad}known \u{feff}bom"
+        ),
+        ["softhyphen", "words", "well-known", "bom"]
+    );
+    // Not normalised: a combining accent and a precomposed letter are two spellings.
+    assert_eq!(
+        tokens("cafe\u{301} caf\u{e9}"),
+        ["cafe\u{301}", "caf\u{e9}"]
+    );
+}
+
+#[test]
 fn apostrophes_and_hyphens_join_only_between_word_characters() {
     assert_eq!(tokens("don't"), ["don't"]);
     assert_eq!(tokens("don’t"), ["don’t"]);
@@ -463,6 +492,14 @@ fn line_strategy() -> impl proptest::strategy::Strategy<Value = String> {
         "\t",
         "\u{fffd}",
         "\u{3000}",
+        // Joined or dropped inside a word, never split at.
+        "\u{200c}",
+        "\u{200d}",
+        "\u{ad}",
+        "\u{ad}\u{ad}",
+        "-\u{ad}",
+        "\u{2060}'",
+        "\u{feff} ",
     ]);
     proptest::collection::vec((word, separator), 0..400).prop_map(|items| {
         items
@@ -806,7 +843,7 @@ proptest::proptest! {
     /// separators.
     #[test]
     fn ascii_fast_path_equals_the_general_path(
-        text in "([a-zA-Z0-9]{1,6}|[ '\\-.,]{1,3}|[éΣσçнЕФТ’‐—…]|ΣΣ| ){0,24}",
+        text in "([a-zA-Z0-9]{1,6}|[ '\\-.,]{1,3}|[éΣσçнЕФТ’‐—…\u{ad}\u{200c}\u{2060}]|ΣΣ| ){0,24}",
         lowercase in proptest::bool::ANY,
     ) {
         let (mut fast, mut general) = (Vec::new(), Vec::new());

@@ -25,10 +25,24 @@ pub(super) fn is_word_char_general(c: char) -> bool {
     c.is_alphanumeric() || c.general_category_group() == GeneralCategoryGroup::Mark
 }
 
-/// Apostrophes and hyphens, kept inside a token only between two word characters.
+/// Apostrophes, hyphens and the zero-width (non-)joiners, kept inside a token only between
+/// two word characters. ZWNJ (U+200C) and ZWJ (U+200D) are spelling in Persian and the
+/// Indic scripts: "می‌خواهم" is one word with a ZWNJ inside.
 #[inline]
 pub(super) fn is_joiner(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '-' | '\u{2010}')
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '-' | '\u{2010}' | '\u{200c}' | '\u{200d}'
+    )
+}
+
+/// Invisible characters dropped wherever they stand, so that they neither split a word nor
+/// end up in it: the soft hyphen (U+00AD, a place where a line may break), the word joiner
+/// (U+2060) and the zero-width no-break space (U+FEFF, also a byte-order mark). With them
+/// "hy\u{ad}phen" is "hyphen".
+#[inline]
+pub(super) fn is_ignorable(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{2060}' | '\u{feff}')
 }
 
 /// Appends `c` to the token being built, lowercased if asked. Returns whether the character
@@ -117,11 +131,15 @@ pub(crate) fn lowercase_token(word: &str) -> Option<String> {
 ///
 /// A token is a maximal run of word characters: Unicode letters and digits
 /// ([`char::is_alphanumeric`]) and combining marks (General_Category M*). An apostrophe
-/// (`'` or `’`) or hyphen (`-` or `‐`, U+2010) stays in a token only when it has a word
-/// character on both sides, so "don't" and "well-known" are single tokens while
-/// "'quoted'" gives "quoted" and "a--b" gives "a" and "b". Every other character
+/// (`'` or `’`), hyphen (`-` or `‐`, U+2010) or zero-width (non-)joiner (U+200C, U+200D)
+/// stays in a token only when it has a word character on both sides, so "don't",
+/// "well-known" and Persian "می‌خواهم" are single tokens while "'quoted'" gives "quoted"
+/// and "a--b" gives "a" and "b". The invisible soft hyphen (U+00AD), word joiner (U+2060)
+/// and zero-width no-break space (U+FEFF) are dropped. Every other character
 /// (punctuation, symbols, whitespace, U+FFFD) separates tokens. Scripts written without
 /// spaces (Chinese, Japanese, Thai) are not segmented: a run of such letters is one token.
+/// Text is not Unicode-normalised: a "café" written with a combining accent (e, U+0301)
+/// and one written with "é" (U+00E9) are two tokens, as they are two strings.
 ///
 /// With `lowercase`, each character is lowercased with [`char::to_lowercase`] (so "İ"
 /// becomes "i̇"), except that a capital sigma ending a word becomes final sigma "ς".
@@ -203,6 +221,14 @@ pub(super) fn ascii_tokens(
     }
 }
 
+/// Whether the next character, past any ignorable ones, is a word character.
+fn next_is_word_char(chars: &std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    chars
+        .clone()
+        .find(|&c| !is_ignorable(c))
+        .is_some_and(is_word_char)
+}
+
 /// [`for_each_token`] for any text, one character at a time.
 pub(super) fn general_tokens(
     line: &str,
@@ -216,13 +242,12 @@ pub(super) fn general_tokens(
     while let Some(c) = chars.next() {
         if is_word_char(c) {
             ends_with_capital_sigma = push_word_char(buffer, c, lowercase);
-        } else if is_joiner(c)
-            && !buffer.is_empty()
-            && chars.peek().is_some_and(|&next| is_word_char(next))
-        {
-            // A non-empty buffer means the previous character was a word character: any
-            // other character either ends the token or is a joiner followed by a word
-            // character.
+        } else if is_ignorable(c) {
+            continue;
+        } else if is_joiner(c) && !buffer.is_empty() && next_is_word_char(&chars) {
+            // A non-empty buffer means the previous character (ignorable ones aside) was a
+            // word character: any other character either ends the token or is a joiner
+            // followed by a word character.
             buffer.push(c);
             ends_with_capital_sigma = false;
         } else if !buffer.is_empty() {
