@@ -141,7 +141,8 @@ struct Args {
     /// Neighbours printed per probe word.
     #[arg(long, default_value_t = 8, value_parser = common::args::at_least_one)]
     neighbours: usize,
-    /// Checkpoint file: written during training, and resumed from if it exists.
+    /// Checkpoint file: written during training, and resumed from if it exists (a regular
+    /// file; a symbolic link is refused, as for --out).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Minutes between checkpoints (needs --checkpoint).

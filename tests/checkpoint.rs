@@ -829,10 +829,44 @@ fn checkpoint_paths_are_checked_first_and_live_temporaries_kept() {
         Ok(std::io::Cursor::new(b"a b c\n".to_vec()))
     });
     let missing = dir.path().join("no/such/run.bsg");
-    let error = train_checkpointed(&config(1), corpus, &options(&missing), NoProgress)
+    let error = train_checkpointed(&config(1), &corpus, &options(&missing), NoProgress)
         .expect_err("the folder does not exist");
     assert!(error.to_string().contains("no/such"), "{error}");
     assert_eq!(opened.load(Ordering::Relaxed), 0, "the corpus was read");
+
+    // A symbolic link is not followed, as output folders are not: writing the checkpoint
+    // would replace the link with a file and leave its target stale. Refused by both,
+    // before the corpus is read, and left as it is.
+    let small = tempfile::tempdir().expect("tempdir");
+    let target = small_checkpoint(small.path());
+    let mut unfinished = Checkpoint::read(&target).expect("read");
+    unfinished.state.epoch = 0;
+    unfinished.state.sentences = 10;
+    unfinished.write(&target).expect("write");
+    let before = std::fs::read(&target).expect("read");
+    let link = dir.path().join("link.bsg");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let link_options = CheckpointOptions::new(&link);
+    let refused = |error: Error| {
+        let message = error.to_string();
+        assert!(
+            message.contains("link.bsg: exists and is a symbolic link"),
+            "{message}"
+        );
+    };
+    refused(
+        train_checkpointed(&small_config(), &corpus, &link_options, NoProgress)
+            .expect_err("a link"),
+    );
+    refused(resume(&small_config(), &corpus, &link_options, NoProgress).expect_err("a link"));
+    assert_eq!(opened.load(Ordering::Relaxed), 0, "the corpus was read");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("kept")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).expect("read"), before);
 
     let path = dir.path().join("run.bsg");
     let live = dir.path().join(format!(

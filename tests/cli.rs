@@ -338,6 +338,37 @@ fn output_problems_are_found_before_the_corpus_is_read() {
         "keep"
     );
     assert_eq!(fs::read(dir.path().join("file")).expect("kept"), b"data");
+    // A checkpoint that is a symbolic link is refused as --out refuses one (it was replaced
+    // by a regular file next to the link, and the file it points to never written).
+    #[cfg(unix)]
+    {
+        fs::create_dir(dir.path().join("big")).expect("mkdir");
+        std::os::unix::fs::symlink("big/run.ckpt", dir.path().join("link.ckpt")).expect("symlink");
+        let output = run(
+            "train",
+            &["missing.txt", "--out", "new", "--checkpoint", "link.ckpt"],
+            dir.path(),
+        );
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            stderr(&output),
+            "error: I/O error on link.ckpt: exists and is a symbolic link, not a regular file \
+             that can be replaced: links are not followed, as for output folders (writing \
+             would replace the link, not the file it points to); give the file's own path\n"
+        );
+        assert!(
+            fs::symlink_metadata(dir.path().join("link.ckpt"))
+                .expect("kept")
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            fs::read_dir(dir.path().join("big"))
+                .expect("list")
+                .next()
+                .is_none()
+        );
+    }
 }
 
 #[test]
