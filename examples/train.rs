@@ -228,6 +228,7 @@ fn run() -> Result<()> {
         None => None,
         Some(path) => {
             check_output_file(path)?;
+            check_outside(path, &args.out)?;
             let options = CheckpointOptions::new(path)
                 .every_minutes(args.checkpoint_minutes)?
                 .retries(args.retries, 0.5)?;
@@ -356,10 +357,16 @@ fn run() -> Result<()> {
         args.probes.clone()
     };
     let vectors = trained.model.word_vectors(args.vectors);
-    // Every output in one folder, replaced as a whole once all of it is written.
+    // Every output in one folder, replaced as a whole once all of it is written; what was
+    // written is told once the folder is in place.
+    let mut written = Vec::new();
     replace_dir(&args.out, |dir| {
-        write_outputs(dir, &trained, &vectors, &args, &probes, &curves)
+        written = write_outputs(dir, &trained, &vectors, &args, &probes, &curves)?;
+        Ok(())
     })?;
+    for line in written {
+        note!("{line}");
+    }
 
     let embeddings = Embeddings::new(trained.vocab.clone(), vectors)?;
     let mut stdout = std::io::stdout().lock();
@@ -372,7 +379,8 @@ fn run() -> Result<()> {
     )
 }
 
-/// Writes the model, the word vectors and the pictures into `dir`.
+/// Writes the model, the word vectors and the pictures into `dir`; returns the lines that
+/// tell what was written, to print once `dir` is in place.
 fn write_outputs(
     dir: &Path,
     trained: &Trained,
@@ -380,7 +388,7 @@ fn write_outputs(
     args: &Args,
     probes: &[String],
     curves: &TrainingCurves,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let config = &trained.config;
     write_trained(dir, trained)?;
     write_word2vec_text(dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
@@ -421,7 +429,7 @@ fn write_outputs(
         plot_words(dir.join("words.png"), rows.view(), &labels, &title)?;
         pictures.push("words.png");
     }
-    note!(
+    let mut lines = vec![format!(
         "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), config.txt, report.txt{}, \
          vectors.txt{fifu} ({} vectors, dim {}){}{} to {}",
         if config.offset_interactions() == OffsetInteractionKind::None {
@@ -441,14 +449,52 @@ fn write_outputs(
         if pictures.is_empty() { "" } else { ", " },
         pictures.join(", "),
         args.out.display()
-    );
+    )];
     if !words_drawn {
-        note!("(no words.png: it needs 2 probe words in the vocabulary, given with --probe)");
+        lines.push(
+            "(no words.png: it needs 2 probe words in the vocabulary, given with --probe)"
+                .to_owned(),
+        );
     }
     if !loss_drawn {
-        note!("(no loss.png: it needs a finite loss)");
+        lines.push("(no loss.png: it needs a finite loss)".to_owned());
     }
-    Ok(())
+    Ok(lines)
+}
+
+/// Refuses a checkpoint inside the output folder (or at its path): the folder is replaced
+/// as a whole once training ends, which would fail on the checkpoint found in it, or
+/// remove it, after the training.
+fn check_outside(checkpoint: &Path, out: &Path) -> Result<()> {
+    // Both as absolute paths with their folders' links resolved; the checkpoint's folder
+    // exists (`check_output_file`), and an output folder whose parent is missing holds
+    // nothing yet.
+    let resolved = |path: &Path| -> Option<PathBuf> {
+        if let Ok(path) = path.canonicalize() {
+            return Some(path);
+        }
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let parent = parent.unwrap_or(Path::new(".")).canonicalize().ok()?;
+        Some(parent.join(path.file_name()?))
+    };
+    let (Some(file), Some(folder)) = (resolved(checkpoint), resolved(out)) else {
+        return Ok(());
+    };
+    if !file.starts_with(&folder) {
+        return Ok(());
+    }
+    let place = if file == folder { "is" } else { "is inside" };
+    Err(bilinear_skipgram::Error::File {
+        path: checkpoint.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "the checkpoint {place} the output folder {}, which is replaced as a whole \
+                 once training ends: keep the checkpoint outside it",
+                out.display()
+            ),
+        ),
+    })
 }
 
 fn corpus_names(paths: &[PathBuf]) -> String {

@@ -338,6 +338,45 @@ fn output_problems_are_found_before_the_corpus_is_read() {
         "keep"
     );
     assert_eq!(fs::read(dir.path().join("file")).expect("kept"), b"data");
+    // A checkpoint inside the output folder (or at its path), however spelt, is refused
+    // before training: the folder's swap refused it only after training, or would have
+    // removed it.
+    fs::create_dir(dir.path().join("out")).expect("mkdir");
+    for (checkpoint, out, place) in [
+        ("out/run.ckpt", "out", "is inside"),
+        ("./out/../out/run.ckpt", "out", "is inside"),
+        ("run.ckpt", ".", "none"),
+        ("new/run.ckpt", "new", "none"),
+        ("same", "same", "is"),
+    ] {
+        let output = run(
+            "train",
+            &["missing.txt", "--out", out, "--checkpoint", checkpoint],
+            dir.path(),
+        );
+        assert_eq!(output.status.code(), Some(1), "{checkpoint}");
+        let message = stderr(&output);
+        if place == "none" {
+            // Refused for another reason (`.` has no name; `new` does not exist).
+            assert!(!message.contains("the checkpoint is"), "{message}");
+            continue;
+        }
+        assert_eq!(
+            message,
+            format!(
+                "error: I/O error on {checkpoint}: the checkpoint {place} the output folder \
+                 {out}, which is replaced as a whole once training ends: keep the checkpoint \
+                 outside it\n"
+            )
+        );
+    }
+    assert!(
+        fs::read_dir(dir.path().join("out"))
+            .expect("list")
+            .next()
+            .is_none()
+    );
+    assert!(!dir.path().join("same").exists());
     // A checkpoint that is a symbolic link is refused as --out refuses one (it was replaced
     // by a regular file next to the link, and the file it points to never written).
     #[cfg(unix)]
