@@ -14,7 +14,10 @@
 //! must match the checkpoint's (only `--threads`, `--checkpoint-minutes` and `--retries`
 //! may change; a difference is refused with every differing option named), and so must
 //! the corpus files (names, sizes and content). Once the run has finished, the same
-//! command says so and does nothing.
+//! command says so and writes the output folder again from the checkpoint's final model,
+//! without training (with the `--vectors`, `--probe` and `--out` given then): a run whose
+//! output was lost after its last checkpoint (a full disk, a kill while the folder was
+//! written) gets it back.
 //!
 //! It saves the whole model (`write_trained`, which `Trained::load` reads back): `U.npy`,
 //! `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`), `config.txt`,
@@ -142,7 +145,8 @@ struct Args {
     #[arg(long, default_value_t = 8, value_parser = common::args::at_least_one)]
     neighbours: usize,
     /// Checkpoint file: written during training, and resumed from if it exists (a regular
-    /// file; a symbolic link is refused, as for --out).
+    /// file; a symbolic link is refused, as for --out). Once the run has finished, its
+    /// model is written to --out from the checkpoint, without training.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Minutes between checkpoints (needs --checkpoint).
@@ -235,6 +239,11 @@ fn run() -> Result<()> {
             Some(options)
         }
     };
+    // A finished run's checkpoint holds its final model, which `resume` returns without
+    // training: the output is written from it, so a run whose output was lost after its
+    // last checkpoint (a full disk, a kill while the folder was written) gets it back, and
+    // other --vectors or another --out can be asked for.
+    let mut finished = false;
     if let Some(options) = &checkpoint
         && options.path().exists()
     {
@@ -242,20 +251,26 @@ fn run() -> Result<()> {
         // Other options are refused even when the run is finished: they ask for another run.
         last.check_resumable(options.path(), &config)?;
         if last.state.finished(&last.config) {
+            finished = true;
             note!(
-                "{}: this run already finished ({} words, {} pairs); nothing to do, and {} \
-                 was left as it is (remove the checkpoint to train again)",
+                "{}: this run already finished ({} words, {} pairs); writing its model to {} \
+                 without training (remove the checkpoint to train again)",
                 options.path().display(),
                 last.state.words_done,
                 last.state.pairs,
                 args.out.display()
             );
-            return Ok(());
         }
     }
-    note!("training on {}", corpus_names(&corpus));
+    if !finished {
+        note!("training on {}", corpus_names(&corpus));
+    }
 
-    let bar = ProgressBar::new(1);
+    let bar = if finished {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1)
+    };
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -285,7 +300,9 @@ fn run() -> Result<()> {
     let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,
         Some(options) if options.path().exists() => {
-            note!("resuming from {}", options.path().display());
+            if !finished {
+                note!("resuming from {}", options.path().display());
+            }
             resume(&config, &corpus, options, &mut show)?
         }
         Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
@@ -457,7 +474,13 @@ fn write_outputs(
         );
     }
     if !loss_drawn {
-        lines.push("(no loss.png: it needs a finite loss)".to_owned());
+        // No report at all: the model comes from a finished run's checkpoint.
+        lines.push(if curves.online_loss.is_empty() {
+            "(no loss.png: this command did not train, and the checkpoint keeps no loss curve)"
+                .to_owned()
+        } else {
+            "(no loss.png: it needs a finite loss)".to_owned()
+        });
     }
     Ok(lines)
 }
