@@ -157,7 +157,8 @@ struct Args {
     #[arg(long, default_value_t = 0, requires = "checkpoint")]
     retries: usize,
     /// Stop training after this many minutes and write the model trained so far (with
-    /// --checkpoint, running the same command again goes on from the last checkpoint).
+    /// --checkpoint, a checkpoint is written at the stop, and running the same command
+    /// again goes on from there).
     #[arg(long)]
     time_limit_minutes: Option<f64>,
 }
@@ -309,8 +310,15 @@ fn run() -> Result<()> {
     };
     bar.finish();
     if trained.report.stopped_early {
+        let resumable = checkpoint.as_ref().map_or_else(String::new, |options| {
+            format!(
+                ", and so is the checkpoint {} (run the same command again to go on)",
+                options.path().display()
+            )
+        });
         note!(
-            "stopped at the time limit after {} words: the model written is trained that far",
+            "stopped at the time limit after {} words: the model written is trained that \
+             far{resumable}",
             trained.report.words
         );
     }

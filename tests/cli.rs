@@ -540,6 +540,54 @@ fn checkpoint_options_are_checked_and_a_finished_run_writes_its_model_again() {
     );
 }
 
+/// A time limit shorter than the checkpoint interval: each run goes on from where the
+/// last one stopped (a checkpoint is written at the stop) until the run finishes. Before,
+/// each run went on from the checkpoint before the first word and stopped at the same
+/// place, forever.
+#[test]
+fn a_time_limited_checkpointed_run_goes_on_from_the_stop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let corpus = corpus.to_str().expect("UTF-8");
+    // A time limit of 0 stops at the first report: with one chunk per epoch, the end of
+    // the first epoch of two, where the workers are paused to score the model.
+    let args = train_args(
+        corpus,
+        "out",
+        &["--checkpoint", "run.ckpt", "--time-limit-minutes", "0"],
+    );
+    let read = || bilinear_skipgram::Checkpoint::read(dir.path().join("run.ckpt")).expect("read");
+    let output = run("train", &args, dir.path());
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    let first = read();
+    assert_eq!((first.state.epoch, first.state.sentences), (1, 0));
+    assert!(
+        message.contains(&format!(
+            "stopped at the time limit after {} words: the model written is trained that far, \
+             and so is the checkpoint run.ckpt (run the same command again to go on)\n",
+            first.state.words_done
+        )),
+        "{message}"
+    );
+    let stopped = bilinear_skipgram::Trained::load(dir.path().join("out")).expect("model");
+    assert!(stopped.report.stopped_early);
+    assert_eq!(stopped.report.words, first.state.words_done);
+    // The same command goes on from there: the second epoch is the last, so the run ends
+    // (a stop asked for once every word is trained is no stop).
+    let output = run("train", &args, dir.path());
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    assert!(message.contains("resuming from run.ckpt"), "{message}");
+    assert!(!message.contains("stopped"), "{message}");
+    let last = read();
+    assert!(last.state.finished(&last.config));
+    assert_eq!(last.state.words_done, 2 * first.state.words_done);
+    let finished = bilinear_skipgram::Trained::load(dir.path().join("out")).expect("model");
+    assert!(!finished.report.stopped_early);
+    assert_eq!(finished.report.words, last.state.words_done);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_pipe_as_corpus_is_refused_at_once() {

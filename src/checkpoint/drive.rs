@@ -19,8 +19,10 @@ use crate::vocab::Vocab;
 /// one at the end as well), so that [`resume`] can continue the run after an interruption.
 /// On divergence it goes back to the last checkpoint with lower learning rates if
 /// `options` allows retries; otherwise the error is returned and the last checkpoint
-/// stays valid. When the observer stops training, no checkpoint is written at the stop:
-/// the last one written stays the one [`resume`] goes on from.
+/// stays valid. When the observer stops training, the run ends at the next boundary
+/// between two chunks (see [`Observer::on_progress`]) with a checkpoint written there, of
+/// the model returned: [`resume`] goes on from the stop, exactly as the run would have
+/// gone on.
 ///
 /// Every kind of [`Corpus`] can be checkpointed: files, text and sentences in memory, and
 /// reader functions. The checkpoint records the names, sizes and content fingerprints of
