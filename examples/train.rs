@@ -14,7 +14,10 @@
 //! must match the checkpoint's (only `--threads`, `--checkpoint-minutes` and `--retries`
 //! may change; a difference is refused with every differing option named), and so must
 //! the corpus files (names, sizes and content). Once the run has finished, the same
-//! command says so and does nothing.
+//! command says so and writes the output folder again from the checkpoint's final model,
+//! without training (with the `--vectors`, `--probe` and `--out` given then): a run whose
+//! output was lost after its last checkpoint (a full disk, a kill while the folder was
+//! written) gets it back.
 //!
 //! It saves the whole model (`write_trained`, which `Trained::load` reads back): `U.npy`,
 //! `V.npy`, `W.npy`, `vocab.txt` (and `D.npy`, `D.txt` with `--offsets`), `config.txt`,
@@ -141,7 +144,9 @@ struct Args {
     /// Neighbours printed per probe word.
     #[arg(long, default_value_t = 8, value_parser = common::args::at_least_one)]
     neighbours: usize,
-    /// Checkpoint file: written during training, and resumed from if it exists.
+    /// Checkpoint file: written during training, and resumed from if it exists (a regular
+    /// file; a symbolic link is refused, as for --out). Once the run has finished, its
+    /// model is written to --out from the checkpoint, without training.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Minutes between checkpoints (needs --checkpoint).
@@ -152,7 +157,8 @@ struct Args {
     #[arg(long, default_value_t = 0, requires = "checkpoint")]
     retries: usize,
     /// Stop training after this many minutes and write the model trained so far (with
-    /// --checkpoint, running the same command again goes on from the last checkpoint).
+    /// --checkpoint, a checkpoint is written at the stop, and running the same command
+    /// again goes on from there).
     #[arg(long)]
     time_limit_minutes: Option<f64>,
 }
@@ -227,12 +233,18 @@ fn run() -> Result<()> {
         None => None,
         Some(path) => {
             check_output_file(path)?;
+            check_outside(path, &args.out)?;
             let options = CheckpointOptions::new(path)
                 .every_minutes(args.checkpoint_minutes)?
                 .retries(args.retries, 0.5)?;
             Some(options)
         }
     };
+    // A finished run's checkpoint holds its final model, which `resume` returns without
+    // training: the output is written from it, so a run whose output was lost after its
+    // last checkpoint (a full disk, a kill while the folder was written) gets it back, and
+    // other --vectors or another --out can be asked for.
+    let mut finished = false;
     if let Some(options) = &checkpoint
         && options.path().exists()
     {
@@ -240,20 +252,26 @@ fn run() -> Result<()> {
         // Other options are refused even when the run is finished: they ask for another run.
         last.check_resumable(options.path(), &config)?;
         if last.state.finished(&last.config) {
+            finished = true;
             note!(
-                "{}: this run already finished ({} words, {} pairs); nothing to do, and {} \
-                 was left as it is (remove the checkpoint to train again)",
+                "{}: this run already finished ({} words, {} pairs); writing its model to {} \
+                 without training (remove the checkpoint to train again)",
                 options.path().display(),
                 last.state.words_done,
                 last.state.pairs,
                 args.out.display()
             );
-            return Ok(());
         }
     }
-    note!("training on {}", corpus_names(&corpus));
+    if !finished {
+        note!("training on {}", corpus_names(&corpus));
+    }
 
-    let bar = ProgressBar::new(1);
+    let bar = if finished {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1)
+    };
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -283,15 +301,24 @@ fn run() -> Result<()> {
     let trained = match &checkpoint {
         None => train(&config, &corpus, &mut show)?,
         Some(options) if options.path().exists() => {
-            note!("resuming from {}", options.path().display());
+            if !finished {
+                note!("resuming from {}", options.path().display());
+            }
             resume(&config, &corpus, options, &mut show)?
         }
         Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };
     bar.finish();
     if trained.report.stopped_early {
+        let resumable = checkpoint.as_ref().map_or_else(String::new, |options| {
+            format!(
+                ", and so is the checkpoint {} (run the same command again to go on)",
+                options.path().display()
+            )
+        });
         note!(
-            "stopped at the time limit after {} words: the model written is trained that far",
+            "stopped at the time limit after {} words: the model written is trained that \
+             far{resumable}",
             trained.report.words
         );
     }
@@ -355,10 +382,16 @@ fn run() -> Result<()> {
         args.probes.clone()
     };
     let vectors = trained.model.word_vectors(args.vectors);
-    // Every output in one folder, replaced as a whole once all of it is written.
+    // Every output in one folder, replaced as a whole once all of it is written; what was
+    // written is told once the folder is in place.
+    let mut written = Vec::new();
     replace_dir(&args.out, |dir| {
-        write_outputs(dir, &trained, &vectors, &args, &probes, &curves)
+        written = write_outputs(dir, &trained, &vectors, &args, &probes, &curves)?;
+        Ok(())
     })?;
+    for line in written {
+        note!("{line}");
+    }
 
     let embeddings = Embeddings::new(trained.vocab.clone(), vectors)?;
     let mut stdout = std::io::stdout().lock();
@@ -371,7 +404,8 @@ fn run() -> Result<()> {
     )
 }
 
-/// Writes the model, the word vectors and the pictures into `dir`.
+/// Writes the model, the word vectors and the pictures into `dir`; returns the lines that
+/// tell what was written, to print once `dir` is in place.
 fn write_outputs(
     dir: &Path,
     trained: &Trained,
@@ -379,7 +413,7 @@ fn write_outputs(
     args: &Args,
     probes: &[String],
     curves: &TrainingCurves,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let config = &trained.config;
     write_trained(dir, trained)?;
     write_word2vec_text(dir.join("vectors.txt"), vectors.view(), &trained.vocab)?;
@@ -420,7 +454,7 @@ fn write_outputs(
         plot_words(dir.join("words.png"), rows.view(), &labels, &title)?;
         pictures.push("words.png");
     }
-    note!(
+    let mut lines = vec![format!(
         "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), config.txt, report.txt{}, \
          vectors.txt{fifu} ({} vectors, dim {}){}{} to {}",
         if config.offset_interactions() == OffsetInteractionKind::None {
@@ -440,14 +474,58 @@ fn write_outputs(
         if pictures.is_empty() { "" } else { ", " },
         pictures.join(", "),
         args.out.display()
-    );
+    )];
     if !words_drawn {
-        note!("(no words.png: it needs 2 probe words in the vocabulary, given with --probe)");
+        lines.push(
+            "(no words.png: it needs 2 probe words in the vocabulary, given with --probe)"
+                .to_owned(),
+        );
     }
     if !loss_drawn {
-        note!("(no loss.png: it needs a finite loss)");
+        // No report at all: the model comes from a finished run's checkpoint.
+        lines.push(if curves.online_loss.is_empty() {
+            "(no loss.png: this command did not train, and the checkpoint keeps no loss curve)"
+                .to_owned()
+        } else {
+            "(no loss.png: it needs a finite loss)".to_owned()
+        });
     }
-    Ok(())
+    Ok(lines)
+}
+
+/// Refuses a checkpoint inside the output folder (or at its path): the folder is replaced
+/// as a whole once training ends, which would fail on the checkpoint found in it, or
+/// remove it, after the training.
+fn check_outside(checkpoint: &Path, out: &Path) -> Result<()> {
+    // Both as absolute paths with their folders' links resolved; the checkpoint's folder
+    // exists (`check_output_file`), and an output folder whose parent is missing holds
+    // nothing yet.
+    let resolved = |path: &Path| -> Option<PathBuf> {
+        if let Ok(path) = path.canonicalize() {
+            return Some(path);
+        }
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let parent = parent.unwrap_or(Path::new(".")).canonicalize().ok()?;
+        Some(parent.join(path.file_name()?))
+    };
+    let (Some(file), Some(folder)) = (resolved(checkpoint), resolved(out)) else {
+        return Ok(());
+    };
+    if !file.starts_with(&folder) {
+        return Ok(());
+    }
+    let place = if file == folder { "is" } else { "is inside" };
+    Err(bilinear_skipgram::Error::File {
+        path: checkpoint.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "the checkpoint {place} the output folder {}, which is replaced as a whole \
+                 once training ends: keep the checkpoint outside it",
+                out.display()
+            ),
+        ),
+    })
 }
 
 fn corpus_names(paths: &[PathBuf]) -> String {

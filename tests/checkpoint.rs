@@ -1,6 +1,7 @@
 //! Checkpoints, resume and divergence: exact resumption, a real SIGKILL in a child
 //! process, corrupted and mismatched checkpoints, and recovery from divergence.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Corpus, Error, InteractionOptimizer, Model, NoProgress,
-    OffsetInteractionKind, OovPolicy, TrainConfig, Trained, Vocab, resume, train,
-    train_checkpointed, train_model,
+    Observer, OffsetInteractionKind, OovPolicy, Progress, TrainConfig, Trained, Vocab, resume,
+    train, train_checkpointed, train_model,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -196,6 +197,77 @@ fn resumed_runs_end_as_the_uninterrupted_run(config: &TrainConfig) {
             .iter()
             .all(Option::is_some)
     );
+}
+
+/// A run the observer stops writes a checkpoint at the stop, of the model it returns, and
+/// resuming from it ends bit for bit as the uninterrupted run (one thread). Before, no
+/// checkpoint was written at the stop, so a time limit shorter than the checkpoint interval
+/// resumed from the checkpoint before the first word every time, and never got further.
+#[test]
+fn a_stopped_run_checkpoints_at_the_stop_and_resumes_from_there() {
+    let config = config(1);
+    let reference = train(&config, [bundled_corpus()], NoProgress).expect("train");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("run.bsg");
+    // No timer and no word count: the only checkpoints are the one before the first word
+    // and, now, the one at the stop.
+    let options = CheckpointOptions::new(&path).without_timer();
+    // At the first report (a few tenths of a second in, wherever that is), and at the first
+    // report of the half of the run: the end of the first epoch, where the workers are
+    // paused to score the model (or the last chunk's report just before that pause).
+    let at_first = |_: &Progress| ControlFlow::Break(());
+    let at_half = |p: &Progress| {
+        if p.words_done * 2 == p.words_total {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let observers: [(&str, Box<dyn Observer>); 2] = [
+        ("first report", Box::new(at_first)),
+        ("half", Box::new(at_half)),
+    ];
+    for (when, observer) in observers {
+        let stopped =
+            train_checkpointed(&config, [bundled_corpus()], &options, observer).expect("train");
+        assert!(stopped.report.stopped_early, "{when}");
+        let at_stop = Checkpoint::read(&path).expect("read");
+        let state = &at_stop.state;
+        assert!(!state.finished(&at_stop.config), "{when}");
+        assert!(
+            state.words_done > 0,
+            "{when}: the checkpoint before the first word"
+        );
+        assert_eq!(state.words_done, stopped.report.words, "{when}");
+        assert_eq!(state.pairs, stopped.report.pairs, "{when}");
+        assert_same_model(&at_stop.model, &stopped.model);
+        if when == "half" {
+            assert_eq!((state.epoch, state.sentences), (1, 0));
+            assert_eq!(2 * state.words_done, reference.report.words);
+        }
+        let resumed = resume(&config, [bundled_corpus()], &options, NoProgress).expect("resume");
+        assert!(!resumed.report.stopped_early, "{when}");
+        assert_same_model(&resumed.model, &reference.model);
+        assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
+        assert_eq!(
+            resumed.report.epoch_heldout_losses,
+            reference.report.epoch_heldout_losses
+        );
+        assert_eq!(resumed.report.words, reference.report.words);
+        assert_eq!(resumed.report.pairs, reference.report.pairs);
+        eprintln!(
+            "{when}: stopped at epoch {}, sentence {}, {} of {} words",
+            state.epoch, state.sentences, state.words_done, reference.report.words
+        );
+    }
+    // With two threads too, the checkpoint at the stop holds the model returned.
+    let two = config.to_builder().threads(2).build().expect("config");
+    let stopped = train_checkpointed(&two, [bundled_corpus()], &options, at_half).expect("train");
+    let at_stop = Checkpoint::read(&path).expect("read");
+    assert!(stopped.report.stopped_early);
+    assert_eq!((at_stop.state.epoch, at_stop.state.sentences), (1, 0));
+    assert_eq!(at_stop.state.words_done, stopped.report.words);
+    assert_same_model(&at_stop.model, &stopped.model);
 }
 
 /// Runs only as the child process of `sigkill_at_a_random_moment_loses_nothing`.
@@ -829,10 +901,44 @@ fn checkpoint_paths_are_checked_first_and_live_temporaries_kept() {
         Ok(std::io::Cursor::new(b"a b c\n".to_vec()))
     });
     let missing = dir.path().join("no/such/run.bsg");
-    let error = train_checkpointed(&config(1), corpus, &options(&missing), NoProgress)
+    let error = train_checkpointed(&config(1), &corpus, &options(&missing), NoProgress)
         .expect_err("the folder does not exist");
     assert!(error.to_string().contains("no/such"), "{error}");
     assert_eq!(opened.load(Ordering::Relaxed), 0, "the corpus was read");
+
+    // A symbolic link is not followed, as output folders are not: writing the checkpoint
+    // would replace the link with a file and leave its target stale. Refused by both,
+    // before the corpus is read, and left as it is.
+    let small = tempfile::tempdir().expect("tempdir");
+    let target = small_checkpoint(small.path());
+    let mut unfinished = Checkpoint::read(&target).expect("read");
+    unfinished.state.epoch = 0;
+    unfinished.state.sentences = 10;
+    unfinished.write(&target).expect("write");
+    let before = std::fs::read(&target).expect("read");
+    let link = dir.path().join("link.bsg");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let link_options = CheckpointOptions::new(&link);
+    let refused = |error: Error| {
+        let message = error.to_string();
+        assert!(
+            message.contains("link.bsg: exists and is a symbolic link"),
+            "{message}"
+        );
+    };
+    refused(
+        train_checkpointed(&small_config(), &corpus, &link_options, NoProgress)
+            .expect_err("a link"),
+    );
+    refused(resume(&small_config(), &corpus, &link_options, NoProgress).expect_err("a link"));
+    assert_eq!(opened.load(Ordering::Relaxed), 0, "the corpus was read");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("kept")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).expect("read"), before);
 
     let path = dir.path().join("run.bsg");
     let live = dir.path().join(format!(

@@ -362,10 +362,80 @@ fn output_problems_are_found_before_the_corpus_is_read() {
         "keep"
     );
     assert_eq!(fs::read(dir.path().join("file")).expect("kept"), b"data");
+    // A checkpoint inside the output folder (or at its path), however spelt, is refused
+    // before training: the folder's swap refused it only after training, or would have
+    // removed it.
+    fs::create_dir(dir.path().join("out")).expect("mkdir");
+    for (checkpoint, out, place) in [
+        ("out/run.ckpt", "out", "is inside"),
+        ("./out/../out/run.ckpt", "out", "is inside"),
+        ("run.ckpt", ".", "none"),
+        ("new/run.ckpt", "new", "none"),
+        ("same", "same", "is"),
+    ] {
+        let output = run(
+            "train",
+            &["missing.txt", "--out", out, "--checkpoint", checkpoint],
+            dir.path(),
+        );
+        assert_eq!(output.status.code(), Some(1), "{checkpoint}");
+        let message = stderr(&output);
+        if place == "none" {
+            // Refused for another reason (`.` has no name; `new` does not exist).
+            assert!(!message.contains("the checkpoint is"), "{message}");
+            continue;
+        }
+        assert_eq!(
+            message,
+            format!(
+                "error: I/O error on {checkpoint}: the checkpoint {place} the output folder \
+                 {out}, which is replaced as a whole once training ends: keep the checkpoint \
+                 outside it\n"
+            )
+        );
+    }
+    assert!(
+        fs::read_dir(dir.path().join("out"))
+            .expect("list")
+            .next()
+            .is_none()
+    );
+    assert!(!dir.path().join("same").exists());
+    // A checkpoint that is a symbolic link is refused as --out refuses one (it was replaced
+    // by a regular file next to the link, and the file it points to never written).
+    #[cfg(unix)]
+    {
+        fs::create_dir(dir.path().join("big")).expect("mkdir");
+        std::os::unix::fs::symlink("big/run.ckpt", dir.path().join("link.ckpt")).expect("symlink");
+        let output = run(
+            "train",
+            &["missing.txt", "--out", "new", "--checkpoint", "link.ckpt"],
+            dir.path(),
+        );
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            stderr(&output),
+            "error: I/O error on link.ckpt: exists and is a symbolic link, not a regular file \
+             that can be replaced: links are not followed, as for output folders (writing \
+             would replace the link, not the file it points to); give the file's own path\n"
+        );
+        assert!(
+            fs::symlink_metadata(dir.path().join("link.ckpt"))
+                .expect("kept")
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            fs::read_dir(dir.path().join("big"))
+                .expect("list")
+                .next()
+                .is_none()
+        );
+    }
 }
 
 #[test]
-fn checkpoint_options_are_checked_and_a_finished_run_is_not_redone() {
+fn checkpoint_options_are_checked_and_a_finished_run_writes_its_model_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     let corpus = write_corpus(dir.path());
     let corpus = corpus.to_str().expect("UTF-8");
@@ -395,20 +465,151 @@ fn checkpoint_options_are_checked_and_a_finished_run_is_not_redone() {
         "error: `checkpoint minutes` must lie in (0, 1000000], got 1e300\n"
     );
 
-    let checkpointed = train_args(corpus, "out", &["--checkpoint", "run.ckpt"]);
+    let checkpointed = train_args(
+        corpus,
+        "out",
+        &[
+            "--checkpoint",
+            "run.ckpt",
+            "--probe",
+            "cat",
+            "--probe",
+            "car",
+        ],
+    );
     let output = run("train", &checkpointed, dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
+    let neighbours = stdout(&output);
+    assert!(neighbours.contains("\n  cat: "), "{neighbours}");
     let before = snapshot(&dir.path().join("out"));
+
+    // The output is lost after the final checkpoint (a full disk or a kill while the folder
+    // was written), leaving a staging folder of the dead process: the same command writes
+    // the folder again from the checkpoint's model, without training (the corpus is not
+    // even needed) and removes the leftover.
+    fs::remove_dir_all(dir.path().join("out")).expect("rm");
+    // A process id that is not running: the largest, which Linux never hands out.
+    let leftover = dir.path().join(format!(".out.new-{}-1", 4_194_304 + 17));
+    fs::create_dir(&leftover).expect("mkdir");
+    fs::write(leftover.join("U.npy"), "partial").expect("write");
+    fs::rename(corpus, dir.path().join("corpus.moved")).expect("mv");
     let output = run("train", &checkpointed, dir.path());
-    assert_eq!(output.status.code(), Some(0));
     let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{message}");
+    let last = bilinear_skipgram::Checkpoint::read(dir.path().join("run.ckpt")).expect("read");
+    assert!(last.state.finished(&last.config));
     assert!(
-        message.starts_with("run.ckpt: this run already finished (")
-            && message.contains("out was left as it is"),
+        message.starts_with(&format!(
+            "run.ckpt: this run already finished ({} words, {} pairs); writing its model to \
+             out without training (remove the checkpoint to train again)\n",
+            last.state.words_done, last.state.pairs
+        )),
         "{message}"
     );
-    assert!(stdout(&output).is_empty());
-    assert_eq!(snapshot(&dir.path().join("out")), before);
+    assert!(
+        !message.contains("training on") && !message.contains("resuming"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "(no loss.png: this command did not train, and the checkpoint keeps no loss curve)"
+        ),
+        "{message}"
+    );
+    assert_eq!(stdout(&output), neighbours);
+    // Every file as the run wrote it, but the loss curve (and the manifest listing it).
+    let without_loss = |files: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+        files
+            .into_iter()
+            .filter(|(name, _)| name != "loss.png" && name != "MANIFEST")
+            .collect()
+    };
+    let again = snapshot(&dir.path().join("out"));
+    assert!(again.iter().all(|(name, _)| name != "loss.png"));
+    assert_eq!(without_loss(again), without_loss(before.clone()));
+    if cfg!(unix) {
+        assert!(!leftover.exists(), "the dead run's staging folder was left");
+    }
+
+    // Other vectors, to another folder: written from the same model.
+    let mut other = checkpointed.clone();
+    other[2] = "other";
+    other.extend(["--vectors", "u"]);
+    let output = run("train", &other, dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let read = |path: &str| fs::read(dir.path().join(path)).expect("read");
+    assert_eq!(read("other/U.npy"), read("out/U.npy"));
+    assert_ne!(read("other/vectors.txt"), read("out/vectors.txt"));
+    let trained = bilinear_skipgram::Trained::load(dir.path().join("other")).expect("model");
+    let vectors = String::from_utf8(read("other/vectors.txt")).expect("UTF-8");
+    let cat = trained.vocab.id("cat").expect("cat");
+    let row: Vec<f32> = vectors
+        .lines()
+        .find_map(|line| line.strip_prefix("cat "))
+        .expect("cat's vector")
+        .split(' ')
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    assert_eq!(row, trained.model.focus_embeddings().row(cat).to_vec());
+
+    // Other training options still ask for another run, finished or not.
+    let mut other_run = checkpointed.clone();
+    other_run.extend(["--window", "3"]);
+    let output = run("train", &other_run, dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the options given differ from the checkpoint's: window = 5"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A time limit shorter than the checkpoint interval: each run goes on from where the
+/// last one stopped (a checkpoint is written at the stop) until the run finishes. Before,
+/// each run went on from the checkpoint before the first word and stopped at the same
+/// place, forever.
+#[test]
+fn a_time_limited_checkpointed_run_goes_on_from_the_stop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let corpus = corpus.to_str().expect("UTF-8");
+    // A time limit of 0 stops at the first report: with one chunk per epoch, the end of
+    // the first epoch of two, where the workers are paused to score the model.
+    let args = train_args(
+        corpus,
+        "out",
+        &["--checkpoint", "run.ckpt", "--time-limit-minutes", "0"],
+    );
+    let read = || bilinear_skipgram::Checkpoint::read(dir.path().join("run.ckpt")).expect("read");
+    let output = run("train", &args, dir.path());
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    let first = read();
+    assert_eq!((first.state.epoch, first.state.sentences), (1, 0));
+    assert!(
+        message.contains(&format!(
+            "stopped at the time limit after {} words: the model written is trained that far, \
+             and so is the checkpoint run.ckpt (run the same command again to go on)\n",
+            first.state.words_done
+        )),
+        "{message}"
+    );
+    let stopped = bilinear_skipgram::Trained::load(dir.path().join("out")).expect("model");
+    assert!(stopped.report.stopped_early);
+    assert_eq!(stopped.report.words, first.state.words_done);
+    // The same command goes on from there: the second epoch is the last, so the run ends
+    // (a stop asked for once every word is trained is no stop).
+    let output = run("train", &args, dir.path());
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    assert!(message.contains("resuming from run.ckpt"), "{message}");
+    assert!(!message.contains("stopped"), "{message}");
+    let last = read();
+    assert!(last.state.finished(&last.config));
+    assert_eq!(last.state.words_done, 2 * first.state.words_done);
+    let finished = bilinear_skipgram::Trained::load(dir.path().join("out")).expect("model");
+    assert!(!finished.report.stopped_early);
+    assert_eq!(finished.report.words, last.state.words_done);
 }
 
 #[cfg(unix)]

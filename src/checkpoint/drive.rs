@@ -19,8 +19,10 @@ use crate::vocab::Vocab;
 /// one at the end as well), so that [`resume`] can continue the run after an interruption.
 /// On divergence it goes back to the last checkpoint with lower learning rates if
 /// `options` allows retries; otherwise the error is returned and the last checkpoint
-/// stays valid. When the observer stops training, no checkpoint is written at the stop:
-/// the last one written stays the one [`resume`] goes on from.
+/// stays valid. When the observer stops training, the run ends at the next boundary
+/// between two chunks (see [`Observer::on_progress`]) with a checkpoint written there, of
+/// the model returned: [`resume`] goes on from the stop, exactly as the run would have
+/// gone on.
 ///
 /// Every kind of [`Corpus`] can be checkpointed: files, text and sentences in memory, and
 /// reader functions. The checkpoint records the names, sizes and content fingerprints of
@@ -29,7 +31,12 @@ use crate::vocab::Vocab;
 ///
 /// # Errors
 ///
-/// As [`train`], plus [`Error::File`] when a checkpoint cannot be written.
+/// As [`train`], plus [`Error::File`] when a checkpoint cannot be written: before the
+/// vocabulary pass when its folder is missing or accepts no new file, or its path is a
+/// folder, a symbolic link (not followed, as for output folders) or another file that is
+/// not a regular one ([`check_output_file`]).
+///
+/// [`check_output_file`]: crate::io::check_output_file
 ///
 /// [`train`]: crate::sgd::train
 /// [`SentenceStream::fingerprints`]: crate::corpus::SentenceStream::fingerprints
@@ -84,8 +91,10 @@ pub fn train_checkpointed(
 /// [`Error::File`]/[`Error::Format`] when the checkpoint cannot be read or is corrupted,
 /// [`Error::CheckpointVersion`] for a checkpoint of an older format,
 /// [`Error::OptionsMismatch`] listing every option of `config` that differs from the
-/// checkpoint's, [`Error::CorpusMismatch`] naming the first corpus source whose name, size
-/// or content differs, and everything [`train_checkpointed`] returns.
+/// checkpoint's, [`Error::File`] before the corpus is read when the run is unfinished and
+/// its checkpoint cannot be written again (as [`train_checkpointed`] checks it: a symbolic
+/// link is refused), [`Error::CorpusMismatch`] naming the first corpus source whose name,
+/// size or content differs, and everything [`train_checkpointed`] returns.
 pub fn resume(
     config: &TrainConfig,
     corpus: impl Into<Corpus>,
@@ -104,6 +113,8 @@ pub fn resume(
         .into()
         .with_options(checkpoint.config.corpus_options().clone());
     if !checkpoint.state.finished(&checkpoint.config) {
+        // The checkpoint is written again: found unwritable before the corpus pass.
+        crate::io::check_output_file(options.path())?;
         check_corpus(options.path(), &checkpoint.state.corpus, &corpus)?;
     }
     drive(checkpoint, &corpus, options, &mut observer)

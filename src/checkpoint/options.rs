@@ -28,6 +28,11 @@ pub struct CheckpointOptions {
 
 impl CheckpointOptions {
     /// Checkpoints at `path` every five minutes of training, no retry on divergence.
+    ///
+    /// `path` must be a regular file or not exist yet: a symbolic link is refused before
+    /// training (see [`check_output_file`](crate::io::check_output_file)), as output
+    /// folders are, since each checkpoint is renamed over the name and would replace the
+    /// link, not the file it points to.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         CheckpointOptions {
             path: path.into(),

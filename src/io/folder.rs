@@ -435,10 +435,14 @@ pub fn check_output_dir(dir: impl AsRef<Path>) -> Result<()> {
 /// atomically (by [`write_atomic`](crate::io::write_atomic), as checkpoints are): the folder
 /// that holds it exists and accepts new files, and `path` is missing or a regular file.
 ///
+/// A symbolic link is refused, even to a regular file, as [`check_output_dir`] refuses one
+/// to a folder: the new file is renamed over the name, which would replace the link
+/// itself and leave the file it points to as it was.
+///
 /// # Errors
 ///
 /// [`Error::File`] naming the path when the folder is missing or not writable, or `path`
-/// is a folder, a device, a pipe or another kind of file.
+/// is a folder, a symbolic link, a device, a pipe or another kind of file.
 pub fn check_output_file(path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let (parent, name) = parent_and_name(path)?;
@@ -458,13 +462,21 @@ pub fn check_output_file(path: impl AsRef<Path>) -> Result<()> {
     let probe = parent.join(probe_name);
     File::create(&probe).map_err(cannot_make(&parent, "a file", path))?;
     let _ = fs::remove_file(&probe);
-    match fs::metadata(path) {
+    match fs::symlink_metadata(path) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(source) => Err(Error::File {
             path: path.to_path_buf(),
             source,
         }),
         Ok(metadata) if metadata.is_file() => Ok(()),
+        Ok(metadata) if metadata.file_type().is_symlink() => Err(invalid(
+            path,
+            io::ErrorKind::InvalidInput,
+            "exists and is a symbolic link, not a regular file that can be replaced: links \
+             are not followed, as for output folders (writing would replace the link, not \
+             the file it points to); give the file's own path"
+                .to_owned(),
+        )),
         Ok(metadata) => Err(invalid(
             path,
             io::ErrorKind::InvalidInput,
@@ -1032,6 +1044,39 @@ mod tests {
             .to_string();
         assert!(message.contains("does not exist"), "{message}");
         assert_eq!(names(parent.path()), Vec::<String>::new());
+        // A symbolic link is refused, to a regular file or to nothing, and left as it is:
+        // writing through it would replace the link, not its target.
+        #[cfg(unix)]
+        {
+            let target = parent.path().join("target.ckpt");
+            fs::write(&target, "checkpoint").unwrap();
+            for (link, to) in [("link.ckpt", "target.ckpt"), ("dangling.ckpt", "missing")] {
+                let link = parent.path().join(link);
+                std::os::unix::fs::symlink(to, &link).unwrap();
+                let message = check_output_file(&link).unwrap_err().to_string();
+                assert_eq!(
+                    message,
+                    format!(
+                        "I/O error on {}: exists and is a symbolic link, not a regular file \
+                         that can be replaced: links are not followed, as for output folders \
+                         (writing would replace the link, not the file it points to); give \
+                         the file's own path",
+                        link.display()
+                    )
+                );
+                assert!(
+                    fs::symlink_metadata(&link)
+                        .unwrap()
+                        .file_type()
+                        .is_symlink()
+                );
+            }
+            assert_eq!(fs::read_to_string(&target).unwrap(), "checkpoint");
+            assert_eq!(
+                names(parent.path()),
+                ["dangling.ckpt", "link.ckpt", "target.ckpt"]
+            );
+        }
     }
 
     #[test]

@@ -141,6 +141,12 @@ pub trait Observer {
     /// left unread, and the trainer returns `Ok` with the model as trained so far and
     /// [`TrainReport::stopped_early`] set. After a `Break` the observer is not called
     /// again.
+    ///
+    /// A checkpointed run ([`train_checkpointed`], [`resume`]) stops where it can write a
+    /// checkpoint: at the next boundary between two chunks that the reader reaches (the
+    /// chunks already queued, a few per thread, are trained first), or at the pause under
+    /// way. It writes one there, so that [`resume`] goes on from the stop; the model
+    /// returned is the one in that checkpoint.
     fn on_progress(&mut self, progress: &Progress) -> ControlFlow<()>;
 }
 
@@ -277,7 +283,7 @@ pub struct TrainReport {
     /// [`ControlFlow::Break`]) before every word of the run was trained: the model is
     /// trained on [`words`](Self::words) words, the per-epoch lists stop at the epoch it
     /// stopped in (whose entries cover the part trained, scored at the stop), and a
-    /// checkpointed run's last checkpoint is the one written before the stop (from which
+    /// checkpointed run wrote a checkpoint at the stop, of the model returned (from which
     /// [`resume`] goes on). A `Break` once every word is trained is no stop.
     #[cfg_attr(feature = "serde", serde(default))]
     pub stopped_early: bool,
@@ -659,10 +665,16 @@ pub(crate) fn run(
                     progress.interaction = scores.interaction;
                 }
                 if observer.on_progress(&progress).is_break() {
-                    // Workers finish the chunk they are training and drop the rest of
-                    // the queue; the reader sends nothing more.
                     stop_requested.set(true);
-                    shared.abort.store(true, Ordering::Relaxed);
+                    if checkpoints.is_some() {
+                        // The reader pauses the workers at the next chunk boundary (or the
+                        // pause under way) for a checkpoint at the stop, and ends there.
+                        shared.stop.store(true, Ordering::Relaxed);
+                    } else {
+                        // Workers finish the chunk they are training and drop the rest of
+                        // the queue; the reader sends nothing more.
+                        shared.abort.store(true, Ordering::Relaxed);
+                    }
                 }
                 *interval = (0.0, 0);
             };
@@ -691,7 +703,9 @@ pub(crate) fn run(
                             Err(e) => written = Err(e),
                         }
                     }
-                    if checkpoint
+                    // A stop asked for before this pause (or at its scoring) has the
+                    // checkpoint written here, where the reader ends the run.
+                    if (checkpoint || stop_requested.get())
                         && written.is_ok()
                         && let Some(options) = checkpoints
                     {
@@ -803,7 +817,7 @@ pub(crate) fn run(
         corpus: start_state.corpus.clone(),
         retry_factors: start_state.retry_factors.clone(),
     };
-    // A stopped run is not finished: its last checkpoint stays the one to resume from.
+    // A stopped run is not finished: its checkpoint at the stop is the one to resume from.
     if let Some(options) = checkpoints
         && !stopped_early
     {
@@ -942,6 +956,9 @@ pub(crate) struct Shared<'a> {
     words_done: AtomicU64,
     pub(crate) words_total: u64,
     abort: AtomicBool,
+    /// The observer stopped a checkpointed run: the reader pauses the workers at the next
+    /// chunk boundary for a checkpoint there, and ends the run (see [`Observer`]).
+    stop: AtomicBool,
     /// `W` is the identity and is not trained: `h = u_w` and `Wᵀ e = e`.
     identity_frozen: bool,
     /// σ and softplus for the scores.
@@ -993,6 +1010,7 @@ impl<'a> Shared<'a> {
             words_done: AtomicU64::new(words_done),
             words_total,
             abort: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
             identity_frozen,
             logistic: LogisticTable::get(),
             gate: PauseGate::default(),

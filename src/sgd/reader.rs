@@ -46,7 +46,8 @@ pub(crate) enum Event {
     Chunk(Report),
     /// Every worker is paused, all earlier chunks are reported, and the corpus position is
     /// `sentences` sentences into `epoch`: score the model if this is the end of an epoch,
-    /// write a checkpoint if `checkpoint`, then release the gate.
+    /// write a checkpoint if `checkpoint` or if the observer stopped the run (the reader
+    /// ends it after this pause), then release the gate.
     Pause {
         epoch: usize,
         sentences: u64,
@@ -182,8 +183,11 @@ impl Reader<'_, '_> {
                         if !self.send(Job::Chunk(full)) {
                             break 'epoch true;
                         }
-                        if self.due(since) {
-                            if !self.pause(epoch, sentences, true) {
+                        if self.stop_requested() || self.due(since) {
+                            // A stop, asked for before this pause or while the calling
+                            // thread caught up with the chunks before it, ends the run
+                            // after the checkpoint at this boundary.
+                            if !self.pause(epoch, sentences, true) || self.stop_requested() {
                                 break 'epoch true;
                             }
                             since = (Instant::now(), 0);
@@ -205,8 +209,11 @@ impl Reader<'_, '_> {
                 return Ok((long_tokens_skipped, false));
             }
             let due = self.due(since);
-            if epoch + 1 < self.epochs && (due || self.epoch_end_pauses) {
-                if !self.pause(epoch + 1, 0, due) {
+            let stop = self.stop_requested();
+            if epoch + 1 < self.epochs && (due || stop || self.epoch_end_pauses) {
+                // The calling thread may stop the run at this pause's scores: it writes
+                // the checkpoint here then, and the run ends.
+                if !self.pause(epoch + 1, 0, due || stop) || self.stop_requested() {
                     return Ok((long_tokens_skipped, false));
                 }
                 if due {
@@ -229,6 +236,12 @@ impl Reader<'_, '_> {
             self.words_sent.set(self.words_sent.get() + words);
         }
         sent
+    }
+
+    /// Whether the observer stopped a checkpointed run: the reader then pauses at the next
+    /// chunk boundary for a checkpoint and ends there.
+    fn stop_requested(&self) -> bool {
+        self.shared.stop.load(Ordering::Relaxed)
     }
 
     /// Whether a checkpoint is due `since.0` and `since.1` words after the last one.
