@@ -508,6 +508,34 @@ fn nearest_and_evaluate_read_any_vector_file_and_report_what_they_cannot() {
         "error: standard input:2: invalid UTF-8 at byte offset 0 of the line (0-based)\n"
     );
     assert!(stdout(&output).starts_with("cat: "));
+    // Standard input without a line break is an error at once: it searched for the end of
+    // the overlong line, which /dev/zero never has, at 100 % CPU until killed. A minute
+    // before it counts as hanging.
+    #[cfg(unix)]
+    {
+        let mut child = Command::new(example("nearest"))
+            .args(["out"])
+            .current_dir(dir.path())
+            .stdin(fs::File::open("/dev/zero").expect("/dev/zero"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().expect("status").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("nearest < /dev/zero hangs");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().expect("runs");
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            stderr(&output),
+            "error: standard input:1: the line is longer than 65536 bytes\n"
+        );
+    }
 
     // evaluate: a byte-order mark, a NaN vector, a header of dimension 0.
     fs::create_dir(dir.path().join("sets")).expect("mkdir");
