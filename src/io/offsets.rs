@@ -87,7 +87,7 @@ pub(crate) fn read_offsets(
 ) -> Result<OffsetInteractions> {
     let info = dir.join(OFFSETS_INFO_FILE);
     let listed = manifest.is_some_and(|m| m.get(OFFSETS_INFO_FILE).is_some());
-    let bytes = match std::fs::read(&info) {
+    let bytes = match super::read_regular_file(&info) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !listed => {
             let values = dir.join(OFFSETS_FILE);
