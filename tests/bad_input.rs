@@ -894,6 +894,63 @@ fn model_folders_with_mismatched_or_broken_files() {
     assert!(matches!(error, Error::File { .. }), "{error:?}");
 }
 
+/// `D.txt` of a folder without a manifest: a window of 0, or one whose `2·window` offsets
+/// (`2·window·M` rows for full interactions) overflow, is an error naming the file, the
+/// line and the value. `2 · 2⁶³` wrapped to 0, so a `D.npy` of no rows passed the shape
+/// check and every vector read as zero, without a word.
+#[test]
+fn d_txt_with_a_window_of_zero_or_one_that_overflows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = saved_model(dir.path());
+    fs::remove_file(out.join(bilinear_skipgram::io::MANIFEST_FILE)).expect("remove");
+    let d_txt = out.join(bilinear_skipgram::io::OFFSETS_INFO_FILE);
+    fs::write(
+        out.join(bilinear_skipgram::io::OFFSETS_FILE),
+        npy("<f4", false, "(0, 2)", &[]),
+    )
+    .expect("write");
+    let huge = 1_u64 << 63;
+    let quarter = 1_u64 << 62;
+    let cases = [
+        (
+            "diagonal",
+            0,
+            "`window` must be at least 1, got 0".to_owned(),
+        ),
+        ("full", 0, "`window` must be at least 1, got 0".to_owned()),
+        (
+            "diagonal",
+            huge,
+            format!(
+                "`window` = {huge} is too large: D.npy would need 2·window = {} rows",
+                2 * huge as u128
+            ),
+        ),
+        (
+            "full",
+            quarter,
+            format!(
+                "`window` = {quarter} is too large: D.npy would need 2·window·M = {} rows",
+                4 * quarter as u128
+            ),
+        ),
+    ];
+    for (kind, window, message) in cases {
+        fs::write(
+            &d_txt,
+            format!("kind = \"{kind}\"\nwindow = {window}\nwindow_mode = \"shrink\"\n"),
+        )
+        .expect("write");
+        let error = load_model(&out, OovPolicy::Drop).expect_err("refused");
+        show(&format!("D.txt: {kind}, window = {window}"), &error);
+        assert_eq!(
+            error.to_string(),
+            format!("{}: line 2: {message}", d_txt.display())
+        );
+        assert!(matches!(error, Error::Format { .. }), "{error:?}");
+    }
+}
+
 // ---- word2vec files ----
 
 fn expect_word2vec(
