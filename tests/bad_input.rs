@@ -1436,6 +1436,33 @@ fn word2vec_files_of_dimension_zero_or_another_format() {
     assert_eq!(vocab.words(), ["нефт", "oil"]);
     assert_eq!(vocab.counts(), [2, 1]);
     assert_eq!(vectors, array![[0.5_f32, -1.0], [1e-3, 2.0]]);
+    // A compressed file cut short says so (it said `incomplete deflate stream` and `failed
+    // to fill whole buffer`).
+    let many = format!("300 2\n{}", "w 0.5 -1\n".repeat(300));
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(many.as_bytes()).expect("gzip");
+    let gz_bytes = encoder.finish().expect("gzip");
+    let mut encoder =
+        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6)).expect("xz");
+    encoder.write_all(many.as_bytes()).expect("xz");
+    let xz_bytes = encoder.finish().expect("xz");
+    for (name, format, bytes) in [
+        ("cut.txt.gz", "gzip", gz_bytes),
+        ("cut.txt.xz", "xz", xz_bytes),
+    ] {
+        let cut = write(d, name, &bytes[..bytes.len() / 2]);
+        let error = read_word_vectors(&cut).expect_err("truncated");
+        let message = show(&format!("word2vec text, {format}: cut in half"), &error);
+        assert!(matches!(error, Error::File { .. }), "{error:?}");
+        assert_eq!(
+            message,
+            format!(
+                "I/O error on {}: the file ends before its {format}-compressed data does: it is \
+                 truncated",
+                cut.display()
+            )
+        );
+    }
     // Files of another format say what they are.
     let npy = d.join("U.npy");
     bilinear_skipgram::write_matrix(&npy, array![[1.0_f32]].view()).expect("npy");
