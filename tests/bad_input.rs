@@ -846,6 +846,19 @@ fn model_folders_with_mismatched_or_broken_files() {
     let message = show("model folder: W.npy of f64", &error);
     assert!(matches!(error, Error::Format { .. }), "{error:?}");
     assert_names(&message, &["W.npy", "'<f8'"]);
+    // A model of dimension 0 is refused naming U.npy: it reached the embeddings, whose
+    // message said `expected [3, 18446744073709551615], found [3, 0]`.
+    let error = replace(FOCUS_FILE, &npy("<f4", false, "(3, 0)", &[]));
+    let message = show("model folder: U.npy of 0 columns", &error);
+    assert!(matches!(error, Error::Format { .. }), "{error:?}");
+    assert_eq!(
+        message,
+        format!(
+            "{}: the shape (3, 0) has no column: a model of dimension 0 has no word vectors \
+             (a word vector needs at least one value)",
+            out.join(FOCUS_FILE).display()
+        )
+    );
 
     let vocab_cases: [(&str, &[u8], u64, &str); 4] = [
         (
@@ -1503,6 +1516,27 @@ fn a_finalfusion_file_is_recognised() {
     let (read_vocab, read_vectors) = read_word_vectors(&path).expect("reads finalfusion");
     assert_eq!(read_vocab.words(), vocab.words());
     assert_eq!(read_vectors, vectors);
+    // Vectors of dimension 0 are refused naming the file, as in word2vec files; they
+    // reached the embeddings, whose message said `expected [2, 18446744073709551615]`.
+    let empty = dir.path().join("empty.fifu");
+    write_finalfusion(
+        &empty,
+        Array2::<f32>::zeros((2, 0)).view(),
+        &vocab,
+        None,
+        bilinear_skipgram::FinalfusionVectors::Raw,
+    )
+    .expect("writes");
+    let error = read_word_vectors(&empty).expect_err("dimension 0");
+    let message = show("finalfusion: vectors of dimension 0", &error);
+    assert!(matches!(error, Error::Format { .. }), "{error:?}");
+    assert_eq!(
+        message,
+        format!(
+            "{}: the 2 vectors have dimension 0: a word vector needs at least one value",
+            empty.display()
+        )
+    );
 }
 
 // ---- nothing to train ----

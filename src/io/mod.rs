@@ -372,7 +372,8 @@ pub fn save_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result
 /// # Errors
 ///
 /// - [`Error::File`], [`Error::Format`] or [`Error::Parse`] when a file is missing or
-///   malformed; [`Error::File`] naming a file that is not a regular file (a folder, a
+///   malformed ([`Error::Format`] naming [`FOCUS_FILE`] when it has no column: a model of
+///   dimension 0); [`Error::File`] naming a file that is not a regular file (a folder, a
 ///   pipe, a device: opening a pipe would wait for a writer).
 /// - [`Error::Format`] naming the file and what differs when it does not match the
 ///   manifest (size, CRC-32, not listed); [`Error::Parse`] for a malformed manifest.
@@ -392,6 +393,16 @@ fn read_model(dir: &Path, oov: OovPolicy, manifest: Option<&Manifest>) -> Result
     let listed = |name: &str| manifest.map(|m| m.check_size(dir, name)).transpose();
     let vocab = read_vocab_listed(&dir.join(VOCAB_FILE), oov, listed(VOCAB_FILE)?)?;
     let focus = read_matrix_listed(&dir.join(FOCUS_FILE), listed(FOCUS_FILE)?)?;
+    if focus.ncols() == 0 {
+        return Err(Error::Format {
+            path: dir.join(FOCUS_FILE),
+            message: format!(
+                "the shape ({}, 0) has no column: a model of dimension 0 has no word vectors \
+                 (a word vector needs at least one value)",
+                focus.nrows()
+            ),
+        });
+    }
     if focus.nrows() != vocab.len() {
         return Err(Error::ShapeMismatch {
             what: "U.npy (one row per entry of vocab.txt)",
