@@ -137,7 +137,7 @@ impl Embeddings {
         if vectors.nrows() != vocab.len() || vectors.ncols() == 0 {
             return Err(Error::ShapeMismatch {
                 what: "word vectors (one row per vocabulary entry, at least one column)",
-                expected: vec![vocab.len(), usize::MAX],
+                expected: vec![vocab.len(), vectors.ncols().max(1)],
                 found: vectors.shape().to_vec(),
             });
         }
@@ -223,8 +223,7 @@ impl Embeddings {
     ///
     /// # Errors
     ///
-    /// Those of [`read_word2vec`](crate::read_word2vec), and [`Error::ShapeMismatch`] for a
-    /// file of dimension 0.
+    /// Those of [`read_word2vec`](crate::read_word2vec).
     pub fn read_word2vec(path: impl AsRef<Path>, format: Word2vecFormat) -> Result<Self> {
         let (words, vectors) = crate::io::read_word2vec(path, format)?;
         Self::new(crate::io::vocab_of_ranked_words(words)?, vectors)

@@ -64,7 +64,7 @@ pub enum Error {
     ShapeMismatch {
         /// Which argument or matrix.
         what: &'static str,
-        /// The required shape (`usize::MAX` marks a free dimension).
+        /// The required shape.
         expected: Vec<usize>,
         /// The shape that was given.
         found: Vec<usize>,

@@ -846,6 +846,19 @@ fn model_folders_with_mismatched_or_broken_files() {
     let message = show("model folder: W.npy of f64", &error);
     assert!(matches!(error, Error::Format { .. }), "{error:?}");
     assert_names(&message, &["W.npy", "'<f8'"]);
+    // A model of dimension 0 is refused naming U.npy: it reached the embeddings, whose
+    // message said `expected [3, 18446744073709551615], found [3, 0]`.
+    let error = replace(FOCUS_FILE, &npy("<f4", false, "(3, 0)", &[]));
+    let message = show("model folder: U.npy of 0 columns", &error);
+    assert!(matches!(error, Error::Format { .. }), "{error:?}");
+    assert_eq!(
+        message,
+        format!(
+            "{}: the shape (3, 0) has no column: a model of dimension 0 has no word vectors \
+             (a word vector needs at least one value)",
+            out.join(FOCUS_FILE).display()
+        )
+    );
 
     let vocab_cases: [(&str, &[u8], u64, &str); 4] = [
         (
@@ -892,6 +905,63 @@ fn model_folders_with_mismatched_or_broken_files() {
     assert_names(&message, &["V.npy"]);
     let error = read_vocab(dir.path().join("nothing.txt"), OovPolicy::Drop).expect_err("missing");
     assert!(matches!(error, Error::File { .. }), "{error:?}");
+}
+
+/// `D.txt` of a folder without a manifest: a window of 0, or one whose `2·window` offsets
+/// (`2·window·M` rows for full interactions) overflow, is an error naming the file, the
+/// line and the value. `2 · 2⁶³` wrapped to 0, so a `D.npy` of no rows passed the shape
+/// check and every vector read as zero, without a word.
+#[test]
+fn d_txt_with_a_window_of_zero_or_one_that_overflows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = saved_model(dir.path());
+    fs::remove_file(out.join(bilinear_skipgram::io::MANIFEST_FILE)).expect("remove");
+    let d_txt = out.join(bilinear_skipgram::io::OFFSETS_INFO_FILE);
+    fs::write(
+        out.join(bilinear_skipgram::io::OFFSETS_FILE),
+        npy("<f4", false, "(0, 2)", &[]),
+    )
+    .expect("write");
+    let huge = 1_u64 << 63;
+    let quarter = 1_u64 << 62;
+    let cases = [
+        (
+            "diagonal",
+            0,
+            "`window` must be at least 1, got 0".to_owned(),
+        ),
+        ("full", 0, "`window` must be at least 1, got 0".to_owned()),
+        (
+            "diagonal",
+            huge,
+            format!(
+                "`window` = {huge} is too large: D.npy would need 2·window = {} rows",
+                2 * huge as u128
+            ),
+        ),
+        (
+            "full",
+            quarter,
+            format!(
+                "`window` = {quarter} is too large: D.npy would need 2·window·M = {} rows",
+                4 * quarter as u128
+            ),
+        ),
+    ];
+    for (kind, window, message) in cases {
+        fs::write(
+            &d_txt,
+            format!("kind = \"{kind}\"\nwindow = {window}\nwindow_mode = \"shrink\"\n"),
+        )
+        .expect("write");
+        let error = load_model(&out, OovPolicy::Drop).expect_err("refused");
+        show(&format!("D.txt: {kind}, window = {window}"), &error);
+        assert_eq!(
+            error.to_string(),
+            format!("{}: line 2: {message}", d_txt.display())
+        );
+        assert!(matches!(error, Error::Format { .. }), "{error:?}");
+    }
 }
 
 // ---- word2vec files ----
@@ -1379,6 +1449,33 @@ fn word2vec_files_of_dimension_zero_or_another_format() {
     assert_eq!(vocab.words(), ["нефт", "oil"]);
     assert_eq!(vocab.counts(), [2, 1]);
     assert_eq!(vectors, array![[0.5_f32, -1.0], [1e-3, 2.0]]);
+    // A compressed file cut short says so (it said `incomplete deflate stream` and `failed
+    // to fill whole buffer`).
+    let many = format!("300 2\n{}", "w 0.5 -1\n".repeat(300));
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(many.as_bytes()).expect("gzip");
+    let gz_bytes = encoder.finish().expect("gzip");
+    let mut encoder =
+        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6)).expect("xz");
+    encoder.write_all(many.as_bytes()).expect("xz");
+    let xz_bytes = encoder.finish().expect("xz");
+    for (name, format, bytes) in [
+        ("cut.txt.gz", "gzip", gz_bytes),
+        ("cut.txt.xz", "xz", xz_bytes),
+    ] {
+        let cut = write(d, name, &bytes[..bytes.len() / 2]);
+        let error = read_word_vectors(&cut).expect_err("truncated");
+        let message = show(&format!("word2vec text, {format}: cut in half"), &error);
+        assert!(matches!(error, Error::File { .. }), "{error:?}");
+        assert_eq!(
+            message,
+            format!(
+                "I/O error on {}: the file ends before its {format}-compressed data does: it is \
+                 truncated",
+                cut.display()
+            )
+        );
+    }
     // Files of another format say what they are.
     let npy = d.join("U.npy");
     bilinear_skipgram::write_matrix(&npy, array![[1.0_f32]].view()).expect("npy");
@@ -1419,6 +1516,27 @@ fn a_finalfusion_file_is_recognised() {
     let (read_vocab, read_vectors) = read_word_vectors(&path).expect("reads finalfusion");
     assert_eq!(read_vocab.words(), vocab.words());
     assert_eq!(read_vectors, vectors);
+    // Vectors of dimension 0 are refused naming the file, as in word2vec files; they
+    // reached the embeddings, whose message said `expected [2, 18446744073709551615]`.
+    let empty = dir.path().join("empty.fifu");
+    write_finalfusion(
+        &empty,
+        Array2::<f32>::zeros((2, 0)).view(),
+        &vocab,
+        None,
+        bilinear_skipgram::FinalfusionVectors::Raw,
+    )
+    .expect("writes");
+    let error = read_word_vectors(&empty).expect_err("dimension 0");
+    let message = show("finalfusion: vectors of dimension 0", &error);
+    assert!(matches!(error, Error::Format { .. }), "{error:?}");
+    assert_eq!(
+        message,
+        format!(
+            "{}: the 2 vectors have dimension 0: a word vector needs at least one value",
+            empty.display()
+        )
+    );
 }
 
 // ---- nothing to train ----

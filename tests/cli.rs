@@ -62,6 +62,20 @@ fn run_with_closed_stdout(name: &str, args: &[&str], dir: &Path) -> Output {
     child.wait_with_output().expect("runs")
 }
 
+/// The output of `child`, which fails the test if it has not ended after a minute: then it
+/// hangs (`what` names it).
+fn output_within_a_minute(mut child: std::process::Child, what: &str) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("status").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("runs")
+}
+
 /// A small corpus of two topics that never share a line.
 fn write_corpus(dir: &Path) -> PathBuf {
     let path = dir.join("corpus.txt");
@@ -733,6 +747,26 @@ fn nearest_and_evaluate_read_any_vector_file_and_report_what_they_cannot() {
         "error: standard input:2: invalid UTF-8 at byte offset 0 of the line (0-based)\n"
     );
     assert!(stdout(&output).starts_with("cat: "));
+    // Standard input without a line break is an error at once: it searched for the end of
+    // the overlong line, which /dev/zero never has, at 100 % CPU until killed. A minute
+    // before it counts as hanging.
+    #[cfg(unix)]
+    {
+        let child = Command::new(example("nearest"))
+            .args(["out"])
+            .current_dir(dir.path())
+            .stdin(fs::File::open("/dev/zero").expect("/dev/zero"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let output = output_within_a_minute(child, "nearest < /dev/zero");
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            stderr(&output),
+            "error: standard input:1: the line is longer than 65536 bytes\n"
+        );
+    }
 
     // evaluate: a byte-order mark, a NaN vector, a header of dimension 0.
     fs::create_dir(dir.path().join("sets")).expect("mkdir");
@@ -777,6 +811,56 @@ fn nearest_and_evaluate_read_any_vector_file_and_report_what_they_cannot() {
             .any(|l| l.starts_with("sim") && l.ends_with(" 4/4")),
         "{table}"
     );
+    // A pipe in the evaluation folder, or as a model folder's vocabulary, is refused:
+    // opening it waited for a writer for good.
+    #[cfg(unix)]
+    {
+        fs::create_dir(dir.path().join("piped")).expect("mkdir");
+        fs::create_dir(dir.path().join("piped/sets")).expect("mkdir");
+        fs::create_dir(dir.path().join("piped/model")).expect("mkdir");
+        for name in ["U.npy", "V.npy", "W.npy"] {
+            fs::copy(
+                dir.path().join("out").join(name),
+                dir.path().join("piped/model").join(name),
+            )
+            .expect("copy");
+        }
+        for fifo in ["piped/sets/a.tsv", "piped/model/vocab.txt"] {
+            let c_path =
+                std::ffi::CString::new(dir.path().join(fifo).to_str().expect("UTF-8 path"))
+                    .expect("no NUL");
+            // SAFETY: mkfifo reads the NUL-terminated path it is given.
+            let status = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+            assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+        }
+        for (name, args, fifo) in [
+            (
+                "evaluate",
+                ["out", "--eval-dir", "piped/sets"],
+                "piped/sets/a.tsv",
+            ),
+            (
+                "nearest",
+                ["piped/model", "cat", "dog"],
+                "piped/model/vocab.txt",
+            ),
+        ] {
+            let child = Command::new(example(name))
+                .args(args)
+                .current_dir(dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawns");
+            let output = output_within_a_minute(child, &format!("{name} with the pipe {fifo}"));
+            assert_eq!(output.status.code(), Some(1));
+            assert_eq!(
+                stderr(&output),
+                format!("error: I/O error on {fifo}: is a pipe (FIFO), not a regular file\n")
+            );
+        }
+    }
     fs::write(dir.path().join("zero.txt"), "2 0\na\nb\n").expect("write");
     let output = run("evaluate", &["zero.txt", "--eval-dir", "sets"], dir.path());
     assert_eq!(

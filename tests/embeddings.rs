@@ -192,10 +192,14 @@ fn odd_arguments() {
         Embeddings::from_words(two.clone(), Array2::zeros((3, 2))),
         Err(Error::ShapeMismatch { .. })
     ));
-    assert!(matches!(
-        Embeddings::from_words(two, Array2::zeros((2, 0))),
-        Err(Error::ShapeMismatch { .. })
-    ));
+    let error = Embeddings::from_words(two, Array2::zeros((2, 0))).expect_err("no column");
+    assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
+    // It said `expected [2, 18446744073709551615]`, a placeholder for any width.
+    assert_eq!(
+        error.to_string(),
+        "shape mismatch for word vectors (one row per vocabulary entry, at least one column): \
+         expected [2, 1], found [2, 0]"
+    );
     assert!(matches!(
         Embeddings::from_words(Vec::new(), Array2::zeros((0, 2))),
         Err(Error::EmptyVocabulary(_))

@@ -525,3 +525,158 @@ fn a_pipe_or_device_as_checkpoint_is_refused_at_once() {
         );
     }
 }
+
+/// Runs `read` in a thread and returns its error, or fails the test if it has not returned
+/// after a minute (a pipe opened for reading waits for a writer forever).
+fn error_without_hanging<T: Send + 'static>(
+    what: &str,
+    read: impl FnOnce() -> Result<T, bilinear_skipgram::Error> + Send + 'static,
+) -> bilinear_skipgram::Error {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(read().map(drop));
+    });
+    match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(result) => result.expect_err(what),
+        Err(_) => panic!("{what}: did not return within a minute: it hangs"),
+    }
+}
+
+/// Asserts that `error` is an `Error::File` naming `path` that says it is `what`, not a
+/// regular file.
+fn assert_not_regular(error: &bilinear_skipgram::Error, path: &Path, what: &str) {
+    assert!(
+        matches!(error, bilinear_skipgram::Error::File { path: p, .. } if p == path),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    let expected = format!(
+        "I/O error on {}: is {what}, not a regular file",
+        path.display()
+    );
+    assert_eq!(message, expected);
+}
+
+/// The files of a model folder, vocabularies and evaluation sets are read whole by name
+/// and must be regular files: a pipe among them (`mkfifo`) made the reader wait for a
+/// writer for good, and a device such as `/dev/zero` (here through a symbolic link, which
+/// is followed) never ends.
+#[cfg(unix)]
+#[test]
+fn a_pipe_or_device_among_the_files_read_whole_is_refused_at_once() {
+    use bilinear_skipgram::io::{
+        CONFIG_FILE, CONTEXT_FILE, FOCUS_FILE, INTERACTION_FILE, MANIFEST_FILE, OFFSETS_INFO_FILE,
+        VOCAB_FILE,
+    };
+    use bilinear_skipgram::{Model, OovPolicy, Vocab, eval};
+    use rand::SeedableRng;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model_dir = dir.path().join("model");
+    let vocab = Vocab::from_counts([("a".to_owned(), 2), ("b".to_owned(), 1)], OovPolicy::Drop)
+        .expect("vocab");
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1);
+    let model = Model::course(2, 3, &mut rng);
+    bilinear_skipgram::save_model(&model_dir, &model, &vocab).expect("saves");
+    // Without the manifest (as a hand-made folder) nothing checks the files' sizes first.
+    let manifest = model_dir.join(MANIFEST_FILE);
+    let manifest_bytes = std::fs::read(&manifest).expect("manifest");
+    std::fs::remove_file(&manifest).expect("remove");
+    let load = |model_dir: &Path| {
+        let model_dir = model_dir.to_path_buf();
+        move || bilinear_skipgram::load_model(&model_dir, OovPolicy::Drop)
+    };
+    for name in [
+        MANIFEST_FILE,
+        VOCAB_FILE,
+        FOCUS_FILE,
+        CONTEXT_FILE,
+        INTERACTION_FILE,
+        OFFSETS_INFO_FILE,
+    ] {
+        let path = model_dir.join(name);
+        let original = std::fs::read(&path).ok();
+        let _ = std::fs::remove_file(&path);
+        fifo_in(&model_dir, name);
+        let error = error_without_hanging(name, load(&model_dir));
+        assert_not_regular(&error, &path, "a pipe (FIFO)");
+        std::fs::remove_file(&path).expect("remove");
+        std::os::unix::fs::symlink("/dev/zero", &path).expect("symlink");
+        let error = error_without_hanging(name, load(&model_dir));
+        assert_not_regular(&error, &path, "a character device");
+        std::fs::remove_file(&path).expect("remove");
+        if let Some(bytes) = original {
+            std::fs::write(&path, bytes).expect("restore");
+        }
+    }
+    bilinear_skipgram::load_model(&model_dir, OovPolicy::Drop).expect("the files restored");
+    // A whole model's configuration, read first.
+    let config = fifo_in(&model_dir, CONFIG_FILE);
+    let read = model_dir.clone();
+    let error = error_without_hanging(CONFIG_FILE, move || bilinear_skipgram::Trained::load(&read));
+    assert_not_regular(&error, &config, "a pipe (FIFO)");
+    std::fs::remove_file(&config).expect("remove");
+    std::fs::write(&manifest, manifest_bytes).expect("restore");
+
+    // A vocabulary and the evaluation sets, as a folder of them holds them.
+    let sets = dir.path().join("sets");
+    std::fs::create_dir(&sets).expect("mkdir");
+    let fifo = fifo_in(&sets, "a.tsv");
+    let read = fifo.clone();
+    let error = error_without_hanging("read_vocab", move || {
+        bilinear_skipgram::io::read_vocab(&read, OovPolicy::Drop)
+    });
+    assert_not_regular(&error, &fifo, "a pipe (FIFO)");
+    for policy in [eval::MalformedPolicy::Strict, eval::MalformedPolicy::Skip] {
+        let read = fifo.clone();
+        let error = error_without_hanging("similarity", move || {
+            eval::SimilarityDataset::read(&read, policy)
+        });
+        assert_not_regular(&error, &fifo, "a pipe (FIFO)");
+        let read = fifo.clone();
+        let error =
+            error_without_hanging("analogy", move || eval::AnalogyDataset::read(&read, policy));
+        assert_not_regular(&error, &fifo, "a pipe (FIFO)");
+        let read = fifo.clone();
+        let error = error_without_hanging("BATS", move || eval::BatsDataset::read(&read, policy));
+        assert_not_regular(&error, &fifo, "a pipe (FIFO)");
+    }
+    let error = error_without_hanging("a folder", {
+        let read = sets.clone();
+        move || eval::SimilarityDataset::read(&read, eval::MalformedPolicy::Strict)
+    });
+    assert_not_regular(&error, &sets, "a folder");
+}
+
+/// A matrix given by name is read from a pipe, as word vectors are (`<(zcat U.npy.gz)`):
+/// only the files of a model folder must be regular files.
+#[cfg(unix)]
+#[test]
+fn a_matrix_is_read_from_a_pipe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("m.npy");
+    let matrix = ndarray::array![[1.0_f32, 2.0], [3.0, 4.0]];
+    bilinear_skipgram::io::write_matrix(&file, matrix.view()).expect("writes");
+    let bytes = std::fs::read(&file).expect("read");
+    let fifo = fifo_in(dir.path(), "m.fifo");
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut pipe = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&fifo)
+                .expect("open the pipe for writing");
+            let _ = pipe.write_all(&bytes);
+        })
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(bilinear_skipgram::io::read_matrix(&fifo));
+    });
+    let read = receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("read_matrix did not return within a minute: it hangs")
+        .expect("reads the pipe");
+    writer.join().expect("writer");
+    assert_eq!(read, matrix);
+}

@@ -45,14 +45,47 @@ pub(crate) fn open_decoded(
         Compression::Plain => Box::new(whole),
         Compression::Gzip => Box::new(BufReader::with_capacity(
             READ_BUFFER_BYTES,
-            gzip_decoder(whole)?,
+            CutShort::new(gzip_decoder(whole)?, "gzip"),
         )),
         Compression::Xz => Box::new(BufReader::with_capacity(
             READ_BUFFER_BYTES,
-            xz_decoder(whole)?,
+            CutShort::new(xz_decoder(whole)?, "xz"),
         )),
     };
     Ok((reader, compression))
+}
+
+/// A decoder whose error for compressed data that ends too soon says so. The decoders
+/// report it as an unexpected end of input in their own words (xz: `failed to fill whole
+/// buffer`, gzip: `incomplete deflate stream`), which never say that the file was cut
+/// short, as by an interrupted download or copy.
+struct CutShort<R> {
+    inner: R,
+    format: &'static str,
+}
+
+impl<R> CutShort<R> {
+    fn new(inner: R, format: &'static str) -> Self {
+        CutShort { inner, format }
+    }
+}
+
+impl<R: Read> Read for CutShort<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|error| {
+            if error.kind() == io::ErrorKind::UnexpectedEof {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the file ends before its {}-compressed data does: it is truncated",
+                        self.format
+                    ),
+                )
+            } else {
+                error
+            }
+        })
+    }
 }
 
 /// The error for a compressed input that this build cannot read.

@@ -550,7 +550,7 @@ fn check_corpus_file(path: &Path) -> Result<()> {
         );
     }
     if !metadata.is_file() {
-        let what = file_type_name(&metadata.file_type());
+        let what = crate::io::file_type_name(&metadata.file_type());
         return refuse(
             io::ErrorKind::InvalidInput,
             &format!(
@@ -561,28 +561,6 @@ fn check_corpus_file(path: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// What a file that is neither a regular file nor a directory is, in words.
-fn file_type_name(file_type: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return "a pipe (FIFO)";
-        }
-        if file_type.is_char_device() {
-            return "a character device";
-        }
-        if file_type.is_block_device() {
-            return "a block device";
-        }
-        if file_type.is_socket() {
-            return "a socket";
-        }
-    }
-    let _ = file_type;
-    "a special file"
 }
 
 /// A source not yet opened.

@@ -677,9 +677,42 @@ fn truncated_gzip_is_a_corpus_error() {
         }) => {
             assert_eq!(error_path, path);
             assert!(line > 1);
-            assert!(message.contains("gzip"), "{message}");
+            assert_eq!(
+                message,
+                "gzip decompression error: the file ends before its gzip-compressed data \
+                 does: it is truncated"
+            );
         }
         other => panic!("expected a corpus error, got {other:?}"),
+    }
+}
+
+/// A gzip or xz file cut anywhere after its magic number says that it is truncated; the
+/// decoders said `incomplete deflate stream` and `failed to fill whole buffer`.
+#[test]
+fn every_cut_of_a_gzip_or_xz_file_says_it_is_truncated() {
+    let body = "line one\nline two\n".repeat(20);
+    for (format, compressed, magic) in [
+        ("gzip", gzip(body.as_bytes()), GZIP_MAGIC.len()),
+        ("xz", xz(body.as_bytes()), XZ_MAGIC.len()),
+    ] {
+        for cut in magic..compressed.len() {
+            let mut stream = SentenceStream::from_reader(
+                std::io::Cursor::new(compressed[..cut].to_vec()),
+                "cut",
+                CorpusOptions::default(),
+            );
+            let error = read_all(&mut stream).unwrap_err();
+            let expected = format!(
+                "{format} decompression error: the file ends before its {format}-compressed \
+                 data does: it is truncated"
+            );
+            assert!(
+                matches!(&error, Error::Corpus { message, .. } if *message == expected),
+                "{format} cut at {cut} of {}: {error:?}",
+                compressed.len()
+            );
+        }
     }
 }
 

@@ -744,7 +744,8 @@ impl AnalogyDataset {
     ///
     /// # Errors
     ///
-    /// [`Error::File`] when the file cannot be opened or read; under
+    /// [`Error::File`] when the file cannot be opened or read, or is not a regular file (a
+    /// folder, a pipe, a device); under
     /// [`MalformedPolicy::Strict`], [`Error::Parse`] naming the file, the line and the bad
     /// text of the first line that is neither a `: name` header nor four words.
     ///

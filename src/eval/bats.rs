@@ -91,7 +91,8 @@ impl BatsDataset {
     ///
     /// # Errors
     ///
-    /// [`Error::File`](crate::Error::File) when the file cannot be opened or read;
+    /// [`Error::File`](crate::Error::File) when the file cannot be opened or read, or is not a
+    /// regular file (a folder, a pipe, a device);
     /// [`Error::Parse`](crate::Error::Parse) naming the file, the line and its text when
     /// the header lacks a required column, and under [`MalformedPolicy::Strict`] for the
     /// first row without as many fields as the header, with an empty relation id or word,

@@ -77,9 +77,10 @@ pub(crate) fn read_lines(
     }
 }
 
-/// Opens `path` for [`read_lines`].
+/// Opens `path` for [`read_lines`]; it must be a regular file (a pipe or a device is
+/// refused before it is opened: opening a pipe waits for a writer).
 pub(crate) fn open(path: &Path) -> Result<BufReader<File>> {
-    File::open(path)
+    crate::io::open_regular_file(path)
         .map(BufReader::new)
         .map_err(|source| Error::File {
             path: path.to_path_buf(),

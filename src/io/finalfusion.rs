@@ -174,7 +174,7 @@ fn check_rows(vectors: ArrayView2<'_, f32>, vocab: &Vocab) -> Result<()> {
     if n_words != vocab.len() {
         return Err(Error::ShapeMismatch {
             what: "word vectors (one row per vocabulary entry)",
-            expected: vec![vocab.len(), usize::MAX],
+            expected: vec![vocab.len(), dim],
             found: vec![n_words, dim],
         });
     }
@@ -323,8 +323,9 @@ fn float32(x: f32) -> Value {
 ///   metadata, a simple vocabulary, an array storage and optional norms (subword
 ///   vocabularies and quantized storage are not supported); has a chunk, word, matrix or
 ///   norms vector longer than the file, a repeated word, a word that is not UTF-8, or a
-///   matrix or norms vector with another number of rows than there are words; has bytes
-///   after the chunks its header lists; or when finalfusion rejects it.
+///   matrix or norms vector with another number of rows than there are words; has vectors
+///   of dimension 0; has bytes after the chunks its header lists; or when finalfusion
+///   rejects it.
 pub fn read_finalfusion(path: impl AsRef<Path>) -> Result<(Vec<String>, Array2<f32>)> {
     let path = path.as_ref();
     let mut reader = checked_reader(path)?;
@@ -333,6 +334,14 @@ pub fn read_finalfusion(path: impl AsRef<Path>) -> Result<(Vec<String>, Array2<f
     let words = embeddings.vocab().words().to_vec();
     let storage = embeddings.storage();
     let (n_rows, dim) = storage.shape();
+    if dim == 0 {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "the {n_rows} vectors have dimension 0: a word vector needs at least one value"
+            ),
+        });
+    }
     // Through a Vec: finalfusion's matrix type is ndarray 0.15's, ours is 0.17's.
     let mut vectors =
         Array2::from_shape_vec((n_rows, dim), storage.view().iter().copied().collect()).map_err(

@@ -106,11 +106,11 @@ impl Manifest {
     ///
     /// # Errors
     ///
-    /// [`Error::File`] when the manifest exists but cannot be read, [`Error::Parse`]
-    /// naming its line when it is malformed.
+    /// [`Error::File`] when the manifest exists but cannot be read or is not a regular file,
+    /// [`Error::Parse`] naming its line when it is malformed.
     pub fn read(dir: impl AsRef<Path>) -> Result<Option<Manifest>> {
         let path = dir.as_ref().join(MANIFEST_FILE);
-        let file = match File::open(&path) {
+        let file = match super::open_regular_file(&path) {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(Error::File { path, source }),

@@ -19,8 +19,10 @@ const BYTE_ORDER_MARK: &[u8] = "\u{feff}".as_bytes();
 /// Lines of a text, numbered from 1, each at most a given number of bytes.
 ///
 /// A trailing `"\n"` or `"\r\n"` is removed, and so is a UTF-8 byte-order mark at the start
-/// of the first line. A line longer than the limit is an error; the reader then goes on
-/// with the next line, having kept no more of the long one than the limit.
+/// of the first line. A line longer than the limit is an error as soon as the limit is
+/// passed, so input without line breaks (`/dev/zero`) is an error at once rather than read
+/// for ever. The next call skips the rest of that line and goes on with the line after;
+/// if no line break comes within 1 GiB it gives up, with an error, and reads nothing more.
 ///
 /// ```
 /// use bilinear_skipgram::{Error, io::LineReader};
@@ -42,6 +44,24 @@ pub struct LineReader<R> {
     limit: usize,
     line: u64,
     buffer: Vec<u8>,
+    state: State,
+    /// The most bytes the next call reads to find the end of a line that was too long.
+    skip_limit: u64,
+}
+
+/// The most bytes a [`LineReader`] reads to find the end of a line longer than its limit
+/// before it gives up: 1 GiB, no line of a text file.
+const SKIP_LIMIT: u64 = 1 << 30;
+
+/// Where a [`LineReader`] is in its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a line.
+    LineStart,
+    /// Within the line last returned as too long: its rest is skipped on the next call.
+    InLongLine,
+    /// No line break came within the skip limit: nothing more is read.
+    GaveUp,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -54,6 +74,8 @@ impl<R: BufRead> LineReader<R> {
             limit,
             line: 0,
             buffer: Vec::new(),
+            state: State::LineStart,
+            skip_limit: SKIP_LIMIT,
         }
     }
 
@@ -71,11 +93,17 @@ impl<R: BufRead> LineReader<R> {
     ///
     /// # Errors
     ///
-    /// - [`Error::Parse`] naming the source and the line when it is longer than the limit
-    ///   (the rest of it is skipped, so the next call reads the line after).
+    /// - [`Error::Parse`] naming the source and the line when it is longer than the limit,
+    ///   returned once the limit is passed, without reading the rest of the line. The next
+    ///   call skips that rest and reads the line after; if no line break comes within 1 GiB,
+    ///   it is an [`Error::Parse`] naming the long line again, as is every later call, and
+    ///   nothing more is read.
     /// - [`Error::File`] naming the source when reading fails.
     pub fn next_bytes(&mut self) -> Result<Option<&[u8]>> {
         self.buffer.clear();
+        if self.state != State::LineStart {
+            self.skip_rest_of_line()?;
+        }
         // The limit, plus room for a byte-order mark and "\r\n", plus one byte to tell a
         // line that is too long.
         let take = (self.limit + BYTE_ORDER_MARK.len() + 3) as u64;
@@ -103,7 +131,7 @@ impl<R: BufRead> LineReader<R> {
         }
         if end - start > self.limit || (!complete && n as u64 == take) {
             if !complete {
-                self.skip_rest_of_line()?;
+                self.state = State::InLongLine;
             }
             let message = format!("the line is longer than {} bytes", self.limit);
             return Err(Error::parse(&self.name, self.line, message));
@@ -135,27 +163,44 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
-    /// Discards input up to and including the next line break.
+    /// Discards input up to and including the next line break, reading at most the skip
+    /// limit; past it, an error naming the long line, now and on every later call.
     fn skip_rest_of_line(&mut self) -> Result<()> {
-        loop {
+        let mut skipped: u64 = 0;
+        while self.state == State::InLongLine {
+            if skipped >= self.skip_limit {
+                self.state = State::GaveUp;
+                break;
+            }
             let buf = self.reader.fill_buf().map_err(|source| Error::File {
                 path: self.name.clone(),
                 source,
             })?;
+            let room = usize::try_from(self.skip_limit - skipped).unwrap_or(usize::MAX);
+            let buf = &buf[..buf.len().min(room)];
             if buf.is_empty() {
+                self.state = State::LineStart;
                 return Ok(());
             }
-            match buf.iter().position(|&b| b == b'\n') {
+            let n = match buf.iter().position(|&b| b == b'\n') {
                 Some(at) => {
-                    self.reader.consume(at + 1);
-                    return Ok(());
+                    self.state = State::LineStart;
+                    at + 1
                 }
-                None => {
-                    let n = buf.len();
-                    self.reader.consume(n);
-                }
-            }
+                None => buf.len(),
+            };
+            self.reader.consume(n);
+            skipped += n as u64;
         }
+        if self.state == State::GaveUp {
+            let message = format!(
+                "the line is longer than {} bytes, and no line break follows within {} bytes; \
+                 nothing after it is read",
+                self.limit, self.skip_limit
+            );
+            return Err(Error::parse(&self.name, self.line, message));
+        }
+        Ok(())
     }
 
     fn io_error(&self, source: std::io::Error) -> Error {
@@ -214,14 +259,63 @@ mod tests {
         );
     }
 
+    /// Zero bytes without end, counted; reading more than 16 MiB panics, so that a reader
+    /// that looks for a line break in them fails the test instead of hanging it.
+    struct Endless {
+        read: u64,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.read += buf.len() as u64;
+            assert!(
+                self.read <= 16 << 20,
+                "read {} bytes of endless input",
+                self.read
+            );
+            buf.fill(0);
+            Ok(buf.len())
+        }
+    }
+
     #[test]
-    fn endless_input_is_an_error_in_bounded_memory() {
-        let zeros = std::io::BufReader::new(std::io::repeat(0).take(1 << 30));
+    fn endless_input_is_an_error_at_once() {
+        let zeros = std::io::BufReader::new(Endless { read: 0 });
         let mut lines = LineReader::new(zeros, "/dev/zero", MAX_LINE_BYTES);
         let error = lines.next_bytes().unwrap_err();
-        assert!(matches!(error, Error::Parse { line: 1, .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "/dev/zero:1: the line is longer than 65536 bytes"
+        );
         assert!(lines.buffer.capacity() <= 4 * MAX_LINE_BYTES);
-        assert_eq!(lines.next_bytes().unwrap(), None);
+        assert!(lines.reader.get_ref().read <= 2 * MAX_LINE_BYTES as u64);
+        // Going on skips the rest of the line, up to the skip limit, then stops for good.
+        lines.skip_limit = 1 << 20;
+        let message = "/dev/zero:1: the line is longer than 65536 bytes, and no line break \
+                       follows within 1048576 bytes; nothing after it is read";
+        assert_eq!(lines.next_bytes().unwrap_err().to_string(), message);
+        let read = lines.reader.get_ref().read;
+        assert!(read <= (1 << 20) + 2 * MAX_LINE_BYTES as u64, "{read}");
+        assert_eq!(lines.next_bytes().unwrap_err().to_string(), message);
+        assert_eq!(lines.reader.get_ref().read, read);
+    }
+
+    #[test]
+    fn the_rest_of_a_long_line_is_skipped_within_the_skip_limit() {
+        // The first call reads 10 bytes (the limit, 3 for a byte-order mark, 3 more); 991
+        // more end the line.
+        let mut text = vec![b'y'; 1000];
+        text.extend_from_slice(b"\nnext\n");
+        for (skip_limit, second) in [(991, Ok("next".to_owned())), (990, Err(()))] {
+            let mut lines = LineReader::new(&text[..], "t.txt", 4);
+            lines.skip_limit = skip_limit;
+            assert!(lines.next_bytes().is_err());
+            let found = lines
+                .next_bytes()
+                .map(|line| String::from_utf8_lossy(line.unwrap()).into_owned())
+                .map_err(drop);
+            assert_eq!(found, second, "skip limit {skip_limit}");
+        }
     }
 
     #[test]

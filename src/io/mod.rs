@@ -157,6 +157,66 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> 
     Ok(n)
 }
 
+/// What a file that is neither a regular file nor a folder is, in words: `a pipe (FIFO)`,
+/// `a character device`, …
+pub(crate) fn file_type_name(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a pipe (FIFO)";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = file_type;
+    "a special file"
+}
+
+/// Opens `path` for reading if it is a regular file (after following symbolic links), the
+/// check of every reader of a named file that is read whole and is not a stream: the files
+/// of a model folder, vocabularies, evaluation sets. Opening a pipe (FIFO) waits for a
+/// writer that may never come, and a device such as `/dev/zero` never ends. (The corpus
+/// has its own check, which says why a corpus cannot be a stream; word vectors and
+/// [`read_matrix`] are read from pipes on purpose.)
+///
+/// A failed `stat` keeps its error (`NotFound` for a missing file); a folder is
+/// `IsADirectory` and anything else `InvalidInput`, with a message saying what it is:
+/// `is a pipe (FIFO), not a regular file`.
+pub(crate) fn open_regular_file(path: &Path) -> std::io::Result<File> {
+    let metadata = fs::metadata(path)?;
+    if metadata.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a folder, not a regular file",
+        ));
+    }
+    if !metadata.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "is {}, not a regular file",
+                file_type_name(&metadata.file_type())
+            ),
+        ));
+    }
+    File::open(path)
+}
+
+/// The bytes of the regular file `path`, checked as [`open_regular_file`] checks it.
+pub(crate) fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_regular_file(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::File {
         path: path.to_path_buf(),
@@ -230,8 +290,8 @@ pub fn write_vocab(path: impl AsRef<Path>, vocab: &Vocab) -> Result<()> {
 ///
 /// # Errors
 ///
-/// [`Error::File`] when the file cannot be opened, [`Error::Corpus`] naming the line of a
-/// malformed entry.
+/// [`Error::File`] when the file cannot be opened or is not a regular file (a folder, a
+/// pipe, a device), [`Error::Parse`] naming the line of a malformed entry.
 pub fn read_vocab(path: impl AsRef<Path>, oov: OovPolicy) -> Result<Vocab> {
     let path = path.as_ref();
     read_vocab_listed(path, oov, None)
@@ -239,7 +299,7 @@ pub fn read_vocab(path: impl AsRef<Path>, oov: OovPolicy) -> Result<Vocab> {
 
 /// [`read_vocab`], checking the bytes read against `entry` of a manifest.
 fn read_vocab_listed(path: &Path, oov: OovPolicy, entry: Option<&ManifestEntry>) -> Result<Vocab> {
-    let file = File::open(path).map_err(file_error(path))?;
+    let file = open_regular_file(path).map_err(file_error(path))?;
     let mut crc = folder::CrcReader::new(file);
     let vocab = Vocab::read_text(BufReader::new(&mut crc), path, oov)?;
     if let Some(entry) = entry {
@@ -312,7 +372,9 @@ pub fn save_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result
 /// # Errors
 ///
 /// - [`Error::File`], [`Error::Format`] or [`Error::Parse`] when a file is missing or
-///   malformed.
+///   malformed ([`Error::Format`] naming [`FOCUS_FILE`] when it has no column: a model of
+///   dimension 0); [`Error::File`] naming a file that is not a regular file (a folder, a
+///   pipe, a device: opening a pipe would wait for a writer).
 /// - [`Error::Format`] naming the file and what differs when it does not match the
 ///   manifest (size, CRC-32, not listed); [`Error::Parse`] for a malformed manifest.
 /// - [`Error::ShapeMismatch`] when the matrices do not fit each other or the vocabulary.
@@ -331,6 +393,16 @@ fn read_model(dir: &Path, oov: OovPolicy, manifest: Option<&Manifest>) -> Result
     let listed = |name: &str| manifest.map(|m| m.check_size(dir, name)).transpose();
     let vocab = read_vocab_listed(&dir.join(VOCAB_FILE), oov, listed(VOCAB_FILE)?)?;
     let focus = read_matrix_listed(&dir.join(FOCUS_FILE), listed(FOCUS_FILE)?)?;
+    if focus.ncols() == 0 {
+        return Err(Error::Format {
+            path: dir.join(FOCUS_FILE),
+            message: format!(
+                "the shape ({}, 0) has no column: a model of dimension 0 has no word vectors \
+                 (a word vector needs at least one value)",
+                focus.nrows()
+            ),
+        });
+    }
     if focus.nrows() != vocab.len() {
         return Err(Error::ShapeMismatch {
             what: "U.npy (one row per entry of vocab.txt)",

@@ -18,7 +18,7 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 
 use super::folder::{CrcReader, ManifestEntry, check_crc};
-use super::{file_error, write_atomic};
+use super::{file_error, open_regular_file, write_atomic};
 use crate::error::{Error, Result};
 
 /// The fields of an `.npy` header.
@@ -235,15 +235,23 @@ const NPY_READ_CHUNK: usize = 1 << 16;
 ///   or longer than the shape needs (the message gives both sizes).
 pub fn read_matrix(path: impl AsRef<Path>) -> Result<Array2<f32>> {
     let path = path.as_ref();
-    read_matrix_listed(path, None)
+    let file = File::open(path).map_err(file_error(path))?;
+    read_matrix_from(path, file, None)
 }
 
-/// [`read_matrix`], checking the bytes read against `entry` of a manifest.
+/// [`read_matrix`] for a file of a model folder, which must be a regular file (a pipe or a
+/// device there is refused before it is opened), checking the bytes read against `entry`
+/// of a manifest.
 pub(crate) fn read_matrix_listed(
     path: &Path,
     entry: Option<&ManifestEntry>,
 ) -> Result<Array2<f32>> {
-    let file = File::open(path).map_err(file_error(path))?;
+    let file = open_regular_file(path).map_err(file_error(path))?;
+    read_matrix_from(path, file, entry)
+}
+
+/// [`read_matrix`] of the opened `file`.
+fn read_matrix_from(path: &Path, file: File, entry: Option<&ManifestEntry>) -> Result<Array2<f32>> {
     let file_len = file
         .metadata()
         .ok()

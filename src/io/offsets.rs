@@ -87,7 +87,7 @@ pub(crate) fn read_offsets(
 ) -> Result<OffsetInteractions> {
     let info = dir.join(OFFSETS_INFO_FILE);
     let listed = manifest.is_some_and(|m| m.get(OFFSETS_INFO_FILE).is_some());
-    let bytes = match std::fs::read(&info) {
+    let bytes = match super::read_regular_file(&info) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !listed => {
             let values = dir.join(OFFSETS_FILE);
@@ -114,6 +114,7 @@ pub(crate) fn read_offsets(
         message: format!("line {line}: {message}"),
     };
     let (mut kind, mut window, mut window_mode) = (None, None, None);
+    let mut window_line = 0;
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -131,7 +132,10 @@ pub(crate) fn read_offsets(
             "kind" => name
                 .and_then(OffsetInteractionKind::from_name)
                 .map(|k| kind = Some(k)),
-            "window" => value.parse::<usize>().ok().map(|w| window = Some(w)),
+            "window" => value.parse::<usize>().ok().map(|w| {
+                window = Some(w);
+                window_line = index + 1;
+            }),
             "window_mode" => [WindowMode::Shrink, WindowMode::Fixed]
                 .into_iter()
                 .find(|&m| Some(window_mode_name(m)) == name)
@@ -151,16 +155,41 @@ pub(crate) fn read_offsets(
     if kind == OffsetInteractionKind::None {
         return Ok(OffsetInteractions::none());
     }
+    if window == 0 {
+        return Err(bad(
+            window_line,
+            "`window` must be at least 1, got 0".to_owned(),
+        ));
+    }
+    // D.npy has 2·window rows (2·window·M for full interactions): a window so large that
+    // they cannot be counted is refused here, before it wraps to a small count that a
+    // matrix of as many rows would pass.
+    let per_offset = match kind {
+        OffsetInteractionKind::Full => dim,
+        _ => 1,
+    };
+    let Some((n_offsets, rows)) = window
+        .checked_mul(2)
+        .and_then(|n| Some((n, n.checked_mul(per_offset)?)))
+    else {
+        let rows = if per_offset == 1 {
+            "2·window"
+        } else {
+            "2·window·M"
+        };
+        return Err(bad(
+            window_line,
+            format!(
+                "`window` = {window} is too large: {OFFSETS_FILE} would need {rows} = {} rows",
+                2 * window as u128 * per_offset as u128
+            ),
+        ));
+    };
     let path = dir.join(OFFSETS_FILE);
     let entry = manifest
         .map(|m| m.check_size(dir, OFFSETS_FILE))
         .transpose()?;
     let values = read_matrix_listed(&path, entry)?;
-    let n_offsets = 2 * window;
-    let rows = match kind {
-        OffsetInteractionKind::Full => n_offsets * dim,
-        _ => n_offsets,
-    };
     if values.dim() != (rows, dim) {
         return Err(Error::ShapeMismatch {
             what: "D.npy (2·window rows for diagonal interactions, 2·window·M for full ones, \

@@ -112,7 +112,8 @@ impl Trained {
     /// - [`Error::Format`] naming [`CONFIG_FILE`] when the folder has none: it is a plain
     ///   model folder ([`save_model`](crate::save_model), or the `train` example before
     ///   it saved whole models), which [`load_model`](crate::load_model) reads.
-    /// - [`Error::File`] naming a file that is missing or cannot be read.
+    /// - [`Error::File`] naming a file that is missing or cannot be read, or is not a
+    ///   regular file (a folder, a pipe, a device).
     /// - [`Error::Format`] naming the file and what differs when it does not match the
     ///   manifest (size, CRC-32, not listed), or is not UTF-8.
     /// - [`Error::Parse`] naming the file and line of a malformed line of the
@@ -257,7 +258,7 @@ fn read_trained(dir: &Path) -> Result<Trained> {
 fn read_text(dir: &Path, name: &str, manifest: Option<&Manifest>) -> Result<String> {
     let path = dir.join(name);
     let entry = manifest.map(|m| m.check_size(dir, name)).transpose()?;
-    let bytes = std::fs::read(&path).map_err(|source| Error::File {
+    let bytes = super::read_regular_file(&path).map_err(|source| Error::File {
         path: path.clone(),
         source,
     })?;

@@ -188,7 +188,7 @@ fn check_writable(path: &Path, vectors: ArrayView2<'_, f32>, vocab: &Vocab) -> R
     if vectors.nrows() != vocab.len() {
         return Err(Error::ShapeMismatch {
             what: "word vectors (one row per vocabulary entry)",
-            expected: vec![vocab.len(), usize::MAX],
+            expected: vec![vocab.len(), vectors.ncols()],
             found: vectors.shape().to_vec(),
         });
     }

@@ -137,12 +137,22 @@ pub enum OffsetInteractionsMut<'a> {
     Full(ArrayViewMut3<'a, f32>),
 }
 
+/// The largest window: `2 · window` offsets must be countable.
+const MAX_WINDOW: usize = usize::MAX / 2;
+
 fn check_window(window: usize) -> Result<()> {
     if window == 0 {
         return Err(Error::Config(ConfigError::TooSmall {
             field: "window",
             min: 1,
             value: 0,
+        }));
+    }
+    if window > MAX_WINDOW {
+        return Err(Error::Config(ConfigError::TooLarge {
+            field: "window",
+            max: MAX_WINDOW as u64,
+            value: window as u64,
         }));
     }
     Ok(())
@@ -228,8 +238,8 @@ impl OffsetInteractions {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when `window = 0`; [`Error::ShapeMismatch`] when `weights` does not
-    /// have `2·window` rows.
+    /// [`Error::Config`] when `window = 0` or `2·window` overflows `usize`;
+    /// [`Error::ShapeMismatch`] when `weights` does not have `2·window` rows.
     pub fn from_diagonal(
         weights: Array2<f32>,
         window: usize,
@@ -254,8 +264,8 @@ impl OffsetInteractions {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when `window = 0`; [`Error::ShapeMismatch`] unless `matrices` is
-    /// `2·window×M×M`.
+    /// [`Error::Config`] when `window = 0` or `2·window` overflows `usize`;
+    /// [`Error::ShapeMismatch`] unless `matrices` is `2·window×M×M`.
     pub fn from_full(
         matrices: Array3<f32>,
         window: usize,
@@ -577,6 +587,40 @@ mod tests {
         for kind in OffsetInteractionKind::ALL {
             assert_eq!(OffsetInteractionKind::from_name(kind.name()), Some(kind));
         }
+    }
+
+    #[test]
+    fn a_window_whose_offsets_overflow_is_refused() {
+        // 2 · 2⁶³ wrapped to 0, so that 0 rows passed as the 2·window a window of 2⁶³ needs.
+        let huge = usize::MAX / 2 + 1;
+        let too_large = |result: Result<OffsetInteractions>| {
+            assert!(
+                matches!(
+                    result,
+                    Err(Error::Config(ConfigError::TooLarge {
+                        field: "window",
+                        ..
+                    }))
+                ),
+                "{result:?}"
+            );
+        };
+        too_large(OffsetInteractions::from_diagonal(
+            Array2::zeros((0, 2)),
+            huge,
+            WindowMode::Shrink,
+        ));
+        too_large(OffsetInteractions::from_full(
+            Array3::zeros((0, 2, 2)),
+            huge,
+            WindowMode::Fixed,
+        ));
+        too_large(OffsetInteractions::identity(
+            OffsetInteractionKind::Diagonal,
+            2,
+            huge,
+            WindowMode::Shrink,
+        ));
     }
 
     #[test]
