@@ -340,7 +340,7 @@ fn output_problems_are_found_before_the_corpus_is_read() {
         ),
         (
             "/dev/null",
-            "error: I/O error on /dev/null: exists and is a device, not a folder; it was left as \
+            "error: I/O error on /dev/null: exists and is a character device, not a folder; it was left as \
              it is\n",
         ),
         (

@@ -529,28 +529,14 @@ fn check_parent(parent: &Path, path: &Path) -> Result<PathBuf> {
 fn kind_of(metadata: &fs::Metadata) -> &'static str {
     let file_type = metadata.file_type();
     if file_type.is_dir() {
-        return "a folder";
+        "a folder"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        super::file_type_name(&file_type)
     }
-    if file_type.is_file() {
-        return "a regular file";
-    }
-    if file_type.is_symlink() {
-        return "a symbolic link";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return "a pipe (FIFO)";
-        }
-        if file_type.is_char_device() || file_type.is_block_device() {
-            return "a device";
-        }
-        if file_type.is_socket() {
-            return "a socket";
-        }
-    }
-    "a special file"
 }
 
 fn not_a_folder(dir: &Path, metadata: &fs::Metadata) -> Error {
@@ -1037,7 +1023,7 @@ mod tests {
         assert!(message.contains("is a folder"), "{message}");
         if cfg!(unix) {
             let message = check_output_file("/dev/null").unwrap_err().to_string();
-            assert!(message.contains("a device"), "{message}");
+            assert!(message.contains("is a character device"), "{message}");
         }
         let message = check_output_file(parent.path().join("no/such/run.ckpt"))
             .unwrap_err()
