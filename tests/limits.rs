@@ -508,7 +508,10 @@ fn word_vectors_are_read_from_a_pipe() {
 fn a_pipe_or_device_as_checkpoint_is_refused_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fifo = fifo_in(dir.path(), "run.fifo");
-    for path in [fifo, PathBuf::from("/dev/zero")] {
+    for (path, kind) in [
+        (fifo, "a pipe (FIFO)"),
+        (PathBuf::from("/dev/zero"), "a character device"),
+    ] {
         let (sender, receiver) = std::sync::mpsc::channel();
         let read = path.clone();
         std::thread::spawn(move || {
@@ -520,7 +523,7 @@ fn a_pipe_or_device_as_checkpoint_is_refused_at_once() {
             .expect_err("not a checkpoint");
         let message = error.to_string();
         assert!(
-            message.contains("is not a regular file"),
+            message.ends_with(&format!(": is {kind}, not a regular file")),
             "{path:?}: {message}"
         );
     }
@@ -644,6 +647,12 @@ fn a_pipe_or_device_among_the_files_read_whole_is_refused_at_once() {
     let error = error_without_hanging("a folder", {
         let read = sets.clone();
         move || eval::SimilarityDataset::read(&read, eval::MalformedPolicy::Strict)
+    });
+    assert_not_regular(&error, &sets, "a folder");
+    // A folder given as a checkpoint (pipes and devices: the test above).
+    let read = sets.clone();
+    let error = error_without_hanging("checkpoint folder", move || {
+        bilinear_skipgram::Checkpoint::read(&read)
     });
     assert_not_regular(&error, &sets, "a folder");
 }

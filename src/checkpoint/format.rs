@@ -1,7 +1,6 @@
 //! The checkpoint file: reading it with its checks and writing it atomically (the format
 //! is in the [module documentation](crate::checkpoint)).
 
-use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
@@ -54,17 +53,8 @@ impl Checkpoint {
     pub fn read(path: impl AsRef<Path>) -> Result<Checkpoint> {
         let path = path.as_ref();
         // Opening a FIFO blocks until a writer comes, and a checkpoint has a length to check:
-        // a pipe or a device cannot be one (a folder fails as it always did, on reading).
-        if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            return Err(Error::File {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "is not a regular file, so it cannot be a checkpoint",
-                ),
-            });
-        }
-        let file = File::open(path).map_err(|source| Error::File {
+        // a pipe, a device or a folder cannot be one.
+        let file = crate::io::open_regular_file(path).map_err(|source| Error::File {
             path: path.to_path_buf(),
             source,
         })?;
