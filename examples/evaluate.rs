@@ -26,7 +26,8 @@ use bilinear_skipgram::error::exit_code;
 use bilinear_skipgram::{
     AnalogyMethod, Error, OovPolicy, Result, VectorKind, eval::AnalogyDataset, eval::AnalogyReport,
     eval::AnalogySearch, eval::BatsDataset, eval::DEFAULT_RESTRICT, eval::MalformedPolicy,
-    eval::SimilarityDataset, eval::count_non_finite_rows, load_model, read_word_vectors,
+    eval::SimilarityDataset, eval::count_non_finite_rows, io::check_regular_file, load_model,
+    read_word_vectors,
 };
 
 /// Writes to standard error, ignoring a closed one.
@@ -130,11 +131,16 @@ fn read_sets(dir: &Path, policy: MalformedPolicy) -> Result<Vec<EvalSet>> {
             .file_name()
             .map(|n| n.to_string_lossy().to_lowercase())
             .unwrap_or_default();
-        if name.starts_with("bats") && name.ends_with(".tsv") {
+        let bats = name.starts_with("bats") && name.ends_with(".tsv");
+        let analogy = name == "msr_analogy.txt"
+            || (name.starts_with("questions-words") && name.ends_with(".txt"));
+        if bats || analogy || name.ends_with(".tsv") {
+            // A pipe among the sets would wait for a writer for good.
+            check_regular_file(&path)?;
+        }
+        if bats {
             sets.push(EvalSet::Bats(BatsDataset::read(&path, policy)?));
-        } else if name == "msr_analogy.txt"
-            || (name.starts_with("questions-words") && name.ends_with(".txt"))
-        {
+        } else if analogy {
             sets.push(EvalSet::Analogy(AnalogyDataset::read(&path, policy)?));
         } else if name.ends_with(".tsv") {
             let set = SimilarityDataset::read(&path, policy)?;

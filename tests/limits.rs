@@ -560,10 +560,10 @@ fn assert_not_regular(error: &bilinear_skipgram::Error, path: &Path, what: &str)
     assert_eq!(message, expected);
 }
 
-/// The files of a model folder, vocabularies and evaluation sets are read whole by name
-/// and must be regular files: a pipe among them (`mkfifo`) made the reader wait for a
-/// writer for good, and a device such as `/dev/zero` (here through a symbolic link, which
-/// is followed) never ends.
+/// The files of a model folder and checkpoints must be regular files: a pipe among them
+/// (`mkfifo`) made the reader wait for a writer for good, and a device such as `/dev/zero`
+/// (here through a symbolic link, which is followed) never ended. A vocabulary or an
+/// evaluation set named on its own may be a pipe, but an endless one is an error at once.
 #[cfg(unix)]
 #[test]
 fn a_pipe_or_device_among_the_files_read_whole_is_refused_at_once() {
@@ -621,34 +621,37 @@ fn a_pipe_or_device_among_the_files_read_whole_is_refused_at_once() {
     std::fs::remove_file(&config).expect("remove");
     std::fs::write(&manifest, manifest_bytes).expect("restore");
 
-    // A vocabulary and the evaluation sets, as a folder of them holds them.
+    // A folder where a file is read: an evaluation set names it, the checkpoint below too.
     let sets = dir.path().join("sets");
     std::fs::create_dir(&sets).expect("mkdir");
-    let fifo = fifo_in(&sets, "a.tsv");
-    let read = fifo.clone();
-    let error = error_without_hanging("read_vocab", move || {
-        bilinear_skipgram::io::read_vocab(&read, OovPolicy::Drop)
-    });
-    assert_not_regular(&error, &fifo, "a pipe (FIFO)");
-    for policy in [eval::MalformedPolicy::Strict, eval::MalformedPolicy::Skip] {
-        let read = fifo.clone();
-        let error = error_without_hanging("similarity", move || {
-            eval::SimilarityDataset::read(&read, policy)
-        });
-        assert_not_regular(&error, &fifo, "a pipe (FIFO)");
-        let read = fifo.clone();
-        let error =
-            error_without_hanging("analogy", move || eval::AnalogyDataset::read(&read, policy));
-        assert_not_regular(&error, &fifo, "a pipe (FIFO)");
-        let read = fifo.clone();
-        let error = error_without_hanging("BATS", move || eval::BatsDataset::read(&read, policy));
-        assert_not_regular(&error, &fifo, "a pipe (FIFO)");
-    }
     let error = error_without_hanging("a folder", {
         let read = sets.clone();
         move || eval::SimilarityDataset::read(&read, eval::MalformedPolicy::Strict)
     });
-    assert_not_regular(&error, &sets, "a folder");
+    assert!(
+        matches!(&error, bilinear_skipgram::Error::File { path, .. } if *path == sets),
+        "{error:?}"
+    );
+    // A named file read on its own may be a pipe (the next test), but one that never ends
+    // is an error at once: a vocabulary and the evaluation sets linked to /dev/zero.
+    let zero = dir.path().join("zero.tsv");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+    let read = zero.clone();
+    let error = error_without_hanging("read_vocab", move || {
+        bilinear_skipgram::io::read_vocab(&read, OovPolicy::Drop)
+    });
+    assert!(error.to_string().contains("longer than"), "{error}");
+    for policy in [eval::MalformedPolicy::Strict, eval::MalformedPolicy::Skip] {
+        let read = zero.clone();
+        let error = error_without_hanging("similarity", move || {
+            eval::SimilarityDataset::read(&read, policy)
+        });
+        assert!(error.to_string().contains("longer than"), "{error}");
+        let read = zero.clone();
+        let error =
+            error_without_hanging("analogy", move || eval::AnalogyDataset::read(&read, policy));
+        assert!(error.to_string().contains("longer than"), "{error}");
+    }
     // A folder given as a checkpoint (pipes and devices: the test above).
     let read = sets.clone();
     let error = error_without_hanging("checkpoint folder", move || {
@@ -657,17 +660,43 @@ fn a_pipe_or_device_among_the_files_read_whole_is_refused_at_once() {
     assert_not_regular(&error, &sets, "a folder");
 }
 
-/// A matrix given by name is read from a pipe, as word vectors are (`<(zcat U.npy.gz)`):
-/// only the files of a model folder must be regular files.
+/// A matrix, a vocabulary and an evaluation set given by name are read from a pipe, as
+/// word vectors are (`<(zcat U.npy.gz)`): only the files of a model folder (and of the
+/// `evaluate` example's folder of sets) must be regular files.
 #[cfg(unix)]
 #[test]
-fn a_matrix_is_read_from_a_pipe() {
+fn a_matrix_vocabulary_or_evaluation_set_is_read_from_a_pipe() {
+    use bilinear_skipgram::{OovPolicy, eval};
+
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("m.npy");
     let matrix = ndarray::array![[1.0_f32, 2.0], [3.0, 4.0]];
     bilinear_skipgram::io::write_matrix(&file, matrix.view()).expect("writes");
-    let bytes = std::fs::read(&file).expect("read");
-    let fifo = fifo_in(dir.path(), "m.fifo");
+    let read = from_pipe(dir.path(), std::fs::read(&file).expect("read"), |fifo| {
+        bilinear_skipgram::io::read_matrix(fifo)
+    });
+    assert_eq!(read, matrix);
+    let vocab = from_pipe(dir.path(), b"the 3\ncat 2\n".to_vec(), |fifo| {
+        bilinear_skipgram::io::read_vocab(fifo, OovPolicy::Drop)
+    });
+    assert_eq!(vocab.words(), ["the", "cat"]);
+    let set = from_pipe(dir.path(), b"cat\tdog\t7.5\n".to_vec(), |fifo| {
+        eval::SimilarityDataset::read(fifo, eval::MalformedPolicy::Strict)
+    });
+    assert_eq!(set.pairs().len(), 1);
+}
+
+/// What `read` gives on a new pipe in `dir` that another thread writes `bytes` into; fails
+/// the test if it has not returned after a minute.
+#[cfg(unix)]
+fn from_pipe<T: Send + 'static>(
+    dir: &Path,
+    bytes: Vec<u8>,
+    read: impl FnOnce(&Path) -> Result<T, bilinear_skipgram::Error> + Send + 'static,
+) -> T {
+    let fifo = dir.join("pipe");
+    let _ = std::fs::remove_file(&fifo);
+    let fifo = fifo_in(dir, "pipe");
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
@@ -680,12 +709,12 @@ fn a_matrix_is_read_from_a_pipe() {
     };
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = sender.send(bilinear_skipgram::io::read_matrix(&fifo));
+        let _ = sender.send(read(&fifo));
     });
     let read = receiver
         .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("read_matrix did not return within a minute: it hangs")
+        .expect("did not return within a minute: it hangs")
         .expect("reads the pipe");
     writer.join().expect("writer");
-    assert_eq!(read, matrix);
+    read
 }

@@ -77,10 +77,11 @@ pub(crate) fn read_lines(
     }
 }
 
-/// Opens `path` for [`read_lines`]; it must be a regular file (a pipe or a device is
-/// refused before it is opened: opening a pipe waits for a writer).
+/// Opens `path` for [`read_lines`]. A pipe is read as it comes (`<(zcat set.txt.gz)`; a
+/// named pipe waits for its writer), and a line longer than the limit ends the reading at
+/// once, so `/dev/zero` is an error, not a hang.
 pub(crate) fn open(path: &Path) -> Result<BufReader<File>> {
-    crate::io::open_regular_file(path)
+    File::open(path)
         .map(BufReader::new)
         .map_err(|source| Error::File {
             path: path.to_path_buf(),

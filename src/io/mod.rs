@@ -180,17 +180,26 @@ pub(crate) fn file_type_name(file_type: &fs::FileType) -> &'static str {
     "a special file"
 }
 
-/// Opens `path` for reading if it is a regular file (after following symbolic links), the
-/// check of every reader of a named file that is read whole and is not a stream: the files
-/// of a model folder, vocabularies, evaluation sets. Opening a pipe (FIFO) waits for a
-/// writer that may never come, and a device such as `/dev/zero` never ends. (The corpus
-/// has its own check, which says why a corpus cannot be a stream; word vectors and
-/// [`read_matrix`] are read from pipes on purpose.)
+/// Checks that `path` is a regular file (after following symbolic links), before it is
+/// opened: a pipe (FIFO) opened for reading waits for a writer that may never come, and a
+/// device such as `/dev/zero` never ends. For files that are part of a whole, such as the
+/// files of a model folder or the evaluation sets of a folder, where a stream has no place;
+/// a file named on its own may well be a pipe (`<(zcat vocab.txt.gz)`), and the readers
+/// of such files ([`read_vocab`], [`read_matrix`], the word-vector readers, the
+/// evaluation sets) read one as it comes.
 ///
-/// A failed `stat` keeps its error (`NotFound` for a missing file); a folder is
-/// `IsADirectory` and anything else `InvalidInput`, with a message saying what it is:
-/// `is a pipe (FIFO), not a regular file`.
-pub(crate) fn open_regular_file(path: &Path) -> std::io::Result<File> {
+/// # Errors
+///
+/// [`Error::File`] naming `path`: a failed `stat` keeps its error (`NotFound` for a missing
+/// file); a folder is `IsADirectory` and anything else `InvalidInput`, with a message
+/// saying what it is: `is a pipe (FIFO), not a regular file`.
+pub fn check_regular_file(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    regular_file(path).map_err(file_error(path))
+}
+
+/// [`check_regular_file`] as an I/O error.
+fn regular_file(path: &Path) -> std::io::Result<()> {
     let metadata = fs::metadata(path)?;
     if metadata.is_dir() {
         return Err(std::io::Error::new(
@@ -207,6 +216,14 @@ pub(crate) fn open_regular_file(path: &Path) -> std::io::Result<File> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// Opens `path` for reading once [`check_regular_file`] accepts it: the files of a model
+/// folder and checkpoints. (The corpus has its own check, which says why a corpus cannot
+/// be a stream.)
+pub(crate) fn open_regular_file(path: &Path) -> std::io::Result<File> {
+    regular_file(path)?;
     File::open(path)
 }
 
@@ -286,20 +303,34 @@ pub fn write_vocab(path: impl AsRef<Path>, vocab: &Vocab) -> Result<()> {
     write_atomic(path, |writer| vocab.write_text(writer))
 }
 
-/// Reads a vocabulary written by [`write_vocab`].
+/// Reads a vocabulary written by [`write_vocab`]. A pipe is read as it comes (a named
+/// pipe waits for its writer); a model folder's `vocab.txt` must be a regular file
+/// ([`load_model`]).
 ///
 /// # Errors
 ///
-/// [`Error::File`] when the file cannot be opened or is not a regular file (a folder, a
-/// pipe, a device), [`Error::Parse`] naming the line of a malformed entry.
+/// [`Error::File`] when the file cannot be opened or read, [`Error::Parse`] naming the line
+/// of a malformed entry (or one longer than [`MAX_LINE_BYTES`]).
 pub fn read_vocab(path: impl AsRef<Path>, oov: OovPolicy) -> Result<Vocab> {
     let path = path.as_ref();
-    read_vocab_listed(path, oov, None)
+    let file = File::open(path).map_err(file_error(path))?;
+    read_vocab_from(file, path, oov, None)
 }
 
-/// [`read_vocab`], checking the bytes read against `entry` of a manifest.
+/// A model folder's vocabulary: [`read_vocab`] of a regular file, checking the bytes read
+/// against `entry` of a manifest.
 fn read_vocab_listed(path: &Path, oov: OovPolicy, entry: Option<&ManifestEntry>) -> Result<Vocab> {
     let file = open_regular_file(path).map_err(file_error(path))?;
+    read_vocab_from(file, path, oov, entry)
+}
+
+/// [`read_vocab`] of the opened `file`.
+fn read_vocab_from(
+    file: File,
+    path: &Path,
+    oov: OovPolicy,
+    entry: Option<&ManifestEntry>,
+) -> Result<Vocab> {
     let mut crc = folder::CrcReader::new(file);
     let vocab = Vocab::read_text(BufReader::new(&mut crc), path, oov)?;
     if let Some(entry) = entry {
