@@ -403,13 +403,13 @@ fn train_online_measured(
     // The model `train_checkpointed` starts from, on the same vocabulary.
     let initial = Model::for_config(config, vocab.len());
     table.row(&initial, &initial);
-    // The measured checkpoints go to a temporary file, not into the output folder, which
-    // is replaced as a whole at the end; the guard removes the file however this ends.
-    let measured = MeasureFile(std::env::temp_dir().join(format!(
-        "bilinear-skipgram-course-{}.checkpoint",
-        std::process::id()
-    )));
-    let path = measured.0.clone();
+    // The measured checkpoints go to a temporary folder of their own, not into the output
+    // folder, which is replaced as a whole at the end; it is removed however this ends.
+    let measured = tempfile::tempdir().map_err(|source| bilinear_skipgram::Error::File {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let path = measured.path().join("measure.checkpoint");
     let options = CheckpointOptions::new(&path)
         .without_timer()
         .every_words(Some(args.snapshot_words));
@@ -446,15 +446,6 @@ fn train_online_measured(
         table.row(&trained.model, &initial);
     }
     Ok(trained.model)
-}
-
-/// A file removed when dropped.
-struct MeasureFile(PathBuf);
-
-impl Drop for MeasureFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// The diagnostics table, printed row by row.

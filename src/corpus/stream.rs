@@ -75,7 +75,7 @@ impl CharClass {
 
 /// The last position of `bytes`, after at least one byte, where the text can be cut
 /// without changing its tokens (see [`CharClass::cut_between`]); `None` if there is none,
-/// that is, if `bytes` is one run of word characters and joiners. An incomplete UTF-8
+/// that is, if `bytes` is one run of word characters, joiners and ignorable characters. An incomplete UTF-8
 /// sequence at the very end is never cut before, since more of it may follow; invalid
 /// sequences elsewhere separate tokens, as U+FFFD does.
 pub(super) fn last_cut(bytes: &[u8]) -> Option<usize> {

@@ -163,6 +163,10 @@ impl Reader<'_, '_> {
             // `true` if training stopped within the epoch.
             let stopped = 'epoch: {
                 let mut chunk = fresh(epoch, sentences);
+                // A stop seen at a chunk boundary, carried out at the next sentence: the
+                // run ends only if the corpus goes on, and a stop after the last chunk
+                // lets the epoch end as usual (the run is then complete, not stopped).
+                let mut stop_here = false;
                 loop {
                     let train = self.heldout.binary_search(&sentences).is_err();
                     let more = stream.next_sentence(|token| {
@@ -172,6 +176,12 @@ impl Reader<'_, '_> {
                     })?;
                     if !more {
                         break;
+                    }
+                    if stop_here {
+                        // Every chunk before this sentence is sent, and a resume reads
+                        // it again: the checkpoint at the stop, then the end.
+                        self.pause(epoch, sentences, true);
+                        break 'epoch true;
                     }
                     sentences += 1;
                     if chunk.ends.last().copied().unwrap_or(0) != chunk.ids.len() {
@@ -183,10 +193,12 @@ impl Reader<'_, '_> {
                         if !self.send(Job::Chunk(full)) {
                             break 'epoch true;
                         }
-                        if self.stop_requested() || self.due(since) {
-                            // A stop, asked for before this pause or while the calling
-                            // thread caught up with the chunks before it, ends the run
-                            // after the checkpoint at this boundary.
+                        if self.stop_requested() {
+                            stop_here = true;
+                        } else if self.due(since) {
+                            // A stop asked for while the calling thread caught up with the
+                            // chunks before this pause ends the run after the checkpoint
+                            // written at it.
                             if !self.pause(epoch, sentences, true) || self.stop_requested() {
                                 break 'epoch true;
                             }
