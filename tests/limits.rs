@@ -476,27 +476,11 @@ fn a_failed_write_of_vocab_txt_names_the_file() {
 #[test]
 fn word_vectors_are_read_from_a_pipe() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = fifo_in(dir.path(), "vectors.fifo");
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || {
-            // Opening blocks until the reader opens; the reader stops at end of input.
-            let mut pipe = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&fifo)
-                .expect("open the pipe for writing");
-            let _ = pipe.write_all(b"3 2\nthe 1 0\ncat 0.9 0.1\ndog 0.8 0.3\n");
-        })
-    };
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(bilinear_skipgram::io::read_word_vectors(&fifo));
-    });
-    let (vocab, vectors) = receiver
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("read_word_vectors did not return within a minute: it hangs")
-        .expect("reads the pipe");
-    writer.join().expect("writer");
+    let (vocab, vectors) = from_pipe(
+        dir.path(),
+        b"3 2\nthe 1 0\ncat 0.9 0.1\ndog 0.8 0.3\n".to_vec(),
+        |fifo| bilinear_skipgram::io::read_word_vectors(fifo),
+    );
     assert_eq!(vocab.words(), ["the", "cat", "dog"]);
     assert_eq!(vectors.dim(), (3, 2));
 }
@@ -700,6 +684,7 @@ fn from_pipe<T: Send + 'static>(
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
+            // Opening blocks until the reader opens; the reader stops at end of input.
             let mut pipe = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&fifo)
