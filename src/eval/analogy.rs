@@ -744,8 +744,10 @@ impl AnalogyDataset {
     ///
     /// # Errors
     ///
-    /// [`Error::File`] when the file cannot be opened or read, or is not a regular file (a
-    /// folder, a pipe, a device); under
+    /// [`Error::File`] when the file cannot be opened or read (a folder, for one; a pipe is
+    /// read as it comes); [`Error::Parse`] for a line longer than
+    /// [`MAX_LINE_BYTES`](crate::io::MAX_LINE_BYTES) under either policy (so `/dev/zero` is
+    /// an error at once); under
     /// [`MalformedPolicy::Strict`], [`Error::Parse`] naming the file, the line and the bad
     /// text of the first line that is neither a `: name` header nor four words.
     ///

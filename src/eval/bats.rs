@@ -91,8 +91,10 @@ impl BatsDataset {
     ///
     /// # Errors
     ///
-    /// [`Error::File`](crate::Error::File) when the file cannot be opened or read, or is not a
-    /// regular file (a folder, a pipe, a device);
+    /// [`Error::File`](crate::Error::File) when the file cannot be opened or read (a folder,
+    /// for one; a pipe is read as it comes); [`Error::Parse`](crate::Error::Parse) for a
+    /// line longer than [`MAX_LINE_BYTES`](crate::io::MAX_LINE_BYTES) (so `/dev/zero` is an
+    /// error at once);
     /// [`Error::Parse`](crate::Error::Parse) naming the file, the line and its text when
     /// the header lacks a required column, and under [`MalformedPolicy::Strict`] for the
     /// first row without as many fields as the header, with an empty relation id or word,

@@ -95,8 +95,10 @@ impl SimilarityDataset {
     ///
     /// # Errors
     ///
-    /// [`Error::File`] when the file cannot be opened or read, or is not a regular file (a
-    /// folder, a pipe, a device); under
+    /// [`Error::File`] when the file cannot be opened or read (a folder, for one; a pipe is
+    /// read as it comes); [`Error::Parse`] for a line longer than
+    /// [`MAX_LINE_BYTES`](crate::io::MAX_LINE_BYTES) under either policy (so `/dev/zero` is
+    /// an error at once); under
     /// [`MalformedPolicy::Strict`], [`Error::Parse`] naming the file, the line and the bad
     /// text of the first line that does not have exactly three fields or whose score is
     /// not a finite number.

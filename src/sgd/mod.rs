@@ -146,7 +146,8 @@ pub trait Observer {
     /// checkpoint: at the next boundary between two chunks that the reader reaches (the
     /// chunks already queued, a few per thread, are trained first), or at the pause under
     /// way. It writes one there, so that [`resume`] goes on from the stop; the model
-    /// returned is the one in that checkpoint.
+    /// returned is the one in that checkpoint. If the corpus ends at that boundary, the
+    /// epoch ends as usual (and a last epoch completes the run: no stop).
     fn on_progress(&mut self, progress: &Progress) -> ControlFlow<()>;
 }
 
@@ -668,7 +669,8 @@ pub(crate) fn run(
                     stop_requested.set(true);
                     if checkpoints.is_some() {
                         // The reader pauses the workers at the next chunk boundary (or the
-                        // pause under way) for a checkpoint at the stop, and ends there.
+                        // pause under way) for a checkpoint at the stop, and ends there,
+                        // unless the corpus ends there: the epoch then ends as usual.
                         shared.stop.store(true, Ordering::Relaxed);
                     } else {
                         // Workers finish the chunk they are training and drop the rest of
@@ -957,7 +959,8 @@ pub(crate) struct Shared<'a> {
     pub(crate) words_total: u64,
     abort: AtomicBool,
     /// The observer stopped a checkpointed run: the reader pauses the workers at the next
-    /// chunk boundary for a checkpoint there, and ends the run (see [`Observer`]).
+    /// chunk boundary for a checkpoint there, and ends the run, unless the corpus ends
+    /// there and the epoch ends as usual (see [`Observer`]).
     stop: AtomicBool,
     /// `W` is the identity and is not trained: `h = u_w` and `Wᵀ e = e`.
     identity_frozen: bool,

@@ -166,7 +166,9 @@ impl Reader<'_, '_> {
                 // A stop seen at a chunk boundary, carried out at the next sentence: the
                 // run ends only if the corpus goes on, and a stop after the last chunk
                 // lets the epoch end as usual (the run is then complete, not stopped).
-                let mut stop_here = false;
+                // `Some(true)`: its checkpoint is still to be written; `Some(false)`: it
+                // was, at a pause at this boundary.
+                let mut stop_here: Option<bool> = None;
                 loop {
                     let train = self.heldout.binary_search(&sentences).is_err();
                     let more = stream.next_sentence(|token| {
@@ -177,10 +179,12 @@ impl Reader<'_, '_> {
                     if !more {
                         break;
                     }
-                    if stop_here {
+                    if let Some(unwritten) = stop_here {
                         // Every chunk before this sentence is sent, and a resume reads
                         // it again: the checkpoint at the stop, then the end.
-                        self.pause(epoch, sentences, true);
+                        if unwritten {
+                            self.pause(epoch, sentences, true);
+                        }
                         break 'epoch true;
                     }
                     sentences += 1;
@@ -194,15 +198,17 @@ impl Reader<'_, '_> {
                             break 'epoch true;
                         }
                         if self.stop_requested() {
-                            stop_here = true;
+                            stop_here = Some(true);
                         } else if self.due(since) {
-                            // A stop asked for while the calling thread caught up with the
-                            // chunks before this pause ends the run after the checkpoint
-                            // written at it.
-                            if !self.pause(epoch, sentences, true) || self.stop_requested() {
+                            if !self.pause(epoch, sentences, true) {
                                 break 'epoch true;
                             }
                             since = (Instant::now(), 0);
+                            // A stop asked for while the calling thread caught up with the
+                            // chunks before this pause had the checkpoint written at it.
+                            if self.stop_requested() {
+                                stop_here = Some(false);
+                            }
                         }
                     }
                 }
@@ -251,7 +257,8 @@ impl Reader<'_, '_> {
     }
 
     /// Whether the observer stopped a checkpointed run: the reader then pauses at the next
-    /// chunk boundary for a checkpoint and ends there.
+    /// chunk boundary for a checkpoint and ends there, unless the corpus ends there (the
+    /// epoch then ends as usual).
     fn stop_requested(&self) -> bool {
         self.shared.stop.load(Ordering::Relaxed)
     }
