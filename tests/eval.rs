@@ -569,3 +569,50 @@ fn staged_evaluation_files_parse_strictly() {
         println!("skipping {}: not found", bats.display());
     }
 }
+
+#[test]
+fn a_question_without_a_direction_has_no_answer_on_either_path() {
+    // b − a + c = 0: a is a zero row (a word never trained), c = −b.
+    let vocab = Vocab::from_counts(
+        ["zero", "east", "west", "north", "up"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_owned(), 10 - i as u64)),
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    let vectors = array![
+        [0.0_f32, 0.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [-1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 1.0]
+    ];
+    let search = AnalogySearch::new(vectors.view(), &vocab, 5).expect("search");
+    let add = search
+        .answers([0, 1, 2], AnalogyMethod::CosAdd, 3)
+        .expect("answers");
+    assert!(add.is_empty(), "{add:?}");
+    // The batched path, as the evaluation uses it, answered `north` (every score 0, the
+    // smallest id first).
+    let best = search
+        .best_answers(&[[0, 1, 2], [1, 3, 1]], AnalogyMethod::CosAdd)
+        .expect("batch");
+    assert_eq!(best[0], None);
+    assert!(best[1].is_some());
+}
+
+#[test]
+fn similarities_take_the_length_of_any_finite_query() {
+    let unit = UnitVectors::new(array![[1.0_f32, 0.0], [0.0, 1.0]].view());
+    // The length was summed in f32: 1e20² overflowed to infinity, 1e-30² to zero.
+    for scale in [1e20_f32, 1e-30, 1.0] {
+        let sims = unit
+            .similarities(array![scale, 0.0].view())
+            .expect("similarities");
+        assert!(
+            (sims[0] - 1.0).abs() < 1e-6 && sims[1] == 0.0,
+            "{scale}: {sims}"
+        );
+    }
+}

@@ -414,8 +414,9 @@ impl<'v> AnalogySearch<'v> {
     }
 
     /// The best answer to every question `[a, b, c]` (word ids): `(id, score)` per
-    /// question, or `None` when every candidate is excluded. Scores are as in
-    /// [`answers`](Self::answers); ties go to the smaller id.
+    /// question, or `None` when every candidate is excluded or, for 3CosAdd, b − a + c is
+    /// zero (zero rows: no direction to look in, as in [`answers`](Self::answers)). Scores
+    /// are as in [`answers`](Self::answers); ties go to the smaller id.
     ///
     /// # Errors
     ///
@@ -469,10 +470,12 @@ impl<'v> AnalogySearch<'v> {
                     .map(|x| x * x)
                     .sum::<f32>()
                     .sqrt();
+                // b − a + c = 0 (zero rows) has no direction: every candidate scores 0,
+                // and the question has no answer, as in `answers` (NaN scale: dropped).
                 if norm > 0.0 && norm.is_finite() {
                     1.0 / norm
                 } else {
-                    1.0
+                    f32::NAN
                 }
             })
             .collect();
@@ -574,7 +577,11 @@ impl<'v> AnalogySearch<'v> {
         for (per_question, &method) in merged.iter_mut().zip(methods) {
             if method == AnalogyMethod::CosAdd {
                 for (best, &scale) in per_question.iter_mut().zip(&add_scale) {
-                    best.score *= scale;
+                    if scale.is_nan() {
+                        *best = Best::NONE;
+                    } else {
+                        best.score *= scale;
+                    }
                 }
             }
         }

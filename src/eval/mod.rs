@@ -126,12 +126,17 @@ impl UnitVectors {
                 found: vec![query.len()],
             });
         }
-        let norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
-        let mut sims = self.rows.dot(&query);
-        if norm > 0.0 {
-            sims.mapv_inplace(|x| x / norm);
+        // In f64, so that no finite query overflows or underflows its length.
+        let norm = query
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum::<f64>()
+            .sqrt();
+        if norm > 0.0 && norm.is_finite() {
+            Ok(self.rows.dot(&query.mapv(|x| (f64::from(x) / norm) as f32)))
+        } else {
+            Ok(self.rows.dot(&query))
         }
-        Ok(sims)
     }
 
     /// The `k` rows most similar to row `index`, the row itself excluded, best first, as
