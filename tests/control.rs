@@ -338,3 +338,41 @@ fn observers_of_every_kind_are_accepted() {
             .stopped_early
     );
 }
+
+/// A panicking observer's panic reaches the caller of `train` and `train_checkpointed`:
+/// it left the reader and the workers waiting on a loop that no longer ran, and `train`
+/// never returned.
+#[test]
+fn a_panicking_observer_panics_the_caller_and_leaves_no_thread_waiting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (threads, checkpointed) in [(1, false), (2, false), (2, true)] {
+        let corpus = Corpus::from_sentences(sentences(20_000));
+        // Epochs enough for pauses at epoch ends after the panic, which waited for good.
+        let config = config(threads, 6);
+        let checkpoint = dir.path().join(format!("{threads}-{checkpointed}.bsg"));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut calls = 0;
+            // Panics at the second report: the first may come before the workers start.
+            let observer = move |_: &Progress| -> ControlFlow<()> {
+                calls += 1;
+                assert!(calls < 2, "the observer panics");
+                ControlFlow::Continue(())
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if checkpointed {
+                    let options = bilinear_skipgram::CheckpointOptions::new(&checkpoint);
+                    bilinear_skipgram::train_checkpointed(&config, corpus, &options, observer)
+                        .map(drop)
+                } else {
+                    train(&config, corpus, observer).map(drop)
+                }
+            }));
+            let _ = sender.send(outcome.is_err());
+        });
+        let panicked = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{threads} threads: train did not return within a minute"));
+        assert!(panicked, "{threads} threads, checkpointed {checkpointed}");
+    }
+}

@@ -356,7 +356,11 @@ impl Corpus {
     /// and in [`SentenceStream::current_path`].
     ///
     /// The bytes are read on one thread, as a file's are; a reader that is slower than
-    /// training slows training down.
+    /// training slows training down. Every pass reads to the end: the vocabulary pass
+    /// comes before any progress report, so a reader that never ends cannot be stopped
+    /// there (a file that never ends, such as a pipe or a device, is refused for this
+    /// reason), and text that differs between passes is not detected (words missing from
+    /// the vocabulary are dropped, as unknown words are).
     ///
     /// ```
     /// use std::io::Cursor;

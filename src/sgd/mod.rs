@@ -142,6 +142,9 @@ pub trait Observer {
     /// [`TrainReport::stopped_early`] set. After a `Break` the observer is not called
     /// again.
     ///
+    /// A panic in the observer stops every thread of the run and then goes on in the
+    /// caller (a checkpointed run can be resumed from its last checkpoint).
+    ///
     /// A checkpointed run ([`train_checkpointed`], [`resume`]) stops where it can write a
     /// checkpoint: at the next boundary between two chunks that the reader reaches (the
     /// chunks already queued, a few per thread, are trained first), or at the pause under
@@ -612,6 +615,7 @@ pub(crate) fn run(
 
     // Their malloc arenas outlive them: a later run's memory check need not count them.
     crate::preflight::record_trainer_threads(threads + 1);
+    let observer_panic = Cell::new(None);
     let outcome = std::thread::scope(|scope| {
         let shared_ref = &shared;
         let reader_events = event_tx.clone();
@@ -665,7 +669,18 @@ pub(crate) fn run(
                     progress.heldout_loss = scores.heldout_loss;
                     progress.interaction = scores.interaction;
                 }
-                if observer.on_progress(&progress).is_break() {
+                // A panicking observer must not leave the threads waiting for a loop that
+                // no longer runs: they are stopped, and the panic goes on once they are.
+                let flow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    observer.on_progress(&progress)
+                }));
+                let flow = flow.unwrap_or_else(|payload| {
+                    observer_panic.set(Some(payload));
+                    stop_requested.set(true);
+                    shared.abort.store(true, Ordering::Relaxed);
+                    ControlFlow::Continue(())
+                });
+                if flow.is_break() {
                     stop_requested.set(true);
                     if checkpoints.is_some() {
                         // The reader pauses the workers at the next chunk boundary (or the
@@ -802,6 +817,9 @@ pub(crate) fn run(
         }
         first_error.map_or(Ok(()), Err)
     });
+    if let Some(payload) = observer_panic.take() {
+        std::panic::resume_unwind(payload);
+    }
     outcome?;
     written?;
     if totals.1 == 0 && !stopped_early {
