@@ -76,7 +76,10 @@
 //!
 //! `log σ` is evaluated through `softplus(x) = max(x, 0) + ln(1 + e^{-|x|})` and `σ`
 //! through the branch that never exponentiates a positive number, so scores of any finite
-//! size give finite losses and gradients (no `log(0)`, no `inf/inf`).
+//! size give finite losses and finite `σ(s) − δ` (no `log(0)`, no `inf/inf`). The gradients
+//! multiply these by the rows, so they are finite as long as those products fit the float
+//! type: with `f32` rows of 1e20, `∂J/∂W = (Ṽᵀ g) u_wᵀ` overflows. Non-finite inputs are
+//! not refused: they give non-finite results (the trainer's divergence check stops there).
 //!
 //! # Example
 //!
