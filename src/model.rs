@@ -246,7 +246,9 @@ fn uniform<R: Rng + ?Sized>(rows: usize, cols: usize, half_width: f32, rng: &mut
 
 impl Model {
     /// A model for `n_words` words of dimension `dim`, initialised as asked. `U` is drawn
-    /// first, then `V`, then `W`, so a seed fixes the model.
+    /// first, then `V`, then `W`, so a seed fixes the model. A model of dimension 0 can be
+    /// built but not trained (the configuration refuses `dim` 0) nor saved
+    /// ([`save_model`](crate::save_model) refuses it).
     ///
     /// # Example
     ///
@@ -324,13 +326,23 @@ impl Model {
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] unless `focus` and `context` are both `n_words×M` and
-    /// `interaction` is `M×M`.
+    /// `interaction` is `M×M`; [`Error::InvalidArgument`] when `M` is 0 (a word vector
+    /// needs at least one value).
     pub fn from_parts(
         focus: Array2<f32>,
         context: Array2<f32>,
         interaction: Array2<f32>,
     ) -> Result<Self> {
         let (n_words, dim) = focus.dim();
+        if dim == 0 {
+            return Err(Error::InvalidArgument {
+                what: "focus embeddings",
+                message: format!(
+                    "the shape ({n_words}, 0) has no column: a word vector needs at least \
+                     one value"
+                ),
+            });
+        }
         if context.dim() != (n_words, dim) {
             return Err(Error::ShapeMismatch {
                 what: "context embeddings",

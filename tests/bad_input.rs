@@ -907,6 +907,43 @@ fn model_folders_with_mismatched_or_broken_files() {
     assert!(matches!(error, Error::File { .. }), "{error:?}");
 }
 
+#[test]
+fn a_model_of_dimension_zero_is_neither_built_nor_saved() {
+    // `load_model` refuses a U.npy of 0 columns (above), so building such a model from
+    // parts is refused, and so is saving one made by `Model::new`, before anything is
+    // written: the folder does not appear.
+    let error = Model::from_parts(
+        Array2::zeros((3, 0)),
+        Array2::zeros((3, 0)),
+        Array2::zeros((0, 0)),
+    )
+    .expect_err("dimension 0");
+    let message = show("Model::from_parts of dimension 0", &error);
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    assert_names(&message, &["(3, 0)", "no column"]);
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let vocab = Vocab::from_counts(
+        [("a", 3_u64), ("b", 2), ("c", 1)].map(|(w, c)| (w.to_owned(), c)),
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    let mut rng = <rand::rngs::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(1);
+    let model = Model::new(
+        3,
+        0,
+        bilinear_skipgram::EmbeddingInit::Word2vec,
+        bilinear_skipgram::InteractionInit::Identity,
+        &mut rng,
+    );
+    let out = tmp.path().join("model");
+    let error = save_model(&out, &model, &vocab).expect_err("dimension 0");
+    let message = show("save_model of dimension 0", &error);
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    assert_names(&message, &["3 word vectors", "dimension 0"]);
+    assert!(!out.exists(), "nothing is written");
+}
+
 /// `D.txt` of a folder without a manifest: a window of 0, or one whose `2·window` offsets
 /// (`2·window·M` rows for full interactions) overflow, is an error naming the file, the
 /// line and the value. `2 · 2⁶³` wrapped to 0, so a `D.npy` of no rows passed the shape

@@ -349,10 +349,21 @@ fn read_vocab_from(
 ///
 /// # Errors
 ///
-/// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry
-/// (before anything is written), [`Error::File`] naming a file that cannot be written.
+/// Before anything is written: [`Error::ShapeMismatch`] when the model does not have one
+/// row per vocabulary entry, [`Error::InvalidArgument`] when its dimension is 0 (which
+/// [`load_model`] refuses). [`Error::File`] naming a file that cannot be written.
 pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result<()> {
     let dir = dir.as_ref();
+    if model.dim() == 0 {
+        return Err(Error::InvalidArgument {
+            what: "model",
+            message: format!(
+                "its {} word vectors have dimension 0: a model of dimension 0 cannot be \
+                 saved (it would not load back)",
+                model.n_words()
+            ),
+        });
+    }
     if model.n_words() != vocab.len() {
         return Err(Error::ShapeMismatch {
             what: "model rows (one per vocabulary entry)",
