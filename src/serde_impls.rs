@@ -13,6 +13,10 @@
 //! - [`Vocab`] is `{"words": [...], "counts": [...], "oov": "drop" | "unk"}`, ids in
 //!   order; a repeated word, lists of different lengths or an empty list are errors.
 //! - [`OovPolicy`] is `"drop"` or `"unk"`.
+//!
+//! Floats are written exactly; reading them back to the same bits is up to the format's
+//! parser. serde_json's default parser can miss an `f64` by one unit in the last place (a
+//! report's condition number did); its `float_roundtrip` feature makes it exact.
 
 use std::fmt;
 
