@@ -577,7 +577,7 @@ fn resuming_with_other_options_is_refused_naming_each() {
                 [
                     ("dim", "4", "8"),
                     ("window", "5", "3"),
-                    ("learning_rate", "0.05", "0.1")
+                    ("learning_rate", "0.04", "0.1")
                 ]
             );
             assert!(

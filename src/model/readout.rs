@@ -27,10 +27,11 @@ pub const SCORE_RANK_TOLERANCE: f64 = 1e-6;
 
 /// The spectral weight `p` of [`VectorKind::ScoreSmoothed`](crate::VectorKind::ScoreSmoothed),
 /// the default word vectors: [`score_read_out_weighted`] with `Λ^{0.4}`. Chosen from
-/// measurements on English Wikipedia (BENCHMARKS.md, the default model, mean of four
-/// seeds): against `p = 1/2` it gained 0.010 on MEN, 0.012 on MTurk-771, 0.0035 on
-/// SimVerb, 1.3 points on MSR and 0.5 on BATS, with RW unchanged (−0.003 to +0.002 per
-/// seed); on one seed
+/// measurements on English Wikipedia (BENCHMARKS.md, the default model with rows at 0.05,
+/// mean of four seeds): against `p = 1/2` it gained 0.010 on MEN, 0.012 on MTurk-771,
+/// 0.0035 on SimVerb, 1.3 points on MSR and 0.5 on BATS, with RW unchanged (−0.003 to
+/// +0.002 per seed); with rows at 0.04 (eight seeds) it gained 0.013, 0.017, 0.005, 1.6
+/// and 0.7, and 0.006 on RW; on one seed
 /// `p = 0.35` lost 0.008 on RW against `p = 0.4`, and `p = 0.625` lost on every set
 /// against `p = 1/2`.
 pub const SMOOTHED_SPECTRAL_WEIGHT: f64 = 0.4;
