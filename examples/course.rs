@@ -15,9 +15,11 @@
 //!
 //! `--trainer online` trains with the crate's default trainer instead (its own defaults:
 //! word2vec initialisation, `W` at the identity and frozen unless
-//! `--interaction-learning-rate` is given, learning rate 0.025 decaying linearly, shrinking
-//! window, subsampling 1e-3, minimum count 5, five epochs, no markers), so that both are
-//! measured the same way. Every option is overridable.
+//! `--interaction-learning-rate` is given, diagonal per-offset interactions `D_p` unless
+//! `--offsets` says otherwise, the crate's learning rate
+//! ([`DEFAULT_LEARNING_RATE`](bilinear_skipgram::config::DEFAULT_LEARNING_RATE)) decaying
+//! linearly, shrinking window, subsampling 1e-3, minimum count 5, five epochs, no markers),
+//! so that both are measured the same way. Every option is overridable.
 //!
 //! After every measurement point it prints one row of collapse diagnostics
 //! ([`Anisotropy`] and [`Displacement`] of `U`, [`Anisotropy`] of `V`, [`ScoreMoments`],
@@ -96,12 +98,16 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     batch: usize,
     /// Learning rate: of U, V and W for the course (constant), of U and V for the online
-    /// trainer (decaying) [default: 1 for the course, 0.025 for online].
+    /// trainer (decaying) [default: 1 for the course, the crate's for online].
     #[arg(long)]
     learning_rate: Option<f32>,
     /// Learning rate of W for the online trainer [default: the crate's, 0 (frozen)].
     #[arg(long)]
     interaction_learning_rate: Option<f32>,
+    /// Per-offset interactions of the online trainer: diagonal, full or none (the course's
+    /// trainer has none, and refuses the option) [default: the crate's, diagonal].
+    #[arg(long, value_parser = OffsetInteractionKind::from_str)]
+    offsets: Option<OffsetInteractionKind>,
     /// Learning-rate schedule of the online trainer (the course's is always constant)
     /// [default: linear].
     #[arg(long, value_enum)]
@@ -338,6 +344,18 @@ fn config_of(args: &Args) -> Result<TrainConfig> {
     }
     if let Some(v) = args.interaction_learning_rate {
         builder = builder.interaction_learning_rate(v);
+    }
+    match (args.offsets, course) {
+        (Some(kind), false) => builder = builder.offset_interactions(kind),
+        (Some(_), true) => {
+            return Err(bilinear_skipgram::Error::InvalidArgument {
+                what: "--offsets",
+                message: "the course's trainer has no per-offset interactions; \
+                          use it with --trainer online"
+                    .to_owned(),
+            });
+        }
+        (None, _) => {}
     }
     if let (Some(schedule), false) = (args.schedule, course) {
         builder = builder.schedule(match schedule {

@@ -361,6 +361,19 @@ fn output_problems_are_found_before_the_corpus_is_read() {
             assert_eq!(stderr(&output), message, "{args:?}");
         }
     }
+    // `--offsets` belongs to the online trainer; the course's recipe refuses it before
+    // it reads anything, rather than ignoring it.
+    let output = run(
+        "course",
+        &["missing.txt", "--offsets", "none", "--out", "new"],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: invalid --offsets: the course's trainer has no per-offset interactions; use \
+         it with --trainer online\n"
+    );
     let output = run(
         "train",
         &["missing.txt", "--out", "new", "--checkpoint", "mine"],
