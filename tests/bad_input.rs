@@ -940,8 +940,14 @@ fn a_model_of_dimension_zero_is_neither_built_nor_saved() {
     let error = save_model(&out, &model, &vocab).expect_err("dimension 0");
     let message = show("save_model of dimension 0", &error);
     assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
-    assert_names(&message, &["3 word vectors", "dimension 0"]);
-    assert!(!out.exists(), "nothing is written");
+    assert_names(&message, &["(3 rows)", "dimension 0"]);
+    assert!(!out.exists(), "no folder");
+    // `write_model` fills a folder that exists: the refusal comes before its first file.
+    let error =
+        bilinear_skipgram::io::write_model(tmp.path(), &model, &vocab).expect_err("dimension 0");
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    let left: Vec<_> = fs::read_dir(tmp.path()).expect("read").collect();
+    assert!(left.is_empty(), "nothing is written: {left:?}");
 }
 
 /// `D.txt` of a folder without a manifest: a window of 0, or one whose `2·window` offsets

@@ -358,8 +358,8 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
         return Err(Error::InvalidArgument {
             what: "model",
             message: format!(
-                "its {} word vectors have dimension 0: a model of dimension 0 cannot be \
-                 saved (it would not load back)",
+                "its word vectors ({} rows) have dimension 0: a model of dimension 0 cannot \
+                 be saved (it would not load back)",
                 model.n_words()
             ),
         });
@@ -395,6 +395,7 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
 /// # Errors
 ///
 /// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry,
+/// [`Error::InvalidArgument`] when its dimension is 0 (which [`load_model`] refuses),
 /// [`Error::File`] when a file cannot be written or `dir` cannot be replaced (it is not
 /// a folder, or holds files that are not a model's).
 pub fn save_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result<()> {

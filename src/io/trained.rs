@@ -159,7 +159,8 @@ impl Trained {
 /// # Errors
 ///
 /// - [`Error::InvalidArgument`] when the vocabulary's OOV policy is not the
-///   configuration's (the folder keeps one), before anything is written.
+///   configuration's (the folder keeps one), or the model's dimension is 0 (which
+///   [`Trained::load`] would refuse), before anything is written.
 /// - [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry.
 /// - [`Error::File`] naming a file that cannot be written.
 pub fn write_trained(dir: impl AsRef<Path>, trained: &Trained) -> Result<()> {
