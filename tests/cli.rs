@@ -654,15 +654,7 @@ fn a_pipe_as_corpus_is_refused_at_once() {
     // The write end stays open: a program that read the pipe would wait forever, so it
     // gets a minute before it counts as hanging.
     let stdin = child.stdin.take();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while child.try_wait().expect("status").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("train /dev/stdin hangs on a pipe");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("runs");
+    let output = output_within_a_minute(child, "train /dev/stdin on a pipe");
     drop(stdin);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);

@@ -380,21 +380,16 @@ fn a_gigabyte_of_nul_bytes_is_read_in_bounded_memory() {
 /// Runs `train` on `path` in a thread and returns its error, or fails the test if it has
 /// not returned after a minute (a pipe opened for reading waits for a writer forever).
 fn train_error_without_hanging(path: &Path) -> bilinear_skipgram::Error {
-    let (sender, receiver) = std::sync::mpsc::channel();
     let path = path.to_path_buf();
-    std::thread::spawn(move || {
+    error_without_hanging("train", move || {
         let config = TrainConfig::builder()
             .dim(4)
             .min_count(1)
             .threads(1)
             .build()
             .expect("config");
-        let _ = sender.send(train(&config, [&path], NoProgress).map(drop));
-    });
-    match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(result) => result.expect_err("not a regular file"),
-        Err(_) => panic!("train did not return within a minute: it hangs"),
-    }
+        train(&config, [&path], NoProgress)
+    })
 }
 
 /// A new named pipe `name` in `dir`.
@@ -496,15 +491,10 @@ fn a_pipe_or_device_as_checkpoint_is_refused_at_once() {
         (fifo, "a pipe (FIFO)"),
         (PathBuf::from("/dev/zero"), "a character device"),
     ] {
-        let (sender, receiver) = std::sync::mpsc::channel();
         let read = path.clone();
-        std::thread::spawn(move || {
-            let _ = sender.send(bilinear_skipgram::Checkpoint::read(&read).map(drop));
+        let error = error_without_hanging("Checkpoint::read", move || {
+            bilinear_skipgram::Checkpoint::read(&read)
         });
-        let error = receiver
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("Checkpoint::read did not return within a minute: it hangs")
-            .expect_err("not a checkpoint");
         let message = error.to_string();
         assert!(
             message.ends_with(&format!(": is {kind}, not a regular file")),
@@ -519,14 +509,19 @@ fn error_without_hanging<T: Send + 'static>(
     what: &str,
     read: impl FnOnce() -> Result<T, bilinear_skipgram::Error> + Send + 'static,
 ) -> bilinear_skipgram::Error {
+    within_a_minute(what, move || read().map(drop)).expect_err(what)
+}
+
+/// Runs `f` in a thread and returns what it returns, or fails the test if it has not
+/// returned after a minute (`what` names it).
+fn within_a_minute<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = sender.send(read().map(drop));
+        let _ = sender.send(f());
     });
-    match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(result) => result.expect_err(what),
-        Err(_) => panic!("{what}: did not return within a minute: it hangs"),
-    }
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what}: did not return within a minute: it hangs"))
 }
 
 /// Asserts that `error` is an `Error::File` naming `path` that says it is `what`, not a
@@ -692,14 +687,7 @@ fn from_pipe<T: Send + 'static>(
             let _ = pipe.write_all(&bytes);
         })
     };
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(read(&fifo));
-    });
-    let read = receiver
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("did not return within a minute: it hangs")
-        .expect("reads the pipe");
+    let read = within_a_minute("reading the pipe", move || read(&fifo)).expect("reads the pipe");
     writer.join().expect("writer");
     read
 }
