@@ -131,18 +131,19 @@ fn read_sets(dir: &Path, policy: MalformedPolicy) -> Result<Vec<EvalSet>> {
             .file_name()
             .map(|n| n.to_string_lossy().to_lowercase())
             .unwrap_or_default();
-        let bats = name.starts_with("bats") && name.ends_with(".tsv");
+        let tsv = name.ends_with(".tsv");
         let analogy = name == "msr_analogy.txt"
             || (name.starts_with("questions-words") && name.ends_with(".txt"));
-        if analogy || name.ends_with(".tsv") {
-            // A pipe among the sets would wait for a writer for good.
-            check_regular_file(&path)?;
+        if !(analogy || tsv) {
+            continue;
         }
-        if bats {
+        // A pipe among the sets would wait for a writer for good.
+        check_regular_file(&path)?;
+        if tsv && name.starts_with("bats") {
             sets.push(EvalSet::Bats(BatsDataset::read(&path, policy)?));
         } else if analogy {
             sets.push(EvalSet::Analogy(AnalogyDataset::read(&path, policy)?));
-        } else if name.ends_with(".tsv") {
+        } else {
             let set = SimilarityDataset::read(&path, policy)?;
             if set.pairs().is_empty() {
                 note!(

@@ -58,7 +58,7 @@ pub use similarity::{
     SimilarityDataset, SimilarityPair, SimilarityReport, average_ranks, spearman,
 };
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
 
@@ -126,17 +126,11 @@ impl UnitVectors {
                 found: vec![query.len()],
             });
         }
-        // In f64, so that no finite query overflows or underflows its length.
-        let norm = query
-            .iter()
-            .map(|&x| f64::from(x) * f64::from(x))
-            .sum::<f64>()
-            .sqrt();
-        if norm > 0.0 && norm.is_finite() {
-            Ok(self.rows.dot(&query.mapv(|x| (f64::from(x) / norm) as f32)))
-        } else {
-            Ok(self.rows.dot(&query))
-        }
+        // The rows' own rule (lengths in f64, so that no finite query overflows or
+        // underflows its length; a zero query stays zero).
+        let mut unit = query.to_owned().insert_axis(Axis(0));
+        search::normalize_rows(unit.view_mut());
+        Ok(self.rows.dot(&unit.row(0)))
     }
 
     /// The `k` rows most similar to row `index`, the row itself excluded, best first, as
