@@ -512,11 +512,16 @@ fn line_strategy() -> impl proptest::strategy::Strategy<Value = String> {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
     /// Cutting a line into sentences anywhere between tokens keeps exactly the tokens
-    /// of the whole line.
+    /// of the whole line. The window must hold the longest token with its joiners and
+    /// ignorable characters, which the stream never cuts in (a longer one is skipped and
+    /// counted): words joined by `-`, `'`, U+200C and soft hyphens chain, and a window of
+    /// 96 bytes once met a chain of 97 (of which 89 are the token). The chance of a chain
+    /// falls geometrically with its length; lines of up to 400 words are still cut many
+    /// times in a window of 256 to 1023 bytes.
     #[test]
     fn cutting_a_line_keeps_its_tokens(
         line in line_strategy(),
-        max_sentence in 96_usize..400,
+        max_sentence in 256_usize..1024,
         lowercase in proptest::bool::ANY,
     ) {
         let mut reference = Vec::new();
