@@ -220,9 +220,9 @@ fn missing_corpus_and_directory_name_the_path() {
     assert!(matches!(error, Error::File { .. }), "{error:?}");
     assert_names(&message, &["missing.txt"]);
     let error = train(&config, [dir.path()], NoProgress).expect_err("dir");
-    let message = show("corpus path that is a directory", &error);
+    let message = show("corpus path that is a folder", &error);
     assert!(matches!(error, Error::File { .. }), "{error:?}");
-    assert_names(&message, &["is a directory"]);
+    assert_names(&message, &["is a folder"]);
 }
 
 #[test]

@@ -438,7 +438,7 @@ impl Corpus {
     /// # Errors
     ///
     /// [`Error::File`] naming the path if a file does not exist, cannot be inspected, is a
-    /// directory, or is not a regular file (a pipe, a device, a socket, or `-`).
+    /// folder, or is not a regular file (a pipe, a device, a socket, or `-`).
     pub fn sentences(&self) -> Result<SentenceStream> {
         for path in self.paths() {
             check_corpus_file(path)?;
@@ -547,24 +547,21 @@ fn check_corpus_file(path: &Path) -> Result<()> {
             });
         }
     };
-    if metadata.is_dir() {
-        return refuse(
-            io::ErrorKind::IsADirectory,
-            "is a directory, not a corpus file",
-        );
-    }
-    if !metadata.is_file() {
-        let what = crate::io::file_type_name(&metadata.file_type());
-        return refuse(
+    match crate::io::not_a_regular_file(&metadata) {
+        Some(error) if error.kind() == io::ErrorKind::IsADirectory => Err(Error::File {
+            path: path.to_path_buf(),
+            source: error,
+        }),
+        Some(error) => refuse(
             io::ErrorKind::InvalidInput,
             &format!(
-                "is {what}, not a regular file: the corpus is read once for the vocabulary \
-                 and once per epoch, so it must be a regular file (save the stream to a file \
-                 first, compressed if you like)"
+                "{error}: the corpus is read once for the vocabulary and once per epoch, so \
+                 it must be a regular file (save the stream to a file first, compressed if \
+                 you like)"
             ),
-        );
+        ),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A source not yet opened.

@@ -530,7 +530,7 @@ impl SentenceStream {
     /// Opens a pending source and makes it current.
     fn open(&mut self, pending: Pending) -> Result<()> {
         let (raw, name): (Box<dyn Read + Send>, PathBuf) = match pending {
-            Pending::Path(path) => match File::open(&path) {
+            Pending::Path(path) => match crate::io::open_regular_file(&path) {
                 Ok(file) => {
                     self.source_size = file.metadata().ok().map(|m| m.len());
                     (Box::new(file), path)

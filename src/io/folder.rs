@@ -469,14 +469,7 @@ pub fn check_output_file(path: impl AsRef<Path>) -> Result<()> {
             source,
         }),
         Ok(metadata) if metadata.is_file() => Ok(()),
-        Ok(metadata) if metadata.file_type().is_symlink() => Err(invalid(
-            path,
-            io::ErrorKind::InvalidInput,
-            "exists and is a symbolic link, not a regular file that can be replaced: links \
-             are not followed, as for output folders (writing would replace the link, not \
-             the file it points to); give the file's own path"
-                .to_owned(),
-        )),
+        Ok(metadata) if metadata.file_type().is_symlink() => Err(link_refused(path)),
         Ok(metadata) => Err(invalid(
             path,
             io::ErrorKind::InvalidInput,
@@ -486,6 +479,20 @@ pub fn check_output_file(path: impl AsRef<Path>) -> Result<()> {
             ),
         )),
     }
+}
+
+/// The error for an output file `path` that is a symbolic link: a file written atomically
+/// is renamed over its name, which would replace the link itself and leave the file it
+/// points to as it was.
+pub(crate) fn link_refused(path: &Path) -> Error {
+    invalid(
+        path,
+        io::ErrorKind::InvalidInput,
+        "exists and is a symbolic link, not a regular file that can be replaced: links are \
+         not followed, as for output folders (writing would replace the link, not the file \
+         it points to); give the file's own path"
+            .to_owned(),
+    )
 }
 
 /// Returns `parent` (which holds `path`) or, if it is missing, the nearest folder above it

@@ -200,31 +200,59 @@ pub fn check_regular_file(path: impl AsRef<Path>) -> Result<()> {
 
 /// [`check_regular_file`] as an I/O error.
 fn regular_file(path: &Path) -> std::io::Result<()> {
-    let metadata = fs::metadata(path)?;
+    not_a_regular_file(&fs::metadata(path)?).map_or(Ok(()), Err)
+}
+
+/// Why a file of `metadata` is not a regular file, as an I/O error (`IsADirectory` for a
+/// folder, `InvalidInput` naming what it is otherwise); `None` for a regular file.
+pub(crate) fn not_a_regular_file(metadata: &fs::Metadata) -> Option<std::io::Error> {
     if metadata.is_dir() {
-        return Err(std::io::Error::new(
+        return Some(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
             "is a folder, not a regular file",
         ));
     }
-    if !metadata.is_file() {
-        return Err(std::io::Error::new(
+    (!metadata.is_file()).then(|| {
+        std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!(
                 "is {}, not a regular file",
                 file_type_name(&metadata.file_type())
             ),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Opens `path` for reading once [`check_regular_file`] accepts it: the files of a model
-/// folder and checkpoints. (The corpus has its own check, which says why a corpus cannot
-/// be a stream.)
+/// folder, checkpoints and corpus files.
+///
+/// The check runs twice. The path is inspected before it is opened, so that a device is
+/// never opened at all; then the opened file itself is inspected, so that a path swapped
+/// for a pipe in between is refused too. On unix the file is opened non-blocking, which
+/// makes opening a pipe return at once instead of waiting for a writer; reads of a regular
+/// file never block, so the flag changes nothing for the file that is kept.
 pub(crate) fn open_regular_file(path: &Path) -> std::io::Result<File> {
     regular_file(path)?;
-    File::open(path)
+    open_checked(path)
+}
+
+/// Opens `path` for reading without waiting for a pipe's writer (non-blocking on unix) and
+/// keeps the file if it is a regular file: the second half of [`open_regular_file`].
+fn open_checked(path: &Path) -> std::io::Result<File> {
+    #[cfg(unix)]
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?
+    };
+    #[cfg(not(unix))]
+    let file = File::open(path)?;
+    match not_a_regular_file(&file.metadata()?) {
+        Some(error) => Err(error),
+        None => Ok(file),
+    }
 }
 
 /// The bytes of the regular file `path`, checked as [`open_regular_file`] checks it.
@@ -245,16 +273,23 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// flushed, synced and renamed to `path`. On error the temporary file is removed and any
 /// earlier file at `path` is left as it was.
 ///
+/// A `path` that is a symbolic link is refused before anything is written: the rename
+/// would replace the link itself and leave the file it points to as it was (what
+/// [`check_output_file`] checks before a long run).
+///
 /// # Errors
 ///
-/// [`Error::File`] when the file cannot be created, written, synced or renamed, or
-/// whatever `write` returns (an [`Error::Io`] of `write` becomes an [`Error::File`] naming
-/// `path`).
+/// [`Error::File`] when `path` is a symbolic link or the file cannot be created, written,
+/// synced or renamed, or whatever `write` returns (an [`Error::Io`] of `write` becomes an
+/// [`Error::File`] naming `path`).
 pub fn write_atomic(
     path: impl AsRef<Path>,
     write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>,
 ) -> Result<()> {
     let path = path.as_ref();
+    if fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink()) {
+        return Err(folder::link_refused(path));
+    }
     let file_name = path.file_name().map_or_else(
         || std::ffi::OsString::from("output"),
         std::ffi::OsStr::to_os_string,
@@ -580,5 +615,65 @@ mod tests {
             load_model(&model_dir, OovPolicy::Drop),
             Err(Error::ShapeMismatch { .. })
         ));
+    }
+
+    /// Every atomic writer refuses a symbolic link, to a file or to nothing, before it
+    /// writes anything: the link, its target and the folder stay as they were.
+    #[cfg(unix)]
+    #[test]
+    fn writing_to_a_symbolic_link_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("vocab.txt");
+        std::fs::write(&target, "old 3\n").expect("write");
+        let vocab = Vocab::from_counts([("new".to_string(), 2)], OovPolicy::Drop).expect("vocab");
+        for (name, to) in [("link.txt", "vocab.txt"), ("dangling.txt", "missing.txt")] {
+            let link = dir.path().join(name);
+            std::os::unix::fs::symlink(to, &link).expect("symlink");
+            let error = write_vocab(&link, &vocab).expect_err("a link");
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "I/O error on {}: exists and is a symbolic link, not a regular file that \
+                     can be replaced: links are not followed, as for output folders (writing \
+                     would replace the link, not the file it points to); give the file's own \
+                     path",
+                    link.display()
+                )
+            );
+            let metadata = std::fs::symlink_metadata(&link).expect("kept");
+            assert!(metadata.file_type().is_symlink());
+        }
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "old 3\n");
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["dangling.txt", "link.txt", "vocab.txt"]);
+    }
+
+    /// A path swapped for a pipe after `open_regular_file` inspected it is refused at once
+    /// by the open that follows: it does not wait for a writer, and it inspects the file
+    /// it opened.
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_met_at_the_open_is_refused_without_waiting() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("swapped.npy");
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("no NUL");
+        // SAFETY: mkfifo reads the NUL-terminated path it is given.
+        let status = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+        assert_eq!(status, 0, "mkfifo: {}", std::io::Error::last_os_error());
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(open_checked(&fifo).map(|_| ()));
+        });
+        let error = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the open waited for a writer")
+            .expect_err("a pipe is refused");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(error.to_string(), "is a pipe (FIFO), not a regular file");
     }
 }
