@@ -176,6 +176,7 @@ enum Window {
 
 /// Errors go to standard error as their message and causes, not as `Debug`.
 fn main() -> ExitCode {
+    common::report_writes_past_the_file_size_limit();
     exit_code(run())
 }
 

@@ -171,6 +171,7 @@ macro_rules! note {
 }
 
 fn main() -> ExitCode {
+    common::report_writes_past_the_file_size_limit();
     exit_code(run())
 }
 

@@ -325,6 +325,58 @@ fn a_failed_or_empty_run_leaves_the_previous_output_as_it_was() {
     assert_eq!(names, ["bad.txt", "corpus.txt", "out"]);
 }
 
+/// A run whose files outgrow the file size limit (`ulimit -f`) reports it and leaves the
+/// previous output as it was, with nothing next to it; the signal SIGXFSZ killed it
+/// silently before, with its staging folder left behind.
+#[cfg(unix)]
+#[test]
+fn a_write_past_the_file_size_limit_is_reported() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let corpus = corpus.to_str().expect("UTF-8");
+    let output = run("train", &train_args(corpus, "out", &[]), dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let before = snapshot(&dir.path().join("out"));
+    let largest = before
+        .iter()
+        .map(|(_, bytes)| bytes.len())
+        .max()
+        .expect("files");
+    let limit = 4096;
+    assert!(largest > limit, "no file of the run outgrows {limit} bytes");
+    let mut command = Command::new(example("train"));
+    command
+        .args(train_args(corpus, "out", &["--seed", "2"]))
+        .current_dir(dir.path())
+        .stdin(Stdio::null());
+    // SAFETY: setrlimit reads the struct it is given; nothing else runs in the child.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: limit as libc::rlim_t,
+                rlim_max: limit as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let output = command.output().expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("File too large"), "{message}");
+    assert_eq!(snapshot(&dir.path().join("out")), before);
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["corpus.txt", "out"]);
+}
+
 #[test]
 fn output_problems_are_found_before_the_corpus_is_read() {
     let dir = tempfile::tempdir().expect("tempdir");

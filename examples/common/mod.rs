@@ -1,5 +1,6 @@
 //! What the `train` and `course` examples share: the listing of each probe word's nearest
-//! neighbours, and the parser of its count ([`args`]).
+//! neighbours, the parser of its count ([`args`]), and how a write past the file size limit
+//! ends the program.
 
 use std::io::Write;
 
@@ -34,4 +35,16 @@ pub fn write_neighbours(
         }
     }
     out.flush().map_err(Error::Io)
+}
+
+/// Makes a write past the file size limit (`ulimit -f`) fail with an error, `File too
+/// large`, which the program reports after removing its temporary files and leaving its
+/// earlier output as it was, instead of the signal SIGXFSZ killing it silently mid-write
+/// (as Rust's runtime does for SIGPIPE, so that a closed pipe is an error too).
+pub fn report_writes_past_the_file_size_limit() {
+    #[cfg(unix)]
+    // SAFETY: only the disposition of SIGXFSZ changes; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }

@@ -24,7 +24,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
