@@ -126,6 +126,26 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// The names of the entries of a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A corpus in `dir` and a model trained on it in `dir/out`: the corpus's path and the
+/// folder's files.
+fn corpus_and_trained_out(dir: &Path) -> (String, Vec<(String, Vec<u8>)>) {
+    let corpus = write_corpus(dir);
+    let corpus = corpus.to_str().expect("UTF-8").to_owned();
+    let output = run("train", &train_args(&corpus, "out", &[]), dir);
+    assert!(output.status.success(), "{}", stderr(&output));
+    (corpus, snapshot(&dir.join("out")))
+}
+
 #[test]
 fn errors_are_printed_as_messages_with_their_causes() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -192,10 +212,6 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{message}");
     assert!(!message.contains("panicked"), "{message}");
-    let names: Vec<String> = snapshot(&dir.path().join("out"))
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
     let expected: Vec<&str> = [
         "D.npy",
         "D.txt",
@@ -214,7 +230,7 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
     .into_iter()
     .filter(|n| cfg!(feature = "finalfusion") || *n != "embeddings.fifu")
     .collect();
-    assert_eq!(names, expected);
+    assert_eq!(names(&dir.path().join("out")), expected);
     // The folder is a whole model, which the library reads back.
     let trained = bilinear_skipgram::Trained::load(dir.path().join("out")).expect("whole model");
     assert!(trained.vocab.id("cat").is_some());
@@ -254,13 +270,8 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
     }
     // The model and its picture, written as one folder (the online trainer's measured
     // checkpoints are kept elsewhere).
-    let mut names: Vec<String> = fs::read_dir(dir.path().join("course-out"))
-        .expect("course-out")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        names(&dir.path().join("course-out")),
         [
             "MANIFEST",
             "U.npy",
@@ -275,11 +286,8 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
 #[test]
 fn a_failed_or_empty_run_leaves_the_previous_output_as_it_was() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let corpus = write_corpus(dir.path());
-    let corpus = corpus.to_str().expect("UTF-8");
-    let output = run("train", &train_args(corpus, "out", &[]), dir.path());
-    assert!(output.status.success(), "{}", stderr(&output));
-    let before = snapshot(&dir.path().join("out"));
+    let (corpus, before) = corpus_and_trained_out(dir.path());
+    let corpus = corpus.as_str();
 
     // Nothing to train: refused before training, with the reason.
     let output = run(
@@ -317,12 +325,7 @@ fn a_failed_or_empty_run_leaves_the_previous_output_as_it_was() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_ne!(snapshot(&dir.path().join("out")), before);
     // Nothing is left next to the folder.
-    let mut names: Vec<String> = fs::read_dir(dir.path())
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["bad.txt", "corpus.txt", "out"]);
+    assert_eq!(names(dir.path()), ["bad.txt", "corpus.txt", "out"]);
 }
 
 /// A run whose files outgrow the file size limit (`ulimit -f`) reports it and leaves the
@@ -333,11 +336,7 @@ fn a_failed_or_empty_run_leaves_the_previous_output_as_it_was() {
 fn a_write_past_the_file_size_limit_is_reported() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    let corpus = write_corpus(dir.path());
-    let corpus = corpus.to_str().expect("UTF-8");
-    let output = run("train", &train_args(corpus, "out", &[]), dir.path());
-    assert!(output.status.success(), "{}", stderr(&output));
-    let before = snapshot(&dir.path().join("out"));
+    let (corpus, before) = corpus_and_trained_out(dir.path());
     let largest = before
         .iter()
         .map(|(_, bytes)| bytes.len())
@@ -347,7 +346,7 @@ fn a_write_past_the_file_size_limit_is_reported() {
     assert!(largest > limit, "no file of the run outgrows {limit} bytes");
     let mut command = Command::new(example("train"));
     command
-        .args(train_args(corpus, "out", &["--seed", "2"]))
+        .args(train_args(&corpus, "out", &["--seed", "2"]))
         .current_dir(dir.path())
         .stdin(Stdio::null());
     // SAFETY: setrlimit reads the struct it is given; nothing else runs in the child.
@@ -369,12 +368,7 @@ fn a_write_past_the_file_size_limit_is_reported() {
     let message = stderr(&output);
     assert!(message.contains("File too large"), "{message}");
     assert_eq!(snapshot(&dir.path().join("out")), before);
-    let mut names: Vec<String> = fs::read_dir(dir.path())
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["corpus.txt", "out"]);
+    assert_eq!(names(dir.path()), ["corpus.txt", "out"]);
 }
 
 #[test]
