@@ -47,15 +47,13 @@ use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, Corpus, EmbeddingInit, Embeddings, InteractionInit,
     LearningRateSchedule, Model, OffsetInteractionKind, Progress, Result, TrainConfig, VectorKind,
     Vocab, VocabBuilder, WindowMode, eval::Anisotropy, eval::Displacement, eval::ScoreMoments,
-    io::check_output_dir, io::replace_dir, io::write_model, plot::plot_words, train_checkpointed,
-    train_course,
+    io::check_output_dir, io::replace_dir, io::write_model, train_checkpointed, train_course,
 };
 use std::str::FromStr;
 
 mod common;
 
 use clap::{Parser, ValueEnum};
-use ndarray::Axis;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
@@ -182,15 +180,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    let bundled = args.corpus.is_empty();
-    let corpus = if bundled {
-        vec![PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/data/kjv.txt.xz"
-        ))]
-    } else {
-        args.corpus.clone()
-    };
+    let (corpus, bundled) = common::corpus_or_bundled(&args.corpus);
     let config = config_of(&args)?;
     // Where the results go is checked before the training, not after.
     check_output_dir(&args.out)?;
@@ -242,35 +232,27 @@ fn run() -> Result<()> {
         start.elapsed().as_secs_f64()
     );
 
-    let probes = if args.probes.is_empty() && bundled {
-        ["god", "king", "gold", "water", "jerusalem", "sheep"]
-            .map(String::from)
-            .to_vec()
-    } else {
-        args.probes.clone()
-    };
-    let found: Vec<(&str, usize)> = probes
-        .iter()
-        .filter_map(|p| Some((p.as_str(), vocab.id(&p.to_lowercase())?)))
-        .collect();
-    let drawn = found.len() >= 2;
+    let probes = common::probes_or_bundled(&args.probes, bundled);
     // The model and the picture in one folder, replaced as a whole once both are written.
+    let mut drawn = false;
     replace_dir(&args.out, |dir| {
         write_model(dir, &model, &vocab)?;
-        if drawn {
-            let (labels, ids): (Vec<&str>, Vec<usize>) = found.iter().copied().unzip();
-            let rows = model.word_vectors(args.vectors).select(Axis(0), &ids);
-            let title = format!(
-                "{} probe words, {} trainer: {}, centred, top two singular vectors",
-                labels.len(),
-                match args.trainer {
-                    Trainer::Course => "course",
-                    Trainer::Online => "online",
-                },
-                args.vectors.name()
-            );
-            plot_words(dir.join("words.png"), rows.view(), &labels, &title)?;
-        }
+        let what = format!(
+            ", {} trainer: {}",
+            match args.trainer {
+                Trainer::Course => "course",
+                Trainer::Online => "online",
+            },
+            args.vectors.name()
+        );
+        let vectors = model.word_vectors(args.vectors);
+        drawn = common::plot_probes(
+            &dir.join("words.png"),
+            vectors.view(),
+            &vocab,
+            &probes,
+            &what,
+        )?;
         Ok(())
     })?;
     eprintln!(

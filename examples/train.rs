@@ -45,8 +45,8 @@ use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, ConfigError, Embeddings, InteractionInit, InteractionOptimizer,
     OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, Utf8Policy,
     VectorKind, WindowMode, io::check_output_dir, io::check_output_file, io::replace_dir,
-    plot::TrainingCurves, plot::plot_training, plot::plot_words, resume, train, train_checkpointed,
-    write_trained, write_word2vec_text,
+    plot::TrainingCurves, plot::plot_training, resume, train, train_checkpointed, write_trained,
+    write_word2vec_text,
 };
 use std::str::FromStr;
 
@@ -54,7 +54,7 @@ mod common;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 
 /// Train bilinear skip-gram embeddings.
 #[derive(Parser, Debug)]
@@ -177,15 +177,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    let bundled = args.corpus.is_empty();
-    let corpus = if bundled {
-        vec![PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/data/kjv.txt.xz"
-        ))]
-    } else {
-        args.corpus.clone()
-    };
+    let (corpus, bundled) = common::corpus_or_bundled(&args.corpus);
     let mut builder = TrainConfig::builder()
         .dim(args.dim)
         .window(args.window)
@@ -375,13 +367,7 @@ fn run() -> Result<()> {
         );
     }
 
-    let probes = if args.probes.is_empty() && bundled {
-        ["god", "king", "gold", "water", "jerusalem", "sheep"]
-            .map(String::from)
-            .to_vec()
-    } else {
-        args.probes.clone()
-    };
+    let probes = common::probes_or_bundled(&args.probes, bundled);
     let vectors = trained.model.word_vectors(args.vectors);
     // Every output in one folder, replaced as a whole once all of it is written; what was
     // written is told once the folder is in place.
@@ -439,20 +425,15 @@ fn write_outputs(
         plot_training(dir.join("loss.png"), curves, "Training loss and W")?;
         pictures.push("loss.png");
     }
-    let found: Vec<(&str, usize)> = probes
-        .iter()
-        .filter_map(|p| Some((p.as_str(), trained.vocab.id(&p.to_lowercase())?)))
-        .collect();
-    let words_drawn = found.len() >= 2;
+    let what = format!(": {} vectors", args.vectors.name());
+    let words_drawn = common::plot_probes(
+        &dir.join("words.png"),
+        vectors.view(),
+        &trained.vocab,
+        probes,
+        &what,
+    )?;
     if words_drawn {
-        let (labels, ids): (Vec<&str>, Vec<usize>) = found.into_iter().unzip();
-        let rows = vectors.select(Axis(0), &ids);
-        let title = format!(
-            "{} probe words: {} vectors, centred, top two singular vectors",
-            labels.len(),
-            args.vectors.name()
-        );
-        plot_words(dir.join("words.png"), rows.view(), &labels, &title)?;
         pictures.push("words.png");
     }
     let mut lines = vec![format!(
