@@ -12,7 +12,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2, Zip, s};
 use super::lines::{
     MalformedPolicy, Rejection, dataset_name, find_word, open, read_lines, special_ids,
 };
-use super::search::{normalize_rows, query_scores, restricted_rows};
+use super::search::{direction_length, normalize_rows, query_scores, restricted_rows};
 use super::top_k;
 use crate::error::{Error, Result};
 use crate::vocab::Vocab;
@@ -462,21 +462,13 @@ impl<'v> AnalogySearch<'v> {
         let rows = self.unit.view();
         let queries = rows.select(Axis(0), &distinct);
         // 3CosAdd's argmax does not need |b − a + c|, but its reported score is a cosine.
-        let add_scale: Vec<f32> = questions
+        // b − a + c = 0 (zero rows) has no direction: every candidate scores 0, and the
+        // question has no answer, as in `answers` (no scale: dropped).
+        let add_scale: Vec<Option<f32>> = questions
             .iter()
             .map(|&[a, b, c]| {
-                let norm = (&rows.row(b) - &rows.row(a) + rows.row(c))
-                    .iter()
-                    .map(|x| x * x)
-                    .sum::<f32>()
-                    .sqrt();
-                // b − a + c = 0 (zero rows) has no direction: every candidate scores 0,
-                // and the question has no answer, as in `answers` (NaN scale: dropped).
-                if norm > 0.0 && norm.is_finite() {
-                    1.0 / norm
-                } else {
-                    f32::NAN
-                }
+                let query = &rows.row(b) - &rows.row(a) + rows.row(c);
+                direction_length(query.view()).map(|norm| 1.0 / norm)
             })
             .collect();
         // With 3CosMul, a block holds the reciprocals too.
@@ -577,10 +569,9 @@ impl<'v> AnalogySearch<'v> {
         for (per_question, &method) in merged.iter_mut().zip(methods) {
             if method == AnalogyMethod::CosAdd {
                 for (best, &scale) in per_question.iter_mut().zip(&add_scale) {
-                    if scale.is_nan() {
-                        *best = Best::NONE;
-                    } else {
-                        best.score *= scale;
+                    match scale {
+                        Some(scale) => best.score *= scale,
+                        None => *best = Best::NONE,
                     }
                 }
             }

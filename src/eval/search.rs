@@ -55,6 +55,13 @@ pub(crate) fn normalize_rows<T: Real>(mut rows: ArrayViewMut2<'_, T>) -> Array1<
     norms
 }
 
+/// The length of a 3CosAdd query vector (`b − a + c`) if it has a direction: `None` when
+/// it is 0 (zero rows) or not finite, and then no candidate is an answer.
+pub(crate) fn direction_length(query: ArrayView1<'_, f32>) -> Option<f32> {
+    let norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (norm > 0.0 && norm.is_finite()).then_some(norm)
+}
+
 /// The score of every candidate (a row of `candidates`, unit length) for the query "like
 /// the `positive` vectors and unlike the `negative` ones" (unit length too):
 ///
@@ -93,11 +100,10 @@ pub(crate) fn query_scores(
             for v in rest {
                 query += v;
             }
-            let norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if !(norm > 0.0 && norm.is_finite()) {
+            let Some(norm) = direction_length(query.view()) else {
                 scores.fill(f32::NAN);
                 return scores;
-            }
+            };
             general_mat_vec_mul(1.0, &candidates, &query, 0.0, &mut scores);
             scores.mapv_inplace(|x| x / norm);
         }
