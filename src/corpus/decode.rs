@@ -20,6 +20,15 @@ impl Compression {
             Self::Plain
         }
     }
+
+    /// The format's name in messages (`gzip`, `xz`); `None` for plain text.
+    pub(crate) fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Plain => None,
+            Self::Gzip => Some("gzip"),
+            Self::Xz => Some("xz"),
+        }
+    }
 }
 
 /// Reads the first bytes of `raw` to recognise its format and returns a buffered reader
@@ -45,11 +54,11 @@ pub(crate) fn open_decoded(
         Compression::Plain => Box::new(whole),
         Compression::Gzip => Box::new(BufReader::with_capacity(
             READ_BUFFER_BYTES,
-            CutShort::new(gzip_decoder(whole)?, "gzip"),
+            CutShort::new(gzip_decoder(whole)?, Compression::Gzip),
         )),
         Compression::Xz => Box::new(BufReader::with_capacity(
             READ_BUFFER_BYTES,
-            CutShort::new(xz_decoder(whole)?, "xz"),
+            CutShort::new(xz_decoder(whole)?, Compression::Xz),
         )),
     };
     Ok((reader, compression))
@@ -65,7 +74,8 @@ struct CutShort<R> {
 }
 
 impl<R> CutShort<R> {
-    fn new(inner: R, format: &'static str) -> Self {
+    fn new(inner: R, compression: Compression) -> Self {
+        let format = compression.name().unwrap_or("compressed");
         CutShort { inner, format }
     }
 }

@@ -599,11 +599,10 @@ impl SentenceStream {
     /// The error for a failed read of the current line, or of the one after it if the
     /// current one was read to its end.
     fn read_error(&self, error: &io::Error) -> Error {
-        let what = match self.compression {
-            Compression::Plain => "read error",
-            Compression::Gzip => "gzip decompression error",
-            Compression::Xz => "xz decompression error",
-        };
+        let what = self.compression.name().map_or_else(
+            || "read error".to_owned(),
+            |format| format!("{format} decompression error"),
+        );
         Error::Corpus {
             path: self.path.clone().unwrap_or_default(),
             line: self.line + u64::from(!self.mid_line),
