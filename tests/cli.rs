@@ -442,8 +442,8 @@ fn output_problems_are_found_before_the_corpus_is_read() {
     for (checkpoint, out, place) in [
         ("out/run.ckpt", "out", "is inside"),
         ("./out/../out/run.ckpt", "out", "is inside"),
-        ("run.ckpt", ".", "none"),
-        ("new/run.ckpt", "new", "none"),
+        ("run.ckpt", ".", "no name"),
+        ("new/run.ckpt", "new", "missing"),
         ("same", "same", "is"),
     ] {
         let output = run(
@@ -453,9 +453,20 @@ fn output_problems_are_found_before_the_corpus_is_read() {
         );
         assert_eq!(output.status.code(), Some(1), "{checkpoint}");
         let message = stderr(&output);
-        if place == "none" {
-            // Refused for another reason (`.` has no name; `new` does not exist).
-            assert!(!message.contains("the checkpoint is"), "{message}");
+        // Refused for another reason first: `.` has no name, `new` does not exist.
+        let other = match place {
+            "no name" => {
+                "I/O error on .: has no folder name of its own (such as `.`, `..` or \
+                 `/`): give the output folder by name"
+            }
+            "missing" => {
+                "I/O error on new: the folder that would hold new/run.ckpt does not \
+                 exist"
+            }
+            _ => "",
+        };
+        if !other.is_empty() {
+            assert_eq!(message, format!("error: {other}\n"));
             continue;
         }
         assert_eq!(
