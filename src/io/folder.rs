@@ -617,6 +617,10 @@ fn not_a_folder(dir: &Path, metadata: &fs::Metadata) -> Error {
 ///   the staging folder cannot be made; naming a file that cannot be synced or listed, or
 ///   a subfolder or a name with a tab or newline that `fill` made.
 /// - Whatever `fill` returns.
+///
+/// An [`Error::File`] naming a file of the staging folder names the file of `dir` it was
+/// to become instead (`out/U.npy`), since the staging folder is gone when the error is
+/// returned.
 pub fn replace_dir(dir: impl AsRef<Path>, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     replace(dir.as_ref(), fill, true)
 }
@@ -655,7 +659,22 @@ fn replace(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>, try_exchange: boo
         let _ = fs::remove_dir_all(&staging);
     }
     sync_dir(&parent);
-    result
+    result.map_err(|error| named_in_place(error, &staging, dir))
+}
+
+/// `error`, naming a file of the staging folder (removed by now) as the file of `dir` it
+/// was to become: `out/loss.png`, not `.out.new-PID-N/loss.png`.
+fn named_in_place(error: Error, staging: &Path, dir: &Path) -> Error {
+    match error {
+        Error::File { path, source } => {
+            let path = match path.strip_prefix(staging) {
+                Ok(rest) => dir.join(rest),
+                Err(_) => path,
+            };
+            Error::File { path, source }
+        }
+        other => other,
+    }
 }
 
 /// Syncs every file of the staging folder, writes the manifest and syncs the folder;
@@ -798,6 +817,32 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file of the staging folder that could not be written is named as the file of the
+    /// output folder it was to become; other paths are kept.
+    #[test]
+    fn a_failed_file_is_named_in_the_output_folder() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let dir = parent.path().join("out");
+        let elsewhere = parent.path().join("corpus.txt");
+        for (failed, named) in [
+            (None, dir.join("sub/U.npy")),
+            (Some(elsewhere.clone()), elsewhere),
+        ] {
+            let error = replace_dir(&dir, |staging| {
+                Err(Error::File {
+                    path: failed.clone().unwrap_or_else(|| staging.join("sub/U.npy")),
+                    source: io::Error::other("disk full"),
+                })
+            })
+            .expect_err("fails");
+            let Error::File { path, .. } = error else {
+                panic!("{error:?}");
+            };
+            assert_eq!(path, named);
+        }
+        assert_eq!(fs::read_dir(parent.path()).expect("list").count(), 0);
+    }
 
     /// A folder that accepts no new entry (procfs: even root cannot make one there) is
     /// named with what could not be done, not as a bare "No such file or directory".
