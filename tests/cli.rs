@@ -367,8 +367,10 @@ fn a_write_past_the_file_size_limit_is_reported() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let message = stderr(&output);
     // The file is named in the output folder, not in the staging folder that is gone.
-    assert!(message.contains("\nerror: I/O error on out/"), "{message}");
-    assert!(message.contains("File too large"), "{message}");
+    assert!(
+        message.contains("\nerror: I/O error on out/loss.png: File too large (os error 27)\n"),
+        "{message}"
+    );
     assert_eq!(snapshot(&dir.path().join("out")), before);
     assert_eq!(names(dir.path()), ["corpus.txt", "out"]);
 }

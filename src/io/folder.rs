@@ -618,9 +618,9 @@ fn not_a_folder(dir: &Path, metadata: &fs::Metadata) -> Error {
 ///   a subfolder or a name with a tab or newline that `fill` made.
 /// - Whatever `fill` returns.
 ///
-/// An [`Error::File`] naming a file of the staging folder names the file of `dir` it was
-/// to become instead (`out/U.npy`), since the staging folder is gone when the error is
-/// returned.
+/// An error naming a file of the staging folder names the file of `dir` it was to become
+/// instead (`out/U.npy`), and one naming the staging folder names `dir`, since the staging
+/// folder is gone when the error is returned.
 pub fn replace_dir(dir: impl AsRef<Path>, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     replace(dir.as_ref(), fill, true)
 }
@@ -663,16 +663,32 @@ fn replace(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>, try_exchange: boo
 }
 
 /// `error`, naming a file of the staging folder (removed by now) as the file of `dir` it
-/// was to become: `out/loss.png`, not `.out.new-PID-N/loss.png`.
+/// was to become, `out/loss.png` and not `.out.new-PID-N/loss.png`, and the staging folder
+/// itself as `dir`.
 fn named_in_place(error: Error, staging: &Path, dir: &Path) -> Error {
+    let in_place = |path: PathBuf| match path.strip_prefix(staging) {
+        Ok(rest) if rest.as_os_str().is_empty() => dir.to_path_buf(),
+        Ok(rest) => dir.join(rest),
+        Err(_) => path,
+    };
     match error {
-        Error::File { path, source } => {
-            let path = match path.strip_prefix(staging) {
-                Ok(rest) => dir.join(rest),
-                Err(_) => path,
-            };
-            Error::File { path, source }
-        }
+        Error::File { path, source } => Error::File {
+            path: in_place(path),
+            source,
+        },
+        Error::Format { path, message } => Error::Format {
+            path: in_place(path),
+            message,
+        },
+        Error::Parse {
+            path,
+            line,
+            message,
+        } => Error::Parse {
+            path: in_place(path),
+            line,
+            message,
+        },
         other => other,
     }
 }
@@ -826,12 +842,13 @@ mod tests {
         let dir = parent.path().join("out");
         let elsewhere = parent.path().join("corpus.txt");
         for (failed, named) in [
-            (None, dir.join("sub/U.npy")),
-            (Some(elsewhere.clone()), elsewhere),
+            (Some("sub/U.npy"), dir.join("sub/U.npy")),
+            (Some(""), dir.clone()),
+            (None, elsewhere.clone()),
         ] {
             let error = replace_dir(&dir, |staging| {
                 Err(Error::File {
-                    path: failed.clone().unwrap_or_else(|| staging.join("sub/U.npy")),
+                    path: failed.map_or_else(|| elsewhere.clone(), |name| staging.join(name)),
                     source: io::Error::other("disk full"),
                 })
             })
@@ -841,6 +858,17 @@ mod tests {
             };
             assert_eq!(path, named);
         }
+        let error = replace_dir(&dir, |staging| {
+            Err(Error::Format {
+                path: staging.join("words.png"),
+                message: "cannot draw".to_owned(),
+            })
+        })
+        .expect_err("fails");
+        assert_eq!(
+            error.to_string(),
+            format!("{}: cannot draw", dir.join("words.png").display())
+        );
         assert_eq!(fs::read_dir(parent.path()).expect("list").count(), 0);
     }
 

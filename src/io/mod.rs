@@ -229,8 +229,8 @@ pub(crate) fn not_a_regular_file(metadata: &fs::Metadata) -> Option<std::io::Err
 /// The check runs twice. The path is inspected before it is opened, so that a device is
 /// never opened at all; then the opened file itself is inspected, so that a path swapped
 /// for a pipe in between is refused too. On unix the file is opened non-blocking, which
-/// makes opening a pipe return at once instead of waiting for a writer; reads of a regular
-/// file never block, so the flag changes nothing for the file that is kept.
+/// makes opening a pipe return at once instead of waiting for a writer; the flag is
+/// cleared once the file is known to be a regular file.
 pub(crate) fn open_regular_file(path: &Path) -> std::io::Result<File> {
     regular_file(path)?;
     open_checked(path)
@@ -242,17 +242,34 @@ fn open_checked(path: &Path) -> std::io::Result<File> {
     #[cfg(unix)]
     let file = {
         use std::os::unix::fs::OpenOptionsExt;
-        fs::OpenOptions::new()
+        match fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
-            .open(path)?
+            .open(path)
+        {
+            // A regular file under another process's lease (a pipe never says this):
+            // wait for it as a plain open does.
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => File::open(path)?,
+            opened => opened?,
+        }
     };
     #[cfg(not(unix))]
     let file = File::open(path)?;
-    match not_a_regular_file(&file.metadata()?) {
-        Some(error) => Err(error),
-        None => Ok(file),
+    if let Some(error) = not_a_regular_file(&file.metadata()?) {
+        return Err(error);
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor `file` owns and keeps open; no memory is passed.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        // SAFETY: as above.
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(file)
 }
 
 /// The bytes of the regular file `path`, checked as [`open_regular_file`] checks it.
@@ -310,9 +327,9 @@ pub fn write_atomic(
                 },
                 other => other,
             })?;
-            writer.flush().map_err(file_error(&tmp))?;
+            writer.flush().map_err(file_error(path))?;
         }
-        file.sync_all().map_err(file_error(&tmp))?;
+        file.sync_all().map_err(file_error(path))?;
         fs::rename(&tmp, path).map_err(file_error(path))?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Make the rename itself durable where the platform allows it.
@@ -675,5 +692,21 @@ mod tests {
             .expect_err("a pipe is refused");
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
         assert_eq!(error.to_string(), "is a pipe (FIFO), not a regular file");
+    }
+
+    /// A regular file is kept, and reads as a plain open would: not non-blocking.
+    #[cfg(unix)]
+    #[test]
+    fn a_regular_file_is_opened_blocking() {
+        use std::os::unix::io::AsRawFd;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("U.npy");
+        std::fs::write(&path, b"bytes").expect("write");
+        let file = open_regular_file(&path).expect("opens");
+        // SAFETY: fcntl on a descriptor `file` owns; no memory is passed.
+        let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+        assert!(flags >= 0);
+        assert_eq!(flags & libc::O_NONBLOCK, 0);
+        assert_eq!(read_regular_file(&path).expect("reads"), b"bytes");
     }
 }
