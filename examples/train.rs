@@ -418,11 +418,25 @@ fn write_outputs(
         ""
     };
     let mut pictures = Vec::new();
-    // A resumed run that had little left to do may have no loss to draw.
-    let finite = |points: &[(u64, f64)]| points.iter().any(|(_, loss)| loss.is_finite());
-    let loss_drawn = finite(&curves.online_loss) || finite(&curves.heldout_loss);
+    // A finished run's checkpoint gives its model without training, and a resumed run
+    // with little left to do may report nothing: then the curves are the report's, one
+    // point at the end of each epoch.
+    let finite = |curves: &TrainingCurves| {
+        [&curves.online_loss, &curves.heldout_loss]
+            .iter()
+            .any(|points| points.iter().any(|(_, loss)| loss.is_finite()))
+    };
+    let (curves, title) = if finite(curves) {
+        (curves.clone(), "Training loss and W")
+    } else {
+        (
+            TrainingCurves::from_epochs(&trained.report),
+            "Training loss and W at the end of each epoch",
+        )
+    };
+    let loss_drawn = finite(&curves);
     if loss_drawn {
-        plot_training(dir.join("loss.png"), curves, "Training loss and W")?;
+        plot_training(dir.join("loss.png"), &curves, title)?;
         pictures.push("loss.png");
     }
     let what = format!(": {} vectors", args.vectors.name());
@@ -464,13 +478,7 @@ fn write_outputs(
         );
     }
     if !loss_drawn {
-        // No report at all: the model comes from a finished run's checkpoint.
-        lines.push(if curves.online_loss.is_empty() {
-            "(no loss.png: this command did not train, and the checkpoint keeps no loss curve)"
-                .to_owned()
-        } else {
-            "(no loss.png: it needs a finite loss)".to_owned()
-        });
+        lines.push("(no loss.png: it needs a finite loss)".to_owned());
     }
     Ok(lines)
 }

@@ -300,6 +300,37 @@ impl TrainingCurves {
         Self::default()
     }
 
+    /// The curves of a finished run at the end of each epoch, from its report: what can be
+    /// drawn of a run whose progress reports were not seen, such as one [`resume`]
+    /// returns from a finished run's checkpoint without training. Epoch `e` (from 0) of
+    /// `n` ends at `words · (e + 1) / n` words, since every epoch reads the whole corpus.
+    ///
+    /// [`resume`]: crate::resume
+    pub fn from_epochs(report: &crate::TrainReport) -> Self {
+        let n = report.epoch_losses.len() as u64;
+        let end = |epoch: usize| report.words * (epoch as u64 + 1) / n.max(1);
+        let mut curves = Self::new();
+        for (epoch, &loss) in report.epoch_losses.iter().enumerate() {
+            curves.online_loss.push((end(epoch), loss));
+        }
+        for (epoch, loss) in report.epoch_heldout_losses.iter().enumerate() {
+            if let Some(loss) = *loss {
+                curves.heldout_loss.push((end(epoch), loss));
+            }
+        }
+        for (epoch, d) in report.epoch_interactions.iter().enumerate() {
+            if let Some(d) = d {
+                curves
+                    .interaction_distance
+                    .push((end(epoch), d.distance_from_identity));
+                curves
+                    .interaction_condition
+                    .push((end(epoch), d.condition_number));
+            }
+        }
+        curves
+    }
+
     /// Adds the values of one progress report: its online loss, and its held-out loss and
     /// `W`'s diagnostics when the report has them.
     pub fn record(&mut self, progress: &crate::Progress) {
@@ -867,6 +898,34 @@ mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
+
+    /// A report's epochs become one point each, at the words read by each epoch's end;
+    /// epochs without a held-out loss or diagnostics add no point to those curves.
+    #[test]
+    fn curves_from_epochs_have_a_point_at_each_epoch_end() {
+        let report = crate::TrainReport {
+            epoch_losses: vec![2.5, 2.25],
+            epoch_heldout_losses: vec![None, Some(2.0)],
+            epoch_interactions: vec![
+                None,
+                Some(crate::InteractionDiagnostics {
+                    distance_from_identity: 0.5,
+                    condition_number: 3.0,
+                }),
+            ],
+            words: 1000,
+            pairs: 4000,
+            seconds: 1.0,
+            recovered: Vec::new(),
+            long_tokens_skipped: 0,
+            stopped_early: false,
+        };
+        let curves = TrainingCurves::from_epochs(&report);
+        assert_eq!(curves.online_loss, [(500, 2.5), (1000, 2.25)]);
+        assert_eq!(curves.heldout_loss, [(1000, 2.0)]);
+        assert_eq!(curves.interaction_distance, [(1000, 0.5)]);
+        assert_eq!(curves.interaction_condition, [(1000, 3.0)]);
+    }
 
     #[test]
     fn jacobi_recovers_known_eigenpairs() {
