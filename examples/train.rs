@@ -45,7 +45,7 @@ use bilinear_skipgram::{
     Checkpoint, CheckpointOptions, ConfigError, Embeddings, InteractionInit, InteractionOptimizer,
     OffsetInteractionKind, OovPolicy, Progress, Result, TrainConfig, Trained, Utf8Policy,
     VectorKind, WindowMode, io::check_output_dir, io::check_output_file, io::replace_dir,
-    plot::TrainingCurves, plot::plot_training, resume, train, train_checkpointed, write_trained,
+    plot::TrainingCurves, plot::plot_training, train, train_checkpointed, write_trained,
     write_word2vec_text,
 };
 use std::str::FromStr;
@@ -238,20 +238,21 @@ fn run() -> Result<()> {
     // last checkpoint (a full disk, a kill while the folder was written) gets it back, and
     // other --vectors or another --out can be asked for.
     let mut finished = false;
+    let mut last = None;
     if let Some(options) = &checkpoint
         && options.path().exists()
     {
-        let last = Checkpoint::read(options.path())?;
+        let read = last.insert(Checkpoint::read(options.path())?);
         // Other options are refused even when the run is finished: they ask for another run.
-        last.check_resumable(options.path(), &config)?;
-        if last.state.finished(&last.config) {
+        read.check_resumable(options.path(), &config)?;
+        if read.state.finished(&read.config) {
             finished = true;
             note!(
                 "{}: this run already finished ({} words, {} pairs); writing its model to {} \
                  without training (remove the checkpoint to train again)",
                 options.path().display(),
-                last.state.words_done,
-                last.state.pairs,
+                read.state.words_done,
+                read.state.pairs,
                 args.out.display()
             );
         }
@@ -291,15 +292,16 @@ fn run() -> Result<()> {
             _ => ControlFlow::Continue(()),
         }
     };
-    let trained = match &checkpoint {
-        None => train(&config, &corpus, &mut show)?,
-        Some(options) if options.path().exists() => {
+    let trained = match (&checkpoint, last) {
+        (None, _) => train(&config, &corpus, &mut show)?,
+        // Read once, above.
+        (Some(options), Some(last)) => {
             if !finished {
                 note!("resuming from {}", options.path().display());
             }
-            resume(&config, &corpus, options, &mut show)?
+            last.resume(&config, &corpus, options, &mut show)?
         }
-        Some(options) => train_checkpointed(&config, &corpus, options, &mut show)?,
+        (Some(options), None) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };
     bar.finish();
     if trained.report.stopped_early {

@@ -99,25 +99,53 @@ pub fn resume(
     config: &TrainConfig,
     corpus: impl Into<Corpus>,
     options: &CheckpointOptions,
-    mut observer: impl Observer,
+    observer: impl Observer,
 ) -> Result<Trained> {
-    remove_stale_temporaries(options.path());
-    let mut checkpoint = Checkpoint::read(options.path())?;
-    checkpoint.check_resumable(options.path(), config)?;
-    checkpoint.config = checkpoint
-        .config
-        .to_builder()
-        .threads(config.threads())
-        .build()?;
-    let corpus = corpus
-        .into()
-        .with_options(checkpoint.config.corpus_options().clone());
-    if !checkpoint.state.finished(&checkpoint.config) {
-        // The checkpoint is written again: found unwritable before the corpus pass.
-        crate::io::check_output_file(options.path())?;
-        check_corpus(options.path(), &checkpoint.state.corpus, &corpus)?;
+    Checkpoint::read(options.path())?.resume(config, corpus, options, observer)
+}
+
+impl Checkpoint {
+    /// Continues this checkpoint's run as [`resume`] does, without reading the checkpoint
+    /// again: for a program that has read it already, to report on it or to notice a
+    /// finished run. The run's next checkpoints are written to `options.path()`, which
+    /// messages name too; it is normally the file this checkpoint was read from.
+    ///
+    /// ```no_run
+    /// use bilinear_skipgram::{Checkpoint, CheckpointOptions, NoProgress, TrainConfig};
+    ///
+    /// let options = CheckpointOptions::new("run.ckpt");
+    /// let checkpoint = Checkpoint::read(options.path())?;
+    /// if checkpoint.state.finished(&checkpoint.config) {
+    ///     eprintln!("finished: {} words", checkpoint.state.words_done);
+    /// }
+    /// let config = TrainConfig::default();
+    /// let trained = checkpoint.resume(&config, ["corpus.txt.xz"], &options, NoProgress)?;
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`resume`] but the reading of the checkpoint.
+    pub fn resume(
+        mut self,
+        config: &TrainConfig,
+        corpus: impl Into<Corpus>,
+        options: &CheckpointOptions,
+        mut observer: impl Observer,
+    ) -> Result<Trained> {
+        remove_stale_temporaries(options.path());
+        self.check_resumable(options.path(), config)?;
+        self.config = self.config.to_builder().threads(config.threads()).build()?;
+        let corpus = corpus
+            .into()
+            .with_options(self.config.corpus_options().clone());
+        if !self.state.finished(&self.config) {
+            // The checkpoint is written again: found unwritable before the corpus pass.
+            crate::io::check_output_file(options.path())?;
+            check_corpus(options.path(), &self.state.corpus, &corpus)?;
+        }
+        drive(self, &corpus, options, &mut observer)
     }
-    drive(checkpoint, &corpus, options, &mut observer)
 }
 
 /// `config` with its learning rates multiplied by `factor`, as a retry after a divergence
@@ -139,7 +167,8 @@ impl Checkpoint {
     /// names): that it equals the checkpoint's configuration except for the number of
     /// threads, with its learning rates compared after the lowering that retries recorded
     /// (see [Resuming](super#resuming)). [`resume`] checks this first; a program can check it
-    /// itself before reporting, for example, that a run already finished.
+    /// itself before reporting, for example, that a run already finished, and then go on
+    /// with [`Checkpoint::resume`], which does not read the file again.
     ///
     /// # Errors
     ///
