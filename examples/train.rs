@@ -422,13 +422,13 @@ fn write_outputs(
     let mut pictures = Vec::new();
     // A finished run's checkpoint gives its model without training, and a resumed run
     // with little left to do may report nothing: then the curves are the report's, one
-    // point at the end of each epoch.
+    // point at the end of each epoch (not for a stopped run, whose last epoch is partial).
     let finite = |curves: &TrainingCurves| {
         [&curves.online_loss, &curves.heldout_loss]
             .iter()
             .any(|points| points.iter().any(|(_, loss)| loss.is_finite()))
     };
-    let (curves, title) = if finite(curves) {
+    let (curves, title) = if finite(curves) || trained.report.stopped_early {
         (curves.clone(), "Training loss and W")
     } else {
         (

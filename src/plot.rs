@@ -303,12 +303,14 @@ impl TrainingCurves {
     /// The curves of a finished run at the end of each epoch, from its report: what can be
     /// drawn of a run whose progress reports were not seen, such as one [`resume`]
     /// returns from a finished run's checkpoint without training. Epoch `e` (from 0) of
-    /// `n` ends at `words · (e + 1) / n` words, since every epoch reads the whole corpus.
+    /// `n` ends at `words · (e + 1) / n` words, since every epoch reads the whole corpus. A
+    /// stopped run's report ([`stopped_early`](crate::TrainReport::stopped_early)) has a
+    /// partial last epoch, which this would misplace: draw its progress reports instead.
     ///
     /// [`resume`]: crate::resume
     pub fn from_epochs(report: &crate::TrainReport) -> Self {
-        let n = report.epoch_losses.len() as u64;
-        let end = |epoch: usize| report.words * (epoch as u64 + 1) / n.max(1);
+        let n_epochs = report.epoch_losses.len() as u64;
+        let end = |epoch: usize| report.words * (epoch as u64 + 1) / n_epochs.max(1);
         let mut curves = Self::new();
         for (epoch, &loss) in report.epoch_losses.iter().enumerate() {
             curves.online_loss.push((end(epoch), loss));

@@ -107,8 +107,9 @@ pub fn resume(
 impl Checkpoint {
     /// Continues this checkpoint's run as [`resume`] does, without reading the checkpoint
     /// again: for a program that has read it already, to report on it or to notice a
-    /// finished run. The run's next checkpoints are written to `options.path()`, which
-    /// messages name too; it is normally the file this checkpoint was read from.
+    /// finished run. `options.path()` must be the file this checkpoint was read from: the
+    /// run's next checkpoints are written there, messages name it, and a retry after a
+    /// divergence goes back to the checkpoint there.
     ///
     /// ```no_run
     /// use bilinear_skipgram::{Checkpoint, CheckpointOptions, NoProgress, TrainConfig};
@@ -125,7 +126,8 @@ impl Checkpoint {
     ///
     /// # Errors
     ///
-    /// Those of [`resume`] but the reading of the checkpoint.
+    /// Those of [`resume`]; the checkpoint is read again only for a retry after a
+    /// divergence.
     pub fn resume(
         mut self,
         config: &TrainConfig,

@@ -249,7 +249,10 @@ fn open_checked(path: &Path) -> std::io::Result<File> {
         {
             // A regular file under another process's lease (a pipe never says this):
             // wait for it as a plain open does.
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => File::open(path)?,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                regular_file(path)?;
+                File::open(path)?
+            }
             opened => opened?,
         }
     };
