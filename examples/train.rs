@@ -237,25 +237,30 @@ fn run() -> Result<()> {
     // training: the output is written from it, so a run whose output was lost after its
     // last checkpoint (a full disk, a kill while the folder was written) gets it back, and
     // other --vectors or another --out can be asked for.
-    let mut finished = false;
-    let mut last = None;
-    if let Some(options) = &checkpoint
-        && options.path().exists()
-    {
-        let read = last.insert(Checkpoint::read(options.path())?);
-        // Other options are refused even when the run is finished: they ask for another run.
-        read.check_resumable(options.path(), &config)?;
-        if read.state.finished(&read.config) {
-            finished = true;
-            note!(
-                "{}: this run already finished ({} words, {} pairs); writing its model to {} \
-                 without training (remove the checkpoint to train again)",
-                options.path().display(),
-                read.state.words_done,
-                read.state.pairs,
-                args.out.display()
-            );
+    let last = match &checkpoint {
+        Some(options) if options.path().exists() => {
+            let read = Checkpoint::read(options.path())?;
+            // Other options are refused even when the run is finished: they ask for
+            // another run.
+            read.check_resumable(options.path(), &config)?;
+            Some(read)
         }
+        _ => None,
+    };
+    let finished = last
+        .as_ref()
+        .is_some_and(|read| read.state.finished(&read.config));
+    if let (Some(options), Some(read)) = (&checkpoint, &last)
+        && finished
+    {
+        note!(
+            "{}: this run already finished ({} words, {} pairs); writing its model to {} \
+             without training (remove the checkpoint to train again)",
+            options.path().display(),
+            read.state.words_done,
+            read.state.pairs,
+            args.out.display()
+        );
     }
     if !finished {
         note!("training on {}", corpus_names(&corpus));
@@ -428,17 +433,16 @@ fn write_outputs(
             .iter()
             .any(|points| points.iter().any(|(_, loss)| loss.is_finite()))
     };
+    let epochs;
     let (curves, title) = if finite(curves) || trained.report.stopped_early {
-        (curves.clone(), "Training loss and W")
+        (curves, "Training loss and W")
     } else {
-        (
-            TrainingCurves::from_epochs(&trained.report),
-            "Training loss and W at the end of each epoch",
-        )
+        epochs = TrainingCurves::from_epochs(&trained.report);
+        (&epochs, "Training loss and W at the end of each epoch")
     };
-    let loss_drawn = finite(&curves);
+    let loss_drawn = finite(curves);
     if loss_drawn {
-        plot_training(dir.join("loss.png"), &curves, title)?;
+        plot_training(dir.join("loss.png"), curves, title)?;
         pictures.push("loss.png");
     }
     let what = format!(": {} vectors", args.vectors.name());
