@@ -36,6 +36,9 @@ use bilinear_skipgram::{
 };
 use clap::{Parser, ValueEnum};
 
+#[path = "common/args.rs"]
+mod args;
+
 /// Training throughput of the bilinear and the frozen-W trainer.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -68,6 +71,14 @@ struct Args {
     /// Per-offset interactions D_p in the bilinear and frozen modes: none, diagonal or full.
     #[arg(long, default_value = "none", value_parser = OffsetInteractionKind::from_str)]
     offsets: OffsetInteractionKind,
+    /// Subword focus vectors: each word's focus vector is the mean of its own row and the
+    /// rows of its character n-grams of MIN to MAX characters (as `3-6`, fastText's), or
+    /// `none`.
+    #[arg(long, default_value = "none", value_parser = args::parse_subwords)]
+    subwords: args::SubwordsArg,
+    /// With --subwords: keep the n-grams that at least this many vocabulary words have.
+    #[arg(long, default_value_t = 2)]
+    subword_min_words: usize,
     /// Focus words per block (and between merges of W and D_p).
     #[arg(long, default_value_t = 64)]
     merge_interval: usize,
@@ -119,7 +130,8 @@ fn run() -> Result<()> {
             .threads(args.threads)
             .min_count(args.min_count)
             .subsample(args.subsample)
-            .merge_interval(args.merge_interval);
+            .merge_interval(args.merge_interval)
+            .subwords(args::with_min_words(args.subwords, args.subword_min_words)?);
         if mode != Mode::Default {
             builder = builder
                 .interaction_learning_rate(rate)
@@ -133,7 +145,7 @@ fn run() -> Result<()> {
         let counts = VocabBuilder::count_corpus(&corpus)?;
         let raw_tokens = counts.n_tokens();
         let vocab = counts.build(config.min_count(), config.max_vocab(), config.oov())?;
-        let mut model = Model::for_config(&config, vocab.len());
+        let mut model = Model::for_vocab(&config, &vocab)?;
         let report = train_model(&config, &vocab, &mut model, &corpus, NoProgress)?;
         let with_vocabulary = start.elapsed().as_secs_f64();
         let words = raw_tokens as f64 * config.epochs() as f64;

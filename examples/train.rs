@@ -104,6 +104,14 @@ struct Args {
     /// full, or none (with W frozen: exactly word2vec's skip-gram).
     #[arg(long, default_value = "diagonal", value_parser = OffsetInteractionKind::from_str)]
     offsets: OffsetInteractionKind,
+    /// Subword focus vectors: each word's focus vector is the mean of its own row and the
+    /// rows of its character n-grams of MIN to MAX characters (as `3-6`, fastText's), or
+    /// `none`.
+    #[arg(long, default_value = "none", value_parser = common::args::parse_subwords)]
+    subwords: common::args::SubwordsArg,
+    /// With --subwords: keep the n-grams that at least this many vocabulary words have.
+    #[arg(long, default_value_t = 2)]
+    subword_min_words: usize,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
     #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
     offset_learning_rate: f32,
@@ -192,6 +200,10 @@ fn run() -> Result<()> {
         .heldout_pairs(args.heldout_pairs)
         .offset_interactions(args.offsets)
         .offset_learning_rate(args.offset_learning_rate)
+        .subwords(common::args::with_min_words(
+            args.subwords,
+            args.subword_min_words,
+        )?)
         .subsample(args.subsample)
         .seed(args.seed)
         .markers(args.markers)

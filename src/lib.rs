@@ -25,6 +25,7 @@ pub mod sampling;
 #[cfg(feature = "serde")]
 mod serde_impls;
 pub mod sgd;
+pub mod subwords;
 pub mod vocab;
 
 // The public API takes and returns ndarray 0.17 arrays and rand 0.10 generators: the exact

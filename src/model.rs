@@ -80,10 +80,14 @@ pub use readout::{
     score_read_out_weighted,
 };
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
 use rand::{Rng, RngExt, SeedableRng};
 
 use crate::error::{Error, Result};
+use crate::subwords::{SubwordIndex, Subwords};
+
+/// Mixed into the seed for the subword table's stream (the bytes of "subwords").
+const SUBWORD_STREAM: u64 = 0x7375_6277_6f72_6473;
 use crate::linalg::{self, Svd};
 
 /// How `U` and `V` start.
@@ -236,6 +240,7 @@ pub struct Model {
     context: Array2<f32>,
     interaction: Array2<f32>,
     offsets: OffsetInteractions,
+    subwords: Option<Subwords>,
 }
 
 fn uniform<R: Rng + ?Sized>(rows: usize, cols: usize, half_width: f32, rng: &mut R) -> Array2<f32> {
@@ -285,6 +290,7 @@ impl Model {
             context,
             interaction,
             offsets: OffsetInteractions::none(),
+            subwords: None,
         }
     }
 
@@ -307,6 +313,26 @@ impl Model {
             config.window_mode(),
         );
         model
+    }
+
+    /// The model [`crate::train`] starts from for a vocabulary: [`Model::for_config`],
+    /// with the subwords the configuration asks for (the vocabulary's
+    /// [`SubwordIndex`] and an n-gram table uniform in `(-0.5, 0.5)/M`, drawn from its own
+    /// stream of the seed, so that the other matrices do not depend on it).
+    ///
+    /// # Errors
+    ///
+    /// What [`SubwordIndex::new`] refuses.
+    pub fn for_vocab(config: &crate::TrainConfig, vocab: &crate::Vocab) -> Result<Self> {
+        let model = Model::for_config(config, vocab.len());
+        let Some(subwords) = config.subwords() else {
+            return Ok(model);
+        };
+        let index = SubwordIndex::new(vocab.words(), subwords)?;
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(config.seed() ^ SUBWORD_STREAM);
+        let dim = config.dim();
+        let table = uniform(index.n_ngrams(), dim, 0.5 / dim as f32, &mut rng);
+        model.with_subwords(Subwords::new(index, table, dim)?)
     }
 
     /// The course's initialisation: every entry of `U`, `V` and `W` uniform in
@@ -362,6 +388,7 @@ impl Model {
             context,
             interaction,
             offsets: OffsetInteractions::none(),
+            subwords: None,
         })
     }
 
@@ -397,6 +424,52 @@ impl Model {
         Ok(self)
     }
 
+    /// The model with the given subwords (replacing any it had): each word's focus vector
+    /// becomes the mean of its row of `U` and its n-grams' rows (see [`crate::subwords`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] unless the subwords index as many words as the model has
+    /// and their table has the model's dimension.
+    pub fn with_subwords(mut self, subwords: Subwords) -> Result<Self> {
+        if subwords.index().n_words() != self.n_words() {
+            return Err(Error::ShapeMismatch {
+                what: "subword index (words)",
+                expected: vec![self.n_words()],
+                found: vec![subwords.index().n_words()],
+            });
+        }
+        if subwords.table().ncols() != self.dim() {
+            return Err(Error::ShapeMismatch {
+                what: "subword n-gram table",
+                expected: vec![subwords.index().n_ngrams(), self.dim()],
+                found: subwords.table().shape().to_vec(),
+            });
+        }
+        self.subwords = Some(subwords);
+        Ok(self)
+    }
+
+    /// The model's subwords, if it has them.
+    pub fn subwords(&self) -> Option<&Subwords> {
+        self.subwords.as_ref()
+    }
+
+    /// The model's subwords mutably, if it has them.
+    pub fn subwords_mut(&mut self) -> Option<&mut Subwords> {
+        self.subwords.as_mut()
+    }
+
+    /// The focus vectors `u_w` the scores use: the rows of `U` for a model without
+    /// subwords, otherwise each word's row averaged with its n-grams' rows (see
+    /// [`crate::subwords`]). Every read-out starts from these.
+    pub fn focus_vectors(&self) -> CowArray<'_, f32, Ix2> {
+        match &self.subwords {
+            None => CowArray::from(self.focus.view()),
+            Some(subwords) => CowArray::from(subwords.focus_vectors_unchecked(self.focus.view())),
+        }
+    }
+
     /// A model from given matrices and per-offset interactions.
     ///
     /// # Errors
@@ -412,13 +485,13 @@ impl Model {
         Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)
     }
 
-    /// The matrices `(U, V, W)` (the per-offset interactions are dropped; see
+    /// The matrices `(U, V, W)` (the per-offset interactions and subwords are dropped; see
     /// [`into_parts_with_offsets`](Self::into_parts_with_offsets)).
     pub fn into_parts(self) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
         (self.focus, self.context, self.interaction)
     }
 
-    /// `(U, V, W, per-offset interactions)`.
+    /// `(U, V, W, per-offset interactions)` (the subwords are dropped).
     pub fn into_parts_with_offsets(
         self,
     ) -> (Array2<f32>, Array2<f32>, Array2<f32>, OffsetInteractions) {
@@ -435,7 +508,9 @@ impl Model {
         self.focus.ncols()
     }
 
-    /// `U`, the focus (target) embeddings.
+    /// `U`, the focus (target) embeddings: each word's own row. With subwords a word's
+    /// focus vector is its row averaged with its n-grams' rows: see
+    /// [`focus_vectors`](Self::focus_vectors).
     pub fn focus_embeddings(&self) -> ArrayView2<'_, f32> {
         self.focus.view()
     }
@@ -508,6 +583,27 @@ impl Model {
         )
     }
 
+    /// Everything the trainer steps, mutably at once: `(U, V, W, per-offset interactions,
+    /// subword table with its index)`.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn training_parts_mut(
+        &mut self,
+    ) -> (
+        ArrayViewMut2<'_, f32>,
+        ArrayViewMut2<'_, f32>,
+        ArrayViewMut2<'_, f32>,
+        OffsetInteractionsMut<'_>,
+        Option<(ArrayViewMut2<'_, f32>, &SubwordIndex)>,
+    ) {
+        (
+            self.focus.view_mut(),
+            self.context.view_mut(),
+            self.interaction.view_mut(),
+            self.offsets.view_mut(),
+            self.subwords.as_mut().map(Subwords::parts_mut),
+        )
+    }
+
     /// `W̄ = Σ_p π_p D_p W`, the interaction word vectors are read out with (see
     /// [Per-offset interactions](self#per-offset-interactions)), computed in `f64`; `W`
     /// itself (a copy) without per-offset interactions.
@@ -565,7 +661,7 @@ impl Model {
     /// `W̄ = P Σ Qᵀ` (see the [module documentation](self#word-vectors)).
     pub fn balanced_read_out(&self) -> ReadOut<f32> {
         readout::balanced(
-            self.focus.view(),
+            self.focus_vectors().view(),
             self.context.view(),
             self.effective_interaction_f64().view(),
         )
@@ -580,7 +676,7 @@ impl Model {
     /// The score-only read-out with spectral weight `weight`, checked by the caller.
     fn score_read_out_unchecked(&self, weight: f64) -> ReadOut<f32> {
         readout::score(
-            self.focus.view(),
+            self.focus_vectors().view(),
             self.context.view(),
             self.effective_interaction_f64().view(),
             weight,
@@ -625,13 +721,13 @@ impl Model {
     /// ```
     pub fn word_vectors(&self, kind: VectorKind) -> Array2<f32> {
         match kind {
-            VectorKind::Focus => self.focus.clone(),
+            VectorKind::Focus => self.focus_vectors().into_owned(),
             VectorKind::MappedContext => self.mapped_context_embeddings(),
             VectorKind::Concatenated => readout::concatenate_unit_rows(
                 self.mapped_context_embeddings().view(),
-                self.focus.view(),
+                self.focus_vectors().view(),
             ),
-            VectorKind::Sum => self.mapped_context_embeddings() + &self.focus,
+            VectorKind::Sum => self.mapped_context_embeddings() + &self.focus_vectors(),
             VectorKind::BalancedFocus => self.balanced_read_out().focus,
             VectorKind::BalancedContext => self.balanced_read_out().context,
             VectorKind::BalancedSum => self.balanced_read_out().sum(),

@@ -194,6 +194,20 @@ pub(crate) fn memory_plan(
     if stage == Stage::BeforeModel {
         parts.push(("U and V".to_owned(), 2 * n * m * F32));
         parts.push(("W and D".to_owned(), square + offset_floats * F32));
+        if let Some(subwords) = config.subwords() {
+            // Not known before the index is built: about one kept n-gram per word and
+            // length (enwiki, 63 000 words, lengths 3–6: 2.1 a word kept by 2 words, 5.2
+            // in all), each a row, its text and its map entry; and each word's ids (22 on
+            // average there).
+            let lengths = (subwords.max_n() - subwords.min_n() + 1) as u64;
+            let per_word = lengths * if subwords.min_words() == 1 { 2 } else { 1 };
+            let rows = n.saturating_mul(per_word);
+            parts.push((
+                "subword n-grams (estimated)".to_owned(),
+                rows.saturating_mul(m * F32 + 64)
+                    .saturating_add(n.saturating_mul(8 * lengths * F32 + 8)),
+            ));
+        }
     }
     // The alias table and target probabilities (16 bytes a word), the weights and work
     // lists while it is built (about 20), the subsampling keep probabilities (4).

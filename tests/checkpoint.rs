@@ -51,6 +51,7 @@ fn assert_same_model(a: &Model, b: &Model) {
         a.offset_interactions() == b.offset_interactions(),
         "D differs"
     );
+    assert!(a.subwords() == b.subwords(), "Z differs");
 }
 
 fn all_finite(model: &Model) -> bool {
@@ -108,6 +109,19 @@ fn a_run_with_full_offsets_resumes_bit_for_bit() {
         OffsetInteractionKind::Full,
         InteractionOptimizer::Sgd,
     ));
+}
+
+/// With subwords: the checkpoint carries the n-gram table, and the index is rebuilt from
+/// its vocabulary.
+#[test]
+fn a_run_with_subwords_resumes_bit_for_bit() {
+    let subwords = bilinear_skipgram::subwords::SubwordConfig::new(3, 5).expect("lengths");
+    let config = config(1)
+        .to_builder()
+        .subwords(Some(subwords))
+        .build()
+        .expect("config");
+    resumed_runs_end_as_the_uninterrupted_run(&config);
 }
 
 fn offsets_config(kind: OffsetInteractionKind, optimizer: InteractionOptimizer) -> TrainConfig {

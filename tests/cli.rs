@@ -939,3 +939,51 @@ fn nearest_and_evaluate_read_any_vector_file_and_report_what_they_cannot() {
         "error: zero.txt:1: the header's dimension is 0: a word vector needs at least one value\n"
     );
 }
+
+#[test]
+fn train_with_subwords_writes_and_reads_its_ngram_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = write_corpus(dir.path());
+    let corpus = corpus.to_str().expect("UTF-8");
+    let output = run(
+        "train",
+        &train_args(corpus, "out", &["--subwords", "3-5"]),
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = dir.path().join("out");
+    let files = names(&out);
+    assert!(
+        files.contains(&"Z.npy".to_owned()) && files.contains(&"Z.txt".to_owned()),
+        "{files:?}"
+    );
+    let config = fs::read_to_string(out.join("config.txt")).expect("config");
+    assert!(
+        config.contains("subword_min_n = 3\nsubword_max_n = 5\nsubword_min_words = 2\n"),
+        "{config}"
+    );
+    let trained = bilinear_skipgram::Trained::load(&out).expect("loads");
+    let subwords = trained.model.subwords().expect("subwords");
+    assert_eq!(subwords.index().config().max_n(), 5);
+    let output = run("nearest", &["out", "the"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    for (args, message) in [
+        (
+            vec!["--subwords", "3-6", "--subword-min-words", "0"],
+            "error: `subword_min_words` must be at least 1, got 0",
+        ),
+        (
+            vec!["--subwords", "0-2"],
+            "`subword_min_n` must be at least 1, got 0",
+        ),
+    ] {
+        let output = run("train", &train_args(corpus, "bad", &args), dir.path());
+        assert_ne!(output.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!dir.path().join("bad").exists(), "{args:?}");
+    }
+}

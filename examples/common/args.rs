@@ -1,4 +1,6 @@
-//! Command-line value parsers the examples share (`nearest` includes this file alone).
+//! Command-line value parsers the examples share (`nearest` and `throughput` include this
+//! file alone, and each uses some of them).
+#![allow(dead_code)]
 
 /// A count of at least 1.
 pub fn at_least_one(text: &str) -> Result<usize, String> {
@@ -7,4 +9,26 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// `--subwords`: none, or character n-gram lengths.
+#[derive(Debug, Clone, Copy)]
+pub struct SubwordsArg(pub Option<bilinear_skipgram::subwords::SubwordConfig>);
+
+/// `--subwords`: `none`, or n-gram lengths `MIN-MAX` (as `3-6`) or `N`.
+pub fn parse_subwords(text: &str) -> Result<SubwordsArg, String> {
+    if text == "none" {
+        return Ok(SubwordsArg(None));
+    }
+    text.parse()
+        .map(|s| SubwordsArg(Some(s)))
+        .map_err(|e| format!("{e}"))
+}
+
+/// `--subwords` with `--subword-min-words` applied.
+pub fn with_min_words(
+    subwords: SubwordsArg,
+    min_words: usize,
+) -> Result<Option<bilinear_skipgram::subwords::SubwordConfig>, bilinear_skipgram::ConfigError> {
+    subwords.0.map(|s| s.with_min_words(min_words)).transpose()
 }

@@ -52,7 +52,7 @@ pub fn train_checkpointed(
     remove_stale_temporaries(options.path());
     let (vocab, heldout, fingerprints) = count_corpus(config, &corpus)?;
     check_memory(config, vocab.len(), Stage::BeforeModel)?;
-    let model = Model::for_config(config, vocab.len());
+    let model = Model::for_vocab(config, &vocab)?;
     let checkpoint = Checkpoint {
         config: config.clone(),
         vocab,
@@ -336,44 +336,52 @@ pub(crate) fn write_checkpoint(
         .as_ref()
         .filter(|d| !d.squares.is_empty())
         .map(|d| d.squares.as_slice());
-    shared.focus.with_all(|focus| {
-        shared.context.with_all(|context| {
-            let checked = [
-                ("U", focus),
-                ("V", context),
-                ("W", interaction),
-                ("D", offset_values.unwrap_or(&[])),
-            ];
-            for (name, values) in checked {
-                if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-                    return Err(diverged(
-                        config,
-                        (state.epoch, state.words_done),
-                        shared.words_total,
-                        format!(
-                            "{name}[{}, {}] is {} at a checkpoint",
-                            i / config.dim(),
-                            i % config.dim(),
-                            values[i]
-                        ),
-                    ));
+    let with_subwords = |f: &mut dyn FnMut(Option<&[f32]>) -> Result<()>| match &shared.subwords {
+        Some(subwords) => subwords.rows.with_all(|z| f(Some(z))),
+        None => f(None),
+    };
+    with_subwords(&mut |subwords| {
+        shared.focus.with_all(|focus| {
+            shared.context.with_all(|context| {
+                let checked = [
+                    ("U", focus),
+                    ("V", context),
+                    ("W", interaction),
+                    ("D", offset_values.unwrap_or(&[])),
+                    ("Z", subwords.unwrap_or(&[])),
+                ];
+                for (name, values) in checked {
+                    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+                        return Err(diverged(
+                            config,
+                            (state.epoch, state.words_done),
+                            shared.words_total,
+                            format!(
+                                "{name}[{}, {}] is {} at a checkpoint",
+                                i / config.dim(),
+                                i % config.dim(),
+                                values[i]
+                            ),
+                        ));
+                    }
                 }
-            }
-            write_parts(
-                options.path(),
-                &Parts {
-                    config,
-                    vocab,
-                    focus,
-                    context,
-                    interaction,
-                    interaction_squares: squares,
-                    offsets: offset_values,
-                    offset_squares,
-                    state,
-                    heldout,
-                },
-            )
+                write_parts(
+                    options.path(),
+                    &Parts {
+                        config,
+                        vocab,
+                        focus,
+                        context,
+                        interaction,
+                        interaction_squares: squares,
+                        offsets: offset_values,
+                        offset_squares,
+                        subwords,
+                        state,
+                        heldout,
+                    },
+                )
+            })
         })
     })
 }

@@ -13,6 +13,7 @@ use crate::io::write_atomic;
 use crate::model::Model;
 use crate::model::{OffsetInteractionKind, OffsetInteractions};
 use crate::sgd::{HeldOut, interactions_of};
+use crate::subwords::{SubwordIndex, Subwords};
 use crate::vocab::Vocab;
 
 /// The magic bytes of the current format.
@@ -28,6 +29,8 @@ const INTERACTION_SQUARES: &str = "W.squares";
 const OFFSETS: &str = "D";
 /// The name of their AdaGrad squares, in the same layout.
 const OFFSET_SQUARES: &str = "D.squares";
+/// The name of the subword n-gram table (`n_ngrams × M`, as in `Z.npy`).
+const SUBWORDS: &str = "Z";
 
 /// Rows of the per-offset interactions of `config` as stored (`M` columns): `2b` for
 /// diagonal ones, `2b·M` for full ones, 0 for none.
@@ -124,6 +127,13 @@ impl Checkpoint {
         let interaction = reader.matrix("W", [dim, dim])?;
         let mut optimizer = OptimizerState::default();
         let mut offsets = None;
+        let mut table = None;
+        let index = config
+            .subwords()
+            .map(|s| SubwordIndex::new(vocab.words(), s))
+            .transpose()
+            .map_err(|e| reader.bad(&format!("bad subword index: {e}")))?;
+        let z_rows = index.as_ref().map_or(0, SubwordIndex::n_ngrams);
         let d_rows = offset_rows(&config);
         let n_named = reader.u64("the number of named matrices")?;
         for _ in 0..n_named {
@@ -132,6 +142,7 @@ impl Checkpoint {
                 INTERACTION_SQUARES => (&mut optimizer.interaction_squares, dim),
                 OFFSETS if d_rows > 0 => (&mut offsets, d_rows),
                 OFFSET_SQUARES if d_rows > 0 => (&mut optimizer.offset_squares, d_rows),
+                SUBWORDS if index.is_some() => (&mut table, z_rows),
                 _ => return Err(reader.bad(&format!("unexpected matrix {name:?}"))),
             };
             if slot.is_some() {
@@ -160,8 +171,18 @@ impl Checkpoint {
         if reader.left != 0 {
             return Err(reader.bad(&format!("{} unexpected bytes after the end", reader.left)));
         }
-        let model =
+        let mut model =
             Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
+        match (index, table) {
+            (Some(index), Some(table)) => {
+                model = model.with_subwords(Subwords::new(index, table, dim)?)?;
+            }
+            (Some(_), None) => {
+                return Err(reader
+                    .bad("the configuration has subwords, and the checkpoint no n-gram table"));
+            }
+            _ => {}
+        }
         Ok(Checkpoint {
             config,
             vocab,
@@ -211,6 +232,7 @@ impl Checkpoint {
                 }),
                 _ => None,
             };
+        let subwords = self.model.subwords().map(|s| contiguous(s.table()));
         write_parts(
             path,
             &Parts {
@@ -222,6 +244,7 @@ impl Checkpoint {
                 interaction_squares: interaction_squares.as_deref(),
                 offsets: offsets.as_deref(),
                 offset_squares: offset_squares.as_deref(),
+                subwords: subwords.as_deref(),
                 state: &self.state,
                 heldout: self.heldout.as_ref(),
             },
@@ -245,6 +268,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) offsets: Option<&'a [f32]>,
     /// Their AdaGrad squares, in the same layout, if any.
     pub(crate) offset_squares: Option<&'a [f32]>,
+    /// The subword n-gram table (`n_ngrams × M`, row-major), if the model has one.
+    pub(crate) subwords: Option<&'a [f32]>,
     pub(crate) state: &'a TrainState,
     pub(crate) heldout: Option<&'a HeldOut>,
 }
@@ -262,10 +287,21 @@ pub(crate) fn write_parts(path: &Path, parts: &Parts<'_>) -> Result<()> {
         (INTERACTION_SQUARES, dim, parts.interaction_squares),
         (OFFSETS, d_rows, parts.offsets),
         (OFFSET_SQUARES, d_rows, parts.offset_squares),
+        (
+            SUBWORDS,
+            parts.subwords.map_or(0, |z| z.len() / dim.max(1)),
+            parts.subwords,
+        ),
     ]
     .into_iter()
     .filter_map(|(name, rows, data)| Some((name, rows, data?)))
     .collect();
+    if parts.config.subwords().is_some() != parts.subwords.is_some() {
+        return Err(Error::InvalidArgument {
+            what: "checkpoint subwords",
+            message: "the configuration and the model disagree on having subwords".to_owned(),
+        });
+    }
     if (d_rows > 0) != parts.offsets.is_some() {
         return Err(Error::ShapeMismatch {
             what: "checkpoint per-offset interactions (as the configuration has)",

@@ -352,6 +352,7 @@ impl Checkpoint {
             }
         }
         crate::sgd::check_offsets(&config, &model)?;
+        crate::sgd::check_subwords(&config, &model)?;
         Ok(Checkpoint {
             config,
             vocab,

@@ -19,6 +19,32 @@ macro_rules! setter {
 }
 
 impl TrainConfigBuilder {
+    /// Subword focus vectors (see [`crate::subwords`]): each word's focus vector is the
+    /// mean of its row of `U` and the rows of its character n-grams. `None` (the default)
+    /// gives every word a free row. Checked by [`build`](Self::build) as
+    /// [`SubwordConfig::new`] checks it.
+    ///
+    /// ```
+    /// use bilinear_skipgram::{TrainConfig, subwords::SubwordConfig};
+    /// let c = TrainConfig::builder().subwords(Some(SubwordConfig::new(3, 6)?)).build()?;
+    /// assert_eq!(c.subwords(), Some(SubwordConfig::new(3, 6)?));
+    /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+    /// ```
+    pub fn subwords(mut self, subwords: Option<SubwordConfig>) -> Self {
+        let c = &mut self.config;
+        match subwords {
+            Some(s) => {
+                (c.subword_min_n, c.subword_max_n) = (s.min_n, s.max_n);
+                c.subword_min_words = s.min_words;
+            }
+            None => {
+                (c.subword_min_n, c.subword_max_n) = (0, 0);
+                c.subword_min_words = SubwordConfig::default().min_words;
+            }
+        }
+        self
+    }
+
     setter!(
         /// Embedding dimension `M`: 1 to 10 000, default 100.
         ///
@@ -352,6 +378,14 @@ impl TrainConfigBuilder {
         int_range("threads", c.threads as u64, 1, 1_024)?;
         int_range("merge_interval", c.merge_interval as u64, 1, 4_096)?;
         int_range("heldout_pairs", c.heldout_pairs as u64, 0, 1_000_000)?;
+        if c.subword_min_n > 0 {
+            SubwordConfig {
+                min_n: c.subword_min_n,
+                max_n: c.subword_max_n,
+                min_words: c.subword_min_words,
+            }
+            .checked()?;
+        }
         float_range(
             "negative_power",
             c.negative_power,

@@ -118,6 +118,9 @@ impl TrainConfig {
             ),
             ("merge_interval", Int(self.merge_interval as u64)),
             ("heldout_pairs", Int(self.heldout_pairs as u64)),
+            ("subword_min_n", Int(self.subword_min_n as u64)),
+            ("subword_max_n", Int(self.subword_max_n as u64)),
+            ("subword_min_words", Int(self.subword_min_words as u64)),
             ("lowercase", Bool(self.corpus.lowercase)),
             ("markers", Bool(self.corpus.markers)),
             ("utf8", Name(utf8_name(self.corpus.utf8))),
@@ -206,6 +209,10 @@ impl TrainConfig {
                 format!("`{missing}` is missing"),
             ));
         }
+        if !given.contains(&"subword_min_n") {
+            // Written before subwords existed: the model has none, whatever the default.
+            config.subword_min_n = 0;
+        }
         TrainConfigBuilder { config }.build()
     }
 }
@@ -218,6 +225,9 @@ pub const ADDED_FIELDS: &[&str] = &[
     "heldout_pairs",
     "offset_interactions",
     "offset_learning_rate",
+    "subword_min_n",
+    "subword_max_n",
+    "subword_min_words",
 ];
 
 fn parse_error(line: usize, message: String) -> ConfigError {
@@ -250,6 +260,9 @@ pub(crate) fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -
         ("seed", Int(n)) => c.seed = n,
         ("merge_interval", Int(n)) => c.merge_interval = size(n)?,
         ("heldout_pairs", Int(n)) => c.heldout_pairs = size(n)?,
+        ("subword_min_n", Int(n)) => c.subword_min_n = size(n)?,
+        ("subword_max_n", Int(n)) => c.subword_max_n = size(n)?,
+        ("subword_min_words", Int(n)) => c.subword_min_words = size(n)?,
         ("negative_power", F64(x)) => c.negative_power = x,
         ("subsample", F64(x)) => c.subsample = x,
         ("learning_rate", F32(x)) => c.learning_rate = x,

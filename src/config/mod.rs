@@ -4,6 +4,7 @@
 use crate::corpus::{CorpusOptions, Utf8Policy};
 use crate::error::{ConfigError, Error};
 use crate::model::{EmbeddingInit, InteractionInit, OffsetInteractionKind};
+use crate::subwords::SubwordConfig;
 use crate::vocab::OovPolicy;
 
 mod builder;
@@ -161,6 +162,10 @@ pub struct TrainConfig {
     interaction_init: InteractionInit,
     merge_interval: usize,
     heldout_pairs: usize,
+    /// Subword n-gram lengths and `min_words`; `subword_min_n` 0 means no subwords.
+    subword_min_n: usize,
+    subword_max_n: usize,
+    subword_min_words: usize,
     corpus: CorpusOptions,
     oov: OovPolicy,
 }
@@ -190,6 +195,9 @@ impl Default for TrainConfig {
             interaction_init: InteractionInit::Identity,
             merge_interval: 64,
             heldout_pairs: DEFAULT_HELDOUT_PAIRS,
+            subword_min_n: 0,
+            subword_max_n: 0,
+            subword_min_words: SubwordConfig::default().min_words(),
             corpus: CorpusOptions::default(),
             oov: OovPolicy::Drop,
         }
@@ -316,6 +324,15 @@ impl TrainConfig {
     /// Initial learning rate of the per-offset interactions; 0 freezes them.
     pub fn offset_learning_rate(&self) -> f32 {
         self.offset_learning_rate
+    }
+    /// The subwords of the focus vectors (see [`crate::subwords`]); `None` (the default):
+    /// every word has a free row of `U`.
+    pub fn subwords(&self) -> Option<SubwordConfig> {
+        (self.subword_min_n > 0).then_some(SubwordConfig {
+            min_n: self.subword_min_n,
+            max_n: self.subword_max_n,
+            min_words: self.subword_min_words,
+        })
     }
     /// Pairs of the held-out sample (0: none).
     pub fn heldout_pairs(&self) -> usize {

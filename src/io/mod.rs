@@ -20,6 +20,7 @@ mod folder;
 mod lines;
 mod npy;
 mod offsets;
+mod subwords;
 mod trained;
 mod word2vec;
 
@@ -38,6 +39,7 @@ pub use lines::{LineReader, MAX_LINE_BYTES};
 pub(crate) use npy::read_matrix_listed;
 pub use npy::{read_matrix, write_matrix};
 pub use offsets::{OFFSETS_FILE, OFFSETS_INFO_FILE};
+pub use subwords::{SUBWORDS_FILE, SUBWORDS_INFO_FILE};
 pub use trained::{CONFIG_FILE, HELDOUT_FILE, REPORT_FILE, write_trained};
 pub use word2vec::{Word2vecFormat, read_word2vec, write_word2vec_binary, write_word2vec_text};
 
@@ -379,6 +381,17 @@ fn read_vocab_listed(path: &Path, oov: OovPolicy, entry: Option<&ManifestEntry>)
     read_vocab_from(file, path, oov, entry)
 }
 
+/// Removes the file `path` if it is there.
+pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::File {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// [`read_vocab`] of the opened `file`.
 fn read_vocab_from(
     file: File,
@@ -430,6 +443,7 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
     write_matrix(dir.join(CONTEXT_FILE), model.context_embeddings())?;
     write_matrix(dir.join(INTERACTION_FILE), model.interaction())?;
     offsets::write_offsets(dir, model.offset_interactions())?;
+    subwords::write_subwords(dir, model.subwords())?;
     write_vocab(dir.join(VOCAB_FILE), vocab)
 }
 
@@ -525,8 +539,12 @@ fn read_model(dir: &Path, oov: OovPolicy, manifest: Option<&Manifest>) -> Result
         });
     }
     let offsets = offsets::read_offsets(dir, focus.ncols(), manifest)?;
-    let model =
+    let subwords = subwords::read_subwords(dir, &vocab, focus.ncols(), manifest)?;
+    let mut model =
         Model::from_parts(focus, context, interaction)?.with_offset_interactions(offsets)?;
+    if let Some(subwords) = subwords {
+        model = model.with_subwords(subwords)?;
+    }
     Ok((model, vocab))
 }
 

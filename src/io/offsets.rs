@@ -17,12 +17,12 @@
 //! interaction the word vectors are read out with.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::{Array3, ArrayView2};
 
 use super::folder::check_crc;
-use super::{Manifest, read_matrix_listed, write_atomic, write_matrix};
+use super::{Manifest, read_matrix_listed, remove_if_present, write_atomic, write_matrix};
 use crate::config::{WindowMode, window_mode_name};
 use crate::error::{Error, Result};
 use crate::model::{OffsetInteractionKind, OffsetInteractions};
@@ -31,6 +31,68 @@ use crate::model::{OffsetInteractionKind, OffsetInteractions};
 pub const OFFSETS_FILE: &str = "D.npy";
 /// File name of what the per-offset interactions are (kind, window, window mode).
 pub const OFFSETS_INFO_FILE: &str = "D.txt";
+
+/// Reads the info file `info_name` of the data file `data_name` in `dir`, checked against
+/// the manifest: `None` when neither is there (the model does not have that part), else
+/// the info file's path, its `key = value` lines (one-based line number, key, value;
+/// empty and `#` lines skipped) and its number of lines.
+///
+/// # Errors
+///
+/// [`Error::Format`] when the data file is there without its info file, or a line is not
+/// `key = value`; [`Error::File`] when the info file cannot be read; what the manifest
+/// check finds.
+pub(crate) fn read_info_file(
+    dir: &Path,
+    info_name: &str,
+    data_name: &str,
+    manifest: Option<&Manifest>,
+) -> Result<Option<InfoFile>> {
+    let info = dir.join(info_name);
+    let listed = manifest.is_some_and(|m| m.get(info_name).is_some());
+    let bytes = match super::read_regular_file(&info) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !listed => {
+            let values = dir.join(data_name);
+            if values.exists() {
+                return Err(Error::Format {
+                    path: values,
+                    message: format!("there is no {info_name} to say what it holds"),
+                });
+            }
+            return Ok(None);
+        }
+        Err(source) => return Err(Error::File { path: info, source }),
+    };
+    if let Some(manifest) = manifest {
+        let entry = manifest.check_size(dir, info_name)?;
+        check_crc(&info, entry, crc32fast::hash(&bytes), bytes.len() as u64)?;
+    }
+    let text = String::from_utf8(bytes).map_err(|_| Error::Format {
+        path: info.clone(),
+        message: "not UTF-8".to_owned(),
+    })?;
+    let mut lines = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(Error::Format {
+                path: info,
+                message: format!("line {}: expected `key = value`, got {line:?}", index + 1),
+            });
+        };
+        lines.push((index + 1, key.trim().to_owned(), value.trim().to_owned()));
+    }
+    let n_lines = text.lines().count();
+    Ok(Some((info, lines, n_lines)))
+}
+
+/// An info file read by [`read_info_file`]: its path, its `key = value` lines and its
+/// number of lines.
+pub(crate) type InfoFile = (PathBuf, Vec<(usize, String, String)>, usize);
 
 /// Writes `offsets` into `dir` as [`OFFSETS_FILE`] and [`OFFSETS_INFO_FILE`]; for a model
 /// without per-offset interactions removes those files if an earlier save left them.
@@ -53,15 +115,8 @@ pub(crate) fn write_offsets(dir: &Path, offsets: &OffsetInteractions) -> Result<
             stacked.view()
         }
         _ => {
-            for path in [values, info] {
-                match std::fs::remove_file(&path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(Error::File { path, source: e });
-                    }
-                    _ => {}
-                }
-            }
-            return Ok(());
+            remove_if_present(&values)?;
+            return remove_if_present(&info);
         }
     };
     write_matrix(&values, matrix)?;
@@ -85,48 +140,21 @@ pub(crate) fn read_offsets(
     dim: usize,
     manifest: Option<&Manifest>,
 ) -> Result<OffsetInteractions> {
-    let info = dir.join(OFFSETS_INFO_FILE);
-    let listed = manifest.is_some_and(|m| m.get(OFFSETS_INFO_FILE).is_some());
-    let bytes = match super::read_regular_file(&info) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !listed => {
-            let values = dir.join(OFFSETS_FILE);
-            if values.exists() {
-                return Err(Error::Format {
-                    path: values,
-                    message: format!("there is no {OFFSETS_INFO_FILE} to say what it holds"),
-                });
-            }
-            return Ok(OffsetInteractions::none());
-        }
-        Err(source) => return Err(Error::File { path: info, source }),
+    let Some((info, lines, n_lines)) =
+        read_info_file(dir, OFFSETS_INFO_FILE, OFFSETS_FILE, manifest)?
+    else {
+        return Ok(OffsetInteractions::none());
     };
-    if let Some(manifest) = manifest {
-        let entry = manifest.check_size(dir, OFFSETS_INFO_FILE)?;
-        check_crc(&info, entry, crc32fast::hash(&bytes), bytes.len() as u64)?;
-    }
-    let text = String::from_utf8(bytes).map_err(|_| Error::Format {
-        path: info.clone(),
-        message: "not UTF-8".to_owned(),
-    })?;
     let bad = |line: usize, message: String| Error::Format {
         path: info.clone(),
         message: format!("line {line}: {message}"),
     };
     let (mut kind, mut window, mut window_mode) = (None, None, None);
     let mut window_line = 0;
-    for (index, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(bad(
-                index + 1,
-                format!("expected `key = value`, got {line:?}"),
-            ));
-        };
-        let (key, value) = (key.trim(), value.trim());
+    for (index, key, value) in lines
+        .iter()
+        .map(|(i, k, v)| (*i - 1, k.as_str(), v.as_str()))
+    {
         let name = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
         let known = match key {
             "kind" => name
@@ -148,7 +176,7 @@ pub(crate) fn read_offsets(
     }
     let (Some(kind), Some(window), Some(window_mode)) = (kind, window, window_mode) else {
         return Err(bad(
-            text.lines().count() + 1,
+            n_lines + 1,
             "`kind`, `window` and `window_mode` are all needed".to_owned(),
         ));
     };

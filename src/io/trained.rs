@@ -49,7 +49,9 @@ use crate::config::TrainConfig;
 use crate::embeddings::Embeddings;
 use crate::error::{ConfigError, Error, Result};
 use crate::model::VectorKind;
-use crate::sgd::{HeldOut, InteractionDiagnostics, TrainReport, Trained, check_offsets};
+use crate::sgd::{
+    HeldOut, InteractionDiagnostics, TrainReport, Trained, check_offsets, check_subwords,
+};
 
 /// File name of the configuration in a whole-model folder.
 pub const CONFIG_FILE: &str = "config.txt";
@@ -182,13 +184,7 @@ pub fn write_trained(dir: impl AsRef<Path>, trained: &Trained) -> Result<()> {
     let heldout = dir.join(HELDOUT_FILE);
     match &trained.heldout {
         Some(sample) => write_text(&heldout, &heldout_text(sample)),
-        None => match std::fs::remove_file(&heldout) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::File {
-                path: heldout,
-                source: e,
-            }),
-            _ => Ok(()),
-        },
+        None => super::remove_if_present(&heldout),
     }
 }
 
@@ -232,6 +228,7 @@ fn read_trained(dir: &Path) -> Result<Trained> {
         });
     }
     check_offsets(&config, &model)?;
+    check_subwords(&config, &model)?;
     let report_path = dir.join(REPORT_FILE);
     let report = parse_report(&read_text(dir, REPORT_FILE, manifest)?, &report_path)?;
     let heldout_listed = manifest.is_some_and(|m| m.get(HELDOUT_FILE).is_some());

@@ -29,13 +29,17 @@ use crate::vocab::Vocab;
 /// # Errors
 ///
 /// [`Error::ShapeMismatch`] when `context_ids` does not have one row per focus word or the
-/// batch is empty, [`Error::IndexOutOfRange`] when an id is not a row of the model.
+/// batch is empty, [`Error::IndexOutOfRange`] when an id is not a row of the model,
+/// [`Error::InvalidArgument`] for a model with subwords (the course steps free rows).
 pub fn course_minibatch_step(
     model: &mut Model,
     focus_ids: &[usize],
     context_ids: ArrayView2<'_, usize>,
     learning_rate: f32,
 ) -> Result<f32> {
+    if model.subwords().is_some() {
+        return Err(no_subwords());
+    }
     let n_obs = focus_ids.len();
     let (rows, n_rows) = context_ids.dim();
     if rows != n_obs {
@@ -89,7 +93,7 @@ pub fn course_minibatch_step(
 /// As [`train_model`], [`Error::ShapeMismatch`] for `batch_size` 0, and
 /// [`Error::InvalidArgument`] for a configuration with per-offset interactions (the
 /// default's diagonal ones included: set them to
-/// [`OffsetInteractionKind::None`]).
+/// [`OffsetInteractionKind::None`]) or subwords (in it or in the model).
 ///
 /// [`train_model`]: super::train_model
 pub fn train_course(
@@ -123,6 +127,9 @@ pub fn train_course(
                 config.offset_interactions().name()
             ),
         });
+    }
+    if config.subwords().is_some() || model.subwords().is_some() {
+        return Err(no_subwords());
     }
     check_course_memory(config, vocab.len(), batch_size)?;
     let sampler = NegativeSampler::new(vocab.counts(), config.negative_power())?;
@@ -251,4 +258,15 @@ pub fn train_course(
         long_tokens_skipped,
         stopped_early,
     })
+}
+
+/// The course's trainers step free rows of `U`: a model or configuration with subwords is
+/// refused.
+fn no_subwords() -> Error {
+    Error::InvalidArgument {
+        what: "subwords",
+        message: "the course's minibatch trainer steps free rows of U and has no subwords; \
+                  train it without them"
+            .to_owned(),
+    }
 }

@@ -10,6 +10,7 @@ use rand::distr::Distribution;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
+use super::SharedSubwords;
 use crate::config::{TrainConfig, WindowMode};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
@@ -182,7 +183,7 @@ impl HeldOut {
                 len: n_words,
             });
         }
-        let (focus, context) = (model.focus_embeddings(), model.context_embeddings());
+        let (focus, context) = (model.focus_vectors(), model.context_embeddings());
         let offsets = model.offset_interactions();
         let offsets = (offsets.kind() != OffsetInteractionKind::None).then_some(offsets);
         if let Some(offsets) = offsets
@@ -208,15 +209,23 @@ impl HeldOut {
     /// [`HeldOut::loss`] on rows the workers share (a Hogwild snapshot while they train).
     pub(crate) fn shared_loss(
         &self,
-        focus: &SharedRows<'_>,
+        (focus, subwords): (&SharedRows<'_>, Option<&SharedSubwords<'_>>),
         context: &SharedRows<'_>,
         interaction: ArrayView2<'_, f32>,
         offsets: Option<&OffsetInteractions>,
     ) -> f64 {
+        let dim = interaction.nrows();
         self.mean_loss(
             interaction,
             offsets,
-            |id, out| focus.with_row(id, |row| copy_f64(row.iter().copied(), out)),
+            |id, out| match subwords {
+                None => focus.with_row(id, |row| copy_f64(row.iter().copied(), out)),
+                Some(subwords) => {
+                    let mut u = vec![0.0_f32; dim];
+                    subwords.focus_vector(focus, id, &mut u);
+                    copy_f64(u.into_iter(), out);
+                }
+            },
             |id, out| context.with_row(id, |row| copy_f64(row.iter().copied(), out)),
         )
     }

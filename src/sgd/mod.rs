@@ -94,6 +94,7 @@ use crate::kernels::LogisticTable;
 use crate::model::{Model, OffsetInteractionKind};
 use crate::preflight::{Stage, check_memory, check_trainable, no_pair_trained};
 use crate::sampling::NegativeSampler;
+use crate::subwords::{SubwordConfig, SubwordIndex};
 use crate::vocab::Vocab;
 use dense::{Dense, SharedDense};
 use pause::PauseGate;
@@ -357,7 +358,7 @@ pub fn train(
     let corpus = corpus.into().with_options(config.corpus_options().clone());
     let (vocab, heldout, _) = count_corpus(config, &corpus)?;
     check_memory(config, vocab.len(), Stage::BeforeModel)?;
-    let mut model = initial_model(config, vocab.len())?;
+    let mut model = initial_model(config, &vocab)?;
     let state = TrainState::new(config, Vec::new());
     let start = Start {
         state: &state,
@@ -383,9 +384,9 @@ pub fn train(
     })
 }
 
-/// The model [`train`] starts from: [`Model::for_config`].
-pub(crate) fn initial_model(config: &TrainConfig, n_words: usize) -> Result<Model> {
-    Ok(Model::for_config(config, n_words))
+/// The model [`train`] starts from: [`Model::for_vocab`].
+pub(crate) fn initial_model(config: &TrainConfig, vocab: &Vocab) -> Result<Model> {
+    Model::for_vocab(config, vocab)
 }
 
 /// The vocabulary pass: the vocabulary of `corpus`, checked to leave something to train,
@@ -520,6 +521,7 @@ pub(crate) fn run(
         });
     }
     check_offsets(config, model)?;
+    check_subwords(config, model)?;
     let offset_values = offsets::dense_of(
         model.offset_interactions(),
         start
@@ -549,10 +551,11 @@ pub(crate) fn run(
             .map(|squares| squares.iter().copied().collect()),
         config.interaction_optimizer(),
     );
-    let (focus, context, mut model_interaction, mut model_offsets) = model.parts_with_offsets_mut();
+    let (focus, context, mut model_interaction, mut model_offsets, subwords) =
+        model.training_parts_mut();
     let shared = Shared::new(
         config,
-        (focus, context),
+        (focus, context, subwords),
         (interaction, offset_values),
         (&sampler, &keep),
         (start_state.words_done, words_total),
@@ -574,7 +577,7 @@ pub(crate) fn run(
         Ok(Scores {
             heldout_loss: heldout.map(|h| {
                 h.shared_loss(
-                    &shared.focus,
+                    (&shared.focus, shared.subwords.as_ref()),
                     &shared.context,
                     interaction,
                     offsets.as_ref(),
@@ -869,6 +872,27 @@ struct Scores {
 }
 
 /// Checks that the model has the per-offset interactions `config` asks for.
+/// Checks that `model` has the subwords `config` asks for (none, or the same n-grams).
+pub(crate) fn check_subwords(config: &TrainConfig, model: &Model) -> Result<()> {
+    let has = model.subwords().map(|s| s.index().config());
+    if has != config.subwords() {
+        let describe = |s: Option<SubwordConfig>| {
+            s.map_or("no subwords".to_owned(), |s| {
+                format!("subwords {s} (min_words {})", s.min_words())
+            })
+        };
+        return Err(Error::InvalidArgument {
+            what: "model",
+            message: format!(
+                "the model has {}, but the configuration asks for {}",
+                describe(has),
+                describe(config.subwords())
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_offsets(config: &TrainConfig, model: &Model) -> Result<()> {
     let offsets = model.offset_interactions();
     let kind = config.offset_interactions();
@@ -910,7 +934,43 @@ fn worker_panicked() -> Error {
     Error::Io(std::io::Error::other("a training thread panicked"))
 }
 
-/// Checks that `model` has `n_words` rows (`what` says of what) of the configured dimension.
+/// The n-gram rows the workers share, with the index saying which words have them.
+pub(crate) struct SharedSubwords<'a> {
+    pub(crate) rows: SharedRows<'a>,
+    pub(crate) index: &'a SubwordIndex,
+}
+
+impl SharedSubwords<'_> {
+    /// Word `word`'s focus vector `u_w = (x_w + Σ_g z_g) / (1 + |G_w|)` into `out`.
+    pub(crate) fn focus_vector(&self, focus: &SharedRows<'_>, word: usize, out: &mut [f32]) {
+        focus.with_row(word, |x| out.copy_from_slice(x));
+        crate::subwords::average_with(out, self.index.word_ngram_slice(word), |g, out| {
+            self.rows.with_row(g as usize, |z| {
+                for (o, z) in out.iter_mut().zip(z) {
+                    *o += z;
+                }
+            });
+        });
+    }
+
+    /// `z_g -= rate · update` for every n-gram of `word` (the full step of `u_w` on each
+    /// row, as fastText takes it: see [`crate::subwords`]).
+    pub(crate) fn step(&self, word: usize, rate: f32, update: &[f32]) {
+        for &g in self.index.word_ngram_slice(word) {
+            self.rows
+                .with_row_mut(g as usize, |z| crate::kernels::axpy(-rate, update, z));
+        }
+    }
+
+    pub(crate) fn prefetch(&self, word: usize) {
+        for &g in self.index.word_ngram_slice(word) {
+            self.rows.prefetch(g as usize);
+        }
+    }
+}
+
+/// Checks that `model` has `n_words` rows (`what` says of what) of the configured
+/// dimension.
 fn check_model(
     config: &TrainConfig,
     n_words: usize,
@@ -964,6 +1024,8 @@ pub(crate) fn learning_rate_at(initial: f32, config: &TrainConfig, done: u64, to
 pub(crate) struct Shared<'a> {
     pub(crate) focus: SharedRows<'a>,
     pub(crate) context: SharedRows<'a>,
+    /// The subword n-gram rows and which words have them, when the model has subwords.
+    pub(crate) subwords: Option<SharedSubwords<'a>>,
     /// `W` (with its AdaGrad squares), frozen or trained.
     pub(crate) interaction: SharedDense,
     /// The per-offset interactions `D` (with their squares), when the model has them.
@@ -993,9 +1055,14 @@ impl<'a> Shared<'a> {
     /// `'a`), its `W` and per-offset interactions with the optimizer state (moved in;
     /// [`Shared::into_interaction`] gives them back), the sampler and keep probabilities,
     /// and the words done and in total.
+    #[allow(clippy::type_complexity)]
     fn new(
         config: &'a TrainConfig,
-        (focus, context): (ArrayViewMut2<'a, f32>, ArrayViewMut2<'a, f32>),
+        (focus, context, subwords): (
+            ArrayViewMut2<'a, f32>,
+            ArrayViewMut2<'a, f32>,
+            Option<(ArrayViewMut2<'a, f32>, &'a SubwordIndex)>,
+        ),
         (interaction, offsets): (Dense, Option<Dense>),
         (sampler, keep): (&'a NegativeSampler, &'a [f32]),
         (words_done, words_total): (u64, u64),
@@ -1019,9 +1086,21 @@ impl<'a> Shared<'a> {
                 found: vec![],
             });
         };
+        let subwords = match subwords {
+            None => None,
+            Some((table, index)) => Some(SharedSubwords {
+                rows: SharedRows::new(table).ok_or_else(|| Error::ShapeMismatch {
+                    what: "subword n-gram table (must be contiguous and row-major)",
+                    expected: vec![index.n_ngrams(), dim],
+                    found: vec![],
+                })?,
+                index,
+            }),
+        };
         Ok(Shared {
             focus,
             context,
+            subwords,
             interaction: SharedDense::new(interaction, trained),
             offsets: offsets.map(|d| SharedDense::new(d, offsets_trained)),
             trains_dense,

@@ -289,13 +289,19 @@ impl<'s, 'a> Worker<'s, 'a> {
         let used = n * dim;
         let len = self.sentence.len();
         for &(position, _) in &self.block {
-            shared.focus.prefetch(self.sentence[position] as usize);
+            let word = self.sentence[position] as usize;
+            shared.focus.prefetch(word);
+            if let Some(subwords) = &shared.subwords {
+                subwords.prefetch(word);
+            }
         }
         for (k, &(position, _)) in self.block.iter().enumerate() {
             let word = self.sentence[position] as usize;
-            shared.focus.with_row(word, |u| {
-                self.block_focus[k * dim..(k + 1) * dim].copy_from_slice(u)
-            });
+            let u = &mut self.block_focus[k * dim..(k + 1) * dim];
+            match &shared.subwords {
+                None => shared.focus.with_row(word, |x| u.copy_from_slice(x)),
+                Some(subwords) => subwords.focus_vector(&shared.focus, word, u),
+            }
         }
         // H = U_B Wᵀ; with W = I frozen, H is U_B itself.
         if !shared.identity_frozen {
@@ -406,9 +412,11 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
         for (k, &(position, _)) in self.block.iter().enumerate() {
             let word = self.sentence[position] as usize;
-            shared
-                .focus
-                .with_row_mut(word, |u| axpy(-rate, &update[k * dim..(k + 1) * dim], u));
+            let update = &update[k * dim..(k + 1) * dim];
+            shared.focus.with_row_mut(word, |x| axpy(-rate, update, x));
+            if let Some(subwords) = &shared.subwords {
+                subwords.step(word, rate, update);
+            }
         }
         // W -= η (g + λ (W − I)) on this thread's copy (g = Eᵀ U_B under SGD, its AdaGrad
         // step otherwise), then merged into the shared W.
@@ -573,15 +581,16 @@ pub(crate) fn time_sentence(
     let sampler = NegativeSampler::new(counts, config.negative_power())?;
     let keep = vec![1.0_f32; counts.len()];
     super::check_offsets(config, model)?;
+    super::check_subwords(config, model)?;
     let offsets = super::offsets::dense_of(
         model.offset_interactions(),
         None,
         config.interaction_optimizer(),
     );
-    let (focus, context, mut interaction, mut model_offsets) = model.parts_with_offsets_mut();
+    let (focus, context, mut interaction, mut model_offsets, subwords) = model.training_parts_mut();
     let shared = Shared::new(
         config,
-        (focus, context),
+        (focus, context, subwords),
         (
             Dense::new(
                 interaction.iter().copied().collect(),

@@ -1,0 +1,442 @@
+//! Subword (character n-gram) focus vectors, as fastText builds them (Bojanowski et al.,
+//! 2017, "Enriching Word Vectors with Subword Information").
+//!
+//! With subwords, the focus vector of word `w` is no longer a free row of `U` but the mean
+//! of its own row `x_w` and the rows `z_g` of its character n-grams `G_w`:
+//!
+//! ```text
+//! u_w = (x_w + Σ_{g ∈ G_w} z_g) / (1 + |G_w|)
+//! ```
+//!
+//! The n-grams of a word are the substrings of `<word>` (the word between the boundary
+//! marks `<` and `>`) of `min_n` to `max_n` characters (not bytes), one per position, so a
+//! repeated n-gram counts as often as it occurs. The n-gram table holds only the n-grams
+//! that occur in at least `min_words` vocabulary words: an n-gram of one word only adds a
+//! second row to that word's own, while one shared by several words lets them learn from
+//! each other (a rare word from the frequent words that share its stem or ending).
+//!
+//! Everything else in the model is unchanged: the score of a pair is `v_cᵀ W u_w` (with
+//! per-offset interactions `v_cᵀ D_p W u_w`), and `∂J/∂x_w = ∂J/∂z_g = ∂J/∂u_w / (1 + |G_w|)`
+//! for each occurrence of `g` in `G_w` ([`crate::loss`] gives `∂J/∂u_w`). The trainer steps
+//! every one of these rows by `−α ∂J/∂u_w`, as fastText does: `(1 + |G_w|)` times the
+//! gradient step, which moves `u_w` itself by exactly the step a word without subwords
+//! takes.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+
+use crate::error::{ConfigError, Error, Result};
+
+/// The boundary marks around a word before its n-grams are taken.
+const BOW: char = '<';
+const EOW: char = '>';
+
+/// Longest n-gram the configuration accepts, in characters.
+pub const MAX_NGRAM: usize = 32;
+
+/// Which character n-grams make up the focus vectors (see the [module documentation](self)).
+///
+/// ```
+/// use bilinear_skipgram::subwords::SubwordConfig;
+///
+/// let config: SubwordConfig = "3-6".parse()?;
+/// assert_eq!((config.min_n(), config.max_n(), config.min_words()), (3, 6, 2));
+/// assert_eq!(config.to_string(), "3-6");
+/// # Ok::<(), bilinear_skipgram::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubwordConfig {
+    pub(crate) min_n: usize,
+    pub(crate) max_n: usize,
+    pub(crate) min_words: usize,
+}
+
+impl Default for SubwordConfig {
+    /// fastText's lengths, 3 to 6 characters, kept when at least 2 words share them.
+    fn default() -> Self {
+        SubwordConfig {
+            min_n: 3,
+            max_n: 6,
+            min_words: 2,
+        }
+    }
+}
+
+impl SubwordConfig {
+    /// N-grams of `min_n` to `max_n` characters (`1 ≤ min_n ≤ max_n ≤` [`MAX_NGRAM`]),
+    /// kept when at least 2 vocabulary words have them.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::TooSmall`] or [`ConfigError::TooLarge`] for a length out of range, or
+    /// `max_n` below `min_n`.
+    pub fn new(min_n: usize, max_n: usize) -> std::result::Result<Self, ConfigError> {
+        SubwordConfig {
+            min_n,
+            max_n,
+            min_words: 2,
+        }
+        .checked()
+    }
+
+    /// The same lengths, keeping the n-grams that at least `min_words` vocabulary words
+    /// have (1 keeps every n-gram).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::TooSmall`] when `min_words` is 0.
+    pub fn with_min_words(self, min_words: usize) -> std::result::Result<Self, ConfigError> {
+        SubwordConfig { min_words, ..self }.checked()
+    }
+
+    /// Shortest n-gram, in characters.
+    pub fn min_n(&self) -> usize {
+        self.min_n
+    }
+
+    /// Longest n-gram, in characters.
+    pub fn max_n(&self) -> usize {
+        self.max_n
+    }
+
+    /// Vocabulary words an n-gram must occur in to get a row.
+    pub fn min_words(&self) -> usize {
+        self.min_words
+    }
+
+    pub(crate) fn checked(self) -> std::result::Result<Self, ConfigError> {
+        let range = |field, value: usize, min: usize, max: usize| {
+            let value = value as u64;
+            if value < min as u64 {
+                Err(ConfigError::TooSmall {
+                    field,
+                    min: min as u64,
+                    value,
+                })
+            } else if value > max as u64 {
+                Err(ConfigError::TooLarge {
+                    field,
+                    max: max as u64,
+                    value,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        range("subword_min_n", self.min_n, 1, MAX_NGRAM)?;
+        range("subword_max_n", self.max_n, self.min_n, MAX_NGRAM)?;
+        range("subword_min_words", self.min_words, 1, u32::MAX as usize)?;
+        Ok(self)
+    }
+
+    /// The n-grams of `word` (of `<word>`), in order of position and then of length.
+    ///
+    /// ```
+    /// use bilinear_skipgram::subwords::SubwordConfig;
+    ///
+    /// assert_eq!(SubwordConfig::new(3, 4)?.ngrams("ой"), ["<ой", "<ой>", "ой>"]);
+    /// # Ok::<(), bilinear_skipgram::ConfigError>(())
+    /// ```
+    pub fn ngrams(&self, word: &str) -> Vec<String> {
+        let mut grams = Vec::new();
+        self.for_each_ngram(word, |g| grams.push(g.to_owned()));
+        grams
+    }
+
+    /// Calls `f` on each n-gram of `word`, in the order of [`ngrams`](Self::ngrams).
+    fn for_each_ngram(&self, word: &str, mut f: impl FnMut(&str)) {
+        let text = format!("{BOW}{word}{EOW}");
+        let bounds: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        let chars = bounds.len() - 1;
+        for start in 0..chars {
+            for len in self.min_n..=self.max_n.min(chars - start) {
+                f(&text[bounds[start]..bounds[start + len]]);
+            }
+        }
+    }
+}
+
+impl fmt::Display for SubwordConfig {
+    /// `min_n-max_n`, as [`FromStr`] reads it (`min_words` is not part of it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.min_n, self.max_n)
+    }
+}
+
+impl FromStr for SubwordConfig {
+    type Err = ConfigError;
+
+    /// `MIN-MAX` (as `3-6`), or one length `N` for `N-N`; `min_words` is 2.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Parse`] (line 0) for text of another form, and what
+    /// [`SubwordConfig::new`] refuses.
+    fn from_str(text: &str) -> std::result::Result<Self, ConfigError> {
+        let bad = || ConfigError::Parse {
+            line: 0,
+            message: format!(
+                "subword n-gram lengths must be `MIN-MAX` (as `3-6`) or `N`, got {text:?}"
+            ),
+        };
+        let (min, max) = text.split_once('-').unwrap_or((text, text));
+        let min = min.trim().parse().map_err(|_| bad())?;
+        let max = max.trim().parse().map_err(|_| bad())?;
+        SubwordConfig::new(min, max)
+    }
+}
+
+/// The n-gram dictionary of a vocabulary and each word's n-grams (see the
+/// [module documentation](self)). It depends only on the words, in order, and the
+/// configuration, so a saved model rebuilds it from its vocabulary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubwordIndex {
+    config: SubwordConfig,
+    /// The kept n-grams, in order of first occurrence (vocabulary order, then position).
+    grams: Vec<String>,
+    ids: HashMap<String, u32>,
+    /// `word_grams[offsets[w]..offsets[w + 1]]` are word `w`'s n-gram ids.
+    offsets: Vec<usize>,
+    word_grams: Vec<u32>,
+}
+
+impl SubwordIndex {
+    /// The index of `words` (a vocabulary's, in id order).
+    ///
+    /// ```
+    /// use bilinear_skipgram::subwords::{SubwordConfig, SubwordIndex};
+    ///
+    /// let index = SubwordIndex::new(&["walk", "walked", "talk"], SubwordConfig::new(3, 3)?)?;
+    /// // `<wa`, `wal`, `alk` are shared by walk and walked, `alk` and `lk>` also by talk.
+    /// let grams: Vec<&str> = index.word_ngrams(0).map(|g| index.ngram(g).unwrap()).collect();
+    /// assert_eq!(grams, ["<wa", "wal", "alk", "lk>"]);
+    /// assert_eq!(index.word_ngrams(2).count(), 2);
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] when the kept n-grams do not fit `u32` ids.
+    pub fn new(words: &[impl AsRef<str>], config: SubwordConfig) -> Result<Self> {
+        // Pass 1: the words each n-gram occurs in (counted once per word), and the order
+        // n-grams are first met in.
+        let mut met: HashMap<String, (usize, usize)> = HashMap::new();
+        let mut last_word: HashMap<String, usize> = HashMap::new();
+        for (w, word) in words.iter().enumerate() {
+            config.for_each_ngram(word.as_ref(), |g| {
+                if last_word.get(g) == Some(&w) {
+                    return;
+                }
+                last_word.insert(g.to_owned(), w);
+                let order = met.len();
+                met.entry(g.to_owned()).or_insert((order, 0)).1 += 1;
+            });
+        }
+        drop(last_word);
+        let mut kept: Vec<(usize, String)> = met
+            .into_iter()
+            .filter(|(_, (_, n_words))| *n_words >= config.min_words)
+            .map(|(g, (order, _))| (order, g))
+            .collect();
+        kept.sort_unstable_by_key(|&(order, _)| order);
+        if u32::try_from(kept.len()).is_err() {
+            return Err(Error::InvalidArgument {
+                what: "subword n-grams",
+                message: format!(
+                    "{} n-grams are kept, more than u32 ids can number; raise \
+                     subword_min_words",
+                    kept.len()
+                ),
+            });
+        }
+        let grams: Vec<String> = kept.into_iter().map(|(_, g)| g).collect();
+        let ids: HashMap<String, u32> = grams
+            .iter()
+            .enumerate()
+            .map(|(id, g)| (g.clone(), id as u32))
+            .collect();
+        // Pass 2: each word's kept n-grams, in order, repeats included.
+        let mut offsets = Vec::with_capacity(words.len() + 1);
+        let mut word_grams = Vec::new();
+        offsets.push(0);
+        for word in words {
+            config.for_each_ngram(word.as_ref(), |g| {
+                if let Some(&id) = ids.get(g) {
+                    word_grams.push(id);
+                }
+            });
+            offsets.push(word_grams.len());
+        }
+        Ok(SubwordIndex {
+            config,
+            grams,
+            ids,
+            offsets,
+            word_grams,
+        })
+    }
+
+    /// The configuration the index was built with.
+    pub fn config(&self) -> SubwordConfig {
+        self.config
+    }
+
+    /// Words indexed.
+    pub fn n_words(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// N-grams kept: the rows of the n-gram table.
+    pub fn n_ngrams(&self) -> usize {
+        self.grams.len()
+    }
+
+    /// The text of n-gram `id`.
+    pub fn ngram(&self, id: u32) -> Option<&str> {
+        self.grams.get(id as usize).map(String::as_str)
+    }
+
+    /// The id of an n-gram's text, if it was kept.
+    pub fn ngram_id(&self, gram: &str) -> Option<u32> {
+        self.ids.get(gram).copied()
+    }
+
+    /// The kept n-grams of vocabulary word `word` (none for an id out of range).
+    pub fn word_ngrams(&self, word: usize) -> impl ExactSizeIterator<Item = u32> + '_ {
+        self.word_ngram_slice(word).iter().copied()
+    }
+
+    pub(crate) fn word_ngram_slice(&self, word: usize) -> &[u32] {
+        match (self.offsets.get(word), self.offsets.get(word + 1)) {
+            (Some(&from), Some(&to)) => &self.word_grams[from..to],
+            _ => &[],
+        }
+    }
+
+    /// The kept n-grams of any string, in or out of the vocabulary.
+    pub fn ngrams_of(&self, word: &str) -> Vec<u32> {
+        let mut ids = Vec::new();
+        self.config
+            .for_each_ngram(word, |g| ids.extend(self.ngram_id(g)));
+        ids
+    }
+}
+
+/// A model's subwords: the [`SubwordIndex`] of its vocabulary and the n-gram table `Z`
+/// (`n_ngrams × M`), one row per kept n-gram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subwords {
+    index: SubwordIndex,
+    table: Array2<f32>,
+}
+
+impl Subwords {
+    /// Subwords from an index and a table of one row per kept n-gram.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] unless `table` has [`SubwordIndex::n_ngrams`] rows and `dim`
+    /// columns.
+    pub fn new(index: SubwordIndex, table: Array2<f32>, dim: usize) -> Result<Self> {
+        if table.dim() != (index.n_ngrams(), dim) {
+            return Err(Error::ShapeMismatch {
+                what: "subword n-gram table",
+                expected: vec![index.n_ngrams(), dim],
+                found: table.shape().to_vec(),
+            });
+        }
+        Ok(Subwords { index, table })
+    }
+
+    /// The index: which n-grams each word has.
+    pub fn index(&self) -> &SubwordIndex {
+        &self.index
+    }
+
+    /// `Z`, the n-gram rows.
+    pub fn table(&self) -> ArrayView2<'_, f32> {
+        self.table.view()
+    }
+
+    /// Mutable `Z`.
+    pub fn table_mut(&mut self) -> ArrayViewMut2<'_, f32> {
+        self.table.view_mut()
+    }
+
+    /// `Z` mutably and the index, at once (for the trainer).
+    pub(crate) fn parts_mut(&mut self) -> (ArrayViewMut2<'_, f32>, &SubwordIndex) {
+        (self.table.view_mut(), &self.index)
+    }
+
+    /// The focus vectors `u_w = (x_w + Σ_g z_g) / (1 + |G_w|)` of every word, from the
+    /// words' own rows `rows` (`U`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] unless `rows` has one row per indexed word and the table's
+    /// width.
+    pub fn focus_vectors(&self, rows: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        let expected = (self.index.n_words(), self.table.ncols());
+        if rows.dim() != expected {
+            return Err(Error::ShapeMismatch {
+                what: "focus rows of a model with subwords",
+                expected: vec![expected.0, expected.1],
+                found: rows.shape().to_vec(),
+            });
+        }
+        Ok(self.focus_vectors_unchecked(rows))
+    }
+
+    /// [`focus_vectors`](Self::focus_vectors) for rows of the right shape (a model's,
+    /// checked when the subwords were added); rows beyond the index stay as they are.
+    pub(crate) fn focus_vectors_unchecked(&self, rows: ArrayView2<'_, f32>) -> Array2<f32> {
+        let mut out = rows.to_owned();
+        for (w, mut u) in out.rows_mut().into_iter().enumerate() {
+            let grams = self.index.word_ngram_slice(w);
+            if let Some(u) = u.as_slice_mut() {
+                average_with(u, grams, |g, u| add_row(u, self.table.row(g as usize)));
+            }
+        }
+        out
+    }
+
+    /// The vector of any string from its kept n-grams alone (their mean), as fastText gives
+    /// a word out of the vocabulary; `None` when it has none.
+    pub fn ngram_vector(&self, word: &str) -> Option<Array1<f32>> {
+        let grams = self.index.ngrams_of(word);
+        let (&first, rest) = grams.split_first()?;
+        let mut v = self.table.row(first as usize).to_owned();
+        for &g in rest {
+            v += &self.table.row(g as usize);
+        }
+        Some(v / grams.len() as f32)
+    }
+}
+
+fn add_row(u: &mut [f32], z: ndarray::ArrayView1<'_, f32>) {
+    for (a, b) in u.iter_mut().zip(z) {
+        *a += b;
+    }
+}
+
+/// `u ← (u + Σ_g z_g) / (1 + |grams|)`, where `add(g, u)` adds row `z_g` to `u`; `u`
+/// holds the word's own row on entry.
+pub(crate) fn average_with(u: &mut [f32], grams: &[u32], mut add: impl FnMut(u32, &mut [f32])) {
+    if grams.is_empty() {
+        return;
+    }
+    for &g in grams {
+        add(g, u);
+    }
+    let scale = 1.0 / (1 + grams.len()) as f32;
+    for x in u.iter_mut() {
+        *x *= scale;
+    }
+}
