@@ -308,7 +308,8 @@ fn config_of(args: &Args) -> Result<TrainConfig> {
             .schedule(LearningRateSchedule::Constant)
             .subsample(0.0)
             .markers(true)
-            .offset_interactions(OffsetInteractionKind::None);
+            .offset_interactions(OffsetInteractionKind::None)
+            .subwords(None);
     }
     if let Some(mode) = args.window_mode {
         builder = builder.window_mode(match mode {
@@ -402,7 +403,7 @@ fn train_online_measured(
     table: &mut Table,
 ) -> Result<Model> {
     // The model `train_checkpointed` starts from, on the same vocabulary.
-    let initial = Model::for_config(config, vocab.len());
+    let initial = Model::for_vocab(config, vocab)?;
     table.row(&initial, &initial);
     // The measured checkpoints go to a temporary folder of their own, not into the output
     // folder, which is replaced as a whole at the end; it is removed however this ends.

@@ -1,7 +1,8 @@
 //! Measures training throughput on a corpus: with the crate's default model (`--mode
 //! default`: `W` frozen at the identity, diagonal per-offset interactions `D_p` trained
-//! with AdaGrad), in bilinear mode (`W` trained) and with `W` frozen at the identity (plain
-//! skip-gram with negative sampling).
+//! with AdaGrad, subword focus vectors), in bilinear mode (`W` trained) and with `W` frozen
+//! at the identity (plain skip-gram with negative sampling: no subwords unless
+//! `--subwords` asks for them).
 //!
 //! ```text
 //! cargo run --release --example throughput -- corpus.txt --dim 100 --threads 1
@@ -72,10 +73,10 @@ struct Args {
     #[arg(long, default_value = "none", value_parser = OffsetInteractionKind::from_str)]
     offsets: OffsetInteractionKind,
     /// Subword focus vectors: each word's focus vector is the mean of its own row and the
-    /// rows of its character n-grams of MIN to MAX characters (as `3-6`, fastText's), or
-    /// `none`.
-    #[arg(long, default_value = "none", value_parser = args::parse_subwords)]
-    subwords: args::SubwordsArg,
+    /// rows of its character n-grams of MIN to MAX characters (as `4-6`), or `none` (every
+    /// word a free row). Default: the library's, 4-6, none in frozen mode.
+    #[arg(long, value_parser = args::parse_subwords)]
+    subwords: Option<args::SubwordsArg>,
     /// With --subwords: keep the n-grams that at least this many vocabulary words have.
     #[arg(long, default_value_t = 2)]
     subword_min_words: usize,
@@ -131,7 +132,14 @@ fn run() -> Result<()> {
             .min_count(args.min_count)
             .subsample(args.subsample)
             .merge_interval(args.merge_interval)
-            .subwords(args::with_min_words(args.subwords, args.subword_min_words)?);
+            .subwords(args::with_min_words(
+                args.subwords,
+                // word2vec's model has free rows.
+                (mode != Mode::Frozen)
+                    .then(|| TrainConfig::default().subwords())
+                    .flatten(),
+                args.subword_min_words,
+            )?);
         if mode != Mode::Default {
             builder = builder
                 .interaction_learning_rate(rate)

@@ -105,10 +105,10 @@ struct Args {
     #[arg(long, default_value = "diagonal", value_parser = OffsetInteractionKind::from_str)]
     offsets: OffsetInteractionKind,
     /// Subword focus vectors: each word's focus vector is the mean of its own row and the
-    /// rows of its character n-grams of MIN to MAX characters (as `3-6`, fastText's), or
-    /// `none`.
-    #[arg(long, default_value = "none", value_parser = common::args::parse_subwords)]
-    subwords: common::args::SubwordsArg,
+    /// rows of its character n-grams of MIN to MAX characters (as `4-6`), or `none` (every
+    /// word a free row). Default: the library's, 4-6.
+    #[arg(long, value_parser = common::args::parse_subwords)]
+    subwords: Option<common::args::SubwordsArg>,
     /// With --subwords: keep the n-grams that at least this many vocabulary words have.
     #[arg(long, default_value_t = 2)]
     subword_min_words: usize,
@@ -202,6 +202,7 @@ fn run() -> Result<()> {
         .offset_learning_rate(args.offset_learning_rate)
         .subwords(common::args::with_min_words(
             args.subwords,
+            TrainConfig::default().subwords(),
             args.subword_min_words,
         )?)
         .subsample(args.subsample)

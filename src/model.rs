@@ -1,6 +1,6 @@
 //! The model's parameters: focus embeddings `U`, context embeddings `V`, the interaction
-//! matrix `W` and optional per-offset interactions `D_p`, and the word vectors users read
-//! from them.
+//! matrix `W`, optional per-offset interactions `D_p` and optional subwords (an n-gram
+//! table `Z`), and the word vectors users read from them.
 //!
 //! # Word vectors
 //!
@@ -70,6 +70,14 @@
 //! `W̄ = Σ_p π_p D_p W` in place of `W`, where `π_p` is the share of training pairs at
 //! offset `p` ([`OffsetInteractions::pair_shares`]): `v_cᵀ W̄ u_w` is the score of the pair
 //! averaged over the offsets it is trained at. Without per-offset interactions `W̄ = W`.
+//!
+//! # Subwords
+//!
+//! A model can have subwords ([`Subwords`], see [`crate::subwords`]): word `w`'s focus
+//! vector is then `u_w = (x_w + Σ_{g ∈ G_w} z_g) / (1 + |G_w|)`, the mean of its row `x_w`
+//! of `U` and the rows of its character n-grams in `Z`. [`Model::focus_vectors`] gives these
+//! vectors, and every read-out above starts from them where it says `U`;
+//! [`Model::focus_embeddings`] stays the words' own rows, the parameters the trainer steps.
 
 mod offsets;
 mod readout;
@@ -296,7 +304,8 @@ impl Model {
 
     /// A model for `n_words` words as the configuration asks (dimension, initialisations,
     /// per-offset interactions at the identity), drawn from an RNG seeded with the
-    /// configuration's seed: the model [`crate::train`] starts from.
+    /// configuration's seed, without subwords (they need the vocabulary's words: see
+    /// [`Model::for_vocab`], the model [`crate::train`] starts from).
     pub fn for_config(config: &crate::TrainConfig, n_words: usize) -> Self {
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(config.seed());
         let mut model = Model::new(

@@ -615,8 +615,26 @@ mod memory_tests {
             // The plain model with W's SGD step: the figures below count W alone.
             .interaction_optimizer(crate::InteractionOptimizer::Sgd)
             .offset_interactions(crate::OffsetInteractionKind::None)
+            .subwords(None)
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn subwords_are_estimated_before_the_model_exists() {
+        let plain = config(1, 100, 0.0);
+        let with = plain
+            .to_builder()
+            .subwords(Some(Default::default()))
+            .build()
+            .unwrap();
+        let before =
+            total(&with, 10_000, Stage::BeforeModel) - total(&plain, 10_000, Stage::BeforeModel);
+        // Three lengths: 30 000 rows of 400 bytes and 64 of text, and 10 000 words' ids.
+        assert_eq!(before, 30_000 * (400 + 64) + 10_000 * (8 * 3 * 4 + 8));
+        let after = total(&with, 10_000, Stage::BeforeTraining)
+            - total(&plain, 10_000, Stage::BeforeTraining);
+        assert_eq!(after, 0);
     }
 
     fn total(config: &TrainConfig, n_words: usize, stage: Stage) -> u64 {

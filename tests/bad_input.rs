@@ -232,7 +232,7 @@ fn vocabulary_of_zero_counts_cannot_draw_negatives() {
     let vocab = Vocab::from_counts([("a".to_owned(), 0), ("b".to_owned(), 0)], OovPolicy::Drop)
         .expect("vocab");
     let config = small_config().build().expect("valid");
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     let corpus = Corpus::new([&path], config.corpus_options().clone());
     let error =
         train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect_err("all zero");

@@ -691,7 +691,7 @@ fn a_non_finite_parameter_stops_training_with_where_and_when() {
         OovPolicy::Drop,
     )
     .expect("vocab");
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     model.context_embeddings_mut()[[1, 2]] = f32::NAN;
     let corpus = Corpus::new([&corpus_path], config.corpus_options().clone());
     let result = train_model(&config, &vocab, &mut model, &corpus, NoProgress);
@@ -824,7 +824,7 @@ fn large_checkpoint_round_trip() {
         OovPolicy::Drop,
     )
     .expect("vocab");
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     model.context_embeddings_mut().fill(0.25);
     let checkpoint = Checkpoint::new(
         config.clone(),
@@ -871,7 +871,7 @@ fn a_late_divergence_stops_every_thread() {
             .expect("vocab");
         // "alpha" occurs only in the last book.
         let alpha = vocab.id("alpha").expect("alpha");
-        let mut model = Model::for_config(&config, vocab.len());
+        let mut model = Model::for_vocab(&config, &vocab).expect("model");
         model.focus_embeddings_mut()[[alpha, 0]] = f32::INFINITY;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -902,7 +902,7 @@ fn a_checkpoint_built_without_fingerprints_resumes() {
     .expect("counts")
     .build(config.min_count(), None, OovPolicy::Drop)
     .expect("vocab");
-    let model = Model::for_config(&config, vocab.len());
+    let model = Model::for_vocab(&config, &vocab).expect("model");
     let state = bilinear_skipgram::checkpoint::TrainState::new(&config, vec![]);
     Checkpoint::new(config.clone(), vocab, model, state)
         .expect("consistent parts")

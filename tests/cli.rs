@@ -219,6 +219,8 @@ fn a_closed_standard_output_ends_quietly_with_the_files_written() {
         "U.npy",
         "V.npy",
         "W.npy",
+        "Z.npy",
+        "Z.txt",
         "config.txt",
         "embeddings.fifu",
         "loss.png",
@@ -967,6 +969,20 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
     assert_eq!(subwords.index().config().max_n(), 5);
     let output = run("nearest", &["out", "the"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
+    // The default has subwords; `none` trains free rows, and the folder has no Z files.
+    let output = run("train", &train_args(corpus, "default", &[]), dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(names(&dir.path().join("default")).contains(&"Z.txt".to_owned()));
+    let output = run(
+        "train",
+        &train_args(corpus, "none", &["--subwords", "none"]),
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let files = names(&dir.path().join("none"));
+    assert!(!files.iter().any(|f| f.starts_with("Z.")), "{files:?}");
+    let config = fs::read_to_string(dir.path().join("none/config.txt")).expect("config");
+    assert!(config.contains("subword_min_n = 0\n"), "{config}");
     for (args, message) in [
         (
             vec!["--subwords", "3-6", "--subword-min-words", "0"],

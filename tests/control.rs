@@ -104,7 +104,7 @@ fn stopping_after_the_first_report_returns_the_partial_model() {
         assert_eq!(stopped.vocab.words(), full.vocab.words());
         assert!(all_finite(&stopped.model));
         // The partial model was trained: it moved from where it started.
-        let initial = Model::for_config(&config, stopped.vocab.len());
+        let initial = Model::for_vocab(&config, &stopped.vocab).expect("model");
         assert!(stopped.model.focus_embeddings() != initial.focus_embeddings());
     }
 }
@@ -195,7 +195,7 @@ fn train_model_and_the_course_trainer_stop_too() {
         .expect("vocab");
     let words_total = 3 * vocab.n_tokens();
 
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     let report = train_model(&config, &vocab, &mut model, &corpus, |_: &Progress| {
         ControlFlow::Break(())
     })
@@ -203,13 +203,14 @@ fn train_model_and_the_course_trainer_stop_too() {
     assert!(report.stopped_early);
     assert!(report.words < words_total);
 
-    // The course has one W and no per-offset interactions.
+    // The course has one W, no per-offset interactions and no subwords.
     let config = config
         .to_builder()
         .offset_interactions(bilinear_skipgram::OffsetInteractionKind::None)
+        .subwords(None)
         .build()
         .expect("valid");
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     let mut calls = 0;
     let report = train_course(&config, &vocab, &mut model, &corpus, 100, |_: &Progress| {
         calls += 1;
@@ -228,7 +229,7 @@ fn train_model_and_the_course_trainer_stop_too() {
     let mut with_long = sentences(3_000);
     with_long[0].push("x".repeat(2_000));
     let long_corpus = Corpus::from_sentences(with_long);
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     let report = train_course(
         &config,
         &vocab,
@@ -246,7 +247,7 @@ fn train_model_and_the_course_trainer_stop_too() {
     let mut with_long = sentences(100_000);
     with_long[0].push("x".repeat(2_000));
     let long_corpus = Corpus::from_sentences(with_long);
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     let report = train_model(&config, &vocab, &mut model, &long_corpus, |_: &Progress| {
         ControlFlow::Break(())
     })
@@ -254,7 +255,7 @@ fn train_model_and_the_course_trainer_stop_too() {
     assert!(report.stopped_early);
     assert_eq!(report.long_tokens_skipped, 1);
 
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     let report =
         train_course(&config, &vocab, &mut model, &corpus, 100, NoProgress).expect("course");
     assert!(!report.stopped_early);

@@ -102,6 +102,7 @@ fn seeds() -> &'static Seeds {
             .threads(2)
             .epochs(2)
             .offset_interactions(OffsetInteractionKind::None)
+            .subwords(None)
             .build()
             .expect("valid");
         let model = Model::from_parts(

@@ -80,7 +80,7 @@ fn heldout_sentences_are_not_trained_on() {
     );
     // `only{i}` occurs in line i alone, and U rows change only as focus words: the rows of
     // held-out lines are as initialised, every other one has moved.
-    let start = Model::for_config(&config, trained.vocab.len());
+    let start = Model::for_vocab(&config, &trained.vocab).expect("model");
     let held: HashSet<u64> = sentences.iter().copied().collect();
     for i in 0..n as u64 {
         let id = trained
@@ -144,7 +144,7 @@ fn heldout_pairs_come_from_the_heldout_sentences() {
 fn direct_loss(trained: &Trained) -> f64 {
     let heldout = trained.heldout.as_ref().expect("held-out sample");
     let model = &trained.model;
-    let u = model.focus_embeddings().mapv(f64::from);
+    let u = model.focus_vectors().mapv(f64::from);
     let v = model.context_embeddings().mapv(f64::from);
     let w = model.interaction().mapv(f64::from);
     let rows = heldout.context_ids();

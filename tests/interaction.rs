@@ -42,6 +42,7 @@ fn exact_config(
         .interaction_learning_rate(interaction_rate)
         .interaction_optimizer(optimizer)
         .interaction_decay(decay)
+        .subwords(None)
         .schedule(LearningRateSchedule::Constant)
         .merge_interval(merge_interval)
         .offset_interactions(OffsetInteractionKind::None)

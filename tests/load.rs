@@ -73,7 +73,7 @@ fn a_million_words_of_dimension_300_on_more_threads_than_cores() {
         .min_count(1)
         .build()
         .expect("valid");
-    let mut model = Model::for_config(&config, vocab.len());
+    let mut model = Model::for_vocab(&config, &vocab).expect("model");
     let corpus = Corpus::new([&path], config.corpus_options().clone());
     let report = train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect("trains");
     let peak = status_bytes("VmHWM:").expect("proc");

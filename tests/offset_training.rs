@@ -54,6 +54,7 @@ fn config(case: Case) -> TrainConfig {
         .interaction_optimizer(case.optimizer)
         .interaction_decay(case.decay)
         .offset_interactions(case.kind)
+        .subwords(None)
         .schedule(LearningRateSchedule::Constant)
         .merge_interval(3)
         .heldout_pairs(0)
@@ -327,7 +328,7 @@ fn direct_heldout_loss(trained: &bilinear_skipgram::Trained) -> f64 {
     let heldout = trained.heldout.as_ref().expect("held-out sample");
     let model = &trained.model;
     let offsets = model.offset_interactions();
-    let u = model.focus_embeddings().mapv(f64::from);
+    let u = model.focus_vectors().mapv(f64::from);
     let v = model.context_embeddings().mapv(f64::from);
     let w = model.interaction().mapv(f64::from);
     let rows = heldout.context_ids();

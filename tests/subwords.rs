@@ -381,3 +381,80 @@ fn the_course_trainers_refuse_subwords() {
             .expect_err("refused");
     assert!(error.to_string().contains("subwords"), "{error}");
 }
+
+mod gradients {
+    //! `∂J/∂x_w = ∂J/∂u_w / (1 + |G_w|)` and `∂J/∂z_g = k_g ∂J/∂u_w / (1 + |G_w|)` for an
+    //! n-gram that occurs `k_g` times in the word, against central finite differences of `J`
+    //! as a function of the rows (`f64`).
+
+    use bilinear_skipgram::loss::loss_and_gradient;
+    use ndarray::{Array1, Array2};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// `u = (x + Σ_g z_g) / (1 + |grams|)`.
+    fn compose(x: &Array1<f64>, z: &Array2<f64>, grams: &[usize]) -> Array1<f64> {
+        let mut u = x.clone();
+        for &g in grams {
+            u += &z.row(g);
+        }
+        u / (1 + grams.len()) as f64
+    }
+
+    fn loss(
+        x: &Array1<f64>,
+        z: &Array2<f64>,
+        grams: &[usize],
+        c: &Array2<f64>,
+        w: &Array2<f64>,
+    ) -> f64 {
+        let u = compose(x, z, grams);
+        loss_and_gradient(u.view(), c.view(), w.view(), None)
+            .expect("shapes")
+            .loss
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn row_gradients_match_finite_differences(
+            (m, n, k) in (1_usize..8, 0_usize..4, 1_usize..5),
+            seed in any::<u64>(),
+            grams in vec(0_usize..5, 0..8),
+        ) {
+            use rand::{RngExt, SeedableRng};
+            let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+            let mut draw = |rows: usize, cols: usize| {
+                Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-1.0..1.0))
+            };
+            let grams: Vec<usize> = grams.into_iter().map(|g| g % k).collect();
+            let x = draw(1, m).row(0).to_owned();
+            let (z, c, w) = (draw(k, m), draw(n + 1, m), draw(m, m));
+            let u = compose(&x, &z, &grams);
+            let g_u = loss_and_gradient(u.view(), c.view(), w.view(), None).expect("shapes").focus;
+            let share = g_u / (1 + grams.len()) as f64;
+            let h = 1e-5;
+            // Scores are at most M·(1 + n)·... in size here; the central difference's
+            // truncation (h² |J'''|) and rounding (ε |J| / h) stay far below 1e-7.
+            let tolerance = 1e-7 * (1.0 + (m * m) as f64);
+            for i in 0..m {
+                let (mut up, mut down) = (x.clone(), x.clone());
+                up[i] += h;
+                down[i] -= h;
+                let fd = (loss(&up, &z, &grams, &c, &w) - loss(&down, &z, &grams, &c, &w)) / (2.0 * h);
+                prop_assert!((fd - share[i]).abs() < tolerance, "x[{i}]: {fd} vs {}", share[i]);
+            }
+            for g in 0..k {
+                let times = grams.iter().filter(|&&q| q == g).count() as f64;
+                for i in 0..m {
+                    let (mut up, mut down) = (z.clone(), z.clone());
+                    up[[g, i]] += h;
+                    down[[g, i]] -= h;
+                    let fd = (loss(&x, &up, &grams, &c, &w) - loss(&x, &down, &grams, &c, &w)) / (2.0 * h);
+                    let want = times * share[i];
+                    prop_assert!((fd - want).abs() < tolerance, "z[{g}, {i}] ({times} times): {fd} vs {want}");
+                }
+            }
+        }
+    }
+}

@@ -39,6 +39,10 @@ fn config(offsets: OffsetInteractionKind, oov: OovPolicy) -> TrainConfig {
         .interaction_optimizer(InteractionOptimizer::AdaGrad)
         .offset_interactions(offsets)
         .oov(oov)
+        // Short n-grams, so that the words `w0` … `w29` share some (`<w`, `w1`, …).
+        .subwords(Some(
+            bilinear_skipgram::subwords::SubwordConfig::new(2, 3).expect("lengths"),
+        ))
         .heldout_pairs(100)
         .seed(3)
         .build()
@@ -187,13 +191,15 @@ fn a_loaded_model_is_queried_and_trains_on_as_the_original() {
 }
 
 /// Every file of a whole-model folder with offsets and a held-out sample.
-const PARTS: [&str; 9] = [
+const PARTS: [&str; 11] = [
     "U.npy",
     "V.npy",
     "W.npy",
     "vocab.txt",
     "D.npy",
     "D.txt",
+    "Z.npy",
+    "Z.txt",
     CONFIG_FILE,
     REPORT_FILE,
     HELDOUT_FILE,

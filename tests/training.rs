@@ -195,6 +195,7 @@ fn exact_step_config(
         .interaction_learning_rate(interaction_rate)
         .interaction_optimizer(InteractionOptimizer::Sgd)
         .offset_interactions(OffsetInteractionKind::None)
+        .subwords(None)
         .schedule(LearningRateSchedule::Constant)
         .merge_interval(merge_interval)
         .build()
@@ -395,6 +396,7 @@ fn course_trainer_runs_and_reports() {
         .oov(OovPolicy::Unk)
         .markers(true)
         .offset_interactions(OffsetInteractionKind::None)
+        .subwords(None)
         .build()
         .expect("valid");
     let corpus = Corpus::new([&path], config.corpus_options().clone());

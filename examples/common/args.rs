@@ -25,10 +25,14 @@ pub fn parse_subwords(text: &str) -> Result<SubwordsArg, String> {
         .map_err(|e| format!("{e}"))
 }
 
-/// `--subwords` with `--subword-min-words` applied.
+/// `--subwords` if given, else `default`, with `--subword-min-words` applied.
 pub fn with_min_words(
-    subwords: SubwordsArg,
+    subwords: Option<SubwordsArg>,
+    default: Option<bilinear_skipgram::subwords::SubwordConfig>,
     min_words: usize,
 ) -> Result<Option<bilinear_skipgram::subwords::SubwordConfig>, bilinear_skipgram::ConfigError> {
-    subwords.0.map(|s| s.with_min_words(min_words)).transpose()
+    subwords
+        .map_or(default, |s| s.0)
+        .map(|s| s.with_min_words(min_words))
+        .transpose()
 }

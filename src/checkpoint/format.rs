@@ -598,6 +598,7 @@ mod tests {
             .dim(3)
             .threads(1)
             .offset_interactions(OffsetInteractionKind::None)
+            .subwords(None)
             .build()
             .unwrap();
         let vocab = Vocab::from_counts(
@@ -630,6 +631,7 @@ mod tests {
             .negatives(1)
             .threads(1)
             .offset_interactions(OffsetInteractionKind::None)
+            .subwords(None)
             .build()
             .unwrap();
         let vocab = Vocab::from_counts(

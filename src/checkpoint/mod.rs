@@ -431,8 +431,15 @@ mod tests {
         )
         .unwrap();
         let state = TrainState::new(&config, vec![]);
-        let model = Model::for_config(&config, 2);
+        let model = Model::for_vocab(&config, &vocab).unwrap();
         assert!(Checkpoint::new(config.clone(), vocab.clone(), model, state.clone()).is_ok());
+        // The default has subwords: a model without them does not fit it.
+        let plain = Model::for_config(&config, 2);
+        assert!(matches!(
+            Checkpoint::new(config.clone(), vocab.clone(), plain, state.clone()),
+            Err(Error::InvalidArgument { what: "model", .. })
+        ));
+        let config = config.to_builder().subwords(None).build().unwrap();
         let wrong_rows = Model::for_config(&config, 3);
         assert!(matches!(
             Checkpoint::new(config.clone(), vocab.clone(), wrong_rows, state.clone()),

@@ -366,7 +366,7 @@ impl TrainConfigBuilder {
     ///
     /// A [`ConfigError`] naming the first field whose value is out of range or not finite.
     pub fn build(self) -> Result<TrainConfig, ConfigError> {
-        let c = self.config;
+        let mut c = self.config;
         int_range("dim", c.dim as u64, 1, 10_000)?;
         int_range("window", c.window as u64, 1, 1_000)?;
         int_range("negatives", c.negatives as u64, 1, 1_000)?;
@@ -378,7 +378,10 @@ impl TrainConfigBuilder {
         int_range("threads", c.threads as u64, 1, 1_024)?;
         int_range("merge_interval", c.merge_interval as u64, 1, 4_096)?;
         int_range("heldout_pairs", c.heldout_pairs as u64, 0, 1_000_000)?;
-        if c.subword_min_n > 0 {
+        if c.subword_min_n == 0 {
+            // No subwords, in one form, so that equal configurations compare equal.
+            (c.subword_max_n, c.subword_min_words) = (0, SubwordConfig::default().min_words);
+        } else {
             SubwordConfig {
                 min_n: c.subword_min_n,
                 max_n: c.subword_max_n,

@@ -11,6 +11,12 @@
 //! After the window it applies `u_w -= α Wᵀ e` and records `α_W e u_wᵀ` for `W`: one `W u_w`
 //! and one `W` update per focus word, not per pair.
 //!
+//! With subwords ([`crate::subwords`]) `u_w` is composed from the word's row of `U` and its
+//! n-grams' rows when the word's block starts, and the step `−α Wᵀ e` is applied to each of
+//! those rows (to an n-gram row as often as the word has that n-gram), as fastText does:
+//! `u_w` moves by the step a free row would take, and the n-gram rows collect the steps of
+//! every word that has them.
+//!
 //! Each thread works through blocks of up to
 //! [`merge_interval`](crate::TrainConfig::merge_interval) focus words: it computes `h` for
 //! the whole block with one matrix product (`H = U_B Wᵀ`) from its copy of `W`, applies the
@@ -45,7 +51,8 @@
 //!
 //! After the vocabulary pass and before allocating the model, [`train`] and
 //! [`train_checkpointed`] estimate what the run will allocate (`U` and `V`, `W` and the
-//! per-offset interactions, the sampler, the shared copies, and per thread the copies of
+//! per-offset interactions, the subword n-gram table and index estimated at one n-gram a
+//! word and length, the sampler, the shared copies, and per thread the copies of
 //! a trained `W` or `D` with their AdaGrad state and the block buffers; a frozen `W` is
 //! shared, not copied) and refuse with [`Error::OutOfMemory`] a run that needs more than
 //! is available, naming the limit that binds: the least of `MemAvailable + SwapFree` of
