@@ -472,10 +472,19 @@ fn write_outputs(
     let mut lines = vec![format!(
         "wrote U.npy, V.npy, W.npy{}, vocab.txt ({} words, dim {}), config.txt, report.txt{}, \
          vectors.txt{fifu} ({} vectors, dim {}){}{} to {}",
-        if config.offset_interactions() == OffsetInteractionKind::None {
-            ""
-        } else {
-            ", D.npy, D.txt"
+        match (
+            config.offset_interactions() == OffsetInteractionKind::None,
+            trained.model.subwords(),
+        ) {
+            (true, None) => String::new(),
+            (false, None) => ", D.npy, D.txt".to_owned(),
+            (true, Some(s)) => format!(", Z.npy, Z.txt ({} n-grams)", s.index().n_ngrams()),
+            (false, Some(s)) => {
+                format!(
+                    ", D.npy, D.txt, Z.npy, Z.txt ({} n-grams)",
+                    s.index().n_ngrams()
+                )
+            }
         },
         trained.vocab.len(),
         config.dim(),
