@@ -5,7 +5,7 @@ Not part of the crate's build or CI. Needs `pip install word2vec gensim` (the wo
 package builds word2vec's C trainer from source and puts `word2vec` on the PATH).
 
     python3 benches/baselines.py CORPUS.txt OUT_DIR [--dim 100] [--window 5] [--negatives 5]
-        [--sample 1e-3] [--min-count 5] [--epochs 5] [--threads 2] [--alpha 0.025]
+        [--sample 1e-3] [--min-count 5] [--epochs 5] [--threads 2] [--alpha 0.025] [--seed 1]
 
 CORPUS.txt must be plain text, one sentence per line, at most 1 000 tokens a line (gensim
 truncates longer lines; word2vec C splits them at 1 000). Writes OUT_DIR/word2vec_c.txt and
@@ -40,6 +40,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--alpha", type=float, default=0.025,
                    help="initial learning rate (both trainers' skip-gram default is 0.025)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="gensim's seed (word2vec C has none: its runs differ by thread timing only)")
     p.add_argument("--only", choices=["c", "gensim"], default=None)
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -63,7 +65,7 @@ def main():
         t = time.time()
         m = Word2Vec(corpus_file=a.corpus, vector_size=a.dim, window=a.window,
                      negative=a.negatives, hs=0, sg=1, sample=a.sample, min_count=a.min_count,
-                     epochs=a.epochs, workers=a.threads, seed=1, alpha=a.alpha)
+                     epochs=a.epochs, workers=a.threads, seed=a.seed, alpha=a.alpha)
         s = time.time() - t
         print(f"gensim: {s:.1f} s, {tokens / s / a.threads:.0f} words/s/thread (incl. vocabulary pass)")
         m.wv.save_word2vec_format(out, binary=False)

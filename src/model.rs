@@ -74,8 +74,9 @@
 //! # Subwords
 //!
 //! A model can have subwords ([`Subwords`], see [`crate::subwords`]): word `w`'s focus
-//! vector is then `u_w = (x_w + Σ_{g ∈ G_w} z_g) / (1 + |G_w|)`, the mean of its row `x_w`
-//! of `U` and the rows of its character n-grams in `Z`. [`Model::focus_vectors`] gives these
+//! vector is then `u_w = (a·x_w + Σ_{g ∈ G_w} z_g) / (a + |G_w|)`, the mean of its row `x_w`
+//! of `U`, of weight `a` ([`SubwordConfig::word_weight`](crate::subwords::SubwordConfig::word_weight),
+//! 2 by default), and the rows of its character n-grams in `Z`. [`Model::focus_vectors`] gives these
 //! vectors, and every read-out above starts from them where it says `U`;
 //! [`Model::focus_embeddings`] stays the words' own rows, the parameters the trainer steps.
 

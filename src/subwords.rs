@@ -1,12 +1,19 @@
 //! Subword (character n-gram) focus vectors, as fastText builds them (Bojanowski et al.,
 //! 2017, "Enriching Word Vectors with Subword Information").
 //!
-//! With subwords, the focus vector of word `w` is no longer a free row of `U` but the mean
-//! of its own row `x_w` and the rows `z_g` of its character n-grams `G_w`:
+//! With subwords, the focus vector of word `w` is no longer a free row of `U` but the
+//! weighted mean of its own row `x_w`, of weight `a` (the `word_weight`), and the rows `z_g`
+//! of its character n-grams `G_w`, of weight 1 each:
 //!
 //! ```text
-//! u_w = (x_w + Σ_{g ∈ G_w} z_g) / (1 + |G_w|)
+//! u_w = (a·x_w + Σ_{g ∈ G_w} z_g) / (a + |G_w|)
 //! ```
+//!
+//! fastText takes the plain mean, `a = 1`. The crate's default is `a = 2`: a word's own
+//! row weighs as much as two of its n-grams, so that the forms of a word (Bulgarian нефт
+//! and нефта, English walk and walked), which share most of their n-grams, stay apart
+//! where their contexts differ; on English Wikipedia it scored higher than `a = 1` on
+//! every set but RW (see `BENCHMARKS.md`).
 //!
 //! The n-grams of a word are the substrings of `<word>` (the word between the boundary
 //! marks `<` and `>`) of `min_n` to `max_n` characters (not bytes), one per position, so a
@@ -16,10 +23,11 @@
 //! each other (a rare word from the frequent words that share its stem or ending).
 //!
 //! Everything else in the model is unchanged: the score of a pair is `v_cᵀ W u_w` (with
-//! per-offset interactions `v_cᵀ D_p W u_w`), and `∂J/∂x_w = ∂J/∂z_g = ∂J/∂u_w / (1 + |G_w|)`
-//! for each occurrence of `g` in `G_w` ([`crate::loss`] gives `∂J/∂u_w`). The trainer steps
-//! every one of these rows by `−α ∂J/∂u_w`, as fastText does: `(1 + |G_w|)` times the
-//! gradient step, which moves `u_w` itself by exactly the step a word without subwords
+//! per-offset interactions `v_cᵀ D_p W u_w`), and `∂J/∂x_w = a·∂J/∂u_w / (a + |G_w|)`,
+//! `∂J/∂z_g = ∂J/∂u_w / (a + |G_w|)` for each occurrence of `g` in `G_w` ([`crate::loss`]
+//! gives `∂J/∂u_w`). The trainer steps every one of these rows by `−α ∂J/∂u_w`, as fastText
+//! does: a multiple of the gradient step on each, chosen so that `u_w` itself moves by
+//! exactly `−α ∂J/∂u_w` (`(a + |G_w|) / (a + |G_w|)`), the step a word without subwords
 //! takes.
 
 use std::collections::HashMap;
@@ -44,32 +52,46 @@ pub const MAX_NGRAM: usize = 32;
 ///
 /// let config: SubwordConfig = "3-6".parse()?;
 /// assert_eq!((config.min_n(), config.max_n(), config.min_words()), (3, 6, 2));
+/// assert_eq!(config.word_weight(), 2.0);
 /// assert_eq!(config.to_string(), "3-6");
+/// // fastText's plain mean:
+/// assert_eq!(config.with_word_weight(1.0)?.word_weight(), 1.0);
 /// # Ok::<(), bilinear_skipgram::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SubwordConfig {
     pub(crate) min_n: usize,
     pub(crate) max_n: usize,
     pub(crate) min_words: usize,
+    pub(crate) word_weight: f32,
 }
 
+/// The default [`SubwordConfig::word_weight`].
+pub const DEFAULT_WORD_WEIGHT: f32 = 2.0;
+
+/// Largest [`SubwordConfig::word_weight`] the configuration accepts.
+pub const MAX_WORD_WEIGHT: f32 = 1e6;
+
 impl Default for SubwordConfig {
-    /// 4 to 6 characters, kept when at least 2 words share them. (fastText takes 3 to 6;
-    /// on English Wikipedia 4 to 6 scored higher on MEN, MTurk-771 and SimVerb and lower on
-    /// the analogies: see `BENCHMARKS.md`.)
+    /// 4 to 6 characters, kept when at least 2 words share them, the word's own row
+    /// weighing [`DEFAULT_WORD_WEIGHT`] (2). (fastText takes 3 to 6 and weight 1; on
+    /// English Wikipedia 4 to 6 scored higher on MEN, MTurk-771 and SimVerb and lower on
+    /// the analogies, and weight 2 higher than 1 on every set but RW: see
+    /// `BENCHMARKS.md`.)
     fn default() -> Self {
         SubwordConfig {
             min_n: 4,
             max_n: 6,
             min_words: 2,
+            word_weight: DEFAULT_WORD_WEIGHT,
         }
     }
 }
 
 impl SubwordConfig {
     /// N-grams of `min_n` to `max_n` characters (`1 ≤ min_n ≤ max_n ≤` [`MAX_NGRAM`]),
-    /// kept when at least 2 vocabulary words have them.
+    /// kept when at least 2 vocabulary words have them, the word's own row of weight
+    /// [`DEFAULT_WORD_WEIGHT`].
     ///
     /// # Errors
     ///
@@ -80,6 +102,7 @@ impl SubwordConfig {
             min_n,
             max_n,
             min_words: 2,
+            word_weight: DEFAULT_WORD_WEIGHT,
         }
         .checked()
     }
@@ -92,6 +115,22 @@ impl SubwordConfig {
     /// [`ConfigError::TooSmall`] when `min_words` is 0.
     pub fn with_min_words(self, min_words: usize) -> std::result::Result<Self, ConfigError> {
         SubwordConfig { min_words, ..self }.checked()
+    }
+
+    /// The same n-grams, the word's own row weighing `word_weight` against 1 for each
+    /// n-gram in the focus vector `(a·x_w + Σ_g z_g) / (a + |G_w|)` (1 is fastText's plain
+    /// mean).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::NotFinite`] for NaN or an infinity, [`ConfigError::OutOfRange`]
+    /// unless `0 < word_weight ≤` [`MAX_WORD_WEIGHT`].
+    pub fn with_word_weight(self, word_weight: f32) -> std::result::Result<Self, ConfigError> {
+        SubwordConfig {
+            word_weight,
+            ..self
+        }
+        .checked()
     }
 
     /// Shortest n-gram, in characters.
@@ -107,6 +146,11 @@ impl SubwordConfig {
     /// Vocabulary words an n-gram must occur in to get a row.
     pub fn min_words(&self) -> usize {
         self.min_words
+    }
+
+    /// The weight of a word's own row against 1 for each of its n-grams.
+    pub fn word_weight(&self) -> f32 {
+        self.word_weight
     }
 
     pub(crate) fn checked(self) -> std::result::Result<Self, ConfigError> {
@@ -131,6 +175,20 @@ impl SubwordConfig {
         range("subword_min_n", self.min_n, 1, MAX_NGRAM)?;
         range("subword_max_n", self.max_n, self.min_n, MAX_NGRAM)?;
         range("subword_min_words", self.min_words, 1, u32::MAX as usize)?;
+        let weight = self.word_weight;
+        if !weight.is_finite() {
+            return Err(ConfigError::NotFinite {
+                field: "subword_word_weight",
+                value: weight.into(),
+            });
+        }
+        if weight <= 0.0 || weight > MAX_WORD_WEIGHT {
+            return Err(ConfigError::OutOfRange {
+                field: "subword_word_weight",
+                range: "(0, 1e6]",
+                value: weight.into(),
+            });
+        }
         Ok(self)
     }
 
@@ -166,7 +224,8 @@ impl SubwordConfig {
 }
 
 impl fmt::Display for SubwordConfig {
-    /// `min_n-max_n`, as [`FromStr`] reads it (`min_words` is not part of it).
+    /// `min_n-max_n`, as [`FromStr`] reads it (`min_words` and `word_weight` are not part
+    /// of it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.min_n, self.max_n)
     }
@@ -175,7 +234,8 @@ impl fmt::Display for SubwordConfig {
 impl FromStr for SubwordConfig {
     type Err = ConfigError;
 
-    /// `MIN-MAX` (as `3-6`), or one length `N` for `N-N`; `min_words` is 2.
+    /// `MIN-MAX` (as `3-6`), or one length `N` for `N-N`; `min_words` is 2 and
+    /// `word_weight` [`DEFAULT_WORD_WEIGHT`].
     ///
     /// # Errors
     ///
@@ -377,8 +437,8 @@ impl Subwords {
         (self.table.view_mut(), &self.index)
     }
 
-    /// The focus vectors `u_w = (x_w + Σ_g z_g) / (1 + |G_w|)` of every word, from the
-    /// words' own rows `rows` (`U`).
+    /// The focus vectors `u_w = (a·x_w + Σ_g z_g) / (a + |G_w|)` of every word (`a` the
+    /// [`word_weight`](SubwordConfig::word_weight)), from the words' own rows `rows` (`U`).
     ///
     /// # Errors
     ///
@@ -400,10 +460,13 @@ impl Subwords {
     /// checked when the subwords were added); rows beyond the index stay as they are.
     pub(crate) fn focus_vectors_unchecked(&self, rows: ArrayView2<'_, f32>) -> Array2<f32> {
         let mut out = rows.to_owned();
+        let weight = self.index.config.word_weight;
         for (w, mut u) in out.rows_mut().into_iter().enumerate() {
             let grams = self.index.word_ngram_slice(w);
             if let Some(u) = u.as_slice_mut() {
-                average_with(u, grams, |g, u| add_row(u, self.table.row(g as usize)));
+                average_with(u, grams, weight, |g, u| {
+                    add_row(u, self.table.row(g as usize))
+                });
             }
         }
         out
@@ -428,16 +491,26 @@ fn add_row(u: &mut [f32], z: ndarray::ArrayView1<'_, f32>) {
     }
 }
 
-/// `u ← (u + Σ_g z_g) / (1 + |grams|)`, where `add(g, u)` adds row `z_g` to `u`; `u`
-/// holds the word's own row on entry.
-pub(crate) fn average_with(u: &mut [f32], grams: &[u32], mut add: impl FnMut(u32, &mut [f32])) {
+/// `u ← (a·u + Σ_g z_g) / (a + |grams|)` for the word weight `a`, where `add(g, u)` adds
+/// row `z_g` to `u`; `u` holds the word's own row on entry.
+pub(crate) fn average_with(
+    u: &mut [f32],
+    grams: &[u32],
+    weight: f32,
+    mut add: impl FnMut(u32, &mut [f32]),
+) {
     if grams.is_empty() {
         return;
+    }
+    if weight != 1.0 {
+        for x in u.iter_mut() {
+            *x *= weight;
+        }
     }
     for &g in grams {
         add(g, u);
     }
-    let scale = 1.0 / (1 + grams.len()) as f32;
+    let scale = 1.0 / (weight + grams.len() as f32);
     for x in u.iter_mut() {
         *x *= scale;
     }

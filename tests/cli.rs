@@ -949,7 +949,11 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
     let corpus = corpus.to_str().expect("UTF-8");
     let output = run(
         "train",
-        &train_args(corpus, "out", &["--subwords", "3-5"]),
+        &train_args(
+            corpus,
+            "out",
+            &["--subwords", "3-5", "--subword-word-weight", "1.5"],
+        ),
         dir.path(),
     );
     assert!(output.status.success(), "{}", stderr(&output));
@@ -961,12 +965,18 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
     );
     let config = fs::read_to_string(out.join("config.txt")).expect("config");
     assert!(
-        config.contains("subword_min_n = 3\nsubword_max_n = 5\nsubword_min_words = 2\n"),
+        config.contains(
+            "subword_min_n = 3\nsubword_max_n = 5\nsubword_min_words = 2\n\
+             subword_word_weight = 1.5\n"
+        ),
         "{config}"
     );
     let trained = bilinear_skipgram::Trained::load(&out).expect("loads");
     let subwords = trained.model.subwords().expect("subwords");
     assert_eq!(subwords.index().config().max_n(), 5);
+    assert_eq!(subwords.index().config().word_weight(), 1.5);
+    let info = fs::read_to_string(out.join("Z.txt")).expect("Z.txt");
+    assert!(info.contains("word_weight = 1.5\n"), "{info}");
     let output = run("nearest", &["out", "the"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
     // The default has subwords; `none` trains free rows, and the folder has no Z files.
@@ -991,6 +1001,10 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
         (
             vec!["--subwords", "0-2"],
             "`subword_min_n` must be at least 1, got 0",
+        ),
+        (
+            vec!["--subword-word-weight", "0"],
+            "`subword_word_weight` must lie in (0, 1e6], got 0",
         ),
     ] {
         let output = run("train", &train_args(corpus, "bad", &args), dir.path());

@@ -58,6 +58,19 @@ fn bad_lengths_are_refused_by_name() {
         .with_min_words(0)
         .expect_err("0 words");
     assert!(error.to_string().contains("subword_min_words"), "{error}");
+    for weight in [0.0, -1.0, 1e7, f32::NAN, f32::INFINITY] {
+        let error = SubwordConfig::default()
+            .with_word_weight(weight)
+            .expect_err("weight");
+        assert!(
+            error.to_string().contains("subword_word_weight"),
+            "{weight}: {error}"
+        );
+    }
+    let config = SubwordConfig::default()
+        .with_word_weight(1e-3)
+        .expect("small");
+    assert_eq!(config.word_weight(), 1e-3);
 }
 
 #[test]
@@ -134,20 +147,34 @@ fn focus_vectors_average_a_word_row_with_its_ngram_rows() {
             .collect::<Vec<_>>(),
         [3, 6, 3]
     );
+    // The default weight (2) and fastText's plain mean (1).
+    for weight in [2.0, 1.0] {
+        let config = index.config().with_word_weight(weight).expect("weight");
+        let (vocab, _) = three_words();
+        let index = SubwordIndex::new(vocab.words(), config).expect("index");
+        let model = start_model(&index);
+        let subwords = model.subwords().expect("subwords");
+        let focus = model.focus_vectors();
+        for w in 0..3 {
+            let mut want = model.focus_embeddings().row(w).to_owned() * weight;
+            for g in index.word_ngrams(w) {
+                want += &subwords.table().row(g as usize);
+            }
+            want /= weight + index.word_ngrams(w).count() as f32;
+            let gap = (&focus.row(w) - &want)
+                .mapv(f32::abs)
+                .fold(0.0_f32, |m, &x| m.max(x));
+            assert!(
+                gap < 1e-7,
+                "weight {weight}, word {w}: {} vs {want}",
+                focus.row(w)
+            );
+        }
+    }
+    assert_eq!(index.config().word_weight(), 2.0);
     let model = start_model(&index);
     let subwords = model.subwords().expect("subwords");
     let focus = model.focus_vectors();
-    for w in 0..3 {
-        let mut want = model.focus_embeddings().row(w).to_owned();
-        for g in index.word_ngrams(w) {
-            want += &subwords.table().row(g as usize);
-        }
-        want /= (1 + index.word_ngrams(w).count()) as f32;
-        let gap = (&focus.row(w) - &want)
-            .mapv(f32::abs)
-            .fold(0.0_f32, |m, &x| m.max(x));
-        assert!(gap < 1e-7, "word {w}: {} vs {want}", focus.row(w));
-    }
     // Every read-out starts from them: the focus kind is the focus vectors, and a model
     // whose U holds them gives the same score read-out.
     assert_eq!(model.word_vectors(VectorKind::Focus), focus);
@@ -344,6 +371,29 @@ fn a_trained_subword_model_saves_and_loads_whole() {
         error.to_string().contains("line 3") && error.to_string().contains("min_words"),
         "{error}"
     );
+    let error = broken("weight", &|d| {
+        let info = std::fs::read_to_string(d.join("Z.txt")).expect("read");
+        assert!(info.ends_with("word_weight = 2\n"), "{info}");
+        std::fs::write(
+            d.join("Z.txt"),
+            info.replace("word_weight = 2", "word_weight = 0"),
+        )
+        .expect("write");
+    });
+    assert!(
+        error.to_string().contains("line 4") && error.to_string().contains("subword_word_weight"),
+        "{error}"
+    );
+    // Without `word_weight` (written before it existed): fastText's plain mean, 1.
+    let older = dir.path().join("older");
+    save_model(&older, &trained.model, &trained.vocab).expect("saves");
+    std::fs::remove_file(older.join("MANIFEST")).expect("unlisted");
+    let info = std::fs::read_to_string(older.join("Z.txt")).expect("read");
+    std::fs::write(older.join("Z.txt"), info.replace("word_weight = 2\n", "")).expect("write");
+    let (model, _) = load_model(&older, OovPolicy::Drop).expect("loads");
+    let config = model.subwords().expect("subwords").index().config();
+    assert_eq!(config.word_weight(), 1.0);
+    assert_eq!(model.focus_embeddings(), trained.model.focus_embeddings());
     let error = broken("alone", &|d| {
         std::fs::remove_file(d.join("Z.txt")).expect("rm")
     });
@@ -383,32 +433,32 @@ fn the_course_trainers_refuse_subwords() {
 }
 
 mod gradients {
-    //! `∂J/∂x_w = ∂J/∂u_w / (1 + |G_w|)` and `∂J/∂z_g = k_g ∂J/∂u_w / (1 + |G_w|)` for an
-    //! n-gram that occurs `k_g` times in the word, against central finite differences of `J`
-    //! as a function of the rows (`f64`).
+    //! `∂J/∂x_w = a ∂J/∂u_w / (a + |G_w|)` and `∂J/∂z_g = k_g ∂J/∂u_w / (a + |G_w|)` for an
+    //! n-gram that occurs `k_g` times in the word (`a` the word weight), against central
+    //! finite differences of `J` as a function of the rows (`f64`).
 
     use bilinear_skipgram::loss::loss_and_gradient;
     use ndarray::{Array1, Array2};
     use proptest::collection::vec;
     use proptest::prelude::*;
 
-    /// `u = (x + Σ_g z_g) / (1 + |grams|)`.
-    fn compose(x: &Array1<f64>, z: &Array2<f64>, grams: &[usize]) -> Array1<f64> {
-        let mut u = x.clone();
+    /// `u = (a·x + Σ_g z_g) / (a + |grams|)`.
+    fn compose(a: f64, x: &Array1<f64>, z: &Array2<f64>, grams: &[usize]) -> Array1<f64> {
+        let mut u = x * a;
         for &g in grams {
             u += &z.row(g);
         }
-        u / (1 + grams.len()) as f64
+        u / (a + grams.len() as f64)
     }
 
     fn loss(
-        x: &Array1<f64>,
+        (a, x): (f64, &Array1<f64>),
         z: &Array2<f64>,
         grams: &[usize],
         c: &Array2<f64>,
         w: &Array2<f64>,
     ) -> f64 {
-        let u = compose(x, z, grams);
+        let u = compose(a, x, z, grams);
         loss_and_gradient(u.view(), c.view(), w.view(), None)
             .expect("shapes")
             .loss
@@ -421,6 +471,7 @@ mod gradients {
             (m, n, k) in (1_usize..8, 0_usize..4, 1_usize..5),
             seed in any::<u64>(),
             grams in vec(0_usize..5, 0..8),
+            a in 0.1_f64..5.0,
         ) {
             use rand::{RngExt, SeedableRng};
             let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -430,9 +481,9 @@ mod gradients {
             let grams: Vec<usize> = grams.into_iter().map(|g| g % k).collect();
             let x = draw(1, m).row(0).to_owned();
             let (z, c, w) = (draw(k, m), draw(n + 1, m), draw(m, m));
-            let u = compose(&x, &z, &grams);
+            let u = compose(a, &x, &z, &grams);
             let g_u = loss_and_gradient(u.view(), c.view(), w.view(), None).expect("shapes").focus;
-            let share = g_u / (1 + grams.len()) as f64;
+            let share = g_u / (a + grams.len() as f64);
             let h = 1e-5;
             // Scores are at most M·(1 + n)·... in size here; the central difference's
             // truncation (h² |J'''|) and rounding (ε |J| / h) stay far below 1e-7.
@@ -441,8 +492,9 @@ mod gradients {
                 let (mut up, mut down) = (x.clone(), x.clone());
                 up[i] += h;
                 down[i] -= h;
-                let fd = (loss(&up, &z, &grams, &c, &w) - loss(&down, &z, &grams, &c, &w)) / (2.0 * h);
-                prop_assert!((fd - share[i]).abs() < tolerance, "x[{i}]: {fd} vs {}", share[i]);
+                let fd = (loss((a, &up), &z, &grams, &c, &w) - loss((a, &down), &z, &grams, &c, &w)) / (2.0 * h);
+                let want = a * share[i];
+                prop_assert!((fd - want).abs() < tolerance, "x[{i}]: {fd} vs {want}");
             }
             for g in 0..k {
                 let times = grams.iter().filter(|&&q| q == g).count() as f64;
@@ -450,7 +502,7 @@ mod gradients {
                     let (mut up, mut down) = (z.clone(), z.clone());
                     up[[g, i]] += h;
                     down[[g, i]] -= h;
-                    let fd = (loss(&x, &up, &grams, &c, &w) - loss(&x, &down, &grams, &c, &w)) / (2.0 * h);
+                    let fd = (loss((a, &x), &up, &grams, &c, &w) - loss((a, &x), &down, &grams, &c, &w)) / (2.0 * h);
                     let want = times * share[i];
                     prop_assert!((fd - want).abs() < tolerance, "z[{g}, {i}] ({times} times): {fd} vs {want}");
                 }

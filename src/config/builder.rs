@@ -20,9 +20,9 @@ macro_rules! setter {
 
 impl TrainConfigBuilder {
     /// Subword focus vectors (see [`crate::subwords`]): each word's focus vector is the
-    /// mean of its row of `U` and the rows of its character n-grams. `None` (the default)
-    /// gives every word a free row. Checked by [`build`](Self::build) as
-    /// [`SubwordConfig::new`] checks it.
+    /// weighted mean of its row of `U` and the rows of its character n-grams. The default
+    /// is [`SubwordConfig::default`]; `None` gives every word a free row. Checked by
+    /// [`build`](Self::build) as [`SubwordConfig::new`] and its `with_*` setters check it.
     ///
     /// ```
     /// use bilinear_skipgram::{TrainConfig, subwords::SubwordConfig};
@@ -35,11 +35,12 @@ impl TrainConfigBuilder {
         match subwords {
             Some(s) => {
                 (c.subword_min_n, c.subword_max_n) = (s.min_n, s.max_n);
-                c.subword_min_words = s.min_words;
+                (c.subword_min_words, c.subword_word_weight) = (s.min_words, s.word_weight);
             }
             None => {
                 (c.subword_min_n, c.subword_max_n) = (0, 0);
-                c.subword_min_words = SubwordConfig::default().min_words;
+                let d = SubwordConfig::default();
+                (c.subword_min_words, c.subword_word_weight) = (d.min_words, d.word_weight);
             }
         }
         self
@@ -380,12 +381,15 @@ impl TrainConfigBuilder {
         int_range("heldout_pairs", c.heldout_pairs as u64, 0, 1_000_000)?;
         if c.subword_min_n == 0 {
             // No subwords, in one form, so that equal configurations compare equal.
-            (c.subword_max_n, c.subword_min_words) = (0, SubwordConfig::default().min_words);
+            let d = SubwordConfig::default();
+            c.subword_max_n = 0;
+            (c.subword_min_words, c.subword_word_weight) = (d.min_words, d.word_weight);
         } else {
             SubwordConfig {
                 min_n: c.subword_min_n,
                 max_n: c.subword_max_n,
                 min_words: c.subword_min_words,
+                word_weight: c.subword_word_weight,
             }
             .checked()?;
         }

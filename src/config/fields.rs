@@ -121,6 +121,7 @@ impl TrainConfig {
             ("subword_min_n", Int(self.subword_min_n as u64)),
             ("subword_max_n", Int(self.subword_max_n as u64)),
             ("subword_min_words", Int(self.subword_min_words as u64)),
+            ("subword_word_weight", F32(self.subword_word_weight)),
             ("lowercase", Bool(self.corpus.lowercase)),
             ("markers", Bool(self.corpus.markers)),
             ("utf8", Name(utf8_name(self.corpus.utf8))),
@@ -212,6 +213,9 @@ impl TrainConfig {
         if !given.contains(&"subword_min_n") {
             // Written before subwords existed: the model has none, whatever the default.
             config.subword_min_n = 0;
+        } else if !given.contains(&"subword_word_weight") {
+            // Written before the word weight existed: fastText's plain mean.
+            config.subword_word_weight = 1.0;
         }
         TrainConfigBuilder { config }.build()
     }
@@ -228,6 +232,7 @@ pub const ADDED_FIELDS: &[&str] = &[
     "subword_min_n",
     "subword_max_n",
     "subword_min_words",
+    "subword_word_weight",
 ];
 
 fn parse_error(line: usize, message: String) -> ConfigError {
@@ -263,6 +268,7 @@ pub(crate) fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -
         ("subword_min_n", Int(n)) => c.subword_min_n = size(n)?,
         ("subword_max_n", Int(n)) => c.subword_max_n = size(n)?,
         ("subword_min_words", Int(n)) => c.subword_min_words = size(n)?,
+        ("subword_word_weight", F32(x)) => c.subword_word_weight = x,
         ("negative_power", F64(x)) => c.negative_power = x,
         ("subsample", F64(x)) => c.subsample = x,
         ("learning_rate", F32(x)) => c.learning_rate = x,

@@ -162,10 +162,12 @@ pub struct TrainConfig {
     interaction_init: InteractionInit,
     merge_interval: usize,
     heldout_pairs: usize,
-    /// Subword n-gram lengths and `min_words`; `subword_min_n` 0 means no subwords.
+    /// Subword n-gram lengths, `min_words` and `word_weight`; `subword_min_n` 0 means no
+    /// subwords.
     subword_min_n: usize,
     subword_max_n: usize,
     subword_min_words: usize,
+    subword_word_weight: f32,
     corpus: CorpusOptions,
     oov: OovPolicy,
 }
@@ -198,6 +200,7 @@ impl Default for TrainConfig {
             subword_min_n: SubwordConfig::default().min_n(),
             subword_max_n: SubwordConfig::default().max_n(),
             subword_min_words: SubwordConfig::default().min_words(),
+            subword_word_weight: SubwordConfig::default().word_weight(),
             corpus: CorpusOptions::default(),
             oov: OovPolicy::Drop,
         }
@@ -317,7 +320,7 @@ impl TrainConfig {
     pub fn interaction_decay(&self) -> f32 {
         self.interaction_decay
     }
-    /// The per-offset interactions `D_p` the model has: none (the default), diagonal or full.
+    /// The per-offset interactions `D_p` the model has: none, diagonal (the default) or full.
     pub fn offset_interactions(&self) -> OffsetInteractionKind {
         self.offset_interactions
     }
@@ -325,13 +328,14 @@ impl TrainConfig {
     pub fn offset_learning_rate(&self) -> f32 {
         self.offset_learning_rate
     }
-    /// The subwords of the focus vectors (see [`crate::subwords`]); `None` (the default):
-    /// every word has a free row of `U`.
+    /// The subwords of the focus vectors (see [`crate::subwords`]): by default
+    /// [`SubwordConfig::default`]; `None`: every word has a free row of `U`.
     pub fn subwords(&self) -> Option<SubwordConfig> {
         (self.subword_min_n > 0).then_some(SubwordConfig {
             min_n: self.subword_min_n,
             max_n: self.subword_max_n,
             min_words: self.subword_min_words,
+            word_weight: self.subword_word_weight,
         })
     }
     /// Pairs of the held-out sample (0: none).

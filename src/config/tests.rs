@@ -247,6 +247,12 @@ fn text_round_trips_every_field() {
         .offset_interactions(OffsetInteractionKind::Full)
         .offset_learning_rate(0.125)
         .heldout_pairs(77)
+        .subwords(Some(
+            crate::subwords::SubwordConfig::new(3, 7)
+                .and_then(|s| s.with_min_words(5))
+                .and_then(|s| s.with_word_weight(0.1 + 0.2))
+                .expect("subwords"),
+        ))
         .markers(true)
         .lowercase(false)
         .utf8(Utf8Policy::Lossy)
@@ -287,6 +293,29 @@ fn bad_text_names_the_line() {
     // Written before subwords existed: a model without them, whatever the default.
     let without_subwords = TrainConfig::builder().subwords(None).build().unwrap();
     assert_eq!(TrainConfig::from_text(&older), Ok(without_subwords));
+    // Written before the word weight existed: fastText's plain mean, weight 1.
+    let unweighted = good
+        .lines()
+        .filter(|l| !l.starts_with("subword_word_weight ="))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    let subwords = TrainConfig::from_text(&unweighted).unwrap().subwords();
+    assert_eq!(subwords.map(|s| s.word_weight()), Some(1.0));
+    assert_eq!(
+        subwords.map(|s| (s.min_n(), s.max_n())),
+        TrainConfig::default()
+            .subwords()
+            .map(|s| (s.min_n(), s.max_n()))
+    );
+    assert!(matches!(
+        TrainConfig::from_text(
+            &good.replace("subword_word_weight = 2", "subword_word_weight = -1")
+        ),
+        Err(ConfigError::OutOfRange {
+            field: "subword_word_weight",
+            ..
+        })
+    ));
     let (_, message) = line_of(
         &good
             .replace("\"adagrad\"", "\"adam\"")

@@ -6,7 +6,11 @@
 //! min_n = 3
 //! max_n = 6
 //! min_words = 2
+//! word_weight = 2
 //! ```
+//!
+//! (`word_weight` may be missing, in a folder written before it existed: it is then 1,
+//! fastText's plain mean.)
 //!
 //! The rows follow the [`SubwordIndex`] of the folder's vocabulary with these settings,
 //! which the reader rebuilds from `vocab.txt` (n-grams in order of first occurrence).
@@ -22,7 +26,8 @@ use crate::vocab::Vocab;
 
 /// File name of the subword n-gram table in a model folder.
 pub const SUBWORDS_FILE: &str = "Z.npy";
-/// File name of which n-grams the table holds (lengths, `min_words`).
+/// File name of which n-grams the table holds and how they compose (lengths, `min_words`,
+/// `word_weight`).
 pub const SUBWORDS_INFO_FILE: &str = "Z.txt";
 
 /// Writes `subwords` into `dir` as [`SUBWORDS_FILE`] and [`SUBWORDS_INFO_FILE`]; for a
@@ -38,10 +43,11 @@ pub(crate) fn write_subwords(dir: &Path, subwords: Option<&Subwords>) -> Result<
     write_atomic(&info, |writer| {
         write!(
             writer,
-            "min_n = {}\nmax_n = {}\nmin_words = {}\n",
+            "min_n = {}\nmax_n = {}\nmin_words = {}\nword_weight = {}\n",
             config.min_n(),
             config.max_n(),
-            config.min_words()
+            config.min_words(),
+            config.word_weight()
         )
         .map_err(Error::Io)
     })
@@ -65,27 +71,43 @@ pub(crate) fn read_subwords(
         path: info.clone(),
         message: format!("line {line}: {message}"),
     };
-    let mut values: [Option<(usize, usize)>; 3] = [None; 3];
-    const KEYS: [&str; 3] = ["min_n", "max_n", "min_words"];
+    let mut values: [Option<(&str, usize)>; 4] = [None; 4];
+    const KEYS: [&str; 4] = ["min_n", "max_n", "min_words", "word_weight"];
     for (line, key, value) in &lines {
         let Some(slot) = KEYS.iter().position(|k| k == key) else {
             return Err(bad(*line, format!("unknown key `{key}`")));
         };
-        let n = value
-            .parse::<usize>()
-            .map_err(|_| bad(*line, format!("bad value for `{key}`: {value}")))?;
-        if values[slot].replace((n, *line)).is_some() {
+        if values[slot].replace((value.as_str(), *line)).is_some() {
             return Err(bad(*line, format!("`{key}` is given twice")));
         }
     }
-    let [Some((min_n, _)), Some((max_n, line)), Some((min_words, _))] = values else {
+    let [Some(min_n), Some(max_n), Some(min_words), word_weight] = values else {
         return Err(bad(
             n_lines + 1,
             "`min_n`, `max_n` and `min_words` are all needed".to_owned(),
         ));
     };
-    let config = SubwordConfig::new(min_n, max_n)
-        .and_then(|c| c.with_min_words(min_words))
+    let int = |(value, line): (&str, usize), key: &str| {
+        value
+            .parse::<usize>()
+            .map_err(|_| bad(line, format!("bad value for `{key}`: {value}")))
+    };
+    let (min, max, words) = (
+        int(min_n, "min_n")?,
+        int(max_n, "max_n")?,
+        int(min_words, "min_words")?,
+    );
+    let mut config = SubwordConfig::new(min, max)
+        .map_err(|e| bad(max_n.1, e.to_string()))?
+        .with_min_words(words)
+        .map_err(|e| bad(min_words.1, e.to_string()))?;
+    // Written before the word weight existed: fastText's plain mean.
+    let (weight, line) = word_weight.unwrap_or(("1", n_lines + 1));
+    let weight = weight
+        .parse::<f32>()
+        .map_err(|_| bad(line, format!("bad value for `word_weight`: {weight}")))?;
+    config = config
+        .with_word_weight(weight)
         .map_err(|e| bad(line, e.to_string()))?;
     let index = SubwordIndex::new(vocab.words(), config)?;
     let path = dir.join(SUBWORDS_FILE);

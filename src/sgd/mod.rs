@@ -878,14 +878,18 @@ struct Scores {
     interaction: Option<InteractionDiagnostics>,
 }
 
-/// Checks that the model has the per-offset interactions `config` asks for.
-/// Checks that `model` has the subwords `config` asks for (none, or the same n-grams).
+/// Checks that `model` has the subwords `config` asks for (none, or the same n-grams and
+/// word weight).
 pub(crate) fn check_subwords(config: &TrainConfig, model: &Model) -> Result<()> {
     let has = model.subwords().map(|s| s.index().config());
     if has != config.subwords() {
         let describe = |s: Option<SubwordConfig>| {
             s.map_or("no subwords".to_owned(), |s| {
-                format!("subwords {s} (min_words {})", s.min_words())
+                format!(
+                    "subwords {s} (min_words {}, word_weight {})",
+                    s.min_words(),
+                    s.word_weight()
+                )
             })
         };
         return Err(Error::InvalidArgument {
@@ -900,6 +904,7 @@ pub(crate) fn check_subwords(config: &TrainConfig, model: &Model) -> Result<()> 
     Ok(())
 }
 
+/// Checks that the model has the per-offset interactions `config` asks for.
 pub(crate) fn check_offsets(config: &TrainConfig, model: &Model) -> Result<()> {
     let offsets = model.offset_interactions();
     let kind = config.offset_interactions();
@@ -948,10 +953,12 @@ pub(crate) struct SharedSubwords<'a> {
 }
 
 impl SharedSubwords<'_> {
-    /// Word `word`'s focus vector `u_w = (x_w + Σ_g z_g) / (1 + |G_w|)` into `out`.
+    /// Word `word`'s focus vector `u_w = (a·x_w + Σ_g z_g) / (a + |G_w|)` into `out`.
     pub(crate) fn focus_vector(&self, focus: &SharedRows<'_>, word: usize, out: &mut [f32]) {
         focus.with_row(word, |x| out.copy_from_slice(x));
-        crate::subwords::average_with(out, self.index.word_ngram_slice(word), |g, out| {
+        let grams = self.index.word_ngram_slice(word);
+        let weight = self.index.config().word_weight();
+        crate::subwords::average_with(out, grams, weight, |g, out| {
             self.rows.with_row(g as usize, |z| {
                 for (o, z) in out.iter_mut().zip(z) {
                     *o += z;
