@@ -215,6 +215,10 @@ impl OffsetInteractions {
         window: usize,
         window_mode: WindowMode,
     ) -> Self {
+        if kind == OffsetInteractionKind::None {
+            // The window is not used, and may be any value.
+            return OffsetInteractions::none();
+        }
         let n_offsets = 2 * window;
         let values = match kind {
             OffsetInteractionKind::None => return OffsetInteractions::none(),
