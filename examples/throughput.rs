@@ -81,9 +81,13 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     subword_min_words: usize,
     /// With --subwords: the weight of a word's own row against 1 for each of its n-grams in
-    /// its focus vector (1: fastText's plain mean).
+    /// the focus vector the scores and training use (1: fastText's plain mean).
     #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_WORD_WEIGHT)]
     subword_word_weight: f32,
+    /// With --subwords: the same weight in the focus vectors the word vectors are read
+    /// from (equal to --subword-word-weight: the vectors the scores use).
+    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_READOUT_WEIGHT)]
+    subword_readout_weight: f32,
     /// Focus words per block (and between merges of W and D_p).
     #[arg(long, default_value_t = 64)]
     merge_interval: usize,
@@ -143,7 +147,7 @@ fn run() -> Result<()> {
                     .then(|| TrainConfig::default().subwords())
                     .flatten(),
                 args.subword_min_words,
-                args.subword_word_weight,
+                (args.subword_word_weight, args.subword_readout_weight),
             )?);
         if mode != Mode::Default {
             builder = builder

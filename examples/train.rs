@@ -113,9 +113,13 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     subword_min_words: usize,
     /// With --subwords: the weight of a word's own row against 1 for each of its n-grams in
-    /// its focus vector (1: fastText's plain mean).
+    /// the focus vector the scores and training use (1: fastText's plain mean).
     #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_WORD_WEIGHT)]
     subword_word_weight: f32,
+    /// With --subwords: the same weight in the focus vectors the word vectors are read
+    /// from (equal to --subword-word-weight: the vectors the scores use).
+    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_READOUT_WEIGHT)]
+    subword_readout_weight: f32,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
     #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
     offset_learning_rate: f32,
@@ -208,7 +212,7 @@ fn run() -> Result<()> {
             args.subwords,
             TrainConfig::default().subwords(),
             args.subword_min_words,
-            args.subword_word_weight,
+            (args.subword_word_weight, args.subword_readout_weight),
         )?)
         .subsample(args.subsample)
         .seed(args.seed)

@@ -77,8 +77,11 @@
 //! vector is then `u_w = (a·x_w + Σ_{g ∈ G_w} z_g) / (a + |G_w|)`, the mean of its row `x_w`
 //! of `U`, of weight `a` ([`SubwordConfig::word_weight`](crate::subwords::SubwordConfig::word_weight),
 //! 2 by default), and the rows of its character n-grams in `Z`. [`Model::focus_vectors`] gives these
-//! vectors, and every read-out above starts from them where it says `U`;
-//! [`Model::focus_embeddings`] stays the words' own rows, the parameters the trainer steps.
+//! vectors. Every read-out above starts, where it says `U`, from the same mean at the
+//! [`readout_weight`](crate::subwords::SubwordConfig::readout_weight) `b` (1 by default,
+//! fastText's plain mean; [`Model::readout_focus_vectors`]), which with `b ≠ a` no longer
+//! reproduces the scores exactly; [`Model::focus_embeddings`] stays the words' own rows, the
+//! parameters the trainer steps.
 
 mod offsets;
 mod readout;
@@ -125,7 +128,9 @@ pub enum InteractionInit {
 /// the constructions). Every kind has a short [`name`](Self::name) for command lines.
 ///
 /// The default is [`ScoreSmoothed`](Self::ScoreSmoothed): it depends on the model's
-/// scores alone, so no reparametrisation of `U`, `V` and `W` changes its cosines. On
+/// scores alone (with subwords, on the scores of the focus vectors read out, see
+/// [`Model::readout_focus_vectors`]), so no reparametrisation of `U`, `V` and `W` changes
+/// its cosines. On
 /// English Wikipedia (BENCHMARKS.md) the score-only concatenation scored at or within noise
 /// of the best of the `p = 1/2` kinds on every set but MEN, where the sums led by up to 0.014
 /// and lost 9.8 points on MSR; `U` alone lost 0.011 on SimVerb, 4.7 points on MSR and 2.4
@@ -471,12 +476,28 @@ impl Model {
     }
 
     /// The focus vectors `u_w` the scores use: the rows of `U` for a model without
-    /// subwords, otherwise each word's row averaged with its n-grams' rows (see
-    /// [`crate::subwords`]). Every read-out starts from these.
+    /// subwords, otherwise each word's row averaged with its n-grams' rows at the
+    /// [`word_weight`](crate::subwords::SubwordConfig::word_weight) (see
+    /// [`crate::subwords`]).
     pub fn focus_vectors(&self) -> CowArray<'_, f32, Ix2> {
         match &self.subwords {
             None => CowArray::from(self.focus.view()),
-            Some(subwords) => CowArray::from(subwords.focus_vectors_unchecked(self.focus.view())),
+            Some(s) => {
+                CowArray::from(s.compose(self.focus.view(), s.index().config().word_weight()))
+            }
+        }
+    }
+
+    /// The focus vectors every read-out of word vectors ([`word_vectors`](Self::word_vectors))
+    /// starts from: [`focus_vectors`](Self::focus_vectors), except that with subwords each
+    /// word's row is averaged with its n-grams' rows at the
+    /// [`readout_weight`](crate::subwords::SubwordConfig::readout_weight).
+    pub fn readout_focus_vectors(&self) -> CowArray<'_, f32, Ix2> {
+        match &self.subwords {
+            None => CowArray::from(self.focus.view()),
+            Some(s) => {
+                CowArray::from(s.compose(self.focus.view(), s.index().config().readout_weight()))
+            }
         }
     }
 
@@ -671,7 +692,7 @@ impl Model {
     /// `W̄ = P Σ Qᵀ` (see the [module documentation](self#word-vectors)).
     pub fn balanced_read_out(&self) -> ReadOut<f32> {
         readout::balanced(
-            self.focus_vectors().view(),
+            self.readout_focus_vectors().view(),
             self.context.view(),
             self.effective_interaction_f64().view(),
         )
@@ -686,7 +707,7 @@ impl Model {
     /// The score-only read-out with spectral weight `weight`, checked by the caller.
     fn score_read_out_unchecked(&self, weight: f64) -> ReadOut<f32> {
         readout::score(
-            self.focus_vectors().view(),
+            self.readout_focus_vectors().view(),
             self.context.view(),
             self.effective_interaction_f64().view(),
             weight,
@@ -731,13 +752,13 @@ impl Model {
     /// ```
     pub fn word_vectors(&self, kind: VectorKind) -> Array2<f32> {
         match kind {
-            VectorKind::Focus => self.focus_vectors().into_owned(),
+            VectorKind::Focus => self.readout_focus_vectors().into_owned(),
             VectorKind::MappedContext => self.mapped_context_embeddings(),
             VectorKind::Concatenated => readout::concatenate_unit_rows(
                 self.mapped_context_embeddings().view(),
-                self.focus_vectors().view(),
+                self.readout_focus_vectors().view(),
             ),
-            VectorKind::Sum => self.mapped_context_embeddings() + &self.focus_vectors(),
+            VectorKind::Sum => self.mapped_context_embeddings() + &self.readout_focus_vectors(),
             VectorKind::BalancedFocus => self.balanced_read_out().focus,
             VectorKind::BalancedContext => self.balanced_read_out().context,
             VectorKind::BalancedSum => self.balanced_read_out().sum(),

@@ -9,11 +9,22 @@
 //! u_w = (a·x_w + Σ_{g ∈ G_w} z_g) / (a + |G_w|)
 //! ```
 //!
-//! fastText takes the plain mean, `a = 1`. The crate's default is `a = 2`: a word's own
-//! row weighs as much as two of its n-grams, so that the forms of a word (Bulgarian нефт
-//! and нефта, English walk and walked), which share most of their n-grams, stay apart
-//! where their contexts differ; on English Wikipedia it scored higher than `a = 1` on
-//! every set but RW (see `BENCHMARKS.md`).
+//! fastText takes the plain mean, `a = 1`, in training and in the vectors it gives users.
+//! The crate trains with `a = 2` by default, a word's own row weighing as much as two of
+//! its n-grams, and reads the word vectors for users ([`VectorKind`](crate::VectorKind))
+//! with a weight of its own, the `readout_weight` `b`, 1 by default:
+//!
+//! ```text
+//! u_w (scores, training, held-out loss)   = (a·x_w + Σ_g z_g) / (a + |G_w|)
+//! u_w (every read-out of word vectors)     = (b·x_w + Σ_g z_g) / (b + |G_w|)
+//! ```
+//!
+//! Training with the heavier own row leaves in `x_w` what is the word's alone and in the
+//! n-gram rows what its forms share; reading with the lighter one draws each word towards
+//! the family of forms it belongs to. On English Wikipedia (eight seeds) `a = 2, b = 1`
+//! scored higher than fastText's `a = b = 1` on MEN, MTurk-771, SimVerb, MSR (5.6 points)
+//! and BATS, lower on RW (0.007); `a = b = 2` scored like `a = b = 1` (see
+//! `BENCHMARKS.md`). Set `b = a` for vectors that reproduce the model's scores.
 //!
 //! The n-grams of a word are the substrings of `<word>` (the word between the boundary
 //! marks `<` and `>`) of `min_n` to `max_n` characters (not bytes), one per position, so a
@@ -64,19 +75,25 @@ pub struct SubwordConfig {
     pub(crate) max_n: usize,
     pub(crate) min_words: usize,
     pub(crate) word_weight: f32,
+    pub(crate) readout_weight: f32,
 }
 
 /// The default [`SubwordConfig::word_weight`].
 pub const DEFAULT_WORD_WEIGHT: f32 = 2.0;
 
-/// Largest [`SubwordConfig::word_weight`] the configuration accepts.
+/// The default [`SubwordConfig::readout_weight`]: fastText's plain mean.
+pub const DEFAULT_READOUT_WEIGHT: f32 = 1.0;
+
+/// Largest [`SubwordConfig::word_weight`] and [`SubwordConfig::readout_weight`] the
+/// configuration accepts.
 pub const MAX_WORD_WEIGHT: f32 = 1e6;
 
 impl Default for SubwordConfig {
     /// 4 to 6 characters, kept when at least 2 words share them, the word's own row
-    /// weighing [`DEFAULT_WORD_WEIGHT`] (2). (fastText takes 3 to 6 and weight 1; on
+    /// weighing [`DEFAULT_WORD_WEIGHT`] (2) in training and [`DEFAULT_READOUT_WEIGHT`] (1)
+    /// in the word vectors read out. (fastText takes 3 to 6 and weight 1 for both; on
     /// English Wikipedia 4 to 6 scored higher on MEN, MTurk-771 and SimVerb and lower on
-    /// the analogies, and weight 2 higher than 1 on every set but RW: see
+    /// the analogies, and the weights 2 and 1 higher than 1 and 1 on every set but RW: see
     /// `BENCHMARKS.md`.)
     fn default() -> Self {
         SubwordConfig {
@@ -84,6 +101,7 @@ impl Default for SubwordConfig {
             max_n: 6,
             min_words: 2,
             word_weight: DEFAULT_WORD_WEIGHT,
+            readout_weight: DEFAULT_READOUT_WEIGHT,
         }
     }
 }
@@ -91,7 +109,7 @@ impl Default for SubwordConfig {
 impl SubwordConfig {
     /// N-grams of `min_n` to `max_n` characters (`1 ≤ min_n ≤ max_n ≤` [`MAX_NGRAM`]),
     /// kept when at least 2 vocabulary words have them, the word's own row of weight
-    /// [`DEFAULT_WORD_WEIGHT`].
+    /// [`DEFAULT_WORD_WEIGHT`] in training and [`DEFAULT_READOUT_WEIGHT`] when read out.
     ///
     /// # Errors
     ///
@@ -103,6 +121,7 @@ impl SubwordConfig {
             max_n,
             min_words: 2,
             word_weight: DEFAULT_WORD_WEIGHT,
+            readout_weight: DEFAULT_READOUT_WEIGHT,
         }
         .checked()
     }
@@ -118,8 +137,8 @@ impl SubwordConfig {
     }
 
     /// The same n-grams, the word's own row weighing `word_weight` against 1 for each
-    /// n-gram in the focus vector `(a·x_w + Σ_g z_g) / (a + |G_w|)` (1 is fastText's plain
-    /// mean).
+    /// n-gram in the focus vector `(a·x_w + Σ_g z_g) / (a + |G_w|)` that the scores and
+    /// training use (1 is fastText's plain mean).
     ///
     /// # Errors
     ///
@@ -128,6 +147,25 @@ impl SubwordConfig {
     pub fn with_word_weight(self, word_weight: f32) -> std::result::Result<Self, ConfigError> {
         SubwordConfig {
             word_weight,
+            ..self
+        }
+        .checked()
+    }
+
+    /// The same n-grams and training, the word's own row weighing `readout_weight`
+    /// against 1 for each n-gram in the focus vectors the word vectors are read from
+    /// ([`Model::word_vectors`](crate::Model::word_vectors)); equal to
+    /// [`word_weight`](Self::word_weight), they are the vectors the scores use.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_word_weight`](Self::with_word_weight), naming `subword_readout_weight`.
+    pub fn with_readout_weight(
+        self,
+        readout_weight: f32,
+    ) -> std::result::Result<Self, ConfigError> {
+        SubwordConfig {
+            readout_weight,
             ..self
         }
         .checked()
@@ -148,9 +186,16 @@ impl SubwordConfig {
         self.min_words
     }
 
-    /// The weight of a word's own row against 1 for each of its n-grams.
+    /// The weight of a word's own row against 1 for each of its n-grams, in the focus
+    /// vectors the scores and training use.
     pub fn word_weight(&self) -> f32 {
         self.word_weight
+    }
+
+    /// The weight of a word's own row against 1 for each of its n-grams, in the focus
+    /// vectors the word vectors are read from.
+    pub fn readout_weight(&self) -> f32 {
+        self.readout_weight
     }
 
     pub(crate) fn checked(self) -> std::result::Result<Self, ConfigError> {
@@ -175,19 +220,23 @@ impl SubwordConfig {
         range("subword_min_n", self.min_n, 1, MAX_NGRAM)?;
         range("subword_max_n", self.max_n, self.min_n, MAX_NGRAM)?;
         range("subword_min_words", self.min_words, 1, u32::MAX as usize)?;
-        let weight = self.word_weight;
-        if !weight.is_finite() {
-            return Err(ConfigError::NotFinite {
-                field: "subword_word_weight",
-                value: weight.into(),
-            });
-        }
-        if weight <= 0.0 || weight > MAX_WORD_WEIGHT {
-            return Err(ConfigError::OutOfRange {
-                field: "subword_word_weight",
-                range: "(0, 1e6]",
-                value: weight.into(),
-            });
+        for (field, weight) in [
+            ("subword_word_weight", self.word_weight),
+            ("subword_readout_weight", self.readout_weight),
+        ] {
+            if !weight.is_finite() {
+                return Err(ConfigError::NotFinite {
+                    field,
+                    value: weight.into(),
+                });
+            }
+            if weight <= 0.0 || weight > MAX_WORD_WEIGHT {
+                return Err(ConfigError::OutOfRange {
+                    field,
+                    range: "(0, 1e6]",
+                    value: weight.into(),
+                });
+            }
         }
         Ok(self)
     }
@@ -224,7 +273,7 @@ impl SubwordConfig {
 }
 
 impl fmt::Display for SubwordConfig {
-    /// `min_n-max_n`, as [`FromStr`] reads it (`min_words` and `word_weight` are not part
+    /// `min_n-max_n`, as [`FromStr`] reads it (`min_words` and the weights are not part
     /// of it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.min_n, self.max_n)
@@ -234,8 +283,8 @@ impl fmt::Display for SubwordConfig {
 impl FromStr for SubwordConfig {
     type Err = ConfigError;
 
-    /// `MIN-MAX` (as `3-6`), or one length `N` for `N-N`; `min_words` is 2 and
-    /// `word_weight` [`DEFAULT_WORD_WEIGHT`].
+    /// `MIN-MAX` (as `3-6`), or one length `N` for `N-N`; `min_words` and the weights
+    /// are the defaults'.
     ///
     /// # Errors
     ///
@@ -437,14 +486,31 @@ impl Subwords {
         (self.table.view_mut(), &self.index)
     }
 
-    /// The focus vectors `u_w = (a·x_w + Σ_g z_g) / (a + |G_w|)` of every word (`a` the
-    /// [`word_weight`](SubwordConfig::word_weight)), from the words' own rows `rows` (`U`).
+    /// The focus vectors `u_w = (a·x_w + Σ_g z_g) / (a + |G_w|)` the scores use, of every
+    /// word (`a` the [`word_weight`](SubwordConfig::word_weight)), from the words' own rows
+    /// `rows` (`U`).
     ///
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] unless `rows` has one row per indexed word and the table's
     /// width.
     pub fn focus_vectors(&self, rows: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        self.check_rows(rows)?;
+        Ok(self.compose(rows, self.index.config.word_weight))
+    }
+
+    /// The focus vectors the word vectors are read from, `(b·x_w + Σ_g z_g) / (b + |G_w|)`
+    /// with `b` the [`readout_weight`](SubwordConfig::readout_weight).
+    ///
+    /// # Errors
+    ///
+    /// As [`focus_vectors`](Self::focus_vectors).
+    pub fn readout_vectors(&self, rows: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        self.check_rows(rows)?;
+        Ok(self.compose(rows, self.index.config.readout_weight))
+    }
+
+    fn check_rows(&self, rows: ArrayView2<'_, f32>) -> Result<()> {
         let expected = (self.index.n_words(), self.table.ncols());
         if rows.dim() != expected {
             return Err(Error::ShapeMismatch {
@@ -453,14 +519,14 @@ impl Subwords {
                 found: rows.shape().to_vec(),
             });
         }
-        Ok(self.focus_vectors_unchecked(rows))
+        Ok(())
     }
 
-    /// [`focus_vectors`](Self::focus_vectors) for rows of the right shape (a model's,
-    /// checked when the subwords were added); rows beyond the index stay as they are.
-    pub(crate) fn focus_vectors_unchecked(&self, rows: ArrayView2<'_, f32>) -> Array2<f32> {
+    /// Each word's row composed with its n-grams' rows at own weight `weight`, for rows of
+    /// the right shape (a model's, checked when the subwords were added); rows beyond the
+    /// index stay as they are.
+    pub(crate) fn compose(&self, rows: ArrayView2<'_, f32>, weight: f32) -> Array2<f32> {
         let mut out = rows.to_owned();
-        let weight = self.index.config.word_weight;
         for (w, mut u) in out.rows_mut().into_iter().enumerate() {
             let grams = self.index.word_ngram_slice(w);
             if let Some(u) = u.as_slice_mut() {

@@ -952,7 +952,14 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
         &train_args(
             corpus,
             "out",
-            &["--subwords", "3-5", "--subword-word-weight", "1.5"],
+            &[
+                "--subwords",
+                "3-5",
+                "--subword-word-weight",
+                "1.5",
+                "--subword-readout-weight",
+                "0.5",
+            ],
         ),
         dir.path(),
     );
@@ -967,7 +974,7 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
     assert!(
         config.contains(
             "subword_min_n = 3\nsubword_max_n = 5\nsubword_min_words = 2\n\
-             subword_word_weight = 1.5\n"
+             subword_word_weight = 1.5\nsubword_readout_weight = 0.5\n"
         ),
         "{config}"
     );
@@ -975,8 +982,12 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
     let subwords = trained.model.subwords().expect("subwords");
     assert_eq!(subwords.index().config().max_n(), 5);
     assert_eq!(subwords.index().config().word_weight(), 1.5);
+    assert_eq!(subwords.index().config().readout_weight(), 0.5);
     let info = fs::read_to_string(out.join("Z.txt")).expect("Z.txt");
-    assert!(info.contains("word_weight = 1.5\n"), "{info}");
+    assert!(
+        info.contains("word_weight = 1.5\nreadout_weight = 0.5\n"),
+        "{info}"
+    );
     let output = run("nearest", &["out", "the"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
     // The default has subwords; `none` trains free rows, and the folder has no Z files.

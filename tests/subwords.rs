@@ -66,6 +66,13 @@ fn bad_lengths_are_refused_by_name() {
             error.to_string().contains("subword_word_weight"),
             "{weight}: {error}"
         );
+        let error = SubwordConfig::default()
+            .with_readout_weight(weight)
+            .expect_err("weight");
+        assert!(
+            error.to_string().contains("subword_readout_weight"),
+            "{weight}: {error}"
+        );
     }
     let config = SubwordConfig::default()
         .with_word_weight(1e-3)
@@ -147,36 +154,50 @@ fn focus_vectors_average_a_word_row_with_its_ngram_rows() {
             .collect::<Vec<_>>(),
         [3, 6, 3]
     );
-    // The default weight (2) and fastText's plain mean (1).
-    for weight in [2.0, 1.0] {
-        let config = index.config().with_word_weight(weight).expect("weight");
-        let (vocab, _) = three_words();
+    // The scores' focus vectors at the default weight (2) and at fastText's plain mean (1),
+    // and the read-out's at 1 (the default) and 0.5.
+    let (vocab, _) = three_words();
+    for (weight, readout) in [(2.0, 1.0), (1.0, 0.5)] {
+        let config = index
+            .config()
+            .with_word_weight(weight)
+            .and_then(|c| c.with_readout_weight(readout))
+            .expect("weights");
         let index = SubwordIndex::new(vocab.words(), config).expect("index");
         let model = start_model(&index);
         let subwords = model.subwords().expect("subwords");
-        let focus = model.focus_vectors();
-        for w in 0..3 {
-            let mut want = model.focus_embeddings().row(w).to_owned() * weight;
-            for g in index.word_ngrams(w) {
-                want += &subwords.table().row(g as usize);
+        for (a, vectors) in [
+            (weight, model.focus_vectors()),
+            (readout, model.readout_focus_vectors()),
+        ] {
+            for w in 0..3 {
+                let mut want = model.focus_embeddings().row(w).to_owned() * a;
+                for g in index.word_ngrams(w) {
+                    want += &subwords.table().row(g as usize);
+                }
+                want /= a + index.word_ngrams(w).count() as f32;
+                let gap = (&vectors.row(w) - &want)
+                    .mapv(f32::abs)
+                    .fold(0.0_f32, |m, &x| m.max(x));
+                assert!(
+                    gap < 1e-7,
+                    "weight {a}, word {w}: {} vs {want}",
+                    vectors.row(w)
+                );
             }
-            want /= weight + index.word_ngrams(w).count() as f32;
-            let gap = (&focus.row(w) - &want)
-                .mapv(f32::abs)
-                .fold(0.0_f32, |m, &x| m.max(x));
-            assert!(
-                gap < 1e-7,
-                "weight {weight}, word {w}: {} vs {want}",
-                focus.row(w)
-            );
         }
     }
-    assert_eq!(index.config().word_weight(), 2.0);
+    let defaults = index.config();
+    assert_eq!(
+        (defaults.word_weight(), defaults.readout_weight()),
+        (2.0, 1.0)
+    );
     let model = start_model(&index);
     let subwords = model.subwords().expect("subwords");
-    let focus = model.focus_vectors();
-    // Every read-out starts from them: the focus kind is the focus vectors, and a model
-    // whose U holds them gives the same score read-out.
+    assert_ne!(model.focus_vectors(), model.readout_focus_vectors());
+    let focus = model.readout_focus_vectors();
+    // Every read-out starts from the read-out's: the focus kind is those vectors, and a
+    // model whose U holds them gives the same score read-out.
     assert_eq!(model.word_vectors(VectorKind::Focus), focus);
     let plain = Model::from_parts(
         focus.to_owned(),
@@ -291,6 +312,40 @@ fn a_block_with_subwords_equals_exact_sequential_steps() {
     }
 }
 
+/// The score read-out reproduces the scores of the focus vectors it starts from: the
+/// model's own, `v_cᵀ W u_w`, when the read-out weight equals the word weight, and the
+/// lighter-weighted vectors' otherwise.
+#[test]
+fn the_score_read_out_reproduces_the_scores_of_its_focus_vectors() {
+    let (vocab, index) = three_words();
+    let scores = |model: &Model, u: ndarray::ArrayView2<f32>| {
+        model
+            .context_embeddings()
+            .dot(&model.interaction())
+            .dot(&u.t())
+    };
+    for readout in [2.0, 1.0] {
+        let config = index.config().with_readout_weight(readout).expect("weight");
+        let model = start_model(&SubwordIndex::new(vocab.words(), config).expect("index"));
+        let read = model.score_read_out();
+        let product = read.context.dot(&read.focus.t());
+        let want = scores(&model, model.readout_focus_vectors().view());
+        let gap = (&product - &want)
+            .mapv(f32::abs)
+            .fold(0.0_f32, |m, &x| m.max(x));
+        assert!(gap < 1e-5, "read-out weight {readout}: {product} vs {want}");
+        let model_scores = scores(&model, model.focus_vectors().view());
+        let gap = (&product - &model_scores)
+            .mapv(f32::abs)
+            .fold(0.0_f32, |m, &x| m.max(x));
+        if readout == 2.0 {
+            assert!(gap < 1e-5, "{product} vs {model_scores}");
+        } else {
+            assert!(gap > 1e-3, "a lighter own row changes the scores read");
+        }
+    }
+}
+
 #[test]
 fn a_model_without_the_configured_subwords_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -373,7 +428,10 @@ fn a_trained_subword_model_saves_and_loads_whole() {
     );
     let error = broken("weight", &|d| {
         let info = std::fs::read_to_string(d.join("Z.txt")).expect("read");
-        assert!(info.ends_with("word_weight = 2\n"), "{info}");
+        assert!(
+            info.ends_with("word_weight = 2\nreadout_weight = 1\n"),
+            "{info}"
+        );
         std::fs::write(
             d.join("Z.txt"),
             info.replace("word_weight = 2", "word_weight = 0"),
@@ -384,15 +442,27 @@ fn a_trained_subword_model_saves_and_loads_whole() {
         error.to_string().contains("line 4") && error.to_string().contains("subword_word_weight"),
         "{error}"
     );
-    // Without `word_weight` (written before it existed): fastText's plain mean, 1.
+    let error = broken("readout", &|d| {
+        let info = std::fs::read_to_string(d.join("Z.txt")).expect("read");
+        let info = info.replace("readout_weight = 1", "readout_weight = x");
+        std::fs::write(d.join("Z.txt"), info).expect("write");
+    });
+    assert!(
+        error.to_string().contains("line 5") && error.to_string().contains("readout_weight`: x"),
+        "{error}"
+    );
+    // Without the weights (written before they existed): fastText's plain mean, 1.
     let older = dir.path().join("older");
     save_model(&older, &trained.model, &trained.vocab).expect("saves");
     std::fs::remove_file(older.join("MANIFEST")).expect("unlisted");
     let info = std::fs::read_to_string(older.join("Z.txt")).expect("read");
-    std::fs::write(older.join("Z.txt"), info.replace("word_weight = 2\n", "")).expect("write");
+    let info = info
+        .replace("word_weight = 2\n", "")
+        .replace("readout_weight = 1\n", "");
+    std::fs::write(older.join("Z.txt"), info).expect("write");
     let (model, _) = load_model(&older, OovPolicy::Drop).expect("loads");
     let config = model.subwords().expect("subwords").index().config();
-    assert_eq!(config.word_weight(), 1.0);
+    assert_eq!((config.word_weight(), config.readout_weight()), (1.0, 1.0));
     assert_eq!(model.focus_embeddings(), trained.model.focus_embeddings());
     let error = broken("alone", &|d| {
         std::fs::remove_file(d.join("Z.txt")).expect("rm")

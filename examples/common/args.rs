@@ -25,16 +25,20 @@ pub fn parse_subwords(text: &str) -> Result<SubwordsArg, String> {
         .map_err(|e| format!("{e}"))
 }
 
-/// `--subwords` if given, else `default`, with `--subword-min-words` and
-/// `--subword-word-weight` applied.
+/// `--subwords` if given, else `default`, with `--subword-min-words`,
+/// `--subword-word-weight` and `--subword-readout-weight` applied.
 pub fn subword_config(
     subwords: Option<SubwordsArg>,
     default: Option<bilinear_skipgram::subwords::SubwordConfig>,
     min_words: usize,
-    word_weight: f32,
+    (word_weight, readout_weight): (f32, f32),
 ) -> Result<Option<bilinear_skipgram::subwords::SubwordConfig>, bilinear_skipgram::ConfigError> {
     subwords
         .map_or(default, |s| s.0)
-        .map(|s| s.with_min_words(min_words)?.with_word_weight(word_weight))
+        .map(|s| {
+            s.with_min_words(min_words)?
+                .with_word_weight(word_weight)?
+                .with_readout_weight(readout_weight)
+        })
         .transpose()
 }

@@ -36,11 +36,13 @@ impl TrainConfigBuilder {
             Some(s) => {
                 (c.subword_min_n, c.subword_max_n) = (s.min_n, s.max_n);
                 (c.subword_min_words, c.subword_word_weight) = (s.min_words, s.word_weight);
+                c.subword_readout_weight = s.readout_weight;
             }
             None => {
                 (c.subword_min_n, c.subword_max_n) = (0, 0);
                 let d = SubwordConfig::default();
                 (c.subword_min_words, c.subword_word_weight) = (d.min_words, d.word_weight);
+                c.subword_readout_weight = d.readout_weight;
             }
         }
         self
@@ -384,12 +386,14 @@ impl TrainConfigBuilder {
             let d = SubwordConfig::default();
             c.subword_max_n = 0;
             (c.subword_min_words, c.subword_word_weight) = (d.min_words, d.word_weight);
+            c.subword_readout_weight = d.readout_weight;
         } else {
             SubwordConfig {
                 min_n: c.subword_min_n,
                 max_n: c.subword_max_n,
                 min_words: c.subword_min_words,
                 word_weight: c.subword_word_weight,
+                readout_weight: c.subword_readout_weight,
             }
             .checked()?;
         }

@@ -122,6 +122,7 @@ impl TrainConfig {
             ("subword_max_n", Int(self.subword_max_n as u64)),
             ("subword_min_words", Int(self.subword_min_words as u64)),
             ("subword_word_weight", F32(self.subword_word_weight)),
+            ("subword_readout_weight", F32(self.subword_readout_weight)),
             ("lowercase", Bool(self.corpus.lowercase)),
             ("markers", Bool(self.corpus.markers)),
             ("utf8", Name(utf8_name(self.corpus.utf8))),
@@ -233,6 +234,7 @@ pub const ADDED_FIELDS: &[&str] = &[
     "subword_max_n",
     "subword_min_words",
     "subword_word_weight",
+    "subword_readout_weight",
 ];
 
 fn parse_error(line: usize, message: String) -> ConfigError {
@@ -269,6 +271,7 @@ pub(crate) fn set_field(c: &mut TrainConfig, key: &str, value: FieldValue<'_>) -
         ("subword_max_n", Int(n)) => c.subword_max_n = size(n)?,
         ("subword_min_words", Int(n)) => c.subword_min_words = size(n)?,
         ("subword_word_weight", F32(x)) => c.subword_word_weight = x,
+        ("subword_readout_weight", F32(x)) => c.subword_readout_weight = x,
         ("negative_power", F64(x)) => c.negative_power = x,
         ("subsample", F64(x)) => c.subsample = x,
         ("learning_rate", F32(x)) => c.learning_rate = x,

@@ -162,12 +162,13 @@ pub struct TrainConfig {
     interaction_init: InteractionInit,
     merge_interval: usize,
     heldout_pairs: usize,
-    /// Subword n-gram lengths, `min_words` and `word_weight`; `subword_min_n` 0 means no
+    /// Subword n-gram lengths, `min_words` and the weights; `subword_min_n` 0 means no
     /// subwords.
     subword_min_n: usize,
     subword_max_n: usize,
     subword_min_words: usize,
     subword_word_weight: f32,
+    subword_readout_weight: f32,
     corpus: CorpusOptions,
     oov: OovPolicy,
 }
@@ -201,6 +202,7 @@ impl Default for TrainConfig {
             subword_max_n: SubwordConfig::default().max_n(),
             subword_min_words: SubwordConfig::default().min_words(),
             subword_word_weight: SubwordConfig::default().word_weight(),
+            subword_readout_weight: SubwordConfig::default().readout_weight(),
             corpus: CorpusOptions::default(),
             oov: OovPolicy::Drop,
         }
@@ -336,6 +338,7 @@ impl TrainConfig {
             max_n: self.subword_max_n,
             min_words: self.subword_min_words,
             word_weight: self.subword_word_weight,
+            readout_weight: self.subword_readout_weight,
         })
     }
     /// Pairs of the held-out sample (0: none).

@@ -251,6 +251,7 @@ fn text_round_trips_every_field() {
             crate::subwords::SubwordConfig::new(3, 7)
                 .and_then(|s| s.with_min_words(5))
                 .and_then(|s| s.with_word_weight(0.1 + 0.2))
+                .and_then(|s| s.with_readout_weight(0.7))
                 .expect("subwords"),
         ))
         .markers(true)

@@ -7,9 +7,10 @@
 //! max_n = 6
 //! min_words = 2
 //! word_weight = 2
+//! readout_weight = 1
 //! ```
 //!
-//! (`word_weight` may be missing, in a folder written before it existed: it is then 1,
+//! (The weights may be missing, in a folder written before they existed: they are then 1,
 //! fastText's plain mean.)
 //!
 //! The rows follow the [`SubwordIndex`] of the folder's vocabulary with these settings,
@@ -27,7 +28,7 @@ use crate::vocab::Vocab;
 /// File name of the subword n-gram table in a model folder.
 pub const SUBWORDS_FILE: &str = "Z.npy";
 /// File name of which n-grams the table holds and how they compose (lengths, `min_words`,
-/// `word_weight`).
+/// the weights).
 pub const SUBWORDS_INFO_FILE: &str = "Z.txt";
 
 /// Writes `subwords` into `dir` as [`SUBWORDS_FILE`] and [`SUBWORDS_INFO_FILE`]; for a
@@ -43,11 +44,12 @@ pub(crate) fn write_subwords(dir: &Path, subwords: Option<&Subwords>) -> Result<
     write_atomic(&info, |writer| {
         write!(
             writer,
-            "min_n = {}\nmax_n = {}\nmin_words = {}\nword_weight = {}\n",
+            "min_n = {}\nmax_n = {}\nmin_words = {}\nword_weight = {}\nreadout_weight = {}\n",
             config.min_n(),
             config.max_n(),
             config.min_words(),
-            config.word_weight()
+            config.word_weight(),
+            config.readout_weight()
         )
         .map_err(Error::Io)
     })
@@ -71,8 +73,14 @@ pub(crate) fn read_subwords(
         path: info.clone(),
         message: format!("line {line}: {message}"),
     };
-    let mut values: [Option<(&str, usize)>; 4] = [None; 4];
-    const KEYS: [&str; 4] = ["min_n", "max_n", "min_words", "word_weight"];
+    let mut values: [Option<(&str, usize)>; 5] = [None; 5];
+    const KEYS: [&str; 5] = [
+        "min_n",
+        "max_n",
+        "min_words",
+        "word_weight",
+        "readout_weight",
+    ];
     for (line, key, value) in &lines {
         let Some(slot) = KEYS.iter().position(|k| k == key) else {
             return Err(bad(*line, format!("unknown key `{key}`")));
@@ -81,7 +89,14 @@ pub(crate) fn read_subwords(
             return Err(bad(*line, format!("`{key}` is given twice")));
         }
     }
-    let [Some(min_n), Some(max_n), Some(min_words), word_weight] = values else {
+    let [
+        Some(min_n),
+        Some(max_n),
+        Some(min_words),
+        word_weight,
+        readout_weight,
+    ] = values
+    else {
         return Err(bad(
             n_lines + 1,
             "`min_n`, `max_n` and `min_words` are all needed".to_owned(),
@@ -101,13 +116,21 @@ pub(crate) fn read_subwords(
         .map_err(|e| bad(max_n.1, e.to_string()))?
         .with_min_words(words)
         .map_err(|e| bad(min_words.1, e.to_string()))?;
-    // Written before the word weight existed: fastText's plain mean.
-    let (weight, line) = word_weight.unwrap_or(("1", n_lines + 1));
-    let weight = weight
-        .parse::<f32>()
-        .map_err(|_| bad(line, format!("bad value for `word_weight`: {weight}")))?;
+    // Written before the weights existed: fastText's plain mean.
+    let weight = |given: Option<(&str, usize)>, key: &str| {
+        let (value, line) = given.unwrap_or(("1", n_lines + 1));
+        let weight = value
+            .parse::<f32>()
+            .map_err(|_| bad(line, format!("bad value for `{key}`: {value}")))?;
+        Ok::<_, Error>((weight, line))
+    };
+    let (word, line) = weight(word_weight, "word_weight")?;
     config = config
-        .with_word_weight(weight)
+        .with_word_weight(word)
+        .map_err(|e| bad(line, e.to_string()))?;
+    let (readout, line) = weight(readout_weight, "readout_weight")?;
+    config = config
+        .with_readout_weight(readout)
         .map_err(|e| bad(line, e.to_string()))?;
     let index = SubwordIndex::new(vocab.words(), config)?;
     let path = dir.join(SUBWORDS_FILE);

@@ -886,9 +886,10 @@ pub(crate) fn check_subwords(config: &TrainConfig, model: &Model) -> Result<()> 
         let describe = |s: Option<SubwordConfig>| {
             s.map_or("no subwords".to_owned(), |s| {
                 format!(
-                    "subwords {s} (min_words {}, word_weight {})",
+                    "subwords {s} (min_words {}, word_weight {}, readout_weight {})",
                     s.min_words(),
-                    s.word_weight()
+                    s.word_weight(),
+                    s.readout_weight()
                 )
             })
         };
