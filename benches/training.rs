@@ -69,6 +69,8 @@ fn centre_step(c: &mut Criterion) {
                 .threads(1)
                 .embedding_init(EmbeddingInit::Uniform)
                 .interaction_learning_rate(interaction_rate)
+                // A synthetic vocabulary has no words to take n-grams of.
+                .subwords(None)
                 .build()
                 .expect("valid config");
             let mut model = Model::for_config(&config, n_words);
@@ -119,7 +121,7 @@ fn epoch_tiny(c: &mut Criterion) {
                 .expect("counts")
                 .build(1, None, config.oov())
                 .expect("vocabulary");
-            let start = Model::for_config(&config, vocab.len());
+            let start = Model::for_vocab(&config, &vocab).expect("model");
             group.bench_function(BenchmarkId::new(mode, dim), |b| {
                 b.iter(|| {
                     let mut model = start.clone();

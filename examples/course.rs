@@ -510,7 +510,9 @@ impl Table {
     }
 
     fn row(&mut self, model: &Model, initial: &Model) {
-        let (focus, start) = (model.focus_embeddings(), initial.focus_embeddings());
+        // The focus vectors the scores use (with subwords, composed from U and Z).
+        let (focus, start) = (model.focus_vectors(), initial.focus_vectors());
+        let (focus, start) = (focus.view(), start.view());
         let u = Anisotropy::of(focus);
         let v = Anisotropy::of(model.context_embeddings());
         let change = Anisotropy::of((&focus - &start).view());

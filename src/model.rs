@@ -14,7 +14,8 @@
 //!
 //! **Raw** rows of the parameters, as trained:
 //!
-//! * `u` ([`Focus`](VectorKind::Focus)): the rows `u_w` of `U`.
+//! * `u` ([`Focus`](VectorKind::Focus)): the rows `u_w` of `U` (with subwords, each composed
+//!   with its n-grams' rows at the read-out weight: see [Subwords](#subwords)).
 //! * `vw` ([`MappedContext`](VectorKind::MappedContext)): the rows of `V W`, context vectors
 //!   mapped into the focus space, so that `s = (V W)_c · u_w`.
 //! * `sum` ([`Sum`](VectorKind::Sum)): `U + V W`.

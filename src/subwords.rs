@@ -23,7 +23,7 @@
 //! n-gram rows what its forms share; reading with the lighter one draws each word towards
 //! the family of forms it belongs to. On English Wikipedia (eight seeds) `a = 2, b = 1`
 //! scored higher than fastText's `a = b = 1` on MEN, MTurk-771, SimVerb, MSR (5.6 points)
-//! and BATS, lower on RW (0.007); `a = b = 2` scored like `a = b = 1` (see
+//! and BATS, the same on RW; `a = b = 2` scored like `a = b = 1` (see
 //! `BENCHMARKS.md`). Set `b = a` for vectors that reproduce the model's scores.
 //!
 //! The n-grams of a word are the substrings of `<word>` (the word between the boundary
@@ -36,10 +36,11 @@
 //! Everything else in the model is unchanged: the score of a pair is `v_cᵀ W u_w` (with
 //! per-offset interactions `v_cᵀ D_p W u_w`), and `∂J/∂x_w = a·∂J/∂u_w / (a + |G_w|)`,
 //! `∂J/∂z_g = ∂J/∂u_w / (a + |G_w|)` for each occurrence of `g` in `G_w` ([`crate::loss`]
-//! gives `∂J/∂u_w`). The trainer steps every one of these rows by `−α ∂J/∂u_w`, as fastText
-//! does: a multiple of the gradient step on each, chosen so that `u_w` itself moves by
-//! exactly `−α ∂J/∂u_w` (`(a + |G_w|) / (a + |G_w|)`), the step a word without subwords
-//! takes.
+//! gives `∂J/∂u_w`, `|G_w|` counts repeats). The trainer steps the word's row and each
+//! distinct n-gram row once by `−α ∂J/∂u_w`, as fastText does: a multiple of the gradient
+//! step on each, chosen so that `u_w` itself moves by exactly `−α ∂J/∂u_w`
+//! (`(a + |G_w|) / (a + |G_w|)`, an n-gram met `k` times counting `k` times in the mean),
+//! the step a word without subwords takes.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -373,16 +374,19 @@ impl SubwordIndex {
             .enumerate()
             .map(|(id, g)| (g.clone(), id as u32))
             .collect();
-        // Pass 2: each word's kept n-grams, in order, repeats included.
+        // Pass 2: each word's kept n-grams, repeats included, in id order (so that the
+        // trainer steps a repeated n-gram once: see `SharedSubwords::step`).
         let mut offsets = Vec::with_capacity(words.len() + 1);
         let mut word_grams = Vec::new();
         offsets.push(0);
         for word in words {
+            let start = word_grams.len();
             config.for_each_ngram(word.as_ref(), |g| {
                 if let Some(&id) = ids.get(g) {
                     word_grams.push(id);
                 }
             });
+            word_grams[start..].sort_unstable();
             offsets.push(word_grams.len());
         }
         Ok(SubwordIndex {
@@ -419,7 +423,8 @@ impl SubwordIndex {
         self.ids.get(gram).copied()
     }
 
-    /// The kept n-grams of vocabulary word `word` (none for an id out of range).
+    /// The kept n-grams of vocabulary word `word` in id order, a repeated one as often as
+    /// it occurs (none for an id out of range).
     pub fn word_ngrams(&self, word: usize) -> impl ExactSizeIterator<Item = u32> + '_ {
         self.word_ngram_slice(word).iter().copied()
     }
@@ -526,7 +531,8 @@ impl Subwords {
     /// the right shape (a model's, checked when the subwords were added); rows beyond the
     /// index stay as they are.
     pub(crate) fn compose(&self, rows: ArrayView2<'_, f32>, weight: f32) -> Array2<f32> {
-        let mut out = rows.to_owned();
+        // Rows in standard layout, each a slice (a transposed or column-major `U` too).
+        let mut out = rows.as_standard_layout().into_owned();
         for (w, mut u) in out.rows_mut().into_iter().enumerate() {
             let grams = self.index.word_ngram_slice(w);
             if let Some(u) = u.as_slice_mut() {

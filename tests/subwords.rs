@@ -187,6 +187,27 @@ fn focus_vectors_average_a_word_row_with_its_ngram_rows() {
             }
         }
     }
+    // A column-major or transposed U composes the same.
+    {
+        let model = start_model(&index);
+        let subwords = model.subwords().expect("subwords");
+        let u = model.focus_embeddings();
+        let transposed = u.t().to_owned();
+        let want = subwords.focus_vectors(u).expect("shapes");
+        assert_eq!(
+            subwords.focus_vectors(transposed.t()).expect("shapes"),
+            want
+        );
+        let column_major = Model::from_parts(
+            transposed.reversed_axes(),
+            model.context_embeddings().to_owned(),
+            model.interaction().to_owned(),
+        )
+        .expect("shapes")
+        .with_subwords(subwords.clone())
+        .expect("subwords");
+        assert_eq!(column_major.focus_vectors(), want);
+    }
     let defaults = index.config();
     assert_eq!(
         (defaults.word_weight(), defaults.readout_weight()),
@@ -344,6 +365,57 @@ fn the_score_read_out_reproduces_the_scores_of_its_focus_vectors() {
             assert!(gap > 1e-3, "a lighter own row changes the scores read");
         }
     }
+}
+
+/// An n-gram a word has several times counts that often in its focus vector, but its row
+/// takes the word's step once, like the word's own row: otherwise `u_w` would move by a
+/// multiple of its step (about 300 times for a token of 1 000 equal letters).
+#[test]
+fn a_repeated_ngram_takes_the_step_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(dir.path(), "aaaa.txt", "aaaa b\n");
+    // `aa` is never met in the corpus; it only makes `<a`, `aa`, `a>` shared n-grams.
+    let vocab = Vocab::from_counts(
+        [
+            ("aaaa".to_string(), 3),
+            ("b".to_string(), 2),
+            ("aa".to_string(), 0),
+        ],
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    let config = SubwordConfig::new(2, 2).expect("lengths");
+    let index = SubwordIndex::new(vocab.words(), config).expect("index");
+    let grams: Vec<&str> = index
+        .word_ngrams(0)
+        .map(|g| index.ngram(g).expect("kept"))
+        .collect();
+    assert_eq!(grams, ["<a", "aa", "aa", "aa", "a>"]);
+    let mut model = start_model(&index);
+    let start = model.clone();
+    let corpus = Corpus::new([&path], config_for(&index).corpus_options().clone());
+    train_model(&config_for(&index), &vocab, &mut model, &corpus, NoProgress).expect("trains");
+    let moved = |a: ndarray::ArrayView1<f32>, b: ndarray::ArrayView1<f32>| &a - &b;
+    let own = moved(
+        model.focus_embeddings().row(0),
+        start.focus_embeddings().row(0),
+    );
+    assert!(own.iter().any(|x| x.abs() > 1e-4), "the word moved: {own}");
+    let (after, before) = (
+        model.subwords().expect("subwords").table(),
+        start.subwords().expect("subwords").table(),
+    );
+    for g in 0..index.n_ngrams() {
+        let step = moved(after.row(g), before.row(g));
+        let gap = (&step - &own)
+            .mapv(f32::abs)
+            .fold(0.0_f32, |m, &x| m.max(x));
+        assert!(gap < 1e-7, "n-gram {g}: {step} against the word's {own}");
+    }
+}
+
+fn config_for(index: &SubwordIndex) -> TrainConfig {
+    step_config(index.config())
 }
 
 #[test]

@@ -13,9 +13,10 @@
 //!
 //! With subwords ([`crate::subwords`]) `u_w` is composed from the word's row of `U` and its
 //! n-grams' rows when the word's block starts, and the step `−α Wᵀ e` is applied to each of
-//! those rows (to an n-gram row as often as the word has that n-gram), as fastText does:
-//! `u_w` moves by the step a free row would take, and the n-gram rows collect the steps of
-//! every word that has them.
+//! those rows (once to an n-gram row the word has several times), as fastText does: `u_w`
+//! moves by the step a free row would take, and the n-gram rows collect the steps of every
+//! word that has them. (The block then equals one-at-a-time processing only up to the
+//! n-gram rows the block's words share, which every word of a block composes at its start.)
 //!
 //! Each thread works through blocks of up to
 //! [`merge_interval`](crate::TrainConfig::merge_interval) focus words: it computes `h` for
@@ -968,20 +969,30 @@ impl SharedSubwords<'_> {
         });
     }
 
-    /// `z_g -= rate · update` for every n-gram of `word` (the full step of `u_w` on each
-    /// row, as fastText takes it: see [`crate::subwords`]).
+    /// `z_g -= rate · update` once for every distinct n-gram of `word` (the full step of
+    /// `u_w` on each row, as fastText takes it, so that `u_w` moves by exactly that step:
+    /// see [`crate::subwords`]). A word's n-grams are in id order, repeats adjacent.
     pub(crate) fn step(&self, word: usize, rate: f32, update: &[f32]) {
-        for &g in self.index.word_ngram_slice(word) {
+        for g in distinct(self.index.word_ngram_slice(word)) {
             self.rows
                 .with_row_mut(g as usize, |z| crate::kernels::axpy(-rate, update, z));
         }
     }
 
     pub(crate) fn prefetch(&self, word: usize) {
-        for &g in self.index.word_ngram_slice(word) {
+        for g in distinct(self.index.word_ngram_slice(word)) {
             self.rows.prefetch(g as usize);
         }
     }
+}
+
+/// The ids of a sorted slice, each once.
+fn distinct(sorted: &[u32]) -> impl Iterator<Item = u32> + '_ {
+    sorted
+        .iter()
+        .enumerate()
+        .filter(move |&(i, g)| i == 0 || sorted[i - 1] != *g)
+        .map(|(_, &g)| g)
 }
 
 /// Checks that `model` has `n_words` rows (`what` says of what) of the configured
