@@ -72,22 +72,8 @@ struct Args {
     /// Per-offset interactions D_p in the bilinear and frozen modes: none, diagonal or full.
     #[arg(long, default_value = "none", value_parser = OffsetInteractionKind::from_str)]
     offsets: OffsetInteractionKind,
-    /// Subword focus vectors: each word's focus vector is the weighted mean of its own row
-    /// and the rows of its character n-grams of MIN to MAX characters (as `4-6`), or `none`
-    /// (every word a free row). Default: the library's, 4-6, none in frozen mode.
-    #[arg(long, value_parser = args::parse_subwords)]
-    subwords: Option<args::SubwordsArg>,
-    /// With --subwords: keep the n-grams that at least this many vocabulary words have.
-    #[arg(long, default_value_t = 2)]
-    subword_min_words: usize,
-    /// With --subwords: the weight of a word's own row against 1 for each of its n-grams in
-    /// the focus vector the scores and training use (1: fastText's plain mean).
-    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_WORD_WEIGHT)]
-    subword_word_weight: f32,
-    /// With --subwords: the same weight in the focus vectors the word vectors are read
-    /// from (equal to --subword-word-weight: the vectors the scores use).
-    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_READOUT_WEIGHT)]
-    subword_readout_weight: f32,
+    #[command(flatten)]
+    subword_args: args::SubwordArgs,
     /// Focus words per block (and between merges of W and D_p).
     #[arg(long, default_value_t = 64)]
     merge_interval: usize,
@@ -140,15 +126,14 @@ fn run() -> Result<()> {
             .min_count(args.min_count)
             .subsample(args.subsample)
             .merge_interval(args.merge_interval)
-            .subwords(args::subword_config(
-                args.subwords,
-                // word2vec's model has free rows.
-                (mode != Mode::Frozen)
-                    .then(|| TrainConfig::default().subwords())
-                    .flatten(),
-                args.subword_min_words,
-                (args.subword_word_weight, args.subword_readout_weight),
-            )?);
+            .subwords(
+                args.subword_args.config(
+                    // word2vec's model has free rows.
+                    (mode != Mode::Frozen)
+                        .then(|| TrainConfig::default().subwords())
+                        .flatten(),
+                )?,
+            );
         if mode != Mode::Default {
             builder = builder
                 .interaction_learning_rate(rate)

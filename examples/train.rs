@@ -104,22 +104,8 @@ struct Args {
     /// full, or none (with W frozen: exactly word2vec's skip-gram).
     #[arg(long, default_value = "diagonal", value_parser = OffsetInteractionKind::from_str)]
     offsets: OffsetInteractionKind,
-    /// Subword focus vectors: each word's focus vector is the weighted mean of its own row
-    /// and the rows of its character n-grams of MIN to MAX characters (as `4-6`), or `none`
-    /// (every word a free row). Default: the library's, 4-6.
-    #[arg(long, value_parser = common::args::parse_subwords)]
-    subwords: Option<common::args::SubwordsArg>,
-    /// With --subwords: keep the n-grams that at least this many vocabulary words have.
-    #[arg(long, default_value_t = 2)]
-    subword_min_words: usize,
-    /// With --subwords: the weight of a word's own row against 1 for each of its n-grams in
-    /// the focus vector the scores and training use (1: fastText's plain mean).
-    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_WORD_WEIGHT)]
-    subword_word_weight: f32,
-    /// With --subwords: the same weight in the focus vectors the word vectors are read
-    /// from (equal to --subword-word-weight: the vectors the scores use).
-    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_READOUT_WEIGHT)]
-    subword_readout_weight: f32,
+    #[command(flatten)]
+    subword_args: common::args::SubwordArgs,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
     #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
     offset_learning_rate: f32,
@@ -208,12 +194,10 @@ fn run() -> Result<()> {
         .heldout_pairs(args.heldout_pairs)
         .offset_interactions(args.offsets)
         .offset_learning_rate(args.offset_learning_rate)
-        .subwords(common::args::subword_config(
-            args.subwords,
-            TrainConfig::default().subwords(),
-            args.subword_min_words,
-            (args.subword_word_weight, args.subword_readout_weight),
-        )?)
+        .subwords(
+            args.subword_args
+                .config(TrainConfig::default().subwords())?,
+        )
         .subsample(args.subsample)
         .seed(args.seed)
         .markers(args.markers)

@@ -25,20 +25,42 @@ pub fn parse_subwords(text: &str) -> Result<SubwordsArg, String> {
         .map_err(|e| format!("{e}"))
 }
 
-/// `--subwords` if given, else `default`, with `--subword-min-words`,
-/// `--subword-word-weight` and `--subword-readout-weight` applied.
-pub fn subword_config(
+/// The subword options of the training examples.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SubwordArgs {
+    /// Subword focus vectors: each word's focus vector is the weighted mean of its own row
+    /// and the rows of its character n-grams of MIN to MAX characters (as `4-6`), or `none`
+    /// (every word a free row). Default: the library's, 4-6 (none in throughput's frozen
+    /// mode).
+    #[arg(long, value_parser = parse_subwords)]
     subwords: Option<SubwordsArg>,
-    default: Option<bilinear_skipgram::subwords::SubwordConfig>,
-    min_words: usize,
-    (word_weight, readout_weight): (f32, f32),
-) -> Result<Option<bilinear_skipgram::subwords::SubwordConfig>, bilinear_skipgram::ConfigError> {
-    subwords
-        .map_or(default, |s| s.0)
-        .map(|s| {
-            s.with_min_words(min_words)?
-                .with_word_weight(word_weight)?
-                .with_readout_weight(readout_weight)
-        })
-        .transpose()
+    /// With --subwords: keep the n-grams that at least this many vocabulary words have.
+    #[arg(long, default_value_t = 2)]
+    subword_min_words: usize,
+    /// With --subwords: the weight of a word's own row against 1 for each of its n-grams in
+    /// the focus vector the scores and training use (1: fastText's plain mean).
+    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_WORD_WEIGHT)]
+    subword_word_weight: f32,
+    /// With --subwords: the same weight in the focus vectors the word vectors are read
+    /// from (equal to --subword-word-weight: the vectors the scores use).
+    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_READOUT_WEIGHT)]
+    subword_readout_weight: f32,
+}
+
+impl SubwordArgs {
+    /// `--subwords` if given, else `default`, with the other options applied.
+    pub fn config(
+        &self,
+        default: Option<bilinear_skipgram::subwords::SubwordConfig>,
+    ) -> Result<Option<bilinear_skipgram::subwords::SubwordConfig>, bilinear_skipgram::ConfigError>
+    {
+        self.subwords
+            .map_or(default, |s| s.0)
+            .map(|s| {
+                s.with_min_words(self.subword_min_words)?
+                    .with_word_weight(self.subword_word_weight)?
+                    .with_readout_weight(self.subword_readout_weight)
+            })
+            .transpose()
+    }
 }
