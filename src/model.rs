@@ -607,12 +607,8 @@ impl Model {
         ArrayViewMut2<'_, f32>,
         OffsetInteractionsMut<'_>,
     ) {
-        (
-            self.focus.view_mut(),
-            self.context.view_mut(),
-            self.interaction.view_mut(),
-            self.offsets.view_mut(),
-        )
+        let (focus, context, interaction, offsets, _) = self.training_parts_mut();
+        (focus, context, interaction, offsets)
     }
 
     /// Everything the trainer steps, mutably at once: `(U, V, W, per-offset interactions,
