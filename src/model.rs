@@ -97,7 +97,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
 use rand::{Rng, RngExt, SeedableRng};
 
 use crate::error::{Error, Result};
-use crate::subwords::{SubwordIndex, Subwords};
+use crate::subwords::{SubwordConfig, SubwordIndex, Subwords};
 
 /// Mixed into the seed for the subword table's stream (the bytes of "subwords").
 const SUBWORD_STREAM: u64 = 0x7375_6277_6f72_6473;
@@ -481,12 +481,7 @@ impl Model {
     /// [`word_weight`](crate::subwords::SubwordConfig::word_weight) (see
     /// [`crate::subwords`]).
     pub fn focus_vectors(&self) -> CowArray<'_, f32, Ix2> {
-        match &self.subwords {
-            None => CowArray::from(self.focus.view()),
-            Some(s) => {
-                CowArray::from(s.compose(self.focus.view(), s.index().config().word_weight()))
-            }
-        }
+        self.focus_composed(SubwordConfig::word_weight)
     }
 
     /// The focus vectors every read-out of word vectors ([`word_vectors`](Self::word_vectors))
@@ -494,11 +489,15 @@ impl Model {
     /// word's row is averaged with its n-grams' rows at the
     /// [`readout_weight`](crate::subwords::SubwordConfig::readout_weight).
     pub fn readout_focus_vectors(&self) -> CowArray<'_, f32, Ix2> {
+        self.focus_composed(SubwordConfig::readout_weight)
+    }
+
+    /// `U` as it is without subwords, else each row composed with its n-grams' rows at the
+    /// own-row weight `weight` picks from the subword configuration.
+    fn focus_composed(&self, weight: fn(&SubwordConfig) -> f32) -> CowArray<'_, f32, Ix2> {
         match &self.subwords {
             None => CowArray::from(self.focus.view()),
-            Some(s) => {
-                CowArray::from(s.compose(self.focus.view(), s.index().config().readout_weight()))
-            }
+            Some(s) => CowArray::from(s.compose(self.focus.view(), weight(&s.index().config()))),
         }
     }
 

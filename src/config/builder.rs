@@ -38,12 +38,8 @@ impl TrainConfigBuilder {
                 (c.subword_min_words, c.subword_word_weight) = (s.min_words, s.word_weight);
                 c.subword_readout_weight = s.readout_weight;
             }
-            None => {
-                (c.subword_min_n, c.subword_max_n) = (0, 0);
-                let d = SubwordConfig::default();
-                (c.subword_min_words, c.subword_word_weight) = (d.min_words, d.word_weight);
-                c.subword_readout_weight = d.readout_weight;
-            }
+            // `build` puts the other subword fields in their one form.
+            None => (c.subword_min_n, c.subword_max_n) = (0, 0),
         }
         self
     }

@@ -215,16 +215,12 @@ impl OffsetInteractions {
         window: usize,
         window_mode: WindowMode,
     ) -> Self {
-        if kind == OffsetInteractionKind::None {
-            // The window is not used, and may be any value.
-            return OffsetInteractions::none();
-        }
-        let n_offsets = 2 * window;
+        // `2 · window` only where it is used: for `None` the window may be any value.
         let values = match kind {
             OffsetInteractionKind::None => return OffsetInteractions::none(),
-            OffsetInteractionKind::Diagonal => Values::Diagonal(Array2::ones((n_offsets, dim))),
+            OffsetInteractionKind::Diagonal => Values::Diagonal(Array2::ones((2 * window, dim))),
             OffsetInteractionKind::Full => {
-                let mut full = Array3::zeros((n_offsets, dim, dim));
+                let mut full = Array3::zeros((2 * window, dim, dim));
                 for mut d in full.axis_iter_mut(Axis(0)) {
                     d.diag_mut().fill(1.0);
                 }
