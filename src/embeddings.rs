@@ -182,7 +182,8 @@ impl Embeddings {
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry.
+    /// [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry,
+    /// [`Error::InvalidArgument`] when its subwords were indexed from other words.
     pub fn from_model(model: &Model, vocab: &Vocab, kind: VectorKind) -> Result<Self> {
         if model.n_words() != vocab.len() {
             return Err(Error::ShapeMismatch {
@@ -191,6 +192,7 @@ impl Embeddings {
                 found: vec![model.n_words(), model.dim()],
             });
         }
+        crate::subwords::check_words(model.subwords(), vocab.words())?;
         Self::new(vocab.clone(), model.word_vectors(kind))
     }
 

@@ -44,6 +44,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::str::FromStr;
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
@@ -317,6 +318,18 @@ pub struct SubwordIndex {
     /// `word_grams[offsets[w]..offsets[w + 1]]` are word `w`'s n-gram ids.
     offsets: Vec<usize>,
     word_grams: Vec<u32>,
+    /// A hash of the indexed words, in order: what [`SubwordIndex::indexes`] compares.
+    words_hash: u64,
+}
+
+/// A hash of a word list, in order (words and their boundaries).
+fn hash_words(words: &[impl AsRef<str>]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    words.len().hash(&mut hasher);
+    for word in words {
+        word.as_ref().hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 impl SubwordIndex {
@@ -395,6 +408,7 @@ impl SubwordIndex {
             ids,
             offsets,
             word_grams,
+            words_hash: hash_words(words),
         })
     }
 
@@ -406,6 +420,22 @@ impl SubwordIndex {
     /// Words indexed.
     pub fn n_words(&self) -> usize {
         self.offsets.len() - 1
+    }
+
+    /// Whether the index was built from `words` (the same words in the same order), as a
+    /// hash of them tells: a model's index must be its vocabulary's, or every word would
+    /// be composed from another word's n-grams.
+    ///
+    /// ```
+    /// use bilinear_skipgram::subwords::{SubwordConfig, SubwordIndex};
+    ///
+    /// let index = SubwordIndex::new(&["walk", "talk"], SubwordConfig::new(3, 3)?)?;
+    /// assert!(index.indexes(&["walk", "talk"]));
+    /// assert!(!index.indexes(&["talk", "walk"]));
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    pub fn indexes(&self, words: &[impl AsRef<str>]) -> bool {
+        words.len() == self.n_words() && hash_words(words) == self.words_hash
     }
 
     /// N-grams kept: the rows of the n-gram table.
@@ -554,6 +584,22 @@ impl Subwords {
             v += &self.table.row(g as usize);
         }
         Some(v / grams.len() as f32)
+    }
+}
+
+/// Checks that a model's subwords (if any) index `words`, its vocabulary's words.
+pub(crate) fn check_words(subwords: Option<&Subwords>, words: &[String]) -> Result<()> {
+    match subwords {
+        Some(subwords) if !subwords.index().indexes(words) => Err(Error::InvalidArgument {
+            what: "model",
+            message: format!(
+                "its n-gram index was built from other words than the vocabulary's {} \
+                 (other words, or the same in another order): build the subwords from \
+                 this vocabulary's words",
+                words.len()
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 

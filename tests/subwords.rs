@@ -441,6 +441,42 @@ fn a_model_without_the_configured_subwords_is_refused() {
     assert!(error.to_string().contains("subwords 2-4"), "{error}");
 }
 
+#[test]
+fn a_model_indexed_from_other_words_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(dir.path(), "abc.txt", "ab abc bc\n");
+    let (vocab, index) = three_words();
+    let corpus = Corpus::new([&path], Default::default());
+    let config = config_for(&index);
+    // The same three words in another order: rows and n-gram lists no longer match.
+    let reordered = Vocab::from_counts(
+        ["bc", "abc", "ab"].map(|w| (w.to_string(), 1)),
+        OovPolicy::Drop,
+    )
+    .expect("vocab");
+    assert!(index.indexes(vocab.words()) && !index.indexes(reordered.words()));
+    let says = |error: Error| {
+        assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+        assert!(error.to_string().contains("n-gram index"), "{error}");
+    };
+    let mut model = start_model(&index);
+    says(train_model(&config, &reordered, &mut model, &corpus, NoProgress).expect_err("train"));
+    assert_eq!(model, start_model(&index), "refused before any step");
+    says(save_model(dir.path().join("saved"), &model, &reordered).expect_err("save"));
+    assert!(!dir.path().join("saved").exists(), "nothing written");
+    says(
+        bilinear_skipgram::Embeddings::from_model(&model, &reordered, VectorKind::default())
+            .expect_err("embeddings"),
+    );
+    let state = bilinear_skipgram::checkpoint::TrainState::new(&config, Vec::new());
+    says(
+        bilinear_skipgram::Checkpoint::new(config.clone(), reordered, model.clone(), state)
+            .expect_err("checkpoint"),
+    );
+    // The vocabulary the index was built from passes every check.
+    save_model(dir.path().join("saved"), &model, &vocab).expect("saves");
+}
+
 fn bundled_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/kjv.txt.xz")
 }

@@ -323,7 +323,8 @@ impl Checkpoint {
     ///
     /// [`Error::ShapeMismatch`] unless the model has one row per vocabulary entry and the
     /// configuration's dimension and per-offset interactions, and the state one loss per
-    /// epoch.
+    /// epoch; [`Error::InvalidArgument`] unless the model has the configuration's
+    /// subwords, indexed from the vocabulary's words.
     pub fn new(
         config: TrainConfig,
         vocab: Vocab,
@@ -353,6 +354,7 @@ impl Checkpoint {
         }
         crate::sgd::check_offsets(&config, &model)?;
         crate::sgd::check_subwords(&config, &model)?;
+        crate::subwords::check_words(model.subwords(), vocab.words())?;
         Ok(Checkpoint {
             config,
             vocab,

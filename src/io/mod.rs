@@ -419,7 +419,7 @@ fn read_vocab_from(
 ///
 /// Before anything is written: [`Error::ShapeMismatch`] when the model does not have one
 /// row per vocabulary entry, [`Error::InvalidArgument`] when its dimension is 0 (which
-/// [`load_model`] refuses). [`Error::File`] naming a file that cannot be written.
+/// [`load_model`] refuses) or its subwords were indexed from other words. [`Error::File`] naming a file that cannot be written.
 pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result<()> {
     let dir = dir.as_ref();
     if model.dim() == 0 {
@@ -439,6 +439,7 @@ pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Resul
             found: vec![model.n_words(), model.dim()],
         });
     }
+    crate::subwords::check_words(model.subwords(), vocab.words())?;
     write_matrix(dir.join(FOCUS_FILE), model.focus_embeddings())?;
     write_matrix(dir.join(CONTEXT_FILE), model.context_embeddings())?;
     write_matrix(dir.join(INTERACTION_FILE), model.interaction())?;

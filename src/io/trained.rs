@@ -163,7 +163,8 @@ impl Trained {
 /// - [`Error::InvalidArgument`] when the vocabulary's OOV policy is not the
 ///   configuration's (the folder keeps one), or the model's dimension is 0 (which
 ///   [`Trained::load`] would refuse), before anything is written.
-/// - [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry.
+/// - [`Error::ShapeMismatch`] when the model does not have one row per vocabulary entry,
+///   [`Error::InvalidArgument`] when its subwords were indexed from other words.
 /// - [`Error::File`] naming a file that cannot be written.
 pub fn write_trained(dir: impl AsRef<Path>, trained: &Trained) -> Result<()> {
     let dir = dir.as_ref();

@@ -455,6 +455,8 @@ pub const SCORE_EVERY: Duration = Duration::from_secs(2);
 ///
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration
 /// (its per-offset interactions included),
+/// [`Error::InvalidArgument`] when its subwords are not the configuration's or were
+/// indexed from other words than the vocabulary's,
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
 /// [`Error::OutOfMemory`] when the sampler, the shared copies and the threads' buffers
 /// would not fit in the available memory,
@@ -508,6 +510,7 @@ pub(crate) fn run(
         model,
         "model (vocabulary size × configured dimension)",
     )?;
+    crate::subwords::check_words(model.subwords(), vocab.words())?;
     check_memory(config, vocab.len(), Stage::BeforeTraining)?;
     let threads = config.threads();
     let dim = config.dim();
