@@ -1017,6 +1017,10 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
             vec!["--subword-word-weight", "0"],
             "`subword_word_weight` must lie in (0, 1e6], got 0",
         ),
+        (
+            vec!["--subwords", "none", "--subword-readout-weight", "2"],
+            "invalid --subword-readout-weight: given, but the model has no subwords",
+        ),
     ] {
         let output = run("train", &train_args(corpus, "bad", &args), dir.path());
         assert_ne!(output.status.code(), Some(0), "{args:?}");

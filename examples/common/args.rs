@@ -34,33 +34,55 @@ pub struct SubwordArgs {
     /// mode).
     #[arg(long, value_parser = parse_subwords)]
     subwords: Option<SubwordsArg>,
-    /// With --subwords: keep the n-grams that at least this many vocabulary words have.
-    #[arg(long, default_value_t = 2)]
-    subword_min_words: usize,
-    /// With --subwords: the weight of a word's own row against 1 for each of its n-grams in
-    /// the focus vector the scores and training use (1: fastText's plain mean).
-    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_WORD_WEIGHT)]
-    subword_word_weight: f32,
-    /// With --subwords: the same weight in the focus vectors the word vectors are read
-    /// from (equal to --subword-word-weight: the vectors the scores use).
-    #[arg(long, default_value_t = bilinear_skipgram::subwords::DEFAULT_READOUT_WEIGHT)]
-    subword_readout_weight: f32,
+    /// With subwords: keep the n-grams that at least this many vocabulary words have
+    /// [default: 2].
+    #[arg(long)]
+    subword_min_words: Option<usize>,
+    /// With subwords: the weight of a word's own row against 1 for each of its n-grams in
+    /// the focus vector the scores and training use (1: fastText's plain mean) [default: 2].
+    #[arg(long)]
+    subword_word_weight: Option<f32>,
+    /// With subwords: the same weight in the focus vectors the word vectors are read from
+    /// (equal to --subword-word-weight: the vectors the scores use) [default: 1].
+    #[arg(long)]
+    subword_readout_weight: Option<f32>,
 }
 
 impl SubwordArgs {
-    /// `--subwords` if given, else `default`, with the other options applied.
+    /// `--subwords` if given, else `default`, with the other options applied; an error
+    /// when they are given without subwords (they would do nothing).
     pub fn config(
         &self,
         default: Option<bilinear_skipgram::subwords::SubwordConfig>,
-    ) -> Result<Option<bilinear_skipgram::subwords::SubwordConfig>, bilinear_skipgram::ConfigError>
-    {
-        self.subwords
-            .map_or(default, |s| s.0)
-            .map(|s| {
-                s.with_min_words(self.subword_min_words)?
-                    .with_word_weight(self.subword_word_weight)?
-                    .with_readout_weight(self.subword_readout_weight)
-            })
-            .transpose()
+    ) -> bilinear_skipgram::Result<Option<bilinear_skipgram::subwords::SubwordConfig>> {
+        let Some(config) = self.subwords.map_or(default, |s| s.0) else {
+            let given = [
+                ("--subword-min-words", self.subword_min_words.is_some()),
+                ("--subword-word-weight", self.subword_word_weight.is_some()),
+                (
+                    "--subword-readout-weight",
+                    self.subword_readout_weight.is_some(),
+                ),
+            ];
+            return match given.iter().find(|(_, given)| *given) {
+                Some(&(what, _)) => Err(bilinear_skipgram::Error::InvalidArgument {
+                    what,
+                    message: "given, but the model has no subwords (--subwords none): \
+                              drop it or give --subwords"
+                        .to_owned(),
+                }),
+                None => Ok(None),
+            };
+        };
+        let defaults = bilinear_skipgram::subwords::SubwordConfig::default();
+        Ok(Some(
+            config
+                .with_min_words(self.subword_min_words.unwrap_or(defaults.min_words()))?
+                .with_word_weight(self.subword_word_weight.unwrap_or(defaults.word_weight()))?
+                .with_readout_weight(
+                    self.subword_readout_weight
+                        .unwrap_or(defaults.readout_weight()),
+                )?,
+        ))
     }
 }
