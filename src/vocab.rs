@@ -494,24 +494,43 @@ impl Vocab {
             .collect()
     }
 
+    /// The first word a vocabulary file could not hold so that it reads back the same,
+    /// with why: an empty word, one with whitespace (the fields' separator), one whose
+    /// line would be longer than [`MAX_LINE_BYTES`], or a first word that starts with a
+    /// byte-order mark (which reading drops). No corpus token is any of these.
+    pub fn unwritable_word(&self) -> Option<(usize, &str, &'static str)> {
+        // The longest count (u64) and its separator.
+        const COUNT_BYTES: usize = 21;
+        self.words.iter().enumerate().find_map(|(id, word)| {
+            let why = if word.is_empty() {
+                "is empty"
+            } else if word.chars().any(char::is_whitespace) {
+                "contains whitespace"
+            } else if word.len() + COUNT_BYTES > MAX_LINE_BYTES {
+                "is longer than a vocabulary line may be"
+            } else if id == 0 && word.starts_with('\u{feff}') {
+                "starts with a byte-order mark"
+            } else {
+                return None;
+            };
+            Some((id, word.as_str(), why))
+        })
+    }
+
     /// Writes the vocabulary as text, one `word count` line per entry in id order.
     ///
     /// # Errors
     ///
-    /// - [`Error::Io`] with kind `InvalidInput`, before anything is written, if a word is
-    ///   empty or contains whitespace (it could not be read back).
+    /// - [`Error::Io`] with kind `InvalidInput`, before anything is written, if a word
+    ///   could not be read back ([`unwritable_word`](Self::unwritable_word)).
     /// - [`Error::Io`] if writing fails.
     pub fn write_text(&self, mut writer: impl Write) -> Result<()> {
-        if let Some((id, word)) = self
-            .words
-            .iter()
-            .enumerate()
-            .find(|(_, word)| word.is_empty() || word.chars().any(char::is_whitespace))
-        {
+        if let Some((id, word, why)) = self.unwritable_word() {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "word {id} ({word:?}) is empty or contains whitespace and cannot be written as text"
+                    "word {id} ({}) {why} and cannot be written as text",
+                    shown(word)
                 ),
             )));
         }
@@ -587,6 +606,15 @@ impl Vocab {
             lines_of_ids.push(line);
         }
         table.finish(oov)
+    }
+}
+
+/// A word as an error message shows it: quoted and escaped, a long one cut after 40
+/// characters.
+pub(crate) fn shown(word: &str) -> String {
+    match word.char_indices().nth(40) {
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &word[..cut], word.len()),
+        None => format!("{word:?}"),
     }
 }
 
@@ -986,5 +1014,32 @@ mod tests {
             "{error:?}"
         );
         assert!(bytes.is_empty());
+        // A byte-order mark is dropped from the start of the file only: a first word may
+        // not start with one, a later word may, and reads back the same.
+        let bom =
+            Vocab::from_counts(pairs(&[("\u{feff}a", 1), ("b", 1)]), OovPolicy::Drop).unwrap();
+        assert_eq!(
+            bom.unwritable_word(),
+            Some((0, "\u{feff}a", "starts with a byte-order mark"))
+        );
+        let later =
+            Vocab::from_counts(pairs(&[("b", 1), ("\u{feff}a", 1)]), OovPolicy::Drop).unwrap();
+        let mut bytes = Vec::new();
+        later.write_text(&mut bytes).unwrap();
+        let back = Vocab::read_text(Cursor::new(bytes), Path::new("v"), OovPolicy::Drop).unwrap();
+        assert_eq!(back.words(), later.words());
+        // The longest word that fits a line reads back; one byte more is refused.
+        for (len, fits) in [(MAX_LINE_BYTES - 21, true), (MAX_LINE_BYTES - 20, false)] {
+            let word = "w".repeat(len);
+            let vocab = Vocab::from_counts([(word, u64::MAX)], OovPolicy::Drop).unwrap();
+            assert_eq!(vocab.unwritable_word().is_none(), fits, "{len}");
+            if fits {
+                let mut bytes = Vec::new();
+                vocab.write_text(&mut bytes).unwrap();
+                let back =
+                    Vocab::read_text(Cursor::new(bytes), Path::new("v"), OovPolicy::Drop).unwrap();
+                assert_eq!(back.words(), vocab.words());
+            }
+        }
     }
 }

@@ -257,6 +257,47 @@ fn vocabulary_of_zero_counts_cannot_draw_negatives() {
     assert_names(&message, &["no word was given"]);
 }
 
+#[test]
+fn a_vocabulary_word_no_file_could_hold_is_refused_before_training() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "c.txt", "a b a b\n");
+    let config = small_config().build().expect("valid");
+    let corpus = Corpus::new([&path], config.corpus_options().clone());
+    let long = "w".repeat(70_000);
+    for (word, needles) in [
+        (
+            "new york",
+            vec!["word 2", "\"new york\"", "contains whitespace"],
+        ),
+        ("", vec!["word 2", "is empty"]),
+        (
+            long.as_str(),
+            vec!["word 2", "70000 bytes", "longer than a vocabulary line"],
+        ),
+    ] {
+        let vocab = Vocab::from_counts(
+            [("a", 2), ("b", 2), (word, 1)].map(|(w, c)| (w.to_owned(), c)),
+            OovPolicy::Drop,
+        )
+        .expect("vocab");
+        let mut model = Model::for_vocab(&config, &vocab).expect("model");
+        let start = model.clone();
+        let error =
+            train_model(&config, &vocab, &mut model, &corpus, NoProgress).expect_err("refused");
+        let message = show("train_model with an unwritable word", &error);
+        assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+        assert_names(&message, &needles);
+        assert!(message.len() < 300, "a long word is cut: {message}");
+        assert_eq!(model, start, "refused before any step");
+        let error = save_model(dir.path().join("m"), &model, &vocab).expect_err("unsaveable");
+        assert_names(
+            &show("save_model with an unwritable word", &error),
+            &needles,
+        );
+        assert!(!dir.path().join("m").exists());
+    }
+}
+
 // ---- configuration ----
 
 /// Every builder setter with values out of its range: 0, too large, `usize::MAX`, NaN,

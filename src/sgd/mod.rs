@@ -456,7 +456,8 @@ pub const SCORE_EVERY: Duration = Duration::from_secs(2);
 /// [`Error::ShapeMismatch`] when the model does not fit the vocabulary and configuration
 /// (its per-offset interactions included),
 /// [`Error::InvalidArgument`] when its subwords are not the configuration's or were
-/// indexed from other words than the vocabulary's,
+/// indexed from other words than the vocabulary's, or a vocabulary word could not be
+/// saved ([`Vocab::unwritable_word`]),
 /// [`Error::Sampling`] when no vocabulary word has a positive count,
 /// [`Error::OutOfMemory`] when the sampler, the shared copies and the threads' buffers
 /// would not fit in the available memory,
@@ -511,6 +512,16 @@ pub(crate) fn run(
         "model (vocabulary size × configured dimension)",
     )?;
     crate::subwords::check_words(model.subwords(), vocab.words())?;
+    if let Some((id, word, why)) = vocab.unwritable_word() {
+        return Err(Error::InvalidArgument {
+            what: "vocabulary",
+            message: format!(
+                "word {id} ({}) {why}: no corpus token can be it, and a model trained with \
+                 it could not be saved",
+                crate::vocab::shown(word)
+            ),
+        });
+    }
     check_memory(config, vocab.len(), Stage::BeforeTraining)?;
     let threads = config.threads();
     let dim = config.dim();
