@@ -36,6 +36,9 @@ macro_rules! note {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
 }
+#[path = "common/args.rs"]
+mod args;
+
 use clap::Parser;
 use ndarray::Array2;
 
@@ -69,6 +72,10 @@ struct Args {
     /// Threads for the analogy search [default: the number of cores].
     #[arg(long)]
     threads: Option<usize>,
+    /// For a model folder with subwords: read its vectors at this weight of a word's own
+    /// row against 1 for each n-gram, instead of the weight it was trained to be read at.
+    #[arg(long)]
+    subword_readout_weight: Option<f32>,
 }
 
 /// The vector kinds to evaluate.
@@ -249,11 +256,13 @@ fn run() -> Result<()> {
     // What to evaluate: the model's vector kinds, each computed when its turn comes (so
     // that `--vectors all` holds one kind at a time, not thirteen), or the file's vectors.
     let (model, names, file, vocab) = if args.model_dir.is_dir() {
-        let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+        let (mut model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+        args::read_subwords_at(Some(&mut model), args.subword_readout_weight)?;
         let kinds = args.vectors.0.clone();
         let names: Vec<String> = kinds.iter().map(|kind| kind.name().to_owned()).collect();
         (Some((model, kinds)), names, None, vocab)
     } else {
+        args::read_subwords_at(None, args.subword_readout_weight)?;
         // The file's order (descending frequency) is the vocabulary's.
         let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
         (None, vec!["file".to_owned()], Some(vectors), vocab)

@@ -58,6 +58,10 @@ struct Args {
     /// Analogies search (and require their words among) this many most frequent words.
     #[arg(long, default_value_t = DEFAULT_RESTRICT)]
     restrict: usize,
+    /// For a model folder with subwords: read its vectors at this weight of a word's own
+    /// row against 1 for each n-gram, instead of the weight it was trained to be read at.
+    #[arg(long)]
+    subword_readout_weight: Option<f32>,
 }
 
 fn listing(vocab: &Vocab, answers: &[(usize, f32)]) -> String {
@@ -146,9 +150,11 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let (vectors, vocab) = if args.model_dir.is_dir() {
-        let (model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+        let (mut model, vocab) = load_model(&args.model_dir, OovPolicy::Drop)?;
+        args::read_subwords_at(Some(&mut model), args.subword_readout_weight)?;
         (model.word_vectors(args.vectors), vocab)
     } else {
+        args::read_subwords_at(None, args.subword_readout_weight)?;
         let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
         (vectors, vocab)
     };

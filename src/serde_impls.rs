@@ -7,7 +7,10 @@
 //!
 //! - [`TrainConfig`] is a map with the keys and values of [`TrainConfig::to_text`]
 //!   (`{"dim": 100, "window": 5, "window_mode": "shrink", …}`). A missing key takes the
-//!   builder's default (`max_vocab` absent or `null` means no limit); an unknown or
+//!   builder's default (`max_vocab` absent or `null` means no limit; missing subword keys
+//!   mean the default subwords, where [`TrainConfig::from_text`], which reads the files
+//!   of saved runs, takes a missing `subword_min_n` for a run from before subwords
+//!   existed, and so for none); an unknown or
 //!   repeated key, a value of the wrong kind, and every value
 //!   [`TrainConfigBuilder::build`](crate::TrainConfigBuilder::build) rejects are errors.
 //! - [`Vocab`] is `{"words": [...], "counts": [...], "oov": "drop" | "unk"}`, ids in

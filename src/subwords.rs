@@ -506,6 +506,30 @@ impl Subwords {
         &self.index
     }
 
+    /// Reads the word vectors at another [`readout_weight`](SubwordConfig::readout_weight):
+    /// it weighs the word's own row in the read-out only, so a trained model can be read
+    /// at any weight without training again (the scores and training are unchanged).
+    ///
+    /// ```
+    /// use bilinear_skipgram::subwords::{SubwordConfig, SubwordIndex, Subwords};
+    /// use bilinear_skipgram::ndarray::Array2;
+    ///
+    /// let index = SubwordIndex::new(&["walk", "talk"], SubwordConfig::new(3, 3)?)?;
+    /// let mut subwords = Subwords::new(index, Array2::zeros((2, 4)), 4)?;
+    /// subwords.set_readout_weight(0.5)?;
+    /// assert_eq!(subwords.index().config().readout_weight(), 0.5);
+    /// assert!(subwords.set_readout_weight(0.0).is_err());
+    /// # Ok::<(), bilinear_skipgram::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`SubwordConfig::with_readout_weight`]; the weight is then unchanged.
+    pub fn set_readout_weight(&mut self, weight: f32) -> std::result::Result<(), ConfigError> {
+        self.index.config = self.index.config.with_readout_weight(weight)?;
+        Ok(())
+    }
+
     /// `Z`, the n-gram rows.
     pub fn table(&self) -> ArrayView2<'_, f32> {
         self.table.view()

@@ -295,6 +295,67 @@ fn a_stopped_run_checkpoints_at_the_stop_and_resumes_from_there() {
     assert_same_model(&at_stop.model, &stopped.model);
 }
 
+/// The read-out weight weighs the vectors read out, not training: a run resumes at another
+/// one (and ends with the uninterrupted run's parameters), while another word weight, which
+/// changes training, is refused.
+#[test]
+fn a_run_resumes_at_another_readout_weight_and_at_no_other_subword_option() {
+    let config = config(1);
+    let subwords = config.subwords().expect("the default has subwords");
+    let with = |s| {
+        config
+            .to_builder()
+            .subwords(Some(s))
+            .build()
+            .expect("config")
+    };
+    let reference = train(&config, [bundled_corpus()], NoProgress).expect("train");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("run.bsg");
+    let options = CheckpointOptions::new(&path).without_timer();
+    let at_half = |p: &Progress| {
+        if p.words_done * 2 == p.words_total {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let stopped =
+        train_checkpointed(&config, [bundled_corpus()], &options, at_half).expect("train");
+    assert!(stopped.report.stopped_early);
+    let heavier = with(subwords.with_word_weight(3.0).expect("weight"));
+    match resume(&heavier, [bundled_corpus()], &options, NoProgress).expect_err("refused") {
+        Error::OptionsMismatch { differences, .. } => {
+            let names: Vec<&str> = differences.iter().map(|d| d.name).collect();
+            assert_eq!(names, ["subword_word_weight"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let lighter = with(subwords.with_readout_weight(0.5).expect("weight"));
+    let resumed = resume(&lighter, [bundled_corpus()], &options, NoProgress).expect("resume");
+    let (got, want) = (
+        resumed.model.subwords().expect("subwords"),
+        reference.model.subwords().expect("subwords"),
+    );
+    assert_eq!(got.index().config().readout_weight(), 0.5);
+    assert_eq!(resumed.config.subwords(), lighter.subwords());
+    assert!(resumed.model.focus_embeddings() == reference.model.focus_embeddings());
+    assert!(resumed.model.context_embeddings() == reference.model.context_embeddings());
+    assert!(got.table() == want.table(), "Z differs");
+    assert_eq!(resumed.report.epoch_losses, reference.report.epoch_losses);
+    assert!(
+        resumed.model.readout_focus_vectors() != reference.model.readout_focus_vectors(),
+        "read at 0.5, not at 1"
+    );
+    // The checkpoint records the weight the run went on with.
+    let finished = Checkpoint::read(&path).expect("read");
+    assert_eq!(finished.config.subwords(), lighter.subwords());
+    assert_eq!(
+        finished.model.subwords().map(|s| s.index().config()),
+        lighter.subwords()
+    );
+}
+
 /// Runs only as the child process of `sigkill_at_a_random_moment_loses_nothing`.
 #[test]
 #[ignore = "runs as a child process of another test"]

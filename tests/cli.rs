@@ -990,6 +990,18 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
     );
     let output = run("nearest", &["out", "the"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
+    // Read at another weight: other neighbours' scores; at the saved weight, the same.
+    let at = |weight: &str| {
+        let output = run(
+            "nearest",
+            &["out", "the", "--subword-readout-weight", weight],
+            dir.path(),
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        output.stdout
+    };
+    assert_eq!(at("0.5"), output.stdout);
+    assert_ne!(at("4"), output.stdout);
     // The default has subwords; `none` trains free rows, and the folder has no Z files.
     let output = run("train", &train_args(corpus, "default", &[]), dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
@@ -1030,5 +1042,23 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
             stderr(&output)
         );
         assert!(!dir.path().join("bad").exists(), "{args:?}");
+    }
+    fs::create_dir(dir.path().join("sets")).expect("mkdir");
+    fs::write(dir.path().join("sets/sim.tsv"), "the\tand\t9\n").expect("write");
+    for (example, args) in [
+        ("nearest", ["none", "the"]),
+        ("evaluate", ["none", "--eval-dir=sets"]),
+    ] {
+        let output = run(
+            example,
+            &[&args[..], &["--subword-readout-weight", "2"]].concat(),
+            dir.path(),
+        );
+        assert_ne!(output.status.code(), Some(0));
+        assert!(
+            stderr(&output).contains("--subword-readout-weight: the model has no subwords"),
+            "{example}: {}",
+            stderr(&output)
+        );
     }
 }

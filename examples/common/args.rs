@@ -1,5 +1,5 @@
-//! Command-line value parsers the examples share (`nearest` and `throughput` include this
-//! file alone, and each uses some of them).
+//! Command-line value parsers and options the examples share (`evaluate`, `nearest` and
+//! `throughput` include this file alone, and each uses some of them).
 #![allow(dead_code)]
 
 /// A count of at least 1.
@@ -84,5 +84,29 @@ impl SubwordArgs {
                         .unwrap_or(defaults.readout_weight()),
                 )?,
         ))
+    }
+}
+
+/// `--subword-readout-weight` of the reading examples: reads a model folder's subword
+/// vectors at `weight` instead of the weight it was saved with (`None`: as saved).
+pub fn read_subwords_at(
+    model: Option<&mut bilinear_skipgram::Model>,
+    weight: Option<f32>,
+) -> bilinear_skipgram::Result<()> {
+    let Some(weight) = weight else {
+        return Ok(());
+    };
+    let refuse = |message: &str| bilinear_skipgram::Error::InvalidArgument {
+        what: "--subword-readout-weight",
+        message: message.to_owned(),
+    };
+    match model {
+        None => Err(refuse(
+            "a file of word vectors holds one read-out; give a model folder",
+        )),
+        Some(model) => match model.subwords_mut() {
+            None => Err(refuse("the model has no subwords")),
+            Some(subwords) => Ok(subwords.set_readout_weight(weight)?),
+        },
     }
 }

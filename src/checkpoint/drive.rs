@@ -71,7 +71,9 @@ pub fn train_checkpointed(
 ///
 /// `config` must equal the checkpoint's configuration except for
 /// [`threads`](crate::TrainConfigBuilder::threads), which may change (the random streams
-/// depend on the data's position, not on the threads). The checkpoint interval and the
+/// depend on the data's position, not on the threads), and the subwords'
+/// [`readout_weight`](crate::subwords::SubwordConfig::readout_weight), which weighs the
+/// read-out only. The checkpoint interval and the
 /// retries are [`CheckpointOptions`], which may change too. Learning rates lowered by
 /// retries after a divergence are compared after lowering the given ones the same way,
 /// so the command that started the run resumes it. The corpus is read with the
@@ -137,7 +139,7 @@ impl Checkpoint {
     ) -> Result<Trained> {
         remove_stale_temporaries(options.path());
         self.check_resumable(options.path(), config)?;
-        self.config = self.config.to_builder().threads(config.threads()).build()?;
+        self.adopt(config)?;
         let corpus = corpus
             .into()
             .with_options(self.config.corpus_options().clone());
@@ -162,12 +164,27 @@ fn lowered(config: &TrainConfig, factor: f32) -> Result<TrainConfig> {
 }
 
 /// Options that may differ between a checkpoint and the configuration resuming it.
-const MAY_CHANGE_ON_RESUME: [&str; 1] = ["threads"];
+const MAY_CHANGE_ON_RESUME: [&str; 2] = ["threads", "subword_readout_weight"];
 
 impl Checkpoint {
+    /// Takes from `given` what [`MAY_CHANGE_ON_RESUME`] lists: the threads, and the
+    /// subwords' read-out weight (the configuration's and the model's).
+    fn adopt(&mut self, given: &TrainConfig) -> Result<()> {
+        let mut builder = self.config.to_builder().threads(given.threads());
+        if let (Some(mine), Some(theirs)) = (self.config.subwords(), given.subwords()) {
+            let weight = theirs.readout_weight();
+            builder = builder.subwords(Some(mine.with_readout_weight(weight)?));
+            if let Some(subwords) = self.model.subwords_mut() {
+                subwords.set_readout_weight(weight)?;
+            }
+        }
+        self.config = builder.build()?;
+        Ok(())
+    }
+
     /// Checks that `config` may resume this checkpoint (read from `path`, which the error
     /// names): that it equals the checkpoint's configuration except for the number of
-    /// threads, with its learning rates compared after the lowering that retries recorded
+    /// threads and the subwords' read-out weight, with its learning rates compared after the lowering that retries recorded
     /// (see [Resuming](super#resuming)). [`resume`] checks this first; a program can check it
     /// itself before reporting, for example, that a run already finished, and then go on
     /// with [`Checkpoint::resume`], which does not read the file again.
@@ -182,8 +199,8 @@ impl Checkpoint {
     }
 }
 
-/// Refuses `given` unless it is the checkpoint's configuration, up to the threads and the
-/// retries' lowering of the learning rates, listing every option that differs.
+/// Refuses `given` unless it is the checkpoint's configuration, up to what
+/// [`MAY_CHANGE_ON_RESUME`] lists and the retries' lowering of the learning rates, listing every option that differs.
 fn check_options(path: &Path, checkpoint: &Checkpoint, given: &TrainConfig) -> Result<()> {
     let factors = &checkpoint.state.retry_factors;
     let mut expected = given.clone();
@@ -301,11 +318,9 @@ fn drive(
             Err(error @ Error::Diverged { .. }) if recovered.len() < options.retry_count() => {
                 let mut last = Checkpoint::read(options.path())?;
                 let factor = options.retry_factor();
-                // The checkpoint's threads may be another session's.
-                last.config = lowered(&last.config, factor)?
-                    .to_builder()
-                    .threads(current.config.threads())
-                    .build()?;
+                // The checkpoint's threads and read-out may be another session's.
+                last.config = lowered(&last.config, factor)?;
+                last.adopt(&current.config)?;
                 last.state.retry_factors.push(factor);
                 // Record the lower rates at once, so an interruption now resumes with them.
                 last.write(options.path())?;

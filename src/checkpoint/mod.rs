@@ -20,6 +20,8 @@
 //!
 //! - `threads` (the random streams do not depend on the threads; with several threads
 //!   Hogwild makes runs differ anyway);
+//! - `subword_readout_weight` (it weighs a word's own row in the vectors read out, not in
+//!   training; the resumed run reads out at the given weight);
 //! - the [`CheckpointOptions`]: the interval between checkpoints and the retries.
 //!
 //! Retries after a divergence lower the learning rates in the checkpoint and record the
