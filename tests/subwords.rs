@@ -572,6 +572,15 @@ fn a_trained_subword_model_saves_and_loads_whole() {
     let config = model.subwords().expect("subwords").index().config();
     assert_eq!((config.word_weight(), config.readout_weight()), (1.0, 1.0));
     assert_eq!(model.focus_embeddings(), trained.model.focus_embeddings());
+    // With the word weight but not the read-out weight: read at the word weight.
+    save_model(&older, &trained.model, &trained.vocab).expect("saves");
+    std::fs::remove_file(older.join("MANIFEST")).expect("unlisted");
+    let info = std::fs::read_to_string(older.join("Z.txt")).expect("read");
+    let info = info.replace("readout_weight = 1\n", "");
+    std::fs::write(older.join("Z.txt"), info).expect("write");
+    let (model, _) = load_model(&older, OovPolicy::Drop).expect("loads");
+    let config = model.subwords().expect("subwords").index().config();
+    assert_eq!((config.word_weight(), config.readout_weight()), (2.0, 2.0));
     let error = broken("alone", &|d| {
         std::fs::remove_file(d.join("Z.txt")).expect("rm")
     });

@@ -214,9 +214,15 @@ impl TrainConfig {
         if !given.contains(&"subword_min_n") {
             // Written before subwords existed: the model has none, whatever the default.
             config.subword_min_n = 0;
-        } else if !given.contains(&"subword_word_weight") {
-            // Written before the word weight existed: fastText's plain mean.
-            config.subword_word_weight = 1.0;
+        } else {
+            if !given.contains(&"subword_word_weight") {
+                // Written before the word weight existed: fastText's plain mean.
+                config.subword_word_weight = 1.0;
+            }
+            if !given.contains(&"subword_readout_weight") {
+                // Written before the read-out weight existed: read at the word weight.
+                config.subword_readout_weight = config.subword_word_weight;
+            }
         }
         TrainConfigBuilder { config }.build()
     }

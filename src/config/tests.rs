@@ -308,6 +308,24 @@ fn bad_text_names_the_line() {
             .subwords()
             .map(|s| (s.min_n(), s.max_n()))
     );
+    // Written before the read-out weight existed: read at the word weight (both 1 when
+    // neither is given).
+    let without = |keys: &[&str]| {
+        let text: String = good
+            .lines()
+            .filter(|l| !keys.iter().any(|k| l.starts_with(&format!("{k} ="))))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        TrainConfig::from_text(&text)
+            .unwrap()
+            .subwords()
+            .map(|s| (s.word_weight(), s.readout_weight()))
+    };
+    assert_eq!(without(&["subword_readout_weight"]), Some((2.0, 2.0)));
+    assert_eq!(
+        without(&["subword_word_weight", "subword_readout_weight"]),
+        Some((1.0, 1.0))
+    );
     assert!(matches!(
         TrainConfig::from_text(
             &good.replace("subword_word_weight = 2", "subword_word_weight = -1")

@@ -10,8 +10,9 @@
 //! readout_weight = 1
 //! ```
 //!
-//! (The weights may be missing, in a folder written before they existed: they are then 1,
-//! fastText's plain mean.)
+//! (The weights may be missing, in a folder written before they existed: a missing
+//! `word_weight` is 1, fastText's plain mean, and a missing `readout_weight` is the word
+//! weight, which is how such a folder was read.)
 //!
 //! The rows follow the [`SubwordIndex`] of the folder's vocabulary with these settings,
 //! which the reader rebuilds from `vocab.txt` (n-grams in order of first occurrence).
@@ -128,7 +129,11 @@ pub(crate) fn read_subwords(
     config = config
         .with_word_weight(word)
         .map_err(|e| bad(line, e.to_string()))?;
-    let (readout, line) = weight(readout_weight, "readout_weight")?;
+    // Written before the read-out weight existed: read at the word weight.
+    let (readout, line) = match readout_weight {
+        Some(given) => weight(Some(given), "readout_weight")?,
+        None => (word, n_lines + 1),
+    };
     config = config
         .with_readout_weight(readout)
         .map_err(|e| bad(line, e.to_string()))?;
