@@ -76,6 +76,11 @@ struct Args {
     /// row against 1 for each n-gram, instead of the weight it was trained to be read at.
     #[arg(long)]
     subword_readout_weight: Option<f32>,
+    /// For a model folder: compute the score-smoothed vectors with the singular values of
+    /// the scores weighted by `Λ^P` instead of the library's `SMOOTHED_SPECTRAL_WEIGHT`
+    /// (0.5 gives score-concat's spectrum).
+    #[arg(long, value_name = "P")]
+    spectral_weight: Option<f64>,
 }
 
 /// The vector kinds to evaluate.
@@ -267,11 +272,32 @@ fn run() -> Result<()> {
         let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
         (None, vec!["file".to_owned()], Some(vectors), vocab)
     };
+    let smoothed = match (&model, args.spectral_weight) {
+        (_, None) => None,
+        (None, Some(_)) => {
+            return Err(Error::InvalidArgument {
+                what: "--spectral-weight",
+                message: "a file of word vectors holds one read-out; give a model folder"
+                    .to_owned(),
+            });
+        }
+        // Checked here, so computing it again for the kind cannot fail.
+        (Some((model, _)), Some(weight)) => {
+            model.score_read_out_weighted(weight)?;
+            Some(weight)
+        }
+    };
     let mut file = file;
     let mut vectors_at = |k: usize| -> Array2<f32> {
         // A file has one set of vectors, asked for once.
         let vectors = match &model {
-            Some((model, kinds)) => model.word_vectors(kinds[k]),
+            Some((model, kinds)) => match (kinds[k], smoothed) {
+                (VectorKind::ScoreSmoothed, Some(weight)) => model
+                    .score_read_out_weighted(weight)
+                    .map(|r| r.concatenated())
+                    .unwrap_or_default(),
+                (kind, _) => model.word_vectors(kind),
+            },
             None => file.take().unwrap_or_default(),
         };
         let n_bad = count_non_finite_rows(vectors.view());

@@ -47,8 +47,8 @@
 //!
 //! **Score-only, smoothed spectrum**: `score-smoothed`
 //! ([`ScoreSmoothed`](VectorKind::ScoreSmoothed), the default) is `score-concat` with the
-//! singular values weighted by `Λ^{0.4}` instead of `Λ^{1/2}`
-//! ([`score_read_out_weighted`], [`SMOOTHED_SPECTRAL_WEIGHT`]): `F Fᵀ = (SᵀS)^{0.4}`, so it
+//! singular values weighted by `Λ^{0.35}` instead of `Λ^{1/2}`
+//! ([`score_read_out_weighted`], [`SMOOTHED_SPECTRAL_WEIGHT`]): `F Fᵀ = (SᵀS)^{0.35}`, so it
 //! too depends on the scores alone, but the top directions of `S`, which every word shares
 //! (on English Wikipedia the largest singular value is seven times the second), weigh less
 //! in a cosine. `C Fᵀ` is then no longer `S`; the kinds that reproduce the scores are the
@@ -169,7 +169,7 @@ pub enum VectorKind {
     /// length.
     ScoreConcatenated,
     /// `score-smoothed`: `[C, F]` of the score-only read-out with the singular values of
-    /// the scores weighted by `Λ^p`, `p` = [`SMOOTHED_SPECTRAL_WEIGHT`] (0.4), instead of
+    /// the scores weighted by `Λ^p`, `p` = [`SMOOTHED_SPECTRAL_WEIGHT`] (0.35), instead of
     /// `Λ^{1/2}` ([`score_read_out_weighted`]), each half's rows scaled to unit length. The
     /// default.
     #[default]

@@ -1044,7 +1044,32 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
         assert!(!dir.path().join("bad").exists(), "{args:?}");
     }
     fs::create_dir(dir.path().join("sets")).expect("mkdir");
-    fs::write(dir.path().join("sets/sim.tsv"), "the\tand\t9\n").expect("write");
+    fs::write(
+        dir.path().join("sets/sim.tsv"),
+        "cat\tdog\t9\ncat\tmouse\t8\ncar\tbus\t7\ncat\troad\t1\ndog\tdrive\t2\n",
+    )
+    .expect("write");
+    // --spectral-weight: the library's weight changes nothing; 1/2 is score-concat's.
+    let scores = |extra: &[&str]| {
+        let output = run(
+            "evaluate",
+            &[&["out", "--eval-dir=sets", "--vectors=all"], extra].concat(),
+            dir.path(),
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = String::from_utf8(output.stdout).expect("UTF-8");
+        let score = |kind: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(kind))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned))
+                .unwrap_or_else(|| panic!("no {kind} row in {text}"))
+        };
+        (score("score-smoothed"), score("score-concat"))
+    };
+    let weight = bilinear_skipgram::model::SMOOTHED_SPECTRAL_WEIGHT.to_string();
+    assert_eq!(scores(&[]), scores(&["--spectral-weight", &weight]));
+    let (smoothed, concat) = scores(&["--spectral-weight=0.5"]);
+    assert_eq!(smoothed, concat);
     for (example, args) in [
         ("nearest", ["none", "the"]),
         ("evaluate", ["none", "--eval-dir=sets"]),

@@ -324,7 +324,7 @@ proptest! {
         let ff = before.focus.dot(&before.focus.t());
         let cc = before.context.dot(&before.context.t());
         let tolerance = 1000.0 * m as f64 * EPS * kappa * max_abs(&ff).max(max_abs(&cc));
-        // The smoothed read-out (`F Fᵀ = (SᵀS)^{0.4}`) is a function of the scores too.
+        // The smoothed read-out (`F Fᵀ = (SᵀS)^p`) is a function of the scores too.
         let smoothed = |u: &Array2<f64>, v: &Array2<f64>, w: &Array2<f64>| {
             score_read_out_weighted(u.view(), v.view(), w.view(), SMOOTHED_SPECTRAL_WEIGHT)
                 .expect("consistent shapes, valid weight")

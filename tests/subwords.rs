@@ -211,7 +211,7 @@ fn focus_vectors_average_a_word_row_with_its_ngram_rows() {
     let defaults = index.config();
     assert_eq!(
         (defaults.word_weight(), defaults.readout_weight()),
-        (2.0, 1.0)
+        (2.0, 0.25)
     );
     let model = start_model(&index);
     let subwords = model.subwords().expect("subwords");
@@ -537,7 +537,7 @@ fn a_trained_subword_model_saves_and_loads_whole() {
     let error = broken("weight", &|d| {
         let info = std::fs::read_to_string(d.join("Z.txt")).expect("read");
         assert!(
-            info.ends_with("word_weight = 2\nreadout_weight = 1\n"),
+            info.ends_with("word_weight = 2\nreadout_weight = 0.25\n"),
             "{info}"
         );
         std::fs::write(
@@ -552,7 +552,7 @@ fn a_trained_subword_model_saves_and_loads_whole() {
     );
     let error = broken("readout", &|d| {
         let info = std::fs::read_to_string(d.join("Z.txt")).expect("read");
-        let info = info.replace("readout_weight = 1", "readout_weight = x");
+        let info = info.replace("readout_weight = 0.25", "readout_weight = x");
         std::fs::write(d.join("Z.txt"), info).expect("write");
     });
     assert!(
@@ -566,7 +566,7 @@ fn a_trained_subword_model_saves_and_loads_whole() {
     let info = std::fs::read_to_string(older.join("Z.txt")).expect("read");
     let info = info
         .replace("word_weight = 2\n", "")
-        .replace("readout_weight = 1\n", "");
+        .replace("readout_weight = 0.25\n", "");
     std::fs::write(older.join("Z.txt"), info).expect("write");
     let (model, _) = load_model(&older, OovPolicy::Drop).expect("loads");
     let config = model.subwords().expect("subwords").index().config();
@@ -576,7 +576,7 @@ fn a_trained_subword_model_saves_and_loads_whole() {
     save_model(&older, &trained.model, &trained.vocab).expect("saves");
     std::fs::remove_file(older.join("MANIFEST")).expect("unlisted");
     let info = std::fs::read_to_string(older.join("Z.txt")).expect("read");
-    let info = info.replace("readout_weight = 1\n", "");
+    let info = info.replace("readout_weight = 0.25\n", "");
     std::fs::write(older.join("Z.txt"), info).expect("write");
     let (model, _) = load_model(&older, OovPolicy::Drop).expect("loads");
     let config = model.subwords().expect("subwords").index().config();

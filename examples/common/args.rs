@@ -43,7 +43,7 @@ pub struct SubwordArgs {
     #[arg(long)]
     subword_word_weight: Option<f32>,
     /// With subwords: the same weight in the focus vectors the word vectors are read from
-    /// (equal to --subword-word-weight: the vectors the scores use) [default: 1].
+    /// (equal to --subword-word-weight: the vectors the scores use) [default: 0.25].
     #[arg(long)]
     subword_readout_weight: Option<f32>,
 }

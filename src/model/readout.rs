@@ -26,15 +26,17 @@ const GRAM_BLOCK: usize = 4096;
 pub const SCORE_RANK_TOLERANCE: f64 = 1e-6;
 
 /// The spectral weight `p` of [`VectorKind::ScoreSmoothed`](crate::VectorKind::ScoreSmoothed),
-/// the default word vectors: [`score_read_out_weighted`] with `Λ^{0.4}`. Chosen from
-/// measurements on English Wikipedia (BENCHMARKS.md, the default model with rows at 0.05,
-/// mean of four seeds): against `p = 1/2` it gained 0.010 on MEN, 0.012 on MTurk-771,
-/// 0.0035 on SimVerb, 1.3 points on MSR and 0.5 on BATS, with RW unchanged (−0.003 to
-/// +0.002 per seed); with rows at 0.04 (eight seeds) it gained 0.013, 0.017, 0.005, 1.6
-/// and 0.7, and 0.006 on RW; on one seed
-/// `p = 0.35` lost 0.008 on RW against `p = 0.4`, and `p = 0.625` lost on every set
-/// against `p = 1/2`.
-pub const SMOOTHED_SPECTRAL_WEIGHT: f64 = 0.4;
+/// the default word vectors: [`score_read_out_weighted`] with `Λ^{0.35}`. Chosen from
+/// measurements on English Wikipedia (BENCHMARKS.md). Without subwords (rows at 0.05, four
+/// seeds) `p = 0.4` gained against `p = 1/2` 0.010 on MEN, 0.012 on MTurk-771, 0.0035 on
+/// SimVerb, 1.3 points on MSR and 0.5 on BATS with RW unchanged, and `p = 0.35` lost 0.008
+/// on RW against 0.4 on one seed. With subwords (the default model, read-out weight 0.25,
+/// eight seeds read both ways) `p = 0.35` gained against 0.4 0.003 on MEN, 0.004 on MTurk,
+/// 0.0024 on SimVerb, 0.8 points on MSR and 0.4 on BATS, with RW unchanged (0.4581 and
+/// 0.4582); `p = 0.3` gained 0.0012 more on SimVerb and lost 0.0023 on RW against 0.35,
+/// and at read-out weight 0.5 (four seeds) `p = 0.2` lost 0.014 on RW against 0.4 and
+/// `p = 1/2` lost on every set.
+pub const SMOOTHED_SPECTRAL_WEIGHT: f64 = 0.35;
 
 /// Focus vectors `F` and context vectors `C` of every word (`n_words×M` each), read out so
 /// that `⟨C_c, F_w⟩` is the model's score of the pair `(w, c)`.
