@@ -109,7 +109,10 @@ fn conditioned(m: usize, max_decades: f64) -> impl Strategy<Value = Array2<f64>>
         "orthonormalisable",
         move |(x, y, decades)| {
             let (x, y) = (orthonormal_columns(&x), orthonormal_columns(&y));
-            if orthogonality_error(&x) > 1e-12 || orthogonality_error(&y) > 1e-12 {
+            // A zero column (the shrinker makes them) gives NaN columns, which a max-fold
+            // of the error would skip.
+            let finite = x.iter().chain(&y).all(|a| a.is_finite());
+            if !finite || orthogonality_error(&x) > 1e-12 || orthogonality_error(&y) > 1e-12 {
                 return None;
             }
             let sigma = Array1::from_shape_fn(m, |i| {
@@ -521,7 +524,9 @@ proptest! {
             let c = f64_of(&model.word_vectors(context));
             close(&c.dot(&f.t()), &s_bar, 50.0 * m as f64 * f32_eps * ku * kv * size, focus.name())?;
         }
-        // Exactly the generic read-out of (U, V, W̄) as the model computes W̄.
+        // The generic read-out of (U, V, W̄) as the model computes W̄: the model splits W̄ in
+        // f64, the generic read-out the f32 W̄ it is given, so their singular vectors agree to
+        // f32 rounding times W̄'s condition number (up to 10⁴ here).
         let w_model = model.effective_interaction();
         let generic = balanced_read_out(
             model.focus_embeddings(),
@@ -530,7 +535,8 @@ proptest! {
         )
         .expect("consistent shapes");
         let f = model.word_vectors(VectorKind::BalancedFocus);
-        let tolerance = 1e-5 * generic.focus.iter().fold(1.0_f32, |a, x| a.max(x.abs()));
+        let kw = condition_number(&w_bar).max(1.0) as f32;
+        let tolerance = 1e-5 * kw * generic.focus.iter().fold(1.0_f32, |a, x| a.max(x.abs()));
         prop_assert!(f.iter().zip(&generic.focus).all(|(a, b)| (a - b).abs() <= tolerance));
     }
 }
