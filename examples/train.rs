@@ -228,11 +228,14 @@ fn run() -> Result<()> {
     let time_limit = args.time_limit_minutes.map(time_limit).transpose()?;
     // Where the results go is checked before hours of training, not after.
     check_output_dir(&args.out)?;
+    for path in &args.corpus {
+        check_outside(path, "a corpus file", &args.out)?;
+    }
     let checkpoint = match &args.checkpoint {
         None => None,
         Some(path) => {
             check_output_file(path)?;
-            check_outside(path, &args.out)?;
+            check_outside(path, "the checkpoint", &args.out)?;
             let options = CheckpointOptions::new(path)
                 .every_minutes(args.checkpoint_minutes)?
                 .retries(args.retries, 0.5)?;
@@ -504,13 +507,12 @@ fn write_outputs(
     Ok(lines)
 }
 
-/// Refuses a checkpoint inside the output folder (or at its path): the folder is replaced
-/// as a whole once training ends, which would fail on the checkpoint found in it, or
-/// remove it, after the training.
-fn check_outside(checkpoint: &Path, out: &Path) -> Result<()> {
-    // Both as absolute paths with their folders' links resolved; the checkpoint's folder
-    // exists (`check_output_file`), and an output folder whose parent is missing holds
-    // nothing yet.
+/// Refuses a checkpoint or a corpus file (`what`) inside the output folder (or at its
+/// path): the folder is replaced as a whole once training ends, which would fail on the
+/// file found in it, or remove it, after the training.
+fn check_outside(file: &Path, what: &str, out: &Path) -> Result<()> {
+    // Both as absolute paths with their folders' links resolved; an output folder whose
+    // parent is missing holds nothing yet.
     let resolved = |path: &Path| -> Option<PathBuf> {
         if let Ok(path) = path.canonicalize() {
             return Some(path);
@@ -519,20 +521,24 @@ fn check_outside(checkpoint: &Path, out: &Path) -> Result<()> {
         let parent = parent.unwrap_or(Path::new(".")).canonicalize().ok()?;
         Some(parent.join(path.file_name()?))
     };
-    let (Some(file), Some(folder)) = (resolved(checkpoint), resolved(out)) else {
+    let (Some(resolved_file), Some(folder)) = (resolved(file), resolved(out)) else {
         return Ok(());
     };
-    if !file.starts_with(&folder) {
+    if !resolved_file.starts_with(&folder) {
         return Ok(());
     }
-    let place = if file == folder { "is" } else { "is inside" };
+    let place = if resolved_file == folder {
+        "is"
+    } else {
+        "is inside"
+    };
     Err(bilinear_skipgram::Error::File {
-        path: checkpoint.to_path_buf(),
+        path: file.to_path_buf(),
         source: std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!(
-                "the checkpoint {place} the output folder {}, which is replaced as a whole \
-                 once training ends: keep the checkpoint outside it",
+                "{what} {place} the output folder {}, which is replaced as a whole once \
+                 training ends: keep {what} outside it",
                 out.display()
             ),
         ),

@@ -990,6 +990,18 @@ fn train_with_subwords_writes_and_reads_its_ngram_table() {
     );
     let output = run("nearest", &["out", "the"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
+    // A corpus inside the output folder is refused before training (the folder is replaced
+    // as a whole, and the corpus with it).
+    let vectors = fs::read(out.join("vectors.txt")).expect("vectors");
+    let refused = run("train", &["out/vectors.txt", "--out", "out/."], dir.path());
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        stderr(&refused),
+        "error: I/O error on out/vectors.txt: a corpus file is inside the output folder \
+         out/., which is replaced as a whole once training ends: keep a corpus file outside \
+         it\n"
+    );
+    assert_eq!(fs::read(out.join("vectors.txt")).expect("kept"), vectors);
     // Read at another weight: other neighbours' scores; at the saved weight, the same.
     let at = |weight: &str| {
         let output = run(

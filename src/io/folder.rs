@@ -260,6 +260,13 @@ impl<R: Read> Read for CrcReader<R> {
 }
 
 /// The folder that holds `dir` and `dir`'s name.
+/// `dir` as its components spell it: without a trailing `/` (with which the system follows
+/// a symbolic link to a folder, and then cannot rename it) and without `.` components
+/// (`out/.`, a name the system refuses to rename).
+fn normalised(dir: &Path) -> PathBuf {
+    dir.components().collect()
+}
+
 fn parent_and_name(dir: &Path) -> Result<(PathBuf, OsString)> {
     let name = dir.file_name().ok_or_else(|| {
         invalid(
@@ -402,7 +409,7 @@ fn is_atomic_write_leftover(name: &str) -> bool {
 /// or `dir` is a regular file, a device, a symbolic link or another kind of file, or a
 /// folder holding files that are not a model's.
 pub fn check_output_dir(dir: impl AsRef<Path>) -> Result<()> {
-    let dir = dir.as_ref();
+    let dir = &normalised(dir.as_ref());
     let (parent, name) = parent_and_name(dir)?;
     // Missing folders on the way are made by `replace_dir`: the nearest one that exists
     // must take them.
@@ -627,6 +634,7 @@ pub fn replace_dir(dir: impl AsRef<Path>, fill: impl FnOnce(&Path) -> Result<()>
 
 /// [`replace_dir`], with the atomic exchange or (`try_exchange` false) the fallback.
 fn replace(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>, try_exchange: bool) -> Result<()> {
+    let dir = &normalised(dir);
     let (parent, name) = parent_and_name(dir)?;
     // What the folder holds is checked before the swap, against the names `fill` wrote.
     if let Ok(metadata) = fs::symlink_metadata(dir)
@@ -870,6 +878,41 @@ mod tests {
             format!("{}: cannot draw", dir.join("words.png").display())
         );
         assert_eq!(fs::read_dir(parent.path()).expect("list").count(), 0);
+    }
+
+    /// `out/.` and `link/` are the folders `out` and `link`: `out/.` is replaced (it could
+    /// not be renamed under that spelling), and a link named with a trailing `/` is refused
+    /// before anything is written, as without it (the system would follow it).
+    #[test]
+    fn trailing_dot_and_slash_name_the_folder_itself() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let out = parent.path().join("out");
+        let write = |dir: &Path, text: &str| {
+            replace_dir(dir, |staging| {
+                fs::write(staging.join("a.txt"), text).map_err(Error::Io)
+            })
+        };
+        write(&out, "first").expect("writes");
+        let dotted = out.join(".");
+        check_output_dir(&dotted).expect("a model folder");
+        write(&dotted, "second").expect("replaces");
+        assert_eq!(
+            fs::read_to_string(out.join("a.txt")).expect("read"),
+            "second"
+        );
+        #[cfg(unix)]
+        {
+            let link = parent.path().join("link");
+            std::os::unix::fs::symlink(&out, &link).expect("symlink");
+            let slashed = PathBuf::from(format!("{}/", link.display()));
+            let error = check_output_dir(&slashed).expect_err("a link");
+            assert!(error.to_string().contains("symbolic link"), "{error}");
+            write(&slashed, "third").expect_err("a link");
+            assert_eq!(
+                fs::read_to_string(out.join("a.txt")).expect("read"),
+                "second"
+            );
+        }
     }
 
     /// A folder that accepts no new entry (procfs: even root cannot make one there) is
