@@ -78,7 +78,7 @@ struct Args {
     subword_readout_weight: Option<f32>,
     /// For a model folder: compute the score-smoothed vectors with the singular values of
     /// the scores weighted by `Λ^P` instead of the library's `SMOOTHED_SPECTRAL_WEIGHT`
-    /// (0.5 gives score-concat's spectrum).
+    /// (0 to 1; 0.5 gives score-concat's spectrum).
     #[arg(long, value_name = "P")]
     spectral_weight: Option<f64>,
 }

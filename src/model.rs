@@ -89,8 +89,8 @@ mod readout;
 
 pub use offsets::{OffsetInteractionKind, OffsetInteractions, OffsetInteractionsMut};
 pub use readout::{
-    ReadOut, SCORE_RANK_TOLERANCE, SMOOTHED_SPECTRAL_WEIGHT, balanced_read_out, score_read_out,
-    score_read_out_weighted,
+    MAX_SPECTRAL_WEIGHT, ReadOut, SCORE_RANK_TOLERANCE, SMOOTHED_SPECTRAL_WEIGHT,
+    balanced_read_out, score_read_out, score_read_out_weighted,
 };
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
@@ -716,7 +716,8 @@ impl Model {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] unless `weight` is finite and at least 0.
+    /// [`Error::InvalidArgument`] unless `0 ≤ weight ≤`
+    /// [`MAX_SPECTRAL_WEIGHT`].
     pub fn score_read_out_weighted(&self, weight: f64) -> Result<ReadOut<f32>> {
         readout::check_spectral_weight(weight)?;
         Ok(self.score_read_out_unchecked(weight))

@@ -620,13 +620,19 @@ fn shape_errors() {
         );
     }
     let w2 = Array2::<f64>::eye(2);
-    for weight in [-0.1, f64::NAN, f64::INFINITY] {
+    for (weight, shown) in [
+        (-0.1, "-0.1"),
+        (f64::NAN, "NaN"),
+        (f64::INFINITY, "inf"),
+        (1.0001, "1.0001"),
+        (1e308, "1e308"),
+    ] {
         let message = score_read_out_weighted(u.view(), u.view(), w2.view(), weight)
             .expect_err("not a weight")
             .to_string();
         assert!(
             message.starts_with(&format!(
-                "invalid spectral weight: {weight} is not a finite number of at least 0"
+                "invalid spectral weight: {shown} does not lie in [0, 1]"
             )),
             "{message}"
         );

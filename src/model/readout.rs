@@ -215,16 +215,29 @@ pub(crate) fn score<T: Real>(
     apply(focus, context, transforms)
 }
 
-/// `Ok` for a spectral weight the score-only read-out accepts: finite and not negative.
+/// The largest spectral weight the score-only read-out accepts: `Λ^1`, the full spectrum
+/// (`p = 1/2` reproduces the scores, `p = 0` whitens them). Beyond it the powers of the
+/// singular values soon leave `f32`'s range and every vector becomes infinite or NaN.
+pub const MAX_SPECTRAL_WEIGHT: f64 = 1.0;
+
+/// `Ok` for a spectral weight the score-only read-out accepts: `0 ≤ p ≤`
+/// [`MAX_SPECTRAL_WEIGHT`].
 pub(crate) fn check_spectral_weight(weight: f64) -> Result<()> {
-    if weight.is_finite() && weight >= 0.0 {
+    if (0.0..=MAX_SPECTRAL_WEIGHT).contains(&weight) {
         Ok(())
     } else {
+        // A huge weight in scientific notation, not 309 digits.
+        let shown = if weight.abs() >= 1e6 {
+            format!("{weight:e}")
+        } else {
+            weight.to_string()
+        };
         Err(Error::InvalidArgument {
             what: "spectral weight",
             message: format!(
-                "{weight} is not a finite number of at least 0 (the singular values of the \
-                 scores are raised to this power; 0.5 reproduces the scores)"
+                "{shown} does not lie in [0, {MAX_SPECTRAL_WEIGHT}] (the singular values of \
+                 the scores are raised to this power; 0.5 reproduces the scores, 0 whitens \
+                 them, 1 is the full spectrum)"
             ),
         })
     }
@@ -342,7 +355,7 @@ pub fn score_read_out<T: Real>(
 /// # Errors
 ///
 /// [`Error::ShapeMismatch`] as [`score_read_out`]; [`Error::InvalidArgument`] unless
-/// `weight` is finite and at least 0.
+/// `0 ≤ weight ≤` [`MAX_SPECTRAL_WEIGHT`].
 pub fn score_read_out_weighted<T: Real>(
     focus: ArrayView2<'_, T>,
     context: ArrayView2<'_, T>,
