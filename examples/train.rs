@@ -259,18 +259,18 @@ fn run() -> Result<()> {
     let finished = last
         .as_ref()
         .is_some_and(|read| read.state.finished(&read.config));
-    if let (Some(options), Some(read)) = (&checkpoint, &last)
-        && finished
-    {
-        note!(
+    // Said once `resume` has checked the corpus names, below.
+    let finished_note = match (&checkpoint, &last) {
+        (Some(options), Some(read)) if finished => format!(
             "{}: this run already finished ({} words, {} pairs); writing its model to {} \
              without training (remove the checkpoint to train again)",
             options.path().display(),
             read.state.words_done,
             read.state.pairs,
             args.out.display()
-        );
-    }
+        ),
+        _ => String::new(),
+    };
     if !finished {
         note!("training on {}", corpus_names(&corpus));
     }
@@ -313,7 +313,11 @@ fn run() -> Result<()> {
             if !finished {
                 note!("resuming from {}", options.path().display());
             }
-            last.resume(&config, &corpus, options, &mut show)?
+            let trained = last.resume(&config, &corpus, options, &mut show)?;
+            if finished {
+                note!("{finished_note}");
+            }
+            trained
         }
         (Some(options), None) => train_checkpointed(&config, &corpus, options, &mut show)?,
     };

@@ -354,6 +354,17 @@ fn a_run_resumes_at_another_readout_weight_and_at_no_other_subword_option() {
         finished.model.subwords().map(|s| s.index().config()),
         lighter.subwords()
     );
+    // The finished run needs no corpus, but another one named for it is refused (it was
+    // ignored: any file, or none, returned the model).
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "in the beginning\n").expect("write");
+    for corpus in [vec![other.clone()], vec![bundled_corpus(), other]] {
+        match resume(&lighter, corpus.clone(), &options, NoProgress) {
+            Err(Error::CorpusMismatch { .. }) => {}
+            other => panic!("{corpus:?}: {other:?}"),
+        }
+    }
+    resume(&lighter, [bundled_corpus()], &options, NoProgress).expect("the same corpus");
 }
 
 /// Runs only as the child process of `sigkill_at_a_random_moment_loses_nothing`.

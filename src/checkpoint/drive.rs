@@ -86,7 +86,8 @@ pub fn train_checkpointed(
 /// `<text>` for text in memory, `<sentences>` for pre-tokenised sentences, a reader
 /// function's name; and for every source a fingerprint of its bytes after decompression,
 /// or of pre-tokenised sentences' words joined by a space with a line feed after each
-/// sentence).
+/// sentence). A finished run's checkpoint returns its model without reading the corpus;
+/// the sources' number, names and sizes are still checked.
 ///
 /// # Errors
 ///
@@ -143,7 +144,9 @@ impl Checkpoint {
         let corpus = corpus
             .into()
             .with_options(self.config.corpus_options().clone());
-        if !self.state.finished(&self.config) {
+        if self.state.finished(&self.config) {
+            check_corpus_names(options.path(), &self.state.corpus, &corpus)?;
+        } else {
             // The checkpoint is written again: found unwritable before the corpus pass.
             crate::io::check_output_file(options.path())?;
             check_corpus(options.path(), &self.state.corpus, &corpus)?;
@@ -443,6 +446,40 @@ fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corp
     if expected.is_empty() {
         return Ok(());
     }
+    check_corpus_names(checkpoint, expected, corpus)?;
+    let mismatch = |file: &Path, message: String| Error::CorpusMismatch {
+        path: checkpoint.to_path_buf(),
+        file: file.to_path_buf(),
+        message,
+    };
+    let mut stream = corpus.sentences()?;
+    while stream.next_sentence(|_| {})? {}
+    for (recorded, found) in expected.iter().zip(stream.fingerprints()) {
+        if (recorded.bytes, recorded.hash) != (found.bytes, found.hash) {
+            return Err(mismatch(
+                &found.name,
+                format!(
+                    "its content differs from when the run started: {} bytes after \
+                     decompression with fingerprint {:016x} now, {} bytes with {:016x} then",
+                    found.bytes, found.hash, recorded.bytes, recorded.hash
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The part of [`check_corpus`] that needs no pass over the corpus: the sources' number,
+/// names and (files) sizes on disk. A finished run's checkpoint is checked this far: its
+/// model needs no corpus, but another corpus named for it is a mistake worth reporting.
+fn check_corpus_names(
+    checkpoint: &Path,
+    expected: &[SourceFingerprint],
+    corpus: &Corpus,
+) -> Result<()> {
+    if expected.is_empty() {
+        return Ok(());
+    }
     let mismatch = |file: &Path, message: String| Error::CorpusMismatch {
         path: checkpoint.to_path_buf(),
         file: file.to_path_buf(),
@@ -508,20 +545,6 @@ fn check_corpus(checkpoint: &Path, expected: &[SourceFingerprint], corpus: &Corp
             return Err(mismatch(
                 name,
                 format!("the file has {size} bytes, and had {recorded} when the run started"),
-            ));
-        }
-    }
-    let mut stream = corpus.sentences()?;
-    while stream.next_sentence(|_| {})? {}
-    for (recorded, found) in expected.iter().zip(stream.fingerprints()) {
-        if (recorded.bytes, recorded.hash) != (found.bytes, found.hash) {
-            return Err(mismatch(
-                &found.name,
-                format!(
-                    "its content differs from when the run started: {} bytes after \
-                     decompression with fingerprint {:016x} now, {} bytes with {:016x} then",
-                    found.bytes, found.hash, recorded.bytes, recorded.hash
-                ),
             ));
         }
     }
