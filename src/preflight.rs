@@ -29,16 +29,8 @@ fn expected_kept_words(config: &TrainConfig, vocab: &Vocab) -> f64 {
         .sum()
 }
 
-/// Refuses a run on a corpus that cannot train a pair: a vocabulary of fewer than two
-/// entries, a corpus without a sentence of two tokens (when `counts` of the vocabulary
-/// pass are known), or subsampling that keeps, in expectation, fewer than two words in the
-/// whole run. (A model trained with a vocabulary given by the caller, as `train_model`
-/// does, may legitimately have one word; only the trained pairs are checked there.)
-pub(crate) fn check_trainable(
-    config: &TrainConfig,
-    vocab: &Vocab,
-    counts: Option<SentenceCounts>,
-) -> Result<()> {
+/// The vocabulary has at least two words: each pair's negatives are drawn from the others.
+pub(crate) fn check_two_words(config: &TrainConfig, vocab: &Vocab) -> Result<()> {
     let nothing = |reason: String| Err(Error::NothingToTrain { reason });
     if vocab.len() < 2 {
         let words: Vec<String> = vocab.words().iter().map(|w| format!("{w:?}")).collect();
@@ -54,6 +46,21 @@ pub(crate) fn check_trainable(
                 .map_or_else(|| "none".to_owned(), |m| m.to_string()),
         ));
     }
+    Ok(())
+}
+
+/// Refuses a run on a corpus that cannot train a pair: a vocabulary of fewer than two
+/// entries, a corpus without a sentence of two tokens (when `counts` of the vocabulary
+/// pass are known), or subsampling that keeps, in expectation, fewer than two words in the
+/// whole run. (A model trained with a vocabulary given by the caller, as `train_model`
+/// does, may legitimately have one word; only the trained pairs are checked there.)
+pub(crate) fn check_trainable(
+    config: &TrainConfig,
+    vocab: &Vocab,
+    counts: Option<SentenceCounts>,
+) -> Result<()> {
+    check_two_words(config, vocab)?;
+    let nothing = |reason: String| Err(Error::NothingToTrain { reason });
     if let Some(counts) = counts
         && counts.longest < 2
     {

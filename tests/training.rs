@@ -412,9 +412,18 @@ fn course_trainer_runs_and_reports() {
     assert!(report.epoch_losses.iter().all(|l| l.is_finite()));
     assert!(report.epoch_losses[2] < report.epoch_losses[0]);
     assert!(report.pairs > 0);
+    let error =
+        train_course(&config, &vocab, &mut model, &corpus, 0, NoProgress).expect_err("no batch");
+    assert_eq!(
+        error.to_string(),
+        "invalid batch size: must be at least 1 observation, got 0"
+    );
+    // One word: every negative would be the positive itself (the loss was NaN).
+    let one = Vocab::from_counts([("the".to_owned(), 9)], OovPolicy::Drop).expect("vocab");
+    let mut small = Model::course(1, 10, &mut rng);
     assert!(matches!(
-        train_course(&config, &vocab, &mut model, &corpus, 0, NoProgress),
-        Err(Error::ShapeMismatch { .. })
+        train_course(&config, &one, &mut small, &corpus, 1000, NoProgress),
+        Err(Error::NothingToTrain { .. })
     ));
     // The course has one W: a configuration with per-offset interactions is refused.
     let with_offsets = config

@@ -90,8 +90,9 @@ pub fn course_minibatch_step(
 ///
 /// # Errors
 ///
-/// As [`train_model`], [`Error::ShapeMismatch`] for `batch_size` 0, and
-/// [`Error::InvalidArgument`] for a configuration with per-offset interactions (the
+/// As [`train_model`]; [`Error::NothingToTrain`] for a vocabulary of one word (its own
+/// negative, which made the course's loss NaN); [`Error::InvalidArgument`] for
+/// `batch_size` 0 or a configuration with per-offset interactions (the
 /// default's diagonal ones included: set them to
 /// [`OffsetInteractionKind::None`]) or subwords (in it or in the model).
 ///
@@ -112,12 +113,13 @@ pub fn train_course(
         "model (vocabulary size × configured dimension)",
     )?;
     if batch_size == 0 {
-        return Err(Error::ShapeMismatch {
+        return Err(Error::InvalidArgument {
             what: "batch size",
-            expected: vec![1],
-            found: vec![0],
+            message: "must be at least 1 observation, got 0".to_owned(),
         });
     }
+    // One word would be its own negative: the course's loss turned NaN.
+    crate::preflight::check_two_words(config, vocab)?;
     if config.offset_interactions() != OffsetInteractionKind::None {
         return Err(Error::InvalidArgument {
             what: "offset_interactions",
