@@ -232,8 +232,13 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     if !args.eval_dir.is_dir() {
+        let what = if args.eval_dir.exists() {
+            "is not a folder"
+        } else {
+            "not found"
+        };
         note!(
-            "evaluation folder {} not found; pass --eval-dir DIR with word-similarity *.tsv \
+            "evaluation folder {} {what}; pass --eval-dir DIR with word-similarity *.tsv \
              files, msr_analogy.txt, questions-words*.txt or bats*.tsv",
             args.eval_dir.display()
         );

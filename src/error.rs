@@ -406,10 +406,11 @@ pub enum ConfigError {
         value: f64,
     },
     /// A line of a configuration text ([`TrainConfig::from_text`](crate::TrainConfig::from_text))
-    /// that could not be read.
-    #[error("configuration line {line}: {message}")]
+    /// that could not be read, or (line 0) a value given alone, as
+    /// [`SubwordConfig`](crate::subwords::SubwordConfig) parses one.
+    #[error("{}", parse_message(*line, message))]
     Parse {
-        /// One-based line number.
+        /// One-based line number; 0 for a value that is not a line of a text.
         line: usize,
         /// What was wrong.
         message: String,
@@ -424,6 +425,15 @@ pub enum ConfigError {
         /// The value given.
         value: f64,
     },
+}
+
+/// "configuration line N: …", or for line 0 (a value given alone) just the message.
+fn parse_message(line: usize, message: &str) -> String {
+    if line == 0 {
+        message.to_owned()
+    } else {
+        format!("configuration line {line}: {message}")
+    }
 }
 
 /// A float as a person reads it: as Rust writes it, but in scientific notation when it

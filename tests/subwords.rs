@@ -52,7 +52,12 @@ fn bad_lengths_are_refused_by_name() {
     }
     for text in ["", "3-", "a-b", "3-6-9"] {
         let error = text.parse::<SubwordConfig>().expect_err(text);
-        assert!(error.to_string().contains("MIN-MAX"), "{text}: {error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("subword n-gram lengths must be `MIN-MAX`"),
+            "{text}: {error}"
+        );
     }
     let error = SubwordConfig::default()
         .with_min_words(0)
