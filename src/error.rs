@@ -143,7 +143,8 @@ pub enum Error {
     #[error(
         "{}: the options given differ from the checkpoint's: {}; resume with the checkpoint's \
          options, or remove the checkpoint to start a new run (only the number of threads, \
-         the checkpoint interval and the retries may change on resume)",
+         the subwords' read-out weight, the checkpoint interval and the retries may change \
+         on resume)",
         path.display(),
         list_differences(differences)
     )]
