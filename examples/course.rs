@@ -97,10 +97,10 @@ struct Args {
     batch: usize,
     /// Learning rate: of U, V and W for the course (constant), of U and V for the online
     /// trainer (decaying) [default: 1 for the course, the crate's for online].
-    #[arg(long)]
+    #[arg(long, value_parser = common::args::f32_value)]
     learning_rate: Option<f32>,
     /// Learning rate of W for the online trainer [default: the crate's, 0 (frozen)].
-    #[arg(long)]
+    #[arg(long, value_parser = common::args::f32_value)]
     interaction_learning_rate: Option<f32>,
     /// Per-offset interactions of the online trainer: diagonal, full or none (the course's
     /// trainer has none, and refuses the option) [default: the crate's, diagonal].

@@ -74,7 +74,7 @@ struct Args {
     threads: Option<usize>,
     /// For a model folder with subwords: read its vectors at this weight of a word's own
     /// row against 1 for each n-gram, instead of the weight it was trained to be read at.
-    #[arg(long)]
+    #[arg(long, value_parser = args::f32_value)]
     subword_readout_weight: Option<f32>,
     /// For a model folder: compute the score-smoothed vectors with the singular values of
     /// the scores weighted by `Λ^P` instead of the library's `SMOOTHED_SPECTRAL_WEIGHT`

@@ -60,7 +60,7 @@ struct Args {
     restrict: usize,
     /// For a model folder with subwords: read its vectors at this weight of a word's own
     /// row against 1 for each n-gram, instead of the weight it was trained to be read at.
-    #[arg(long)]
+    #[arg(long, value_parser = args::f32_value)]
     subword_readout_weight: Option<f32>,
 }
 

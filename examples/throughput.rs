@@ -64,7 +64,7 @@ struct Args {
     #[arg(long, default_value_t = 1e-3)]
     subsample: f64,
     /// Learning rate of W in bilinear mode.
-    #[arg(long, default_value_t = 0.0025)]
+    #[arg(long, default_value_t = 0.0025, value_parser = args::f32_value)]
     interaction_learning_rate: f32,
     /// How W (and D_p) take their steps in the bilinear and frozen modes: sgd or adagrad.
     #[arg(long, default_value = "sgd", value_parser = InteractionOptimizer::from_str)]
@@ -78,7 +78,7 @@ struct Args {
     #[arg(long, default_value_t = 64)]
     merge_interval: usize,
     /// Learning rate of the per-offset interactions (0 freezes them).
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE, value_parser = args::f32_value)]
     offset_learning_rate: f32,
     /// Which trainer to measure: the default model, bilinear (W trained), frozen (W = I), or
     /// both of the latter.

@@ -88,17 +88,17 @@ struct Args {
     #[arg(long)]
     max_vocab: Option<usize>,
     /// Initial learning rate of U and V.
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_LEARNING_RATE, value_parser = common::args::f32_value)]
     learning_rate: f32,
     /// Initial learning rate of W (0 freezes W).
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_INTERACTION_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_INTERACTION_LEARNING_RATE, value_parser = common::args::f32_value)]
     interaction_learning_rate: f32,
     /// How W and the D_p take their steps: adagrad (per entry, the rate divided by the root
     /// of the summed squared gradients) or sgd (the block's summed gradient at the rate).
     #[arg(long, default_value = "adagrad", value_parser = InteractionOptimizer::from_str)]
     interaction_optimizer: InteractionOptimizer,
     /// Decay of W towards the identity per block, W -= rate × decay × (W − I) (0: off).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = common::args::f32_value)]
     interaction_decay: f32,
     /// Per-offset interactions D_p (a pair at offset p is scored v_cᵀ D_p W u_w): diagonal,
     /// full, or none (with W frozen: exactly word2vec's skip-gram).
@@ -107,7 +107,7 @@ struct Args {
     #[command(flatten)]
     subword_args: common::args::SubwordArgs,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE)]
+    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE, value_parser = common::args::f32_value)]
     offset_learning_rate: f32,
     /// Pairs in the held-out sample, drawn from sentences left out of training (0: none).
     #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_HELDOUT_PAIRS)]

@@ -182,6 +182,33 @@ fn errors_are_printed_as_messages_with_their_causes() {
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         assert_eq!(stderr(&output).lines().last(), Some(message), "{args:?}");
     }
+    // A 32-bit float option that f32 cannot hold is refused as typed, not after rounding
+    // to infinity ("must be finite, got inf") or to 0.
+    for (name, args, message) in [
+        (
+            "train",
+            ["--learning-rate", "1e308"],
+            "1e308 is beyond the range of a 32-bit float (±3.4028235e38)",
+        ),
+        (
+            "course",
+            ["--learning-rate=-1e39", "--epochs=1"],
+            "-1e39 is beyond the range of a 32-bit float (±3.4028235e38)",
+        ),
+        (
+            "train",
+            ["--subword-readout-weight", "1e-300"],
+            "1e-300 is closer to 0 than the smallest 32-bit float (1e-45)",
+        ),
+    ] {
+        let output = run(name, &args, dir.path());
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
     fs::create_dir(dir.path().join("sets")).expect("mkdir");
     fs::write(dir.path().join("sets/sim.tsv"), "cat\tdog\t9\n").expect("write");
     for (name, args) in [

@@ -11,6 +11,26 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A 32-bit float option, refused as typed when `f32` cannot hold it: `1e308` was checked
+/// after rounding to infinity ("must be finite, got inf"), `1e-300` after rounding to 0.
+pub fn f32_value(text: &str) -> Result<f32, String> {
+    let wide: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    let narrow = wide as f32;
+    if wide.is_finite() && narrow.is_infinite() {
+        return Err(format!(
+            "{text} is beyond the range of a 32-bit float (±{:e})",
+            f32::MAX
+        ));
+    }
+    if wide != 0.0 && narrow == 0.0 {
+        return Err(format!(
+            "{text} is closer to 0 than the smallest 32-bit float ({:e})",
+            f32::from_bits(1)
+        ));
+    }
+    Ok(narrow)
+}
+
 /// `--subwords`: none, or character n-gram lengths.
 #[derive(Debug, Clone, Copy)]
 pub struct SubwordsArg(pub Option<bilinear_skipgram::subwords::SubwordConfig>);
@@ -40,11 +60,11 @@ pub struct SubwordArgs {
     subword_min_words: Option<usize>,
     /// With subwords: the weight of a word's own row against 1 for each of its n-grams in
     /// the focus vector the scores and training use (1: fastText's plain mean) [default: 2].
-    #[arg(long)]
+    #[arg(long, value_parser = f32_value)]
     subword_word_weight: Option<f32>,
     /// With subwords: the same weight in the focus vectors the word vectors are read from
     /// (equal to --subword-word-weight: the vectors the scores use) [default: 0.25].
-    #[arg(long)]
+    #[arg(long, value_parser = f32_value)]
     subword_readout_weight: Option<f32>,
 }
 
