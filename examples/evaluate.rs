@@ -277,8 +277,8 @@ fn run() -> Result<()> {
         let (vocab, vectors) = read_word_vectors(&args.model_dir)?;
         (None, vec!["file".to_owned()], Some(vectors), vocab)
     };
-    let smoothed = match (&model, args.spectral_weight) {
-        (_, None) => None,
+    // Checked before any vectors are computed.
+    match (&model, args.spectral_weight) {
         (None, Some(_)) => {
             return Err(Error::InvalidArgument {
                 what: "--spectral-weight",
@@ -286,21 +286,17 @@ fn run() -> Result<()> {
                     .to_owned(),
             });
         }
-        // Checked here, so computing it again for the kind cannot fail.
-        (Some((model, _)), Some(weight)) => {
-            model.score_read_out_weighted(weight)?;
-            Some(weight)
-        }
-    };
+        (Some(_), Some(weight)) => bilinear_skipgram::model::check_spectral_weight(weight)?,
+        _ => {}
+    }
     let mut file = file;
-    let mut vectors_at = |k: usize| -> Array2<f32> {
+    let mut vectors_at = |k: usize| -> Result<Array2<f32>> {
         // A file has one set of vectors, asked for once.
         let vectors = match &model {
-            Some((model, kinds)) => match (kinds[k], smoothed) {
-                (VectorKind::ScoreSmoothed, Some(weight)) => model
-                    .score_read_out_weighted(weight)
-                    .map(|r| r.concatenated())
-                    .unwrap_or_default(),
+            Some((model, kinds)) => match (kinds[k], args.spectral_weight) {
+                (VectorKind::ScoreSmoothed, Some(weight)) => {
+                    model.score_read_out_weighted(weight)?.concatenated()
+                }
                 (kind, _) => model.word_vectors(kind),
             },
             None => file.take().unwrap_or_default(),
@@ -315,9 +311,9 @@ fn run() -> Result<()> {
                 names[k]
             );
         }
-        vectors
+        Ok(vectors)
     };
-    let mut first = Some(vectors_at(0));
+    let mut first = Some(vectors_at(0)?);
     note!(
         "{}: {} words, dimension {}; analogies over the {} most frequent words",
         args.model_dir.display(),
@@ -331,7 +327,7 @@ fn run() -> Result<()> {
     for (k, vectors_name) in names.iter().enumerate() {
         let vectors = match first.take() {
             Some(vectors) => vectors,
-            None => vectors_at(k),
+            None => vectors_at(k)?,
         };
         let mut search = AnalogySearch::new(vectors.view(), &vocab, args.restrict)?;
         if let Some(threads) = args.threads {

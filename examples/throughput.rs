@@ -78,7 +78,11 @@ struct Args {
     #[arg(long, default_value_t = 64)]
     merge_interval: usize,
     /// Learning rate of the per-offset interactions (0 freezes them).
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE, value_parser = args::f32_value)]
+    #[arg(
+        long,
+        default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE,
+        value_parser = args::f32_value,
+    )]
     offset_learning_rate: f32,
     /// Which trainer to measure: the default model, bilinear (W trained), frozen (W = I), or
     /// both of the latter.

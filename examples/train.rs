@@ -88,10 +88,18 @@ struct Args {
     #[arg(long)]
     max_vocab: Option<usize>,
     /// Initial learning rate of U and V.
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_LEARNING_RATE, value_parser = common::args::f32_value)]
+    #[arg(
+        long,
+        default_value_t = bilinear_skipgram::config::DEFAULT_LEARNING_RATE,
+        value_parser = common::args::f32_value,
+    )]
     learning_rate: f32,
     /// Initial learning rate of W (0 freezes W).
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_INTERACTION_LEARNING_RATE, value_parser = common::args::f32_value)]
+    #[arg(
+        long,
+        default_value_t = bilinear_skipgram::config::DEFAULT_INTERACTION_LEARNING_RATE,
+        value_parser = common::args::f32_value,
+    )]
     interaction_learning_rate: f32,
     /// How W and the D_p take their steps: adagrad (per entry, the rate divided by the root
     /// of the summed squared gradients) or sgd (the block's summed gradient at the rate).
@@ -107,7 +115,11 @@ struct Args {
     #[command(flatten)]
     subword_args: common::args::SubwordArgs,
     /// Initial learning rate of the per-offset interactions (0 freezes them).
-    #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE, value_parser = common::args::f32_value)]
+    #[arg(
+        long,
+        default_value_t = bilinear_skipgram::config::DEFAULT_OFFSET_LEARNING_RATE,
+        value_parser = common::args::f32_value,
+    )]
     offset_learning_rate: f32,
     /// Pairs in the held-out sample, drawn from sentences left out of training (0: none).
     #[arg(long, default_value_t = bilinear_skipgram::config::DEFAULT_HELDOUT_PAIRS)]

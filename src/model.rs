@@ -79,8 +79,8 @@
 //! of `U`, of weight `a` ([`SubwordConfig::word_weight`](crate::subwords::SubwordConfig::word_weight),
 //! 2 by default), and the rows of its character n-grams in `Z`. [`Model::focus_vectors`] gives these
 //! vectors. Every read-out above starts, where it says `U`, from the same mean at the
-//! [`readout_weight`](crate::subwords::SubwordConfig::readout_weight) `b` (1 by default,
-//! fastText's plain mean; [`Model::readout_focus_vectors`]), which with `b ≠ a` no longer
+//! [`readout_weight`](crate::subwords::SubwordConfig::readout_weight) `b` (0.25 by
+//! default; [`Model::readout_focus_vectors`]), which with `b ≠ a` no longer
 //! reproduces the scores exactly; [`Model::focus_embeddings`] stays the words' own rows, the
 //! parameters the trainer steps.
 
@@ -90,7 +90,7 @@ mod readout;
 pub use offsets::{OffsetInteractionKind, OffsetInteractions, OffsetInteractionsMut};
 pub use readout::{
     MAX_SPECTRAL_WEIGHT, ReadOut, SCORE_RANK_TOLERANCE, SMOOTHED_SPECTRAL_WEIGHT,
-    balanced_read_out, score_read_out, score_read_out_weighted,
+    balanced_read_out, check_spectral_weight, score_read_out, score_read_out_weighted,
 };
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};

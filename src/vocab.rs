@@ -610,11 +610,12 @@ impl Vocab {
 }
 
 /// A word as an error message shows it: quoted and escaped, a long one cut after 40
-/// characters.
+/// characters (as the word2vec reader cuts them) with its length in bytes.
 pub(crate) fn shown(word: &str) -> String {
-    match word.char_indices().nth(40) {
-        Some((cut, _)) => format!("{:?}… ({} bytes)", &word[..cut], word.len()),
-        None => format!("{word:?}"),
+    if word.chars().nth(40).is_some() {
+        format!("{:?} ({} bytes)", crate::io::truncate(word), word.len())
+    } else {
+        format!("{word:?}")
     }
 }
 

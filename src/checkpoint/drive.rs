@@ -187,7 +187,8 @@ impl Checkpoint {
 
     /// Checks that `config` may resume this checkpoint (read from `path`, which the error
     /// names): that it equals the checkpoint's configuration except for the number of
-    /// threads and the subwords' read-out weight, with its learning rates compared after the lowering that retries recorded
+    /// threads and the subwords' read-out weight, with its learning rates compared after
+    /// the lowering that retries recorded
     /// (see [Resuming](super#resuming)). [`resume`] checks this first; a program can check it
     /// itself before reporting, for example, that a run already finished, and then go on
     /// with [`Checkpoint::resume`], which does not read the file again.
@@ -203,7 +204,8 @@ impl Checkpoint {
 }
 
 /// Refuses `given` unless it is the checkpoint's configuration, up to what
-/// [`MAY_CHANGE_ON_RESUME`] lists and the retries' lowering of the learning rates, listing every option that differs.
+/// [`MAY_CHANGE_ON_RESUME`] lists and the retries' lowering of the learning rates,
+/// listing every option that differs.
 fn check_options(path: &Path, checkpoint: &Checkpoint, given: &TrainConfig) -> Result<()> {
     let factors = &checkpoint.state.retry_factors;
     let mut expected = given.clone();

@@ -23,6 +23,7 @@ mod offsets;
 mod subwords;
 mod trained;
 mod word2vec;
+pub(crate) use word2vec::truncate;
 
 #[cfg(feature = "finalfusion")]
 pub(crate) use self::finalfusion::write_finalfusion_parts;
@@ -419,7 +420,8 @@ fn read_vocab_from(
 ///
 /// Before anything is written: [`Error::ShapeMismatch`] when the model does not have one
 /// row per vocabulary entry, [`Error::InvalidArgument`] when its dimension is 0 (which
-/// [`load_model`] refuses) or its subwords were indexed from other words. [`Error::File`] naming a file that cannot be written.
+/// [`load_model`] refuses) or its subwords were indexed from other words.
+/// [`Error::File`] naming a file that cannot be written.
 pub fn write_model(dir: impl AsRef<Path>, model: &Model, vocab: &Vocab) -> Result<()> {
     let dir = dir.as_ref();
     if model.dim() == 0 {

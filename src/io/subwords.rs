@@ -7,7 +7,7 @@
 //! max_n = 6
 //! min_words = 2
 //! word_weight = 2
-//! readout_weight = 1
+//! readout_weight = 0.25
 //! ```
 //!
 //! (The weights may be missing, in a folder written before they existed: a missing

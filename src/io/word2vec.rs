@@ -368,7 +368,7 @@ fn parse_header(path: &Path, header: &[u8], binary: bool) -> Result<(usize, usiz
 }
 
 /// At most 40 characters of `text`, for error messages.
-fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     match text.char_indices().nth(40) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),

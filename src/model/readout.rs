@@ -221,8 +221,13 @@ pub(crate) fn score<T: Real>(
 pub const MAX_SPECTRAL_WEIGHT: f64 = 1.0;
 
 /// `Ok` for a spectral weight the score-only read-out accepts: `0 ≤ p ≤`
-/// [`MAX_SPECTRAL_WEIGHT`].
-pub(crate) fn check_spectral_weight(weight: f64) -> Result<()> {
+/// [`MAX_SPECTRAL_WEIGHT`] (what [`score_read_out_weighted`] checks, for a program that
+/// checks an option before the work that uses it).
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] for any other value, NaN included.
+pub fn check_spectral_weight(weight: f64) -> Result<()> {
     if (0.0..=MAX_SPECTRAL_WEIGHT).contains(&weight) {
         Ok(())
     } else {
